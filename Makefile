@@ -1,0 +1,86 @@
+# Customer analytics template: every command an analyst or the scheduler needs.
+# `make` (or `make help`) lists the targets.
+
+SHELL       := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(abspath $(VENV))/bin/python
+KERNEL      := customer-analytics
+
+# The install stamp is keyed on the dependency files: editing either one makes the
+# next `make env` reinstall; otherwise a second call skips the install.
+DEPS_HASH   := $(shell cat pyproject.toml requirements.lock 2>/dev/null | $(PYTHON) -c "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])")
+STAMP       := $(VENV)/.installed-$(DEPS_HASH)
+
+# Report options: make report PERIOD=2025-11 DATA=path CONFIG=file FORCE=1 SHOW_CODE=1
+PERIOD      ?=
+DATA        ?=
+CONFIG      ?=
+FORCE       ?=
+SHOW_CODE   ?=
+FROM        ?=
+TO          ?=
+REPORT_ARGS := $(if $(PERIOD),--period $(PERIOD)) $(if $(DATA),--data $(DATA)) \
+               $(if $(CONFIG),--config $(CONFIG)) $(if $(FORCE),--force) \
+               $(if $(SHOW_CODE),--show-code) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
+.PHONY: help env report report-cdnow sample test lint format lab bench lock clean
+
+help: ## List every target (this message)
+	@echo "Usage: make <target> [PERIOD=YYYY-MM|previous|latest] [DATA=path] [CONFIG=file] [FORCE=1] [SHOW_CODE=1] [FROM=YYYY-MM TO=YYYY-MM]"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+env: $(STAMP) ## Create or refresh .venv, install the package with dev extras, register the kernel
+
+$(STAMP):
+	@if [ -d $(VENV) ] && ! $(PY) -c "import sys" >/dev/null 2>&1; then \
+		echo "==> .venv is stale (its interpreter no longer runs): recreating"; rm -rf $(VENV); fi
+	@if [ ! -x $(PY) ]; then echo "==> creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
+	@$(PY) -c "import sys; assert sys.version_info >= (3, 11), 'Python 3.11+ is required, found ' + sys.version.split()[0]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (customer-analytics)" >/dev/null
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+	@echo "==> environment ready: $(PY) (kernel '$(KERNEL)')"
+
+report: env ## Run all notebooks on the bundled sample and write reports/<period>/ and reports/index.html
+	$(PY) -m customer_analytics report $(REPORT_ARGS)
+
+report-cdnow: env ## Same report on the bundled real CDNOW data (config/cdnow.yaml)
+	$(PY) -m customer_analytics report --config config/cdnow.yaml $(filter-out --config%,$(REPORT_ARGS))
+
+sample: env ## Regenerate the synthetic sample in data/sample/ (seeded, identical for the same seed)
+	$(PY) -m customer_analytics make-sample --out data/sample --seed 42
+
+lint: env ## Lint the package, tests, benchmarks and notebooks with ruff
+	$(VENV)/bin/ruff check lib tests benchmarks notebooks
+
+format: env ## Format the code with ruff
+	$(VENV)/bin/ruff format lib tests benchmarks
+
+test: env lint ## Lint, unit tests, notebooks under nbval, end-to-end runner tests
+	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
+	$(VENV)/bin/pytest --nbval-lax --nbval-current-env -p no:randomly notebooks
+
+lab: env ## Open JupyterLab on notebooks/ with the project kernel
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=$(KERNEL)
+
+bench: env ## Run the speed benchmarks (prints time and peak memory tables)
+	$(PY) benchmarks/bench_cleaning.py
+	$(PY) benchmarks/bench_rfm.py
+	$(PY) benchmarks/bench_clustering.py
+
+lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+	{ sed -n '1,3p' requirements.lock; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^customer-analytics'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
+	@echo "==> requirements.lock updated; run 'make test' to check environment.yml still matches"
+
+clean: ## Remove generated reports, caches and the virtual environment (never data/raw)
+	rm -rf reports/20[0-9][0-9]-[0-9][0-9] reports/_failed reports/_interactive reports/.staging reports/index.html
+	rm -rf .pytest_cache .ruff_cache build lib/*.egg-info
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
+	rm -rf $(VENV)

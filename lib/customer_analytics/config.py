@@ -1,0 +1,134 @@
+"""Configuration files and project paths.
+
+Run configuration lives in YAML. ``load_config`` reads the package defaults
+(``resources/defaults.yaml``), deep-merges a user file over them and rejects
+unknown keys with the list of valid ones, so a typo never passes silently.
+
+Examples
+--------
+>>> from customer_analytics.config import load_config
+>>> cfg = load_config()
+>>> cfg["seed"]
+42
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from customer_analytics.errors import ConfigError
+
+#: Config keys whose values are free-form mappings (not checked key by key).
+FREE_FORM_KEYS = {"column_mapping", "thresholds", "planned_split", "rules_file"}
+
+
+def project_root() -> Path:
+    """Return the repository root (the folder holding ``pyproject.toml``).
+
+    The package is installed in editable mode from ``lib/``, so the root is two
+    levels above this file. Falls back to the current directory's nearest parent
+    with a ``pyproject.toml``.
+    """
+    here = Path(__file__).resolve().parents[2]
+    if (here / "pyproject.toml").exists():
+        return here
+    for parent in [Path.cwd(), *Path.cwd().parents]:
+        if (parent / "pyproject.toml").exists():
+            return parent
+    return Path.cwd()
+
+
+def resolve_path(path: str | Path | None, base: Path | None = None) -> Path | None:
+    """Resolve ``path`` against ``base`` (default: the project root) unless absolute."""
+    if path is None or str(path) == "":
+        return None
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p
+    return ((base or project_root()) / p).resolve()
+
+
+def read_resource_yaml(name: str) -> Any:
+    """Read a YAML file shipped in ``customer_analytics/resources``."""
+    text = resources.files("customer_analytics").joinpath("resources", name).read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Read a YAML file, with an error naming the file when it is missing or malformed."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"Config file not found: {p}")
+    try:
+        return yaml.safe_load(p.read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {p} is not valid YAML: {exc}") from exc
+
+
+def merge_checked(base: dict, override: dict, where: str = "config") -> dict:
+    """Deep-merge ``override`` into a copy of ``base``, refusing unknown keys.
+
+    Parameters
+    ----------
+    base : dict
+        The defaults; its keys are the only valid ones.
+    override : dict
+        User values. Nested dicts are merged recursively, except under the
+        free-form keys in :data:`FREE_FORM_KEYS`, which replace the default.
+    where : str
+        Dotted location used in error messages.
+
+    Returns
+    -------
+    dict
+        The merged mapping.
+
+    Raises
+    ------
+    ConfigError
+        If ``override`` has a key that ``base`` lacks; the message lists the valid keys.
+    """
+    merged = copy.deepcopy(base)
+    if override is None:
+        return merged
+    if not isinstance(override, dict):
+        raise ConfigError(f"{where} must be a mapping of keys to values, got {override!r}")
+    for key, value in override.items():
+        if key not in base:
+            valid = ", ".join(sorted(base))
+            raise ConfigError(f"Unknown key '{key}' in {where}. Valid keys: {valid}")
+        if isinstance(base[key], dict) and isinstance(value, dict) and key not in FREE_FORM_KEYS:
+            merged[key] = merge_checked(base[key], value, f"{where}.{key}")
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(path: str | Path | None = None) -> dict:
+    """Load the run configuration: package defaults overridden by ``path``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A YAML file. Relative paths are resolved against the project root.
+
+    Returns
+    -------
+    dict
+        The complete configuration with every key present.
+
+    Raises
+    ------
+    ConfigError
+        For a missing file, invalid YAML or an unknown key (the message lists valid keys).
+    """
+    defaults = read_resource_yaml("defaults.yaml")
+    if path is None or str(path) == "":
+        return defaults
+    user = read_yaml(resolve_path(path))
+    return merge_checked(defaults, user, where=f"config file {path}")

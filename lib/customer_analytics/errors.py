@@ -1,0 +1,19 @@
+"""Exceptions raised at the package boundary.
+
+Every error that a user can cause (a bad file, column, parameter or config key)
+is a :class:`InputError` whose message names the offending thing and says what
+was expected, so that a failed notebook cell or report run can be fixed without
+reading a traceback.
+"""
+
+
+class InputError(ValueError):
+    """Bad input: a file, column, row, parameter or config key is not as expected."""
+
+
+class ConfigError(InputError):
+    """A configuration file or parameter is invalid."""
+
+
+class ReportExistsError(RuntimeError):
+    """A report for the period exists already and ``--force`` was not given."""

@@ -1,0 +1,374 @@
+"""Recency, frequency and monetary value: definitions, scores, segments and migration.
+
+Definitions (every customer is measured as of ``as_of``, the period end date):
+
+- **recency_days**: whole calendar days from the customer's last purchase date to
+  ``as_of`` (``as_of`` minus the date of the last purchase; times of day are
+  ignored, so a purchase on the period's last day has recency 0).
+- **frequency**: number of distinct orders (``order_id``) in the look-back window.
+  CDNOW-style data without order ids gets one order per customer-day from the
+  loader, so frequency counts distinct purchase days there.
+- **monetary**: net revenue (sum of ``amount``) in the window; with
+  ``monetary="aov"`` the average order value, monetary / frequency.
+- **first_purchase**, **last_purchase**: dates of the first and last purchase
+  in the window; **tenure_days** = ``as_of`` - first_purchase in days.
+
+The window is all history up to ``as_of`` by default, or the last
+``window_months`` months. Purchases after ``as_of`` are never counted.
+Customers whose net revenue in the window is zero or negative are excluded
+(they have nothing to score).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from customer_analytics.config import read_resource_yaml, read_yaml
+from customer_analytics.errors import ConfigError, InputError
+
+RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "first_purchase",
+               "last_purchase", "tenure_days"]
+NEW = "new_this_period"
+GONE = "no_longer_active"
+
+
+def compute_rfm(
+    tx: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    window_months: int | None = None,
+    monetary: str = "total",
+) -> pd.DataFrame:
+    """Compute recency, frequency and monetary value per customer.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Clean canonical transactions (customer_id, order_id, order_date, amount).
+    as_of : date-like
+        The period end date. Purchases on this day count; later ones never do.
+    window_months : int, optional
+        Look back only this many months before ``as_of``. Default: all history.
+    monetary : {'total', 'aov'}
+        Net revenue in the window, or average order value.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with :data:`RFM_COLUMNS`, sorted by customer_id.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-30", "2024-01-15 18:00"]),
+    ...     "amount": [10.0, 20.0, 5.0]})
+    >>> compute_rfm(tx, "2024-01-31")[["customer_id", "recency_days", "frequency", "monetary"]]
+      customer_id  recency_days  frequency  monetary
+    0           a             1          2      30.0
+    1           b            16          1       5.0
+    """
+    missing = [c for c in ("customer_id", "order_id", "order_date", "amount") if c not in tx]
+    if missing:
+        raise InputError(f"compute_rfm needs columns {missing}; found {list(tx.columns)}")
+    if monetary not in ("total", "aov"):
+        raise ConfigError(f"monetary must be 'total' or 'aov', got '{monetary}'")
+    end = pd.Timestamp(as_of).normalize()
+    day = tx["order_date"].dt.normalize()
+    keep = day <= end
+    if window_months:
+        keep &= day > end - pd.DateOffset(months=int(window_months))
+    t = tx.loc[keep, ["customer_id", "order_id", "amount"]].assign(day=day[keep])
+    if t.empty:
+        raise InputError(f"No purchases on or before {end.date()} (window_months={window_months}).")
+    g = t.groupby("customer_id", sort=True)
+    out = pd.DataFrame(
+        {
+            "first_purchase": g["day"].min(),
+            "last_purchase": g["day"].max(),
+            "frequency": g["order_id"].nunique(),
+            "monetary": g["amount"].sum(),
+        }
+    )
+    out = out[out["monetary"] > 0]
+    out["recency_days"] = (end - out["last_purchase"]).dt.days.astype("int64")
+    out["tenure_days"] = (end - out["first_purchase"]).dt.days.astype("int64")
+    out["frequency"] = out["frequency"].astype("int64")
+    if monetary == "aov":
+        out["monetary"] = out["monetary"] / out["frequency"]
+    out["monetary"] = out["monetary"].round(2)
+    return out.reset_index()[RFM_COLUMNS]
+
+
+def quantile_scores(values: pd.Series, n_levels: int = 5, higher_is_better: bool = True) -> pd.Series:
+    """Score values 1..n_levels by quantile, giving equal values equal scores.
+
+    The score of a value is ``1 + floor(n_levels * share of customers with a
+    strictly worse value)``. Ties therefore always share a score, the lowest
+    value always scores 1, and scores never decrease as values improve. With
+    heavy ties some levels stay unused (never an invalid score); see
+    :func:`levels_used`.
+
+    Parameters
+    ----------
+    values : Series
+        Raw values (e.g. frequency).
+    n_levels : int
+        Number of score levels (>= 2).
+    higher_is_better : bool
+        False for recency, so that 5 means most recent.
+
+    Examples
+    --------
+    >>> quantile_scores(pd.Series([1, 1, 1, 2, 5]), 5).tolist()
+    [1, 1, 1, 4, 5]
+    """
+    if n_levels < 2:
+        raise ConfigError(f"n_levels must be at least 2, got {n_levels}")
+    v = values if higher_is_better else -values
+    worse = v.rank(method="min") - 1  # customers with a strictly worse value
+    return (1 + np.floor(n_levels * worse / len(v))).clip(1, n_levels).astype("int64")
+
+
+def threshold_scores(values: pd.Series, edges: list[float], higher_is_better: bool = True) -> pd.Series:
+    """Score against fixed business thresholds: ``edges`` are the upper bounds of levels 1..n-1.
+
+    For recency (``higher_is_better=False``) edges are in days and ascending;
+    ``recency_days <= edges[0]`` scores highest.
+    """
+    e = sorted(float(x) for x in edges)
+    if not higher_is_better:
+        return (len(e) + 1 - np.searchsorted(e, values.to_numpy(), side="left")).astype("int64")
+    return pd.Series(1 + np.searchsorted(e, values.to_numpy(), side="left"), index=values.index).astype("int64")
+
+
+def add_scores(
+    rfm: pd.DataFrame, n_levels: int = 5, method: str = "quantile", thresholds: dict | None = None
+) -> pd.DataFrame:
+    """Add r_score, f_score, m_score (1..n_levels, higher is better) and fm_score = mean(F, M)."""
+    out = rfm.copy()
+    spec = {"r": ("recency_days", False), "f": ("frequency", True), "m": ("monetary", True)}
+    for key, (col, better) in spec.items():
+        if method == "quantile":
+            out[f"{key}_score"] = quantile_scores(out[col], n_levels, better)
+        elif method == "thresholds":
+            edges = (thresholds or {}).get(col)
+            if not edges or len(edges) != n_levels - 1:
+                raise ConfigError(
+                    f"rfm.thresholds.{col} must list {n_levels - 1} ascending edges for {n_levels} levels, "
+                    f"got {edges!r}"
+                )
+            s = threshold_scores(out[col], edges, better)
+            out[f"{key}_score"] = pd.Series(np.asarray(s), index=out.index).astype("int64")
+        else:
+            raise ConfigError(f"score_method must be 'quantile' or 'thresholds', got '{method}'")
+    out["fm_score"] = (out["f_score"] + out["m_score"]) / 2
+    return out
+
+
+def levels_used(scored: pd.DataFrame) -> pd.Series:
+    """How many distinct levels each score really has (ties can leave levels unused)."""
+    return pd.Series({s: int(scored[f"{s}_score"].nunique()) for s in ("r", "f", "m")}, name="levels")
+
+
+# ----------------------------------------------------------------------- schemes
+
+
+@dataclass
+class Scheme:
+    """A segment scheme loaded from YAML (see ``resources/segments.yaml``)."""
+
+    name: str
+    type: str
+    rules: list[dict]
+    order: list[str]
+    n_levels: int | None = None
+
+
+def _grid_cells(n_levels: int) -> list[tuple[int, float]]:
+    fms = np.arange(2, 2 * n_levels + 1) / 2  # mean of two integer scores: 1, 1.5, ..., n
+    return [(r, float(fm)) for r in range(1, n_levels + 1) for fm in fms]
+
+
+def validate_scheme(scheme: Scheme) -> None:
+    """Check that the rules cover every cell exactly once.
+
+    Raises
+    ------
+    ConfigError
+        Naming the cells with no rule (gaps) and the cells with several (overlaps).
+    """
+    if scheme.type == "score_grid":
+        cells = _grid_cells(scheme.n_levels or 5)
+        hits = {c: [r["segment"] for r in scheme.rules
+                    if r["r"][0] <= c[0] <= r["r"][1] and r["fm"][0] <= c[1] <= r["fm"][1]] for c in cells}
+        label = "(R={}, FM={})"
+    elif scheme.type == "high_low":
+        cells = [(r, f, m) for r in ("high", "low") for f in ("high", "low") for m in ("high", "low")]
+        hits = {c: [x["segment"] for x in scheme.rules if (x["r"], x["f"], x["m"]) == c] for c in cells}
+        label = "(R={}, F={}, M={})"
+    else:
+        raise ConfigError(f"Scheme '{scheme.name}': type must be score_grid or high_low, got '{scheme.type}'")
+    gaps = [label.format(*c) for c, h in hits.items() if not h]
+    overlaps = [label.format(*c) + f": {h}" for c, h in hits.items() if len(h) > 1]
+    if gaps or overlaps:
+        msg = f"Segment scheme '{scheme.name}' is invalid."
+        if gaps:
+            msg += f" Cells with no rule: {', '.join(gaps)}."
+        if overlaps:
+            msg += f" Cells with more than one rule: {'; '.join(overlaps)}."
+        raise ConfigError(msg)
+
+
+def load_scheme(name_or_path: str) -> Scheme:
+    """Load a built-in scheme (``en11``, ``zh8``) or a custom rules YAML, validated."""
+    builtin = read_resource_yaml("segments.yaml")
+    if name_or_path in builtin and name_or_path not in ("labels", "actions"):
+        spec, name = builtin[name_or_path], name_or_path
+    elif str(name_or_path).endswith((".yaml", ".yml")):
+        from customer_analytics.config import resolve_path
+
+        spec, name = read_yaml(resolve_path(name_or_path)), Path(name_or_path).stem
+    else:
+        valid = [k for k in builtin if k not in ("labels", "actions")]
+        raise ConfigError(f"Unknown segment scheme '{name_or_path}'. Valid: {', '.join(valid)} or a .yaml path")
+    for key in ("type", "rules"):
+        if key not in spec:
+            raise ConfigError(f"Segment scheme '{name}' lacks the key '{key}'")
+    order = spec.get("order") or list(dict.fromkeys(r["segment"] for r in spec["rules"]))
+    scheme = Scheme(name, spec["type"], spec["rules"], order, spec.get("n_levels", 5))
+    validate_scheme(scheme)
+    return scheme
+
+
+def label_table(language: str = "en") -> dict[str, str]:
+    """Segment key -> label in ``language`` (en or zh); unknown keys fall back to the key."""
+    if language not in ("en", "zh"):
+        raise ConfigError(f"language must be 'en' or 'zh', got '{language}'")
+    return {k: v[language] for k, v in read_resource_yaml("segments.yaml")["labels"].items()}
+
+
+def action_table(language: str = "en") -> dict[str, str]:
+    """Segment key -> recommended action in ``language``."""
+    return {k: v[language] for k, v in read_resource_yaml("segments.yaml")["actions"].items()}
+
+
+def assign_segments(scored: pd.DataFrame, scheme: Scheme, zh8_threshold: str = "mean") -> pd.Series:
+    """Segment key per customer under ``scheme``.
+
+    ``score_grid`` schemes use r_score and fm_score. ``high_low`` schemes compare
+    raw recency_days, frequency and monetary with their mean (or median): R is
+    *high* when recency_days <= threshold (recent), F and M are high when
+    >= threshold.
+    """
+    seg = pd.Series(pd.NA, index=scored.index, dtype="object")
+    if scheme.type == "score_grid":
+        if int(scored["r_score"].max()) > (scheme.n_levels or 5):
+            raise ConfigError(f"Scheme '{scheme.name}' is defined for {scheme.n_levels} score levels")
+        for rule in scheme.rules:
+            m = scored["r_score"].between(*rule["r"]) & scored["fm_score"].between(*rule["fm"])
+            seg[m] = rule["segment"]
+    else:
+        if zh8_threshold not in ("mean", "median"):
+            raise ConfigError(f"zh8_threshold must be 'mean' or 'median', got '{zh8_threshold}'")
+        agg = getattr(scored[["recency_days", "frequency", "monetary"]], zh8_threshold)()
+        r = np.where(scored["recency_days"] <= agg["recency_days"], "high", "low")
+        f = np.where(scored["frequency"] >= agg["frequency"], "high", "low")
+        m = np.where(scored["monetary"] >= agg["monetary"], "high", "low")
+        for rule in scheme.rules:
+            seg[(r == rule["r"]) & (f == rule["f"]) & (m == rule["m"])] = rule["segment"]
+    return seg
+
+
+def score_customers(
+    tx: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    scheme: str = "en11",
+    n_levels: int = 5,
+    score_method: str = "quantile",
+    thresholds: dict | None = None,
+    window_months: int | None = None,
+    monetary: str = "total",
+    zh8_threshold: str = "mean",
+) -> pd.DataFrame:
+    """RFM table with scores and segment keys as of ``as_of`` (one call for a period)."""
+    sch = load_scheme(scheme)
+    rfm = add_scores(compute_rfm(tx, as_of, window_months, monetary), n_levels, score_method, thresholds)
+    rfm["segment"] = assign_segments(rfm, sch, zh8_threshold)
+    return rfm
+
+
+def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = "en") -> pd.DataFrame:
+    """Customers, share, revenue, revenue share, mean R/F/M and the action, per segment."""
+    order = load_scheme(scheme).order
+    g = scored.groupby("segment")
+    out = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "revenue": g["monetary"].sum().round(2),
+            "mean_recency_days": g["recency_days"].mean().round(1),
+            "mean_frequency": g["frequency"].mean().round(2),
+            "mean_monetary": g["monetary"].mean().round(2),
+        }
+    ).reindex(order).fillna(0)
+    out["customers"] = out["customers"].astype("int64")
+    out.insert(1, "share", (out["customers"] / out["customers"].sum()).round(4))
+    out.insert(3, "revenue_share", (out["revenue"] / out["revenue"].sum()).round(4))
+    out["action"] = [action_table(language).get(k, "") for k in out.index]
+    out.index = [label_table(language).get(k, k) for k in out.index]
+    return out.rename_axis("segment")
+
+
+def migration_matrix(
+    previous: pd.DataFrame, current: pd.DataFrame, order: list[str]
+) -> pd.DataFrame:
+    """Transition counts from last period's segments (rows) to this period's (columns).
+
+    Customers scored now but not last period appear in the row ``new_this_period``;
+    customers scored last period but not now (they lapsed out of the window) in
+    the column ``no_longer_active``. Row totals therefore sum to last period's
+    customers plus the new ones.
+    """
+    p = previous.set_index("customer_id")["segment"]
+    c = current.set_index("customer_id")["segment"]
+    both = pd.concat([p.rename("prev"), c.rename("curr")], axis=1)
+    both["prev"] = both["prev"].fillna(NEW)
+    both["curr"] = both["curr"].fillna(GONE)
+    m = pd.crosstab(both["prev"], both["curr"])
+    return m.reindex(index=[*order, NEW], columns=[*order, GONE], fill_value=0)
+
+
+def row_percentages(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Each row of a migration matrix as percentages of its total (empty rows stay 0)."""
+    tot = matrix.sum(axis=1).replace(0, np.nan)
+    return (matrix.div(tot, axis=0) * 100).fillna(0).round(1)
+
+
+def top_movements(matrix: pd.DataFrame, language: str = "en", n: int = 5) -> list[str]:
+    """The ``n`` largest movements between different segments, one sentence each."""
+    labels = label_table(language)
+    s = matrix.stack()
+    moved = np.array([a != b for a, b in s.index]) & (s > 0).to_numpy()
+    s = s[moved].sort_values(ascending=False, kind="stable").head(n)
+    if language == "zh":
+        return [f"{v:,} 位{labels.get(a, a)}变为{labels.get(b, b)}" for (a, b), v in s.items()]
+    return [f"{v:,} {labels.get(a, a)} moved to {labels.get(b, b)}" for (a, b), v in s.items()]
+
+
+def mask_ids(ids: pd.Series, salt: str = "customer-analytics") -> pd.Series:
+    """Replace ids with a short salted SHA-256 hash (for reports that leave the team)."""
+    return ids.astype(str).map(lambda v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:10])
+
+
+def activation_export(scored: pd.DataFrame, period: str, language: str = "en") -> pd.DataFrame:
+    """One row per customer, as a marketing tool imports it."""
+    labels, actions = label_table(language), action_table(language)
+    out = scored[["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
+                  "m_score"]].copy()
+    out["segment"] = scored["segment"].map(lambda k: labels.get(k, k))
+    out["action"] = scored["segment"].map(lambda k: actions.get(k, ""))
+    out["period"] = period
+    return out

@@ -1,0 +1,411 @@
+"""Seeded synthetic online-shop export with known defects and a known campaign effect.
+
+``make_sample`` simulates an Online-Retail-like export (InvoiceNo, StockCode,
+Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country) for a shop
+whose customers belong to four latent types, then injects the defects real
+exports have, counting each one. It also runs a three-arm email campaign
+(control, offer_a, offer_b) whose true effect on conversion differs by type.
+
+Everything is drawn from one ``numpy.random.Generator`` seeded with ``seed``,
+so the same seed gives byte-identical files. The recorded counts
+(``SampleData.truth``) are what the cleaning tests compare the audit table to.
+
+Examples
+--------
+>>> from customer_analytics.sample import make_sample
+>>> s = make_sample(seed=1, n_customers=200)
+>>> sorted(s.truth["defects"])[:3]
+['bad_debt_lines', 'cancellations_matched', 'cancellations_unmatched']
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Latent customer types: share, orders per month, mean extra lines per order,
+#: mean extra units per line, mean active lifetime in months.
+TYPES = pd.DataFrame(
+    {
+        "type": ["vip", "regular", "occasional", "one_off"],
+        "share": [0.08, 0.27, 0.35, 0.30],
+        "orders_per_month": [1.6, 0.6, 0.2, 0.0],
+        "extra_lines": [4.0, 2.0, 1.0, 1.0],
+        "extra_units": [6.0, 3.0, 1.5, 1.0],
+        "lifetime_months": [30.0, 18.0, 12.0, 0.5],
+    }
+).set_index("type")
+
+#: Campaign: probability of any purchase in the window for control, by type,
+#: and the true absolute effect of each offer on that probability.
+BASE_CONVERSION = {"vip": 0.45, "regular": 0.22, "occasional": 0.08, "one_off": 0.03}
+EFFECTS = {
+    "offer_a": {"vip": 0.00, "regular": 0.06, "occasional": 0.05, "one_off": 0.02},
+    "offer_b": {"vip": 0.03, "regular": 0.09, "occasional": 0.01, "one_off": 0.00},
+}
+ORDERS_IF_CONVERTED = 1.2  # 1 + Poisson(0.2) orders for a converted customer
+
+COUNTRIES = ["United Kingdom", "Germany", "France", "EIRE", "Spain", "Netherlands", "Belgium"]
+COUNTRY_P = [0.85, 0.04, 0.04, 0.03, 0.02, 0.01, 0.01]
+
+_WORDS = [
+    "HEART", "LANTERN", "MUG", "BAG", "CANDLE", "TEA SET", "BUNTING", "FRAME", "CLOCK",
+    "CUSHION", "JAR", "TIN", "BOWL", "COASTER", "NAPKINS", "STAR", "BIRD", "CAKE STAND",
+]
+_ADJ = ["RED", "WHITE", "VINTAGE", "PINK", "BLUE", "REGENCY", "RETRO", "GLASS", "PAPER", "WOODEN"]
+_LATIN1 = ["CRÈME BRÛLÉE", "CAFÉ", "FIANCÉE", "£5 VOUCHER", "NAÏVE", "PIÑATA"]
+
+
+@dataclass
+class SampleData:
+    """The synthetic sample: the export, the campaign tables and the recorded truth."""
+
+    transactions: pd.DataFrame
+    assignments: pd.DataFrame
+    experiment_users: pd.DataFrame
+    truth: dict = field(default_factory=dict)
+
+
+def _catalog(rng: np.random.Generator, n_products: int = 300) -> pd.DataFrame:
+    codes = [f"{20000 + i}" for i in range(n_products)]
+    adj = rng.choice(_ADJ, n_products)
+    noun = rng.choice(_WORDS, n_products)
+    desc = np.char.add(np.char.add(adj.astype(str), " "), noun.astype(str))
+    latin = rng.random(n_products) < 0.05
+    desc[latin] = np.char.add(rng.choice(_LATIN1, latin.sum()).astype(str), " GIFT")
+    price = np.round(np.exp(rng.normal(1.0, 0.7, n_products)), 2).clip(0.29, 60)
+    weight = 1.0 / np.arange(1, n_products + 1) ** 0.8
+    return pd.DataFrame(
+        {"StockCode": codes, "Description": desc, "UnitPrice": price, "weight": weight / weight.sum()}
+    )
+
+
+def _lines_for_orders(
+    rng: np.random.Generator, orders: pd.DataFrame, catalog: pd.DataFrame
+) -> pd.DataFrame:
+    """Expand orders (one row each, with a ``type``) into product lines."""
+    t = TYPES.loc[orders["type"]]
+    n_lines = 1 + rng.poisson(t["extra_lines"].to_numpy())
+    lines = orders.loc[orders.index.repeat(n_lines)].reset_index(drop=True)
+    prod = rng.choice(len(catalog), size=len(lines), p=catalog["weight"].to_numpy())
+    lines["StockCode"] = catalog["StockCode"].to_numpy()[prod]
+    lines["Description"] = catalog["Description"].to_numpy()[prod]
+    lines["UnitPrice"] = catalog["UnitPrice"].to_numpy()[prod]
+    units = TYPES.loc[lines["type"], "extra_units"].to_numpy()
+    lines["Quantity"] = 1 + rng.poisson(units)
+    # one line per product within an order: real exports merge repeated products
+    return lines.drop_duplicates(["InvoiceKey", "StockCode"]).reset_index(drop=True)
+
+
+def expected_order_value(catalog: pd.DataFrame, customer_type: str) -> float:
+    """Expected net value of one order of a customer type (before any defect)."""
+    t = TYPES.loc[customer_type]
+    mean_price = float((catalog["weight"] * catalog["UnitPrice"]).sum())
+    return (1 + t["extra_lines"]) * (1 + t["extra_units"]) * mean_price
+
+
+def make_sample(
+    seed: int = 42,
+    n_customers: int = 1500,
+    start: str = "2024-01-01",
+    end: str = "2025-12-31",
+    campaign_start: str = "2025-11-03",
+    window_days: int = 28,
+) -> SampleData:
+    """Simulate the shop export, inject defects and run the campaign.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the single random generator; the same seed gives identical output.
+    n_customers : int
+        Number of registered customers (guest checkouts come on top).
+    start, end : str
+        First and last day of the export (ISO dates).
+    campaign_start : str
+        First exposure day of the email campaign. Exposures spread over 4 days.
+    window_days : int
+        Outcome window after each exposure, in days.
+
+    Returns
+    -------
+    SampleData
+        ``transactions`` in export form (strings, as a shop system writes them),
+        ``assignments`` (customer_id, variant, exposure_date), ``experiment_users``
+        (a per-user table with deliberately non-standard column names) and
+        ``truth`` (injected defect counts and true campaign effects).
+    """
+    if n_customers < 100:
+        raise ValueError(f"n_customers must be at least 100, got {n_customers}")
+    rng = np.random.default_rng(seed)
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59)
+    camp = pd.Timestamp(campaign_start)
+    catalog = _catalog(rng)
+
+    # --- customers -------------------------------------------------------------
+    ctype = rng.choice(TYPES.index.to_numpy(), size=n_customers, p=TYPES["share"].to_numpy())
+    span_days = (t1 - t0).days
+    acq = t0 + pd.to_timedelta(rng.integers(0, span_days - 30, n_customers), unit="D")
+    life_m = rng.exponential(TYPES.loc[ctype, "lifetime_months"].to_numpy())
+    churn = acq + pd.to_timedelta(life_m * 30.4, unit="D")
+    churn = churn.where(churn < t1, t1)
+    customers = pd.DataFrame(
+        {
+            "CustomerID": np.arange(12346, 12346 + n_customers).astype(str),
+            "type": ctype,
+            "acq": acq,
+            "churn": churn,
+            "Country": rng.choice(COUNTRIES, n_customers, p=COUNTRY_P),
+        }
+    )
+
+    # --- orders: the first at acquisition, then a Poisson process until churn ----
+    months = ((customers["churn"] - customers["acq"]).dt.days / 30.4).to_numpy()
+    rate = TYPES.loc[customers["type"], "orders_per_month"].to_numpy()
+    n_more = rng.poisson(rate * months)
+    idx = np.repeat(np.arange(n_customers), 1 + n_more)
+    orders = customers.iloc[idx].reset_index(drop=True)
+    first = np.r_[True, idx[1:] != idx[:-1]]
+    offset = rng.random(len(orders)) * (orders["churn"] - orders["acq"]).dt.total_seconds()
+    offset[first] = 0
+    minutes = rng.integers(8 * 60, 20 * 60, len(orders))
+    orders["ts"] = (
+        orders["acq"] + pd.to_timedelta(offset, unit="s")
+    ).dt.normalize() + pd.to_timedelta(minutes, unit="m")
+
+    # --- the campaign ------------------------------------------------------------
+    eligible = customers[customers["acq"] < camp - pd.Timedelta(days=30)].copy()
+    arms = np.array(["control", "offer_a", "offer_b"])
+    eligible["variant"] = rng.choice(arms, len(eligible))
+    eligible["exposure"] = camp + pd.to_timedelta(rng.integers(0, 4, len(eligible)), unit="D")
+    # the base process does not run for exposed customers inside their window:
+    ex = orders.merge(eligible[["CustomerID", "exposure"]], on="CustomerID", how="left")
+    in_window = (ex["ts"] >= ex["exposure"]) & (
+        ex["ts"] < ex["exposure"] + pd.Timedelta(days=window_days)
+    )
+    orders = orders.loc[~in_window.to_numpy()].reset_index(drop=True)
+    p_base = eligible["type"].map(BASE_CONVERSION).to_numpy()
+    effect = np.zeros(len(eligible))
+    for arm, by_type in EFFECTS.items():
+        m = eligible["variant"].to_numpy() == arm
+        effect[m] = eligible.loc[m, "type"].map(by_type).to_numpy()
+    converted = rng.random(len(eligible)) < p_base + effect
+    conv = eligible[converted]
+    n_conv_orders = 1 + rng.poisson(ORDERS_IF_CONVERTED - 1, len(conv))
+    corders = conv.loc[conv.index.repeat(n_conv_orders)].reset_index(drop=True)
+    day = rng.integers(0, window_days, len(corders))
+    corders["ts"] = (
+        corders["exposure"]
+        + pd.to_timedelta(day, unit="D")
+        + pd.to_timedelta(rng.integers(8 * 60, 20 * 60, len(corders)), unit="m")
+    )
+    orders = pd.concat([orders, corders[orders.columns]], ignore_index=True)
+    orders = orders[orders["ts"] <= t1].sort_values(["ts", "CustomerID"], kind="stable")
+    orders = orders.reset_index(drop=True)
+    orders["InvoiceKey"] = np.arange(len(orders))
+
+    lines = _lines_for_orders(rng, orders, catalog)
+    pre = lines["ts"] < camp - pd.Timedelta(days=2)  # defects only touch pre-campaign lines
+
+    # --- defects -------------------------------------------------------------------
+    defects: dict[str, int] = {}
+    pool = rng.permutation(np.flatnonzero(pre.to_numpy()))
+    take = iter(np.split(pool, np.cumsum([60, 50, 80, 25])[:4])[:4])
+    dup_idx, cancel_idx, post_idx, zero_idx = (next(take) for _ in range(4))
+
+    new_rows = []
+    # exact duplicate lines (the export repeated them)
+    new_rows.append(lines.loc[dup_idx].assign(kind="duplicate"))
+    defects["duplicate_lines"] = len(dup_idx)
+
+    # cancellations of an earlier purchase: full or partial quantity, 1 hour to 20 days later
+    c = lines.loc[cancel_idx].copy()
+    partial = rng.random(len(c)) < 0.3
+    c["Quantity"] = -np.where(partial & (c["Quantity"] > 1), c["Quantity"] // 2, c["Quantity"])
+    c["ts"] = c["ts"] + pd.to_timedelta(rng.integers(60, 20 * 24 * 60, len(c)), unit="m")
+    c["kind"] = "cancel"
+    new_rows.append(c)
+
+    # returns with no earlier purchase of that product by that customer
+    cand = lines.loc[pre].sample(400, random_state=rng.integers(1 << 31)).copy()
+    cand["StockCode"] = rng.choice(catalog["StockCode"], len(cand))
+    bought = lines[["CustomerID", "StockCode"]].drop_duplicates().assign(seen=True)
+    cand = cand.merge(bought, on=["CustomerID", "StockCode"], how="left")
+    cand = cand[cand["seen"].isna()].drop(columns="seen").head(15)
+    cand = cand.drop_duplicates(["CustomerID", "StockCode"])
+    cand["Quantity"] = -(1 + rng.poisson(1.0, len(cand)))
+    cand["kind"] = "cancel"
+    cand["Description"] = cand["StockCode"].map(catalog.set_index("StockCode")["Description"])
+    cand["UnitPrice"] = cand["StockCode"].map(catalog.set_index("StockCode")["UnitPrice"])
+    new_rows.append(cand)
+    defects["cancellations_unmatched"] = len(cand)
+
+    # one huge order cancelled ten minutes later (as in the real Online Retail data)
+    huge_cust = lines.loc[pre & (lines["type"] == "regular"), "CustomerID"].iloc[0]
+    base = lines.loc[pre & (lines["CustomerID"] == huge_cust)].iloc[[0]].copy()
+    huge = base.assign(StockCode="23843", Description="PAPER CRAFT , LITTLE BIRDIE",
+                       UnitPrice=2.08, Quantity=40000, kind="huge")
+    huge["ts"] = huge["ts"] + pd.Timedelta(minutes=5)
+    huge_cancel = huge.assign(Quantity=-40000, kind="cancel")
+    huge_cancel["ts"] = huge["ts"] + pd.Timedelta(minutes=10)
+    new_rows += [huge, huge_cancel]
+    defects["cancellations_matched"] = len(cancel_idx) + 1
+
+    # postage and fee lines added to existing orders
+    p = lines.loc[post_idx].copy()
+    fee = rng.random(len(p)) < 0.1
+    p["StockCode"] = np.where(fee, "AMAZONFEE", "POST")
+    p["Description"] = np.where(fee, "AMAZON FEE", "POSTAGE")
+    p["UnitPrice"] = np.where(fee, 5.44, 18.0)
+    p["Quantity"] = 1 + rng.integers(0, 3, len(p))
+    p["kind"] = "postage"
+    new_rows.append(p)
+    defects["non_merchandise_lines"] = len(p)
+
+    # zero-price lines (free samples) added to existing orders
+    z = lines.loc[zero_idx].copy()
+    z["StockCode"] = rng.choice(catalog["StockCode"], len(z))
+    z["UnitPrice"] = 0.0
+    z["kind"] = "zero_price"
+    new_rows.append(z)
+    defects["zero_price_lines"] = len(z)
+
+    # bad-debt adjustments: a price that is negative on a positive quantity
+    b = lines.loc[pool[-2:]].copy()
+    b = b.assign(StockCode="B", Description="Adjust bad debt", Quantity=1,
+                 UnitPrice=-np.round(rng.uniform(500, 2000, 2), 2), kind="bad_debt")
+    new_rows.append(b)
+    defects["bad_debt_lines"] = len(b)
+
+    # guest checkouts: orders without a customer id
+    g_orders = orders.loc[rng.choice(np.flatnonzero(orders["ts"] < camp), 40, replace=False)]
+    g_orders = g_orders.assign(CustomerID="", InvoiceKey=-1 - np.arange(40))
+    g = _lines_for_orders(rng, g_orders.reset_index(drop=True), catalog).assign(kind="guest")
+    new_rows.append(g)
+    defects["missing_customer_lines"] = len(g)
+
+    # future-dated typos (year 2099)
+    f = lines.loc[pool[-5:-2]].copy()
+    f["ts"] = f["ts"] + pd.DateOffset(years=74)
+    f["kind"] = "future"
+    new_rows.append(f)
+    defects["future_lines"] = len(f)
+
+    lines["kind"] = "ok"
+    out = pd.concat([lines, *new_rows], ignore_index=True)
+    out = out.sort_values(["ts", "InvoiceKey"], kind="stable").reset_index(drop=True)
+
+    # invoice numbers: one per order (sorted by time), 'C' + own number for each cancellation
+    inv = out["InvoiceKey"].rank(method="dense").astype(int) + 536000
+    cancel = out["kind"].eq("cancel").to_numpy()
+    inv_str = inv.astype(str).to_numpy(dtype=object)
+    inv_str[cancel] = "C" + (580000 + np.arange(cancel.sum())).astype(str).astype(object)
+    out["InvoiceNo"] = inv_str
+    # customer ids as a spreadsheet round-trip leaves them: floats, some padded with spaces
+    has_id = out["CustomerID"] != ""
+    out["CustomerID"] = np.where(has_id, out["CustomerID"] + ".0", "")
+    padded = rng.choice(np.flatnonzero(has_id.to_numpy()), 30, replace=False)
+    out.loc[padded, "CustomerID"] = " " + out.loc[padded, "CustomerID"] + " "
+    defects["float_artefact_ids"] = int(has_id.sum())
+    defects["padded_ids"] = 30
+    defects["latin1_lines"] = int(out["Description"].map(lambda s: not s.isascii()).sum())
+
+    export = pd.DataFrame(
+        {
+            "InvoiceNo": out["InvoiceNo"],
+            "StockCode": out["StockCode"],
+            "Description": out["Description"],
+            "Quantity": out["Quantity"].astype(int),
+            "InvoiceDate": out["ts"].dt.strftime("%d/%m/%Y %H:%M"),
+            "UnitPrice": out["UnitPrice"].map(lambda v: f"{v:.2f}"),
+            "CustomerID": out["CustomerID"],
+            "Country": out["Country"],
+        }
+    )
+    defects["total_lines"] = len(export)
+
+    # --- experiment tables --------------------------------------------------------
+    assignments = pd.DataFrame(
+        {
+            "customer_id": eligible["CustomerID"].to_numpy(),
+            "variant": eligible["variant"].to_numpy(),
+            "exposure_date": eligible["exposure"].dt.strftime("%Y-%m-%d").to_numpy(),
+        }
+    )
+    ok = lines[lines["CustomerID"].isin(eligible["CustomerID"])].merge(
+        eligible[["CustomerID", "exposure"]], on="CustomerID"
+    )
+    ok["value"] = ok["Quantity"] * ok["UnitPrice"]
+    win = (ok["ts"] >= ok["exposure"]) & (ok["ts"] < ok["exposure"] + pd.Timedelta(days=window_days))
+    prewin = (ok["ts"] < ok["exposure"]) & (ok["ts"] >= ok["exposure"] - pd.Timedelta(days=90))
+    rev = ok[win].groupby("CustomerID")["value"].sum()
+    pre_rev = ok[prewin].groupby("CustomerID")["value"].sum()
+    tier = {"vip": "gold", "regular": "silver", "occasional": "bronze", "one_off": "basic"}
+    arm_code = {"control": "ctl", "offer_a": "A", "offer_b": "B"}
+    users = pd.DataFrame(
+        {
+            "user_ref": "U" + eligible["CustomerID"].to_numpy(),
+            "arm": eligible["variant"].map(arm_code).to_numpy(),
+            "purchased": eligible["CustomerID"].isin(rev.index).astype(int).to_numpy(),
+            "spend": eligible["CustomerID"].map(rev).fillna(0.0).round(2).to_numpy(),
+            "spend_prev90": eligible["CustomerID"].map(pre_rev).fillna(0.0).round(2).to_numpy(),
+            "tier": eligible["type"].map(tier).to_numpy(),
+        }
+    )
+
+    truth = {
+        "seed": seed,
+        "n_customers": n_customers,
+        "start": start,
+        "end": end,
+        "defects": defects,
+        "huge_order": {
+            "customer_id": str(huge_cust),
+            "stock_code": "23843",
+            "quantity": 40000,
+            "amount": 40000 * 2.08,
+        },
+        "experiment": {
+            "campaign_start": campaign_start,
+            "window_days": window_days,
+            "arms": arms.tolist(),
+            "n_assigned": len(eligible),
+            "base_conversion": BASE_CONVERSION,
+            "conversion_effect": EFFECTS,
+            "revenue_effect": {
+                arm: {
+                    t: round(e * ORDERS_IF_CONVERTED * expected_order_value(catalog, t), 6)
+                    for t, e in by_type.items()
+                }
+                for arm, by_type in EFFECTS.items()
+            },
+            "tier_of_type": tier,
+            "customer_type": dict(zip(eligible["CustomerID"], eligible["type"], strict=True)),
+        },
+    }
+    return SampleData(export, assignments, users, truth)
+
+
+def write_sample(sample: SampleData, out_dir: str | Path) -> dict[str, Path]:
+    """Write the sample files into ``out_dir``.
+
+    The export is written in Windows-1252, as many shop systems do, so the
+    loader's encoding detection has something to detect. Returns the paths.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "transactions": out / "online_shop_export.csv",
+        "assignments": out / "campaign_assignments.csv",
+        "experiment_users": out / "experiment_users.csv",
+        "truth": out / "sample_truth.json",
+    }
+    sample.transactions.to_csv(paths["transactions"], index=False, encoding="cp1252", lineterminator="\n")
+    sample.assignments.to_csv(paths["assignments"], index=False, lineterminator="\n")
+    sample.experiment_users.to_csv(paths["experiment_users"], index=False, lineterminator="\n")
+    paths["truth"].write_text(json.dumps(sample.truth, indent=1, sort_keys=True) + "\n", "utf-8")
+    return paths
