@@ -115,7 +115,7 @@ def make_pipeline(k: int, scaler: str = "standard", algorithm: str = "kmeans", s
     elif algorithm == "gmm":
         model = GaussianMixture(n_components=k, n_init=3, random_state=seed)
     elif algorithm == "hdbscan":
-        model = HDBSCAN(min_cluster_size=max(10, n_rows // 50))
+        model = HDBSCAN(min_cluster_size=max(10, n_rows // 50), copy=True)
     else:
         raise ConfigError(f"algorithm must be kmeans, gmm or hdbscan, got '{algorithm}'")
     return Pipeline([("scale", scalers[scaler]), ("model", model)])

@@ -51,8 +51,8 @@ def setup_plots(language: str = "en") -> None:
 
     font_manager.fontManager.addfont(str(cjk_font_path()))
     sns.set_theme(style="whitegrid", context="notebook")
-    matplotlib.rcParams["font.family"] = "sans-serif"
-    matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", CJK_FONT_NAME]
+    # a list of families: matplotlib falls back glyph by glyph from the first to the second
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", CJK_FONT_NAME]
     matplotlib.rcParams["axes.unicode_minus"] = False
     matplotlib.rcParams["figure.dpi"] = 90
     matplotlib.rcParams["figure.figsize"] = (8, 4)

@@ -1,0 +1,39 @@
+"""Shared fixtures: small seeded samples written to temporary folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from customer_analytics.sample import make_sample, write_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def sample():
+    """The default synthetic sample (seed 42, 1,500 customers), in memory."""
+    return make_sample(seed=42)
+
+
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory, sample):
+    """The default sample written to a temporary folder (paths by name)."""
+    return write_sample(sample, tmp_path_factory.mktemp("sample"))
+
+
+@pytest.fixture(scope="session")
+def small_sample_files(tmp_path_factory):
+    """A small sample (300 customers) for fast end-to-end runs, plus a config pointing at it."""
+    folder = tmp_path_factory.mktemp("small")
+    paths = write_sample(make_sample(seed=7, n_customers=300), folder)
+    cfg = {
+        "data": {"path": str(paths["transactions"]), "preset": "online_retail"},
+        "clustering": {"k_max": 5, "n_bootstrap": 5},
+        "experiment": {"assignment_path": str(paths["assignments"])},
+    }
+    cfg_path = folder / "config.yaml"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    return {**paths, "config": cfg_path, "truth_data": json.loads(paths["truth"].read_text())}

@@ -1,0 +1,156 @@
+"""End to end: the report runner in a temporary folder, checked as a user would see it.
+
+One module-scoped scenario runs the CLI several times on a small sample:
+a first report, a refused rerun, a forced rerun with --show-code, a forced run that
+fails in notebook 03, and a run on a file without a customer column. Each test then
+checks one thing the user would notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+pytestmark = pytest.mark.xdist_group("e2e")
+PERIOD = "2025-12"
+NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "customer_analytics", "report", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def tables(folder: Path) -> dict[str, bytes]:
+    files = [*sorted((folder / "tables").glob("*.csv")), folder / "customers.csv"]
+    return {p.name: p.read_bytes() for p in files}
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory, small_sample_files):
+    tmp = tmp_path_factory.mktemp("e2e")
+    reports = tmp / "reports"
+    cfg = str(small_sample_files["config"])
+    base = ["--config", cfg, "--reports-dir", str(reports), "--period", PERIOD]
+    s = {"reports": reports, "final": reports / PERIOD}
+
+    s["first"] = cli(*base)
+    s["first_tables"] = tables(s["final"]) if s["final"].exists() else {}
+    s["first_html"] = {n: (s["final"] / f"{n}.html").read_text() for n in NOTEBOOKS if (s["final"] / f"{n}.html").exists()}
+    s["refused"] = cli(*base)
+    s["forced"] = cli(*base, "--force", "--show-code")
+    s["forced_tables"] = tables(s["final"]) if s["final"].exists() else {}
+    s["forced_html"] = (s["final"] / "02_rfm_scoring.html").read_text() if s["final"].exists() else ""
+
+    good = tree_hashes(s["final"])
+    bad_cfg = tmp / "bad.yaml"
+    bad_cfg.write_text(yaml.safe_dump({**yaml.safe_load(Path(cfg).read_text()), "clustering": {"k_min": 1}}))
+    s["failed"] = cli("--config", str(bad_cfg), "--reports-dir", str(reports), "--period", PERIOD, "--force")
+    s["unchanged_after_failure"] = tree_hashes(s["final"]) == good
+
+    no_customer = tmp / "no_customer.csv"
+    lines = small_sample_files["transactions"].read_text(encoding="cp1252").splitlines()
+    no_customer.write_text("\n".join(",".join(f for i, f in enumerate(ln.split(",")) if i != 6) for ln in lines[:50]))
+    s["broken"] = cli(*base, "--force", "--data", str(no_customer))
+    s["unchanged_after_broken"] = tree_hashes(s["final"]) == good
+    return s
+
+
+def test_first_run_succeeds_and_prints_the_index(scenario):
+    r = scenario["first"]
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"Index: {scenario['reports'] / 'index.html'}" in r.stdout
+    assert "[4/4] 04_ab_evaluation" in r.stdout
+
+
+def test_period_folder_holds_reports_notebooks_and_run_json(scenario):
+    final = scenario["final"]
+    for n in NOTEBOOKS:
+        assert (final / f"{n}.html").stat().st_size > 10_000
+        assert (final / f"{n}.ipynb").exists()
+    assert (final / "run.json").exists()
+
+
+def test_html_reports_contain_headline_tables_and_embedded_charts(scenario):
+    html = scenario["first_html"]
+    assert "rows_removed" in html["01_data_cleaning"]          # the cleaning audit table
+    assert "revenue_share" in html["02_rfm_scoring"] and "Champions" in html["02_rfm_scoring"]
+    assert "silhouette" in html["03_clustering"]
+    assert "Newcombe" in html["04_ab_evaluation"] and "SRM chi-square" in html["04_ab_evaluation"]
+    for n in NOTEBOOKS[1:]:
+        assert "data:image/png;base64" in html[n], f"{n}: charts are not embedded"
+
+
+def test_code_is_hidden_by_default_and_shown_with_show_code(scenario):
+    assert "context.make_context" not in scenario["first_html"]["02_rfm_scoring"]
+    assert scenario["forced"].returncode == 0, scenario["forced"].stderr[-3000:]
+    assert "make_context" in scenario["forced_html"]
+
+
+def test_run_json_records_everything(scenario):
+    run = json.loads((scenario["final"] / "run.json").read_text())
+    assert run["status"] == "success" and run["period"] == PERIOD
+    assert run["parameters"]["shared"]["period_end"] == "2025-12-31"
+    assert run["parameters"]["shared"]["seed"] == 42
+    assert set(run["parameters"]["notebooks"]) == set(NOTEBOOKS)
+    inp = run["input"]
+    assert inp["rows"] > 1000 and inp["size_bytes"] > 0 and len(inp["sha256"]) == 64
+    assert run["environment"]["python"].startswith("3.") and "pandas" in run["environment"]
+    assert "commit" in run["git"] and "dirty" in run["git"]
+    for nb in run["notebooks"]:
+        assert nb["status"] == "success" and nb["duration_s"] > 0 and nb["start"] <= nb["end"]
+    assert run["headlines"]["02_rfm_scoring"]["active_customers"] > 0
+
+
+def test_index_links_the_period_with_headlines(scenario):
+    index = (scenario["reports"] / "index.html").read_text()
+    assert f'href="{PERIOD}/01_data_cleaning.html"' in index
+    assert "Active customers" in index and "success" in index
+
+
+def test_rerun_without_force_is_refused(scenario):
+    r = scenario["refused"]
+    assert r.returncode == 3
+    assert "already exists" in r.stderr and "--force" in r.stderr
+
+
+def test_forced_rerun_gives_identical_tables(scenario):
+    first, again = scenario["first_tables"], scenario["forced_tables"]
+    assert len(first) >= 10
+    assert first.keys() == again.keys()
+    differing = [name for name in first if first[name] != again[name]]
+    assert not differing, f"tables differ between identical runs: {differing}"
+
+
+def test_failing_notebook_exits_nonzero_and_names_the_cell(scenario):
+    r = scenario["failed"]
+    assert r.returncode == 1
+    assert "Notebook 03_clustering failed in cell" in r.stderr
+    assert "k_min" in r.stderr  # the exception text
+    failed = list((scenario["reports"] / "_failed").glob(f"{PERIOD}-*"))
+    assert failed and (failed[0] / "03_clustering.ipynb").exists()
+    assert json.loads((failed[0] / "run.json").read_text())["status"] == "failed"
+
+
+def test_failed_run_leaves_the_earlier_report_byte_identical(scenario):
+    assert scenario["unchanged_after_failure"]
+    assert not (scenario["reports"] / ".staging").exists() or not any((scenario["reports"] / ".staging").iterdir())
+
+
+def test_broken_input_is_named_and_changes_nothing(scenario):
+    r = scenario["broken"]
+    assert r.returncode == 2
+    assert "customer_id" in r.stderr and "no_customer.csv" in r.stderr
+    assert scenario["unchanged_after_broken"]
