@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from customer_analytics.sample import make_sample, write_sample
 
 ROOT = Path(__file__).resolve().parents[1]

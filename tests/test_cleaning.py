@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from customer_analytics import cleaning
 from customer_analytics.errors import ConfigError, InputError
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import adjusted_rand_score
+
 from customer_analytics import clustering
 from customer_analytics.errors import ConfigError, InputError
-from sklearn.metrics import adjusted_rand_score
 
 CENTRES = {  # (recency_days, frequency, monetary): well separated on log scales
     0: (5, 30, 5000),

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+
 from customer_analytics import rfm
 from customer_analytics.errors import ConfigError
 
@@ -196,6 +197,7 @@ def test_cjk_font_is_found_and_renders_chinese_without_missing_glyphs(recwarn):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from customer_analytics import reporting
 
     assert reporting.cjk_font_path().exists()

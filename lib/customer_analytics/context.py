@@ -48,8 +48,11 @@ class RunContext:
         return self.run_dir / name
 
     def describe(self) -> str:
+        folder = self.run_dir
+        if folder.parent.name == ".staging":  # a report run: name the folder it is published to
+            folder = folder.parent.parent / self.period
         return (f"Period {self.period} (as of {self.as_of.date()}), data {self.data_path.name}, "
-                f"run folder {self.run_dir}, seed {self.seed}, labels in '{self.language}'.")
+                f"run folder {folder}, seed {self.seed}, labels in '{self.language}'.")
 
 
 def period_of(period_end: str) -> tuple[str, pd.Timestamp]:

@@ -181,7 +181,6 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
                                 f"(make report PERIOD={per} FORCE=1) to replace it after a successful new run.")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staging = reports / ".staging" / f"{per}-{stamp}"
-    staging.mkdir(parents=True)
     shared = {"period_end": period_end, "data_path": str(data_path), "config_path": str(cfg_path or ""),
               "run_dir": str(staging), "seed": int(cfg["seed"]), "language": cfg["language"],
               "mask_ids": bool(cfg["mask_ids"])}
@@ -195,6 +194,13 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
         "git": git_state(root), "notebooks": [], "error": None,
     }
     del loaded
+    # check every notebook and its parameters before anything is written
+    sources = {name: nb_dir / f"{name}.ipynb" for name in NOTEBOOKS}
+    missing = [str(p) for p in sources.values() if not p.exists()]
+    if missing:
+        raise ConfigError(f"Notebook(s) not found: {missing}")
+    all_params = {name: notebook_parameters(src, name, cfg, shared) for name, src in sources.items()}
+    staging.mkdir(parents=True)
     if progress:
         print(f"Report {per} (period end {period_end}); input {data_path.name}: {record['input']['rows']:,} rows "
               f"checked in {time.time() - t_load:.1f}s", flush=True)
@@ -205,10 +211,7 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
     old_handler = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
         for i, name in enumerate(NOTEBOOKS, 1):
-            src = nb_dir / f"{name}.ipynb"
-            if not src.exists():
-                raise ConfigError(f"Notebook not found: {src}")
-            params = notebook_parameters(src, name, cfg, shared)
+            src, params = sources[name], all_params[name]
             record["parameters"]["notebooks"][name] = {k: v for k, v in params.items() if k not in shared}
             entry = {"name": name, "status": "running", "start": _now()}
             record["notebooks"].append(entry)
