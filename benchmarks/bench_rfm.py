@@ -29,10 +29,11 @@ GROUP BY customer_id HAVING sum(amount) > 0
 
 def make(n: int) -> pd.DataFrame:
     rng = np.random.default_rng(1)
-    n_cust = n // 20
-    order = np.sort(rng.integers(0, n // 4, n))
+    n_cust, n_orders = n // 20, n // 4
+    order = np.sort(rng.integers(0, n_orders, n))          # about 4 lines per order
+    owner = rng.integers(0, n_cust, n_orders)              # each order belongs to one customer
     return pd.DataFrame({
-        "customer_id": pd.array((100000 + rng.integers(0, n_cust, n)).astype(str), dtype="string"),
+        "customer_id": pd.array((100000 + owner[order]).astype(str), dtype="string"),
         "order_id": pd.array(order.astype(str), dtype="string"),
         "order_date": pd.Timestamp("2022-01-01") + pd.to_timedelta(order * (3 * 365 * 86400 // (n // 4)), unit="s"),
         "amount": np.round(rng.lognormal(2, 1, n), 2),

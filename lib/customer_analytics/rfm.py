@@ -82,24 +82,17 @@ def compute_rfm(
     if window_months:
         start = end - pd.DateOffset(months=int(window_months))
         keep &= day > np.datetime64(start.date(), "D")
-    t = tx.loc[keep, ["customer_id", "order_id", "amount"]]
+    t = tx.loc[keep, ["customer_id", "order_id", "amount"]].assign(day=day[keep])
     if t.empty:
         raise InputError(f"No purchases on or before {end.date()} (window_months={window_months}).")
-    # integer codes once, then numpy aggregation: the strings are hashed only twice
-    cust, ids = pd.factorize(t["customer_id"], sort=True)
-    orders, _ = pd.factorize(t["order_id"])
-    days = day[keep].astype("int64")
-    n = len(ids)
-    by_cust = pd.Series(days).groupby(cust)
-    pairs = pd.unique(cust.astype("int64") * (int(orders.max()) + 1) + orders)
+    g = t.groupby("customer_id", sort=True)
     out = pd.DataFrame(
         {
-            "first_purchase": by_cust.min().to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
-            "last_purchase": by_cust.max().to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
-            "frequency": np.bincount(pairs // (int(orders.max()) + 1), minlength=n),
-            "monetary": np.bincount(cust, weights=t["amount"].to_numpy(dtype="float64"), minlength=n),
-        },
-        index=pd.Index(ids, name="customer_id"),
+            "first_purchase": g["day"].min().astype("datetime64[ns]"),
+            "last_purchase": g["day"].max().astype("datetime64[ns]"),
+            "frequency": g["order_id"].nunique(),
+            "monetary": g["amount"].sum(),
+        }
     )
     out = out[out["monetary"] > 0]
     out["recency_days"] = (end - out["last_purchase"]).dt.days.astype("int64")
