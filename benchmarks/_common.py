@@ -62,3 +62,19 @@ def synthetic_lines(n: int, seed: int = 0) -> pd.DataFrame:
         "Description": "ITEM", "Quantity": qty, "InvoiceDate": ts.strftime("%d/%m/%Y %H:%M"),
         "UnitPrice": np.round(rng.lognormal(1, 0.7, n), 2), "CustomerID": cid, "Country": "United Kingdom",
     })
+
+
+def sizes_or_step(default_sizes: list[int], step) -> list[int] | None:
+    """Parse ``--sizes`` / ``--step --n``. In step mode run ``step(kind, n)``, print its JSON and return None."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="*", default=default_sizes)
+    ap.add_argument("--step")
+    ap.add_argument("--n", type=int)
+    a = ap.parse_args()
+    if a.step:
+        print(json.dumps(step(a.step, a.n)))
+        return None
+    DATA.mkdir(exist_ok=True)
+    return a.sizes

@@ -6,12 +6,10 @@ Prints a table of seconds and peak memory; each step runs in a fresh process.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
 import pandas as pd
-from _common import DATA, in_subprocess, measure, print_table, synthetic_lines
+from _common import DATA, in_subprocess, measure, print_table, sizes_or_step, synthetic_lines
 
 
 def step(kind: str, n: int) -> dict:
@@ -31,17 +29,11 @@ def step(kind: str, n: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 5_000_000])
-    ap.add_argument("--step")
-    ap.add_argument("--n", type=int)
-    a = ap.parse_args()
-    if a.step:
-        print(json.dumps(step(a.step, a.n)))
+    sizes = sizes_or_step([1_000_000, 5_000_000], step)
+    if sizes is None:
         return
-    DATA.mkdir(exist_ok=True)
     rows = []
-    for n in a.sizes:
+    for n in sizes:
         if not (DATA / f"lines_{n}.parquet").exists():
             df = synthetic_lines(n)
             df.to_csv(DATA / f"lines_{n}.csv", index=False)

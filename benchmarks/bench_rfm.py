@@ -5,13 +5,11 @@ Usage: python benchmarks/bench_rfm.py [--sizes 1000000 10000000]
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
 import numpy as np
 import pandas as pd
-from _common import DATA, in_subprocess, measure, print_table
+from _common import DATA, in_subprocess, measure, print_table, sizes_or_step
 
 AS_OF = "2024-12-31"
 SQL = """
@@ -54,17 +52,11 @@ def step(kind: str, n: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000])
-    ap.add_argument("--step")
-    ap.add_argument("--n", type=int)
-    a = ap.parse_args()
-    if a.step:
-        print(json.dumps(step(a.step, a.n)))
+    sizes = sizes_or_step([1_000_000, 10_000_000], step)
+    if sizes is None:
         return
-    DATA.mkdir(exist_ok=True)
     rows = []
-    for n in a.sizes:
+    for n in sizes:
         if not (DATA / f"rfm_{n}.parquet").exists():
             make(n).to_parquet(DATA / f"rfm_{n}.parquet", index=False)
         res = {k: in_subprocess(__file__, "--step", k, "--n", str(n)) for k in ("duckdb", "pandas")}
