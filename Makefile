@@ -65,7 +65,8 @@ test: env lint ## Lint, unit tests, notebooks under nbval, end-to-end runner tes
 	$(VENV)/bin/pytest --nbval-lax --nbval-current-env -p no:randomly notebooks
 
 lab: env ## Open JupyterLab on notebooks/ with the project kernel
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=$(KERNEL)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=$(KERNEL) \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 	$(PY) benchmarks/bench_cleaning.py

@@ -16,7 +16,7 @@ def loaded(sample_files):
 
 @pytest.fixture(scope="module")
 def cleaned(loaded):
-    return cleaning.clean_transactions(loaded.data, period_end="2025-12-31")
+    return cleaning.clean_transactions(loaded.data, period_end="2025-12-31", id_fixes=loaded.id_fixes)
 
 
 def audit_row(result, rule):
@@ -51,6 +51,13 @@ def test_ids_are_normalised(loaded, sample):
 ])
 def test_audit_counts_match_the_injected_defects(cleaned, sample, rule, truth_key):
     assert audit_row(cleaned, rule)["rows_removed"] == sample.truth["defects"][truth_key]
+
+
+def test_audit_records_the_id_fixes_made_while_loading(cleaned, sample):
+    d = sample.truth["defects"]
+    assert audit_row(cleaned, "customer ids: float artefacts")["rows_changed"] == d["float_artefact_ids"]
+    assert audit_row(cleaned, "customer ids: padded")["rows_changed"] == d["padded_ids"]
+    assert audit_row(cleaned, "customer ids: padded")["step"] == 0
 
 
 def test_zero_prices_and_bad_debt_are_counted_together(cleaned, sample):

@@ -58,10 +58,12 @@ def test_03_on_cdnow_explains_the_choice_of_k(tmp_path):
     assert "ARI" in out
 
 
-def test_04_on_a_per_user_table_configured_only_by_parameters(tmp_path, sample_files):
+def test_04_on_a_per_user_table_configured_only_by_parameters(tmp_path, sample):
+    table = tmp_path / "users.parquet"  # any file: CSV, Parquet or Excel
+    sample.experiment_users.to_parquet(table)
     cfg = tmp_path / "exp.yaml"
     cfg.write_text(yaml.safe_dump({"experiment": {
-        "mode": "table", "table_path": str(sample_files["experiment_users"]), "user_column": "user_ref",
+        "mode": "table", "table_path": str(table), "user_column": "user_ref",
         "variant_column": "arm", "control_label": "ctl", "binary_metrics": ["purchased"],
         "continuous_metrics": ["spend"], "covariate": "spend_prev90", "segment_columns": ["tier"],
         "primary_metric": "purchased"}}))

@@ -511,6 +511,7 @@ def clean_transactions(
     rules: dict | None = None,
     period_end: str | pd.Timestamp | None = None,
     analysis_start: str | pd.Timestamp | None = None,
+    id_fixes: dict[str, int] | None = None,
 ) -> CleanResult:
     """Apply the cleaning rules in :data:`RULE_ORDER` and record an audit trail.
 
@@ -525,6 +526,9 @@ def clean_transactions(
         Last day of the reporting period; later lines are removed. The whole day counts.
     analysis_start : date-like, optional
         First day of the analysis window; earlier lines are removed.
+    id_fixes : dict, optional
+        ``LoadResult.id_fixes``: the loader's id normalisations, recorded as
+        step 0 of the audit so the table accounts for every change.
 
     Returns
     -------
@@ -543,6 +547,12 @@ def clean_transactions(
     audit: list[dict] = []
     examples: dict[str, pd.DataFrame] = {}
     stats: dict[str, int | float] = {"rows_in": len(df)}
+    for key, what in (("customer_id_float_artefacts", "float artefacts such as 12346.0 became 12346"),
+                      ("customer_id_padded", "surrounding spaces were stripped")):
+        if id_fixes and id_fixes.get(key):
+            audit.append({**_audit_row(0, f"customer ids: {key.removeprefix('customer_id_').replace('_', ' ')}",
+                                       "fix", None), "rows_changed": int(id_fixes[key]),
+                          "explanation": f"While loading, customer ids were normalised: {what}."})
 
     def check_left(rule: str) -> None:
         if df.empty:

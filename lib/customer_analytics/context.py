@@ -99,8 +99,9 @@ def clean_transactions(ctx: RunContext) -> pd.DataFrame:
     p = ctx.path(CLEAN_FILE)
     if not p.exists():
         print(f"{p.name} not found in the run folder: running the cleaning step with the config.")
-        res = cleaning.clean_transactions(load(ctx.config, ctx.data_path).data, ctx.config["cleaning"]["rules"],
-                                          ctx.as_of, ctx.config["cleaning"]["analysis_start"])
+        loaded = load(ctx.config, ctx.data_path)
+        res = cleaning.clean_transactions(loaded.data, ctx.config["cleaning"]["rules"], ctx.as_of,
+                                          ctx.config["cleaning"]["analysis_start"], loaded.id_fixes)
         res.data.to_parquet(p, index=False)
     return pd.read_parquet(p)
 
@@ -147,6 +148,16 @@ def previous_report(ctx: RunContext) -> Path | None:
     return folder if folder.exists() else None
 
 
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a per-user table from CSV, Parquet or Excel (by extension)."""
+    ext = path.suffix.lower()
+    if ext == ".parquet":
+        return pd.read_parquet(path)
+    if ext in (".xlsx", ".xls"):
+        return pd.read_excel(path)
+    return pd.read_csv(path)
+
+
 MIN_CELL = 20  # segments with fewer users than this in some arm are pooled into "other"
 
 
@@ -173,7 +184,7 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
         path = resolve_path(p["table_path"])
         if path is None or not path.exists():
             raise ConfigError(f"experiment.table_path must name an existing file for mode 'table', got {p['table_path']!r}")
-        df = pd.read_csv(path)
+        df = read_table(path)
         return df, spec, [f"Per-user table {path.name}: {len(df):,} users, arms in '{spec.variant_column}'."]
     if mode != "transactions":
         raise ConfigError(f"experiment.mode must be transactions, table or none, got '{mode}'")
