@@ -208,3 +208,34 @@ def test_cjk_font_is_found_and_renders_chinese_without_missing_glyphs(recwarn):
     plt.close(fig)
     missing = [str(w.message) for w in recwarn if "missing from font" in str(w.message)]
     assert not missing, missing
+
+
+def reference_rfm(tx: pd.DataFrame, as_of: str, window_months: int | None = None) -> pd.DataFrame:
+    """A plain pandas statement of the definitions, to check the DuckDB query against."""
+    end = pd.Timestamp(as_of)
+    day = tx["order_date"].dt.normalize()
+    keep = day <= end
+    if window_months:
+        keep &= day > end - pd.DateOffset(months=window_months)
+    t = tx[keep].assign(day=day[keep], cents=(tx.loc[keep, "amount"] * 100).round().astype("int64"))
+    g = t.groupby("customer_id")
+    out = pd.DataFrame({"first_purchase": g["day"].min(), "last_purchase": g["day"].max(),
+                        "frequency": g["order_id"].nunique(), "monetary": g["cents"].sum() / 100})
+    out = out[out["monetary"] > 0]
+    out["recency_days"] = (end - out["last_purchase"]).dt.days
+    out["tenure_days"] = (end - out["first_purchase"]).dt.days
+    return out.reset_index()
+
+
+@pytest.mark.parametrize("window", [None, 6])
+def test_compute_rfm_matches_the_pandas_statement_of_the_definitions(sample, window):
+    from customer_analytics import cleaning
+
+    clean = cleaning.clean_transactions(cleaning.load_transactions(_write(sample), preset="online_retail").data).data
+    got = rfm.compute_rfm(clean, "2025-10-31", window_months=window)
+    want = reference_rfm(clean, "2025-10-31", window)
+    assert got["customer_id"].tolist() == want["customer_id"].tolist() == sorted(want["customer_id"])
+    for col in ("recency_days", "frequency", "tenure_days"):
+        assert got[col].tolist() == want[col].tolist(), col
+    assert np.allclose(got["monetary"], want["monetary"], atol=1e-9)
+    assert (got["last_purchase"] == want["last_purchase"]).all()

@@ -8,7 +8,7 @@ Definitions (every customer is measured as of ``as_of``, the period end date):
 - **frequency**: number of distinct orders (``order_id``) in the look-back window.
   CDNOW-style data without order ids gets one order per customer-day from the
   loader, so frequency counts distinct purchase days there.
-- **monetary**: net revenue (sum of ``amount``) in the window; with
+- **monetary**: net revenue (sum of ``amount``, each line in whole cents) in the window; with
   ``monetary="aov"`` the average order value, monetary / frequency.
 - **first_purchase**, **last_purchase**: dates of the first and last purchase
   in the window; **tenure_days** = ``as_of`` - first_purchase in days.
@@ -17,6 +17,8 @@ The window is all history up to ``as_of`` by default, or the last
 ``window_months`` months. Purchases after ``as_of`` are never counted.
 Customers whose net revenue in the window is zero or negative are excluded
 (they have nothing to score).
+
+The aggregation runs in DuckDB (vectorised, on all cores); see ``benchmarks/bench_rfm.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -77,31 +80,39 @@ def compute_rfm(
     if monetary not in ("total", "aov"):
         raise ConfigError(f"monetary must be 'total' or 'aov', got '{monetary}'")
     end = pd.Timestamp(as_of).normalize()
-    day = tx["order_date"].to_numpy().astype("datetime64[D]")
-    keep = day <= np.datetime64(end.date(), "D")
-    if window_months:
-        start = end - pd.DateOffset(months=int(window_months))
-        keep &= day > np.datetime64(start.date(), "D")
-    t = tx.loc[keep, ["customer_id", "order_id", "amount"]].assign(day=day[keep])
-    if t.empty:
+    start = end - pd.DateOffset(months=int(window_months)) if window_months else None
+    con = duckdb.connect()
+    con.register("tx", tx[["customer_id", "order_id", "order_date", "amount"]])
+    # DuckDB aggregates on all cores; money is summed in integer cents so the result
+    # does not depend on the order in which threads add up the lines
+    out = con.execute(
+        f"""
+        SELECT customer_id,
+               min(CAST(order_date AS DATE)) AS first_purchase,
+               max(CAST(order_date AS DATE)) AS last_purchase,
+               count(DISTINCT order_id) AS frequency,
+               sum(CAST(round(amount * 100) AS BIGINT)) AS cents
+        FROM tx
+        WHERE CAST(order_date AS DATE) <= ?::DATE {"AND CAST(order_date AS DATE) > ?::DATE" if start is not None else ""}
+        GROUP BY customer_id
+        HAVING sum(CAST(round(amount * 100) AS BIGINT)) > 0
+        ORDER BY customer_id
+        """,
+        [end.date(), *([start.date()] if start is not None else [])],
+    ).df()
+    con.close()
+    if out.empty:
         raise InputError(f"No purchases on or before {end.date()} (window_months={window_months}).")
-    g = t.groupby("customer_id", sort=True)
-    out = pd.DataFrame(
-        {
-            "first_purchase": g["day"].min().astype("datetime64[ns]"),
-            "last_purchase": g["day"].max().astype("datetime64[ns]"),
-            "frequency": g["order_id"].nunique(),
-            "monetary": g["amount"].sum(),
-        }
-    )
-    out = out[out["monetary"] > 0]
+    out["customer_id"] = out["customer_id"].astype("string")
+    for col in ("first_purchase", "last_purchase"):
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
     out["recency_days"] = (end - out["last_purchase"]).dt.days.astype("int64")
     out["tenure_days"] = (end - out["first_purchase"]).dt.days.astype("int64")
     out["frequency"] = out["frequency"].astype("int64")
+    out["monetary"] = out["cents"].astype("float64") / 100
     if monetary == "aov":
-        out["monetary"] = out["monetary"] / out["frequency"]
-    out["monetary"] = out["monetary"].round(2)
-    return out.reset_index()[RFM_COLUMNS]
+        out["monetary"] = (out["monetary"] / out["frequency"]).round(2)
+    return out[RFM_COLUMNS]
 
 
 def quantile_scores(values: pd.Series, n_levels: int = 5, higher_is_better: bool = True) -> pd.Series:
