@@ -229,8 +229,14 @@ def normalise_ids(ids: pd.Series, column: str = "id") -> tuple[pd.Series, dict[s
     s = ids.astype("string")
     stripped = s.str.strip()
     padded = int((stripped != s).fillna(False).sum())
-    float_art = stripped.str.fullmatch(r"\d+\.0+").fillna(False)
-    out = stripped.mask(float_art, stripped.str.replace(r"\.0+$", "", regex=True))
+    # the regex runs only on candidates (ending in 0 and containing a dot)
+    cand = (stripped.str.endswith("0") & stripped.str.contains(".", regex=False)).fillna(False)
+    float_art = pd.Series(False, index=s.index)
+    if cand.any():
+        float_art[cand] = stripped[cand].str.fullmatch(r"\d+\.0+").fillna(False)
+    out = stripped.copy()
+    if float_art.any():
+        out[float_art] = stripped[float_art].str.replace(r"\.0+$", "", regex=True)
     out = out.mask(out == "")
     return out, {"padded": padded, "float_artefacts": int(float_art.sum())}
 
@@ -460,7 +466,9 @@ def net_returns(
         is_return |= tx["order_id"].str.startswith(invoice_prefix).fillna(False)
     price_ok = tx["unit_price"].gt(0) if "unit_price" in tx else tx["amount"].gt(0)
     returns = tx[is_return].assign(need=tx.loc[is_return, measure].abs())
-    purchases = tx[~is_return & price_ok & tx[measure].gt(0)]
+    # only purchases of customers who returned something can be netted
+    returners = tx["customer_id"].isin(returns["customer_id"].unique())
+    purchases = tx[~is_return & price_ok & tx[measure].gt(0) & returners]
     remaining = purchases[measure].astype("float64").copy()
     need = returns["need"].astype("float64").copy()
     for _ in range(max_passes):
