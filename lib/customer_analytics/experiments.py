@@ -243,10 +243,6 @@ class Effect:
     prob_beat_control: float = np.nan
     alpha: float = 0.05
 
-    @property
-    def significant(self) -> bool:
-        return self.p_value < self.alpha
-
     def as_row(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "alpha"}
 
