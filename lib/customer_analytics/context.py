@@ -111,10 +111,7 @@ def customers(ctx: RunContext) -> pd.DataFrame:
     p = ctx.path(CUSTOMERS_FILE)
     if not p.exists():
         print(f"{p.name} not found in the run folder: running the RFM step with the config.")
-        r = ctx.config["rfm"]
-        scored = rfm.score_customers(clean_transactions(ctx), ctx.as_of, r["scheme"], r["n_levels"],
-                                     r["score_method"], r["thresholds"], r["window_months"], r["monetary"],
-                                     r["zh8_threshold"])
+        scored = rfm.score_customers(clean_transactions(ctx), ctx.as_of, **ctx.config["rfm"])
         scored.to_parquet(p, index=False)
     return pd.read_parquet(p)
 
@@ -205,9 +202,7 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
     notes.insert(0, f"{len(out):,} assigned customers from {path.name}; outcomes over {p['window_days']} days "
                     f"after each exposure; covariate pre_revenue = net revenue in the 90 days before.")
     before = first.normalize() - pd.Timedelta(days=1)
-    r = ctx.config["rfm"]
-    scored = rfm.score_customers(tx, before, r["scheme"], r["n_levels"], r["score_method"], r["thresholds"],
-                                 r["window_months"], r["monetary"], r["zh8_threshold"])
+    scored = rfm.score_customers(tx, before, **ctx.config["rfm"])
     labels = rfm.label_table(ctx.language)
     seg = scored.set_index("customer_id")["segment"].map(lambda k: labels.get(k, k))
     out["segment"] = out["customer_id"].map(seg).fillna("no purchase history")

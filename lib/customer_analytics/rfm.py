@@ -306,7 +306,11 @@ def score_customers(
     monetary: str = "total",
     zh8_threshold: str = "mean",
 ) -> pd.DataFrame:
-    """RFM table with scores and segment keys as of ``as_of`` (one call for a period)."""
+    """RFM table with scores and segment keys as of ``as_of`` (one call for a period).
+
+    The keyword arguments are exactly the keys of the ``rfm`` config section, so
+    ``score_customers(tx, as_of, **config["rfm"])`` scores with a run's settings.
+    """
     sch = load_scheme(scheme)
     rfm = add_scores(compute_rfm(tx, as_of, window_months, monetary), n_levels, score_method, thresholds)
     rfm["segment"] = assign_segments(rfm, sch, zh8_threshold)
