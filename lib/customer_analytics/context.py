@@ -28,6 +28,7 @@ from customer_analytics import cleaning, rfm
 from customer_analytics.config import load_config, project_root, resolve_path
 from customer_analytics.errors import ConfigError
 
+STAGING_DIR = ".staging"  # reports/<STAGING_DIR>/<period>-<stamp>/ holds a report run until it succeeds
 CLEAN_FILE = "clean_transactions.parquet"
 CUSTOMERS_FILE = "customers.parquet"
 
@@ -48,9 +49,8 @@ class RunContext:
         return self.run_dir / name
 
     def describe(self) -> str:
-        folder = self.run_dir
-        if folder.parent.name == ".staging":  # a report run: name the folder it is published to
-            folder = folder.parent.parent / self.period
+        staged = self.run_dir.parent.name == STAGING_DIR  # a report run: name the folder it is published to
+        folder = reports_root(self) / self.period if staged else self.run_dir
         return (f"Period {self.period} (as of {self.as_of.date()}), data {self.data_path.name}, "
                 f"run folder {folder}, seed {self.seed}, labels in '{self.language}'.")
 
@@ -135,7 +135,7 @@ def params(section: dict, **overrides) -> dict:
 def reports_root(ctx: RunContext) -> Path:
     """The folder holding period reports for this run (works for staging and interactive runs)."""
     parent = ctx.run_dir.parent
-    return parent.parent if parent.name == ".staging" else parent
+    return parent.parent if parent.name == STAGING_DIR else parent
 
 
 def previous_report(ctx: RunContext) -> Path | None:

@@ -16,6 +16,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import context, reporting
+from customer_analytics import cleaning, context, reporting
 from customer_analytics.config import load_config, project_root, resolve_path
 from customer_analytics.errors import ConfigError, InputError, ReportExistsError
 
@@ -57,17 +58,12 @@ def resolve_period(spec: str | None, dates: pd.Series | None = None, today: dt.d
     if spec in (None, "", "latest"):
         if dates is None:
             raise ValueError("dates are needed to find the latest complete month")
-        return str(context.cleaning.last_complete_month(dates, pd.Timestamp(today)))
+        return str(cleaning.last_complete_month(dates, pd.Timestamp(today)))
     if spec == "previous":
         return str(pd.Period(today, freq="M") - 1)
-    try:
-        return str(pd.Period(spec, freq="M")) if len(spec) == 7 and spec[4] == "-" else _bad_period(spec)
-    except ValueError:
-        return _bad_period(spec)
-
-
-def _bad_period(spec: str) -> str:
-    raise ConfigError(f"--period must be YYYY-MM, 'previous' or 'latest', got '{spec}'")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", spec):
+        raise ConfigError(f"--period must be YYYY-MM, 'previous' or 'latest', got '{spec}'")
+    return spec
 
 
 def month_range(start: str, end: str) -> list[str]:
@@ -180,7 +176,7 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
         raise ReportExistsError(f"A report for {per} already exists at {final}. Rerun with --force "
                                 f"(make report PERIOD={per} FORCE=1) to replace it after a successful new run.")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    staging = reports / ".staging" / f"{per}-{stamp}"
+    staging = reports / context.STAGING_DIR / f"{per}-{stamp}"
     shared = {"period_end": period_end, "data_path": str(data_path), "config_path": str(cfg_path or ""),
               "run_dir": str(staging), "seed": int(cfg["seed"]), "language": cfg["language"],
               "mask_ids": bool(cfg["mask_ids"])}
@@ -271,7 +267,7 @@ def _write_json(path: Path, data: dict) -> None:
 def _publish(staging: Path, final: Path, reports: Path) -> None:
     """Move the finished run into place; an older report is replaced only now."""
     if final.exists():
-        old = reports / ".staging" / f"{final.name}-replaced-{time.time_ns()}"
+        old = reports / context.STAGING_DIR / f"{final.name}-replaced-{time.time_ns()}"
         os.replace(final, old)
         os.replace(staging, final)
         shutil.rmtree(old, ignore_errors=True)
@@ -280,7 +276,7 @@ def _publish(staging: Path, final: Path, reports: Path) -> None:
 
 
 def _cleanup_staging(reports: Path) -> None:
-    st = reports / ".staging"
+    st = reports / context.STAGING_DIR
     if st.exists() and not any(st.iterdir()):
         st.rmdir()
 
