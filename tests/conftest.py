@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from customer_analytics import cleaning
 from customer_analytics.sample import make_sample, write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +24,18 @@ def sample():
 def sample_files(tmp_path_factory, sample):
     """The default sample written to a temporary folder (paths by name)."""
     return write_sample(sample, tmp_path_factory.mktemp("sample"))
+
+
+@pytest.fixture(scope="session")
+def loaded_sample(sample_files):
+    """The default sample's export, loaded into the canonical schema."""
+    return cleaning.load_transactions(sample_files["transactions"], preset="online_retail")
+
+
+@pytest.fixture(scope="session")
+def cleaned_sample(loaded_sample):
+    """The default sample cleaned with the default rules for the period ending 2025-12-31."""
+    return cleaning.clean_transactions(loaded_sample.data, period_end="2025-12-31", id_fixes=loaded_sample.id_fixes)
 
 
 @pytest.fixture(scope="session")

@@ -9,16 +9,6 @@ from customer_analytics import cleaning
 from customer_analytics.errors import ConfigError, InputError
 
 
-@pytest.fixture(scope="module")
-def loaded(sample_files):
-    return cleaning.load_transactions(sample_files["transactions"], preset="online_retail")
-
-
-@pytest.fixture(scope="module")
-def cleaned(loaded):
-    return cleaning.clean_transactions(loaded.data, period_end="2025-12-31", id_fixes=loaded.id_fixes)
-
-
 def audit_row(result, rule):
     return result.audit.set_index("rule").loc[rule]
 
@@ -26,18 +16,18 @@ def audit_row(result, rule):
 # ------------------------------------------------------------ the generator's recorded truth
 
 
-def test_loader_detects_the_windows_1252_export_and_keeps_pound_signs(loaded, sample):
-    assert loaded.encoding == "cp1252"
-    n_non_ascii = int(loaded.data["description"].map(lambda s: not s.isascii()).sum())
+def test_loader_detects_the_windows_1252_export_and_keeps_pound_signs(loaded_sample, sample):
+    assert loaded_sample.encoding == "cp1252"
+    n_non_ascii = int(loaded_sample.data["description"].map(lambda s: not s.isascii()).sum())
     assert n_non_ascii == sample.truth["defects"]["latin1_lines"]
-    assert loaded.data["description"].str.contains("£").any()
+    assert loaded_sample.data["description"].str.contains("£").any()
 
 
-def test_ids_are_normalised(loaded, sample):
+def test_ids_are_normalised(loaded_sample, sample):
     d = sample.truth["defects"]
-    assert loaded.id_fixes["customer_id_float_artefacts"] == d["float_artefact_ids"]
-    assert loaded.id_fixes["customer_id_padded"] == d["padded_ids"]
-    ids = loaded.data["customer_id"].dropna()
+    assert loaded_sample.id_fixes["customer_id_float_artefacts"] == d["float_artefact_ids"]
+    assert loaded_sample.id_fixes["customer_id_padded"] == d["padded_ids"]
+    ids = loaded_sample.data["customer_id"].dropna()
     assert ids.str.fullmatch(r"\d+").all()
 
 
@@ -49,40 +39,40 @@ def test_ids_are_normalised(loaded, sample):
     ("non_merchandise", "non_merchandise_lines"),
     ("date_window", "future_lines"),
 ])
-def test_audit_counts_match_the_injected_defects(cleaned, sample, rule, truth_key):
-    assert audit_row(cleaned, rule)["rows_removed"] == sample.truth["defects"][truth_key]
+def test_audit_counts_match_the_injected_defects(cleaned_sample, sample, rule, truth_key):
+    assert audit_row(cleaned_sample, rule)["rows_removed"] == sample.truth["defects"][truth_key]
 
 
-def test_audit_records_the_id_fixes_made_while_loading(cleaned, sample):
+def test_audit_records_the_id_fixes_made_while_loading(cleaned_sample, sample):
     d = sample.truth["defects"]
-    assert audit_row(cleaned, "customer ids: float artefacts")["rows_changed"] == d["float_artefact_ids"]
-    assert audit_row(cleaned, "customer ids: padded")["rows_changed"] == d["padded_ids"]
-    assert audit_row(cleaned, "customer ids: padded")["step"] == 0
+    assert audit_row(cleaned_sample, "customer ids: float artefacts")["rows_changed"] == d["float_artefact_ids"]
+    assert audit_row(cleaned_sample, "customer ids: padded")["rows_changed"] == d["padded_ids"]
+    assert audit_row(cleaned_sample, "customer ids: padded")["step"] == 0
 
 
-def test_zero_prices_and_bad_debt_are_counted_together(cleaned, sample):
+def test_zero_prices_and_bad_debt_are_counted_together(cleaned_sample, sample):
     d = sample.truth["defects"]
-    assert audit_row(cleaned, "nonpositive_price")["rows_removed"] == d["zero_price_lines"] + d["bad_debt_lines"]
+    assert audit_row(cleaned_sample, "nonpositive_price")["rows_removed"] == d["zero_price_lines"] + d["bad_debt_lines"]
 
 
-def test_netting_removes_the_huge_cancelled_order_from_that_customer(loaded, cleaned, sample):
+def test_netting_removes_the_huge_cancelled_order_from_that_customer(loaded_sample, cleaned_sample, sample):
     h = sample.truth["huge_order"]
-    raw = loaded.data[(loaded.data["customer_id"] == h["customer_id"]) & (loaded.data["product_id"] == h["stock_code"])]
+    raw = loaded_sample.data[(loaded_sample.data["customer_id"] == h["customer_id"]) & (loaded_sample.data["product_id"] == h["stock_code"])]
     assert raw["quantity"].tolist() == [h["quantity"], -h["quantity"]]
-    kept = cleaned.data[cleaned.data["customer_id"] == h["customer_id"]]
+    kept = cleaned_sample.data[cleaned_sample.data["customer_id"] == h["customer_id"]]
     assert h["stock_code"] not in set(kept["product_id"])
     assert kept["amount"].max() < 1000  # no 83,200 line inflating monetary value
 
 
-def test_dropping_returns_instead_leaves_the_purchase_in(loaded, sample):
+def test_dropping_returns_instead_leaves_the_purchase_in(loaded_sample, sample):
     h = sample.truth["huge_order"]
-    r = cleaning.clean_transactions(loaded.data, {"cancellations": {"mode": "drop"}}, period_end="2025-12-31")
+    r = cleaning.clean_transactions(loaded_sample.data, {"cancellations": {"mode": "drop"}}, period_end="2025-12-31")
     kept = r.data[r.data["customer_id"] == h["customer_id"]]
     assert h["stock_code"] in set(kept["product_id"])  # why netting is the default
 
 
-def test_audit_has_a_row_per_rule_with_examples(cleaned):
-    a = cleaned.audit
+def test_audit_has_a_row_per_rule_with_examples(cleaned_sample):
+    a = cleaned_sample.audit
     assert list(a.columns) == cleaning.AUDIT_COLUMNS
     assert a["step"].is_monotonic_increasing
     assert (a.loc[a["rows_removed"] > 0, "example_rows"] != "").all()
@@ -125,8 +115,8 @@ def test_outliers_are_flagged_by_default_and_capped_on_request():
 # ------------------------------------------------------------ formats and presets
 
 
-def test_parquet_and_excel_load_like_csv(tmp_path, loaded):
-    src = loaded.data.head(200)
+def test_parquet_and_excel_load_like_csv(tmp_path, loaded_sample):
+    src = loaded_sample.data.head(200)
     export = pd.DataFrame({"customer_id": src["customer_id"], "order_id": src["order_id"],
                            "order_date": src["order_date"], "amount": src["amount"]})
     export.to_parquet(tmp_path / "t.parquet")

@@ -228,12 +228,8 @@ def test_synthetic_campaign_has_no_srm_and_a_winner(users):
     assert "Winner on purchased" in text and "Next:" in text
 
 
-def test_outcomes_derived_from_transactions_match_the_generator(sample_files, sample):
-    from customer_analytics import cleaning
-
-    clean = cleaning.clean_transactions(
-        cleaning.load_transactions(sample_files["transactions"], preset="online_retail").data,
-        period_end="2025-12-31").data
+def test_outcomes_derived_from_transactions_match_the_generator(cleaned_sample, sample):
+    clean = cleaned_sample.data
     out, notes = ex.derive_outcomes(sample.assignments, clean, 28, "2025-12-31")
     u = sample.experiment_users.assign(customer_id=lambda d: d["user_ref"].str[1:]).set_index("customer_id")
     o = out.set_index("customer_id").loc[u.index]

@@ -139,11 +139,8 @@ def test_every_segment_has_labels_and_actions_in_both_languages():
                 assert rfm.label_table(lang)[seg] and rfm.action_table(lang)[seg]
 
 
-def test_two_period_migration_adds_up(sample):
-    from customer_analytics import cleaning
-
-    loaded = cleaning.load_transactions(_write(sample), preset="online_retail")
-    clean = cleaning.clean_transactions(loaded.data, period_end="2025-12-31").data
+def test_two_period_migration_adds_up(cleaned_sample):
+    clean = cleaned_sample.data
     prev = rfm.score_customers(clean, "2025-11-30", window_months=12)
     curr = rfm.score_customers(clean, "2025-12-31", window_months=12)
     m = rfm.migration_matrix(prev, curr, rfm.load_scheme("en11").order)
@@ -160,19 +157,8 @@ def test_two_period_migration_adds_up(sample):
     assert " moved to " in sentence and sentence.split()[0].replace(",", "").isdigit()
 
 
-def _write(sample):
-    import tempfile
-    from pathlib import Path
-
-    p = Path(tempfile.mkdtemp()) / "s.csv"
-    sample.transactions.to_csv(p, index=False, encoding="cp1252")
-    return p
-
-
-def test_ids_are_stable_between_months(sample):
-    from customer_analytics import cleaning
-
-    clean = cleaning.clean_transactions(cleaning.load_transactions(_write(sample), preset="online_retail").data).data
+def test_ids_are_stable_between_months(cleaned_sample):
+    clean = cleaned_sample.data
     nov = set(rfm.compute_rfm(clean, "2025-11-30")["customer_id"])
     dec = set(rfm.compute_rfm(clean, "2025-12-31")["customer_id"])
     assert nov <= dec  # all-history window: nobody disappears, the same ids recur
@@ -228,10 +214,8 @@ def reference_rfm(tx: pd.DataFrame, as_of: str, window_months: int | None = None
 
 
 @pytest.mark.parametrize("window", [None, 6])
-def test_compute_rfm_matches_the_pandas_statement_of_the_definitions(sample, window):
-    from customer_analytics import cleaning
-
-    clean = cleaning.clean_transactions(cleaning.load_transactions(_write(sample), preset="online_retail").data).data
+def test_compute_rfm_matches_the_pandas_statement_of_the_definitions(cleaned_sample, window):
+    clean = cleaned_sample.data
     got = rfm.compute_rfm(clean, "2025-10-31", window_months=window)
     want = reference_rfm(clean, "2025-10-31", window)
     assert got["customer_id"].tolist() == want["customer_id"].tolist() == sorted(want["customer_id"])
