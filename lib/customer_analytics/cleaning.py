@@ -555,11 +555,12 @@ def clean_transactions(
     audit: list[dict] = []
     examples: dict[str, pd.DataFrame] = {}
     stats: dict[str, int | float] = {"rows_in": len(df)}
-    for key, what in (("customer_id_float_artefacts", "float artefacts such as 12346.0 became 12346"),
-                      ("customer_id_padded", "surrounding spaces were stripped")):
-        if id_fixes and id_fixes.get(key):
-            audit.append({**_audit_row(0, f"customer ids: {key.removeprefix('customer_id_').replace('_', ' ')}",
-                                       "fix", None), "rows_changed": int(id_fixes[key]),
+    for key, rule, what in (
+        ("customer_id_float_artefacts", "customer ids: float artefacts", "float artefacts such as 12346.0 became 12346"),
+        ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"),
+    ):
+        if (id_fixes or {}).get(key):
+            audit.append({**_audit_row(0, rule, "fix", None), "rows_changed": int(id_fixes[key]),
                           "explanation": f"While loading, customer ids were normalised: {what}."})
 
     def check_left(rule: str) -> None:

@@ -95,7 +95,7 @@ def compute_rfm(
         FROM tx
         WHERE CAST(order_date AS DATE) <= ?::DATE {"AND CAST(order_date AS DATE) > ?::DATE" if start is not None else ""}
         GROUP BY customer_id
-        HAVING sum(CAST(round(amount * 100) AS BIGINT)) > 0
+        HAVING cents > 0
         ORDER BY customer_id
         """,
         [end.date(), *([start.date()] if start is not None else [])],
