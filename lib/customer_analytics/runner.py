@@ -38,7 +38,6 @@ SECTIONS = {
     "03_clustering": ["clustering"],
     "04_ab_evaluation": ["experiment"],
 }
-SHARED = ["period_end", "data_path", "config_path", "run_dir", "seed", "language", "mask_ids"]
 KERNEL_NAME = "customer-analytics"
 KEY_PACKAGES = ["pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "matplotlib", "seaborn",
                 "papermill", "nbconvert", "pyarrow", "customer-analytics"]
