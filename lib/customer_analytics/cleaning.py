@@ -36,6 +36,9 @@ import pandas as pd
 from customer_analytics.config import merge_checked, read_resource_yaml, resolve_path
 from customer_analytics.errors import ConfigError, InputError
 
+#: Loader-internal column: bit 1 = the customer id was a float artefact, bit 2 = it was padded.
+#: :func:`clean_transactions` turns it into the step-0 audit rows and drops it.
+ID_FIX_COLUMN = "_customer_id_fix"
 REQUIRED = ("customer_id", "order_id", "order_date", "amount")
 OPTIONAL = ("product_id", "quantity", "unit_price", "country", "channel", "description")
 CANONICAL = REQUIRED + OPTIONAL
@@ -45,23 +48,27 @@ ENCODINGS = ("utf-8", "cp1252", "latin-1")
 RULE_ORDER = {
     "missing_customer": "Lines without a customer id cannot be attributed to anyone, so they "
     "leave the customer analysis; their count and revenue share are reported.",
-    "duplicates": "Lines identical in every column are export duplicates; the first copy is kept.",
+    "duplicates": "Lines identical in every column, order id included, are export duplicates; the first "
+    "copy is kept. This applies only where lines are identifiable by an order or line id: without one "
+    "(CDNOW), two identical lines on the same day are two real purchases and both are kept.",
     "cancellations": "Returns and cancellations (invoice prefix or negative quantity) are netted "
     "against the same customer's most recent earlier purchase of the same product, so a cancelled "
     "order does not inflate spend; returns that match no earlier purchase are dropped and reported.",
     "nonpositive_price": "Lines with a zero or negative unit price (free samples, bad-debt "
-    "adjustments) are not sales and are removed.",
+    "adjustments) are not sales and are removed (with keep_zero_amount, zero-value lines are kept as "
+    "purchases).",
     "non_merchandise": "Postage, fees, bank charges and manual adjustments are not customer "
     "spend on products and are removed.",
-    "date_window": "Lines dated before the analysis start or after the period end (including "
-    "typo dates in the future) are removed, so a back-dated report is honest.",
+    "date_window": "Lines with no date, or dated before the analysis start, are removed. (Lines dated "
+    "after the period end, typo dates in the future included, never enter the report at all: the "
+    "period is cut before any rule runs, so a back-dated report is honest.)",
     "outliers": "Lines with an extreme amount (far above the usual range on a log scale) are "
     "flagged by default; capping or dropping them is an option.",
 }
 
 AUDIT_COLUMNS = [
-    "step", "rule", "action", "rows_removed", "rows_changed", "revenue_affected",
-    "revenue_share", "customers_affected", "example_rows", "explanation",
+    "step", "rule", "action", "rows_removed", "rows_changed", "revenue_removed", "revenue_changed",
+    "revenue_effect", "revenue_share", "customers_affected", "example_rows", "explanation",
 ]
 
 
@@ -77,6 +84,9 @@ class LoadResult:
     source_columns: list[str]
     date_format: str | None
     id_fixes: dict[str, int] = field(default_factory=dict)
+    #: False when the export has no order or line id (the loader made one per customer-day):
+    #: identical lines are then separate purchases, not duplicates.
+    lines_identifiable: bool = True
 
     def describe(self) -> str:
         """One paragraph on how the file was read, for the notebook."""
@@ -226,9 +236,15 @@ def normalise_ids(ids: pd.Series, column: str = "id") -> tuple[pd.Series, dict[s
                 f"({counts.get('text', 0):,} rows), e.g. {example}. IDs must be one type; "
                 "re-export the column as text."
             )
+    out, padded, float_art = _normalise(ids)
+    return out, {"padded": int(padded.sum()), "float_artefacts": int(float_art.sum())}
+
+
+def _normalise(ids: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """:func:`normalise_ids` without the type check: the ids plus per-row masks of each fix."""
     s = ids.astype("string")
     stripped = s.str.strip()
-    padded = int((stripped != s).fillna(False).sum())
+    padded = (stripped != s).fillna(False).astype(bool)
     # the regex runs only on candidates (ending in 0 and containing a dot)
     cand = (stripped.str.endswith("0") & stripped.str.contains(".", regex=False)).fillna(False)
     float_art = pd.Series(False, index=s.index)
@@ -238,7 +254,7 @@ def normalise_ids(ids: pd.Series, column: str = "id") -> tuple[pd.Series, dict[s
     if float_art.any():
         out[float_art] = stripped[float_art].str.replace(r"\.0+$", "", regex=True)
     out = out.mask(out == "")
-    return out, {"padded": padded, "float_artefacts": int(float_art.sum())}
+    return out, padded, float_art
 
 
 def resolve_mapping(columns: list[str], preset: str, column_mapping: dict | None) -> dict[str, str]:
@@ -335,6 +351,12 @@ def load_transactions(
     if raw.empty:
         raise InputError(f"{p}: the file has a header but no data rows.")
 
+    missing_src = [src for src in (column_mapping or {}) if src not in raw.columns]
+    if missing_src:
+        raise InputError(
+            f"{p}: column_mapping names source column(s) {missing_src} that are not in the file. "
+            f"Columns in the file: {[str(c) for c in raw.columns]}."
+        )
     mapping = resolve_mapping(list(raw.columns), preset, column_mapping)
     order_from = pre.get("order_id_from")
     needed = [c for c in REQUIRED if c not in mapping]
@@ -358,6 +380,9 @@ def load_transactions(
             out[col], f = normalise_ids(raw[mapping[col]], mapping[col])
             if col == "customer_id":
                 fixes = {f"customer_id_{k}": v for k, v in f.items()}
+                _, padded, float_art = _normalise(raw[mapping[col]])
+                # which lines had their id fixed, so a period's audit counts only its own lines
+                flags = float_art.to_numpy().astype("int8") | (padded.to_numpy().astype("int8") << 1)
     # dates
     date_raw = raw[mapping["order_date"]]
     if pd.api.types.is_datetime64_any_dtype(date_raw):
@@ -388,7 +413,9 @@ def load_transactions(
         if col in mapping:
             out[col] = raw[mapping[col]].astype("string").str.strip()
     out["source_row"] = rows.astype("int64")
-    ordered = [c for c in (*CANONICAL, "source_row") if c in out]
+    if fixes:
+        out[ID_FIX_COLUMN] = flags
+    ordered = [c for c in (*CANONICAL, "source_row", ID_FIX_COLUMN) if c in out]
     return LoadResult(
         data=out[ordered].reset_index(drop=True),
         path=p,
@@ -398,6 +425,7 @@ def load_transactions(
         source_columns=[str(c) for c in raw.columns],
         date_format=used_format,
         id_fixes=fixes,
+        lines_identifiable="order_id" in mapping,
     )
 
 
@@ -408,21 +436,38 @@ def _examples(rows: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     return rows.head(n).reset_index(drop=True)
 
 
+def cents(amounts: pd.Series) -> pd.Series:
+    """Line amounts in whole cents (int64), rounded half away from zero per line.
+
+    All money identities of the audit are computed on these integers, so they hold
+    exactly, whatever order floats would have been added in.
+    """
+    a = amounts.astype("float64").fillna(0.0).to_numpy()
+    return pd.Series((np.sign(a) * np.floor(np.abs(a) * 100 + 0.5)).astype("int64"), index=amounts.index)
+
+
 def _audit_row(step: int, rule: str, action: str, removed: pd.DataFrame | None,
-               changed: pd.DataFrame | None = None, revenue: float | None = None,
-               total_revenue: float = 1.0, explanation: str = "") -> dict:
-    parts = [d for d in (removed, changed) if d is not None and len(d)]
+               changed_before: pd.DataFrame | None = None, changed_after: pd.Series | None = None,
+               raw_cents: int = 0, explanation: str = "", touched_extra: pd.DataFrame | None = None) -> dict:
+    """One audit line. Money is counted in cents: removed lines' amounts (signed, as in the data)
+    and the change of kept lines' amounts (after minus before)."""
+    removed_c = int(cents(removed["amount"]).sum()) if removed is not None and len(removed) else 0
+    changed_c = 0
+    if changed_before is not None and len(changed_before) and changed_after is not None:
+        changed_c = int(cents(changed_after).sum() - cents(changed_before["amount"]).sum())
+    parts = [d for d in (removed, changed_before, touched_extra) if d is not None and len(d)]
     touched = pd.concat(parts) if parts else None
-    if revenue is None:
-        revenue = float(removed["amount"].sum()) if removed is not None and len(removed) else 0.0
+    effect_c = changed_c - removed_c
     return {
         "step": step,
         "rule": rule,
         "action": action,
         "rows_removed": 0 if removed is None else len(removed),
-        "rows_changed": 0 if changed is None else len(changed),
-        "revenue_affected": round(revenue, 2),
-        "revenue_share": round(revenue / total_revenue, 6) if total_revenue else 0.0,
+        "rows_changed": 0 if changed_before is None else len(changed_before),
+        "revenue_removed": removed_c / 100,
+        "revenue_changed": changed_c / 100,
+        "revenue_effect": effect_c / 100,
+        "revenue_share": effect_c / raw_cents if raw_cents else 0.0,
         "customers_affected": 0 if touched is None else int(touched["customer_id"].nunique()),
         "example_rows": "" if touched is None else "; ".join(map(str, touched["source_row"].head(3))),
         "explanation": explanation,
@@ -504,6 +549,7 @@ def net_returns(
     if measure == "quantity":
         out.loc[reduced_idx, "amount"] = (remaining[reduced_idx] * per_unit[reduced_idx]).round(2)
     detail = {
+        "reduced_after": out.loc[reduced_idx, "amount"],
         "matched": returns[matched_mask],
         "unmatched": returns[~matched_mask],
         "reduced": tx.loc[reduced_idx],
@@ -520,8 +566,9 @@ def clean_transactions(
     period_end: str | pd.Timestamp | None = None,
     analysis_start: str | pd.Timestamp | None = None,
     id_fixes: dict[str, int] | None = None,
+    lines_identifiable: bool | None = None,
 ) -> CleanResult:
-    """Apply the cleaning rules in :data:`RULE_ORDER` and record an audit trail.
+    """Cut the data at the period end, apply the cleaning rules in :data:`RULE_ORDER`, audit each.
 
     Parameters
     ----------
@@ -531,18 +578,40 @@ def clean_transactions(
         Overrides of the default rules (``resources/cleaning_rules.yaml``);
         unknown rule names or keys raise an error listing the valid ones.
     period_end : date-like, optional
-        Last day of the reporting period; later lines are removed. The whole day counts.
+        Last day of the reporting period (the whole day counts). Lines dated after it
+        are set aside *before* any rule runs, so that no rule (return netting,
+        duplicates, the outlier threshold) sees the future: the report of a month is
+        the same whether the file holds later months or not. They are counted in
+        ``stats['rows_after_period']`` (``stats['rows_after_today']`` of them are
+        dated after today, probably typos), not in the audit.
     analysis_start : date-like, optional
-        First day of the analysis window; earlier lines are removed.
+        First day of the analysis window; earlier lines are removed by ``date_window``.
     id_fixes : dict, optional
         ``LoadResult.id_fixes``: the loader's id normalisations, recorded as
         step 0 of the audit so the table accounts for every change.
+    lines_identifiable : bool, optional
+        Whether lines carry a real order or line id (``LoadResult.lines_identifiable``).
+        Without one, identical lines are separate purchases and ``duplicates`` keeps
+        them. Default: true when there is an ``order_id`` column.
 
     Returns
     -------
     CleanResult
         ``data`` (customer lines only), ``audit`` (one row per rule outcome, columns
         :data:`AUDIT_COLUMNS`), ``examples`` (rows each rule touched) and ``stats``.
+
+    Notes
+    -----
+    The audit adds up. Rows: the lines dated up to the period end
+    (``stats['rows_in_period']``) equal the clean rows plus every rule's
+    ``rows_removed``; ``rows_changed`` counts lines kept but altered (a purchase
+    reduced by a return, a capped or flagged outlier, an id normalised while
+    loading). Revenue, in exact cents: ``revenue_removed`` is the sum of the
+    removed lines' amounts (returns negative), ``revenue_changed`` the change of
+    kept lines' amounts, ``revenue_effect = revenue_changed - revenue_removed``; the
+    raw revenue in the period plus every ``revenue_effect`` equals the clean revenue.
+    ``revenue_share`` is ``revenue_effect`` as a fraction of the raw revenue. See
+    :func:`reconcile`.
 
     Raises
     ------
@@ -551,10 +620,27 @@ def clean_transactions(
     """
     cfg = merge_checked(default_rules(), rules or {}, where="cleaning.rules")
     df = tx.copy()
-    total_rev = float(df.loc[df["amount"] > 0, "amount"].sum()) or 1.0
+    stats: dict[str, int | float] = {"rows_in_file": len(df), "rows_after_period": 0, "rows_after_today": 0}
+    if period_end is not None:
+        end = pd.Timestamp(period_end).normalize() + pd.Timedelta(days=1)
+        after = df["order_date"] >= end
+        tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+        stats["rows_after_period"] = int(after.sum())
+        stats["rows_after_today"] = int((df["order_date"] >= tomorrow).sum())
+        df = df[~after]
+    raw_cents = int(cents(df["amount"]).sum())
+    stats.update(rows_in_period=len(df), revenue_in_period=raw_cents / 100)
+    if df.empty:
+        raise InputError(f"No lines are dated on or before the period end {pd.Timestamp(period_end).date()}: "
+                         "nothing to clean for this period.")
+    if lines_identifiable is None:
+        lines_identifiable = "order_id" in df
+    if ID_FIX_COLUMN in df:  # count the id fixes of this period's lines only
+        flag = df.pop(ID_FIX_COLUMN).to_numpy()
+        id_fixes = {"customer_id_float_artefacts": int((flag & 1).astype(bool).sum()),
+                    "customer_id_padded": int((flag & 2).astype(bool).sum())}
     audit: list[dict] = []
     examples: dict[str, pd.DataFrame] = {}
-    stats: dict[str, int | float] = {"rows_in": len(df)}
     for key, rule, what in (
         ("customer_id_float_artefacts", "customer ids: float artefacts", "float artefacts such as 12346.0 became 12346"),
         ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"),
@@ -570,39 +656,45 @@ def clean_transactions(
                 f"analyse. Check the input or disable the rule with cleaning.rules.{rule}.enabled: false."
             )
 
+    def row(step, rule, action, removed, before=None, after=None, explanation="", extra=None):
+        return _audit_row(step, rule, action, removed, before, after, raw_cents, explanation, extra)
+
     step = 0
     for rule in RULE_ORDER:
         rc = cfg[rule]
-        if not rc.get("enabled", True):
-            audit.append({**_audit_row(step := step + 1, rule, "disabled", None), "explanation": "switched off"})
-            continue
         step += 1
+        if not rc.get("enabled", True):
+            audit.append({**row(step, rule, "disabled", None), "explanation": "Switched off in cleaning.rules."})
+            continue
         text = RULE_ORDER[rule]
         if rule == "missing_customer":
             gone = df[df["customer_id"].isna()]
             df = df[df["customer_id"].notna()]
-            audit.append(_audit_row(step, rule, "remove", gone, total_revenue=total_rev, explanation=text))
-            stats["missing_customer_revenue_share"] = float(gone["amount"].clip(lower=0).sum() / total_rev)
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "duplicates":
+            if not lines_identifiable:
+                audit.append(row(step, rule, "kept", None, explanation=(
+                    "The data has no order or line id, so two identical lines (same customer, day, "
+                    "quantity and amount) are two real purchases: no line was removed as a duplicate.")))
+                examples[rule] = _examples(df.iloc[:0])
+                continue
             cols = [c for c in df.columns if c != "source_row"]
             dup = df.duplicated(subset=cols, keep="first")
             gone, df = df[dup], df[~dup]
-            audit.append(_audit_row(step, rule, "remove", gone, total_revenue=total_rev, explanation=text))
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "cancellations":
             if rc["mode"] not in ("net", "drop"):
                 raise ConfigError(f"cleaning.rules.cancellations.mode must be 'net' or 'drop', got '{rc['mode']}'")
             if rc["mode"] == "net":
                 df, d = net_returns(df, rc["invoice_prefix"], rc["max_passes"])
-                changed = pd.concat([d["reduced"], d["zeroed"]])
-                audit.append(_audit_row(
-                    step, "cancellations: matched returns", "net", d["matched"], changed,
-                    revenue=d["revenue_netted"], total_revenue=total_rev,
-                    explanation=text + f" {len(d['zeroed']):,} purchase lines were netted to zero "
-                    f"and removed, {len(d['reduced']):,} were reduced.",
+                audit.append(row(
+                    step, "cancellations: matched returns", "net", pd.concat([d["matched"], d["zeroed"]]),
+                    d["reduced"], d["reduced_after"],
+                    explanation=text + f" Removed: {len(d['matched']):,} return lines and {len(d['zeroed']):,} "
+                    f"purchase lines netted to zero; {len(d['reduced']):,} purchase lines were reduced (changed).",
                 ))
-                audit.append(_audit_row(
+                audit.append(row(
                     step, "cancellations: unmatched returns", "remove", d["unmatched"],
-                    revenue=float(d["unmatched"]["amount"].abs().sum()), total_revenue=total_rev,
                     explanation="Returns with no earlier purchase of that product by that customer "
                     "(bought before the data starts, or a data error); dropped.",
                 ))
@@ -614,19 +706,18 @@ def clean_transactions(
             measure = "quantity" if "quantity" in df else "amount"
             ret = df[measure].lt(0) | df["order_id"].str.startswith(rc["invoice_prefix"]).fillna(False)
             gone, df = df[ret], df[~ret]
-            audit.append(_audit_row(step, "cancellations: dropped", "remove", gone,
-                                    revenue=float(gone["amount"].abs().sum()), total_revenue=total_rev,
-                                    explanation="Return and cancellation lines are dropped without netting."))
+            audit.append(row(step, "cancellations: dropped", "remove", gone,
+                             explanation="Return and cancellation lines are dropped without netting."))
             examples["cancellations: dropped"] = _examples(gone)
             check_left(rule)
             continue
         elif rule == "nonpositive_price":
-            bad = df["unit_price"].le(0) if "unit_price" in df else df["amount"].le(0)
+            value = df["unit_price"] if "unit_price" in df else df["amount"]
+            bad = value.lt(0) if rc.get("keep_zero_amount") else value.le(0)
             if "description" in df and rc.get("bad_debt_pattern"):
                 bad |= df["description"].str.contains(rc["bad_debt_pattern"], regex=True).fillna(False)
             gone, df = df[bad], df[~bad]
-            audit.append(_audit_row(step, rule, "remove", gone, revenue=float(gone["amount"].abs().sum()),
-                                    total_revenue=total_rev, explanation=text))
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "non_merchandise":
             bad = pd.Series(False, index=df.index)
             if "product_id" in df and rc.get("codes"):
@@ -635,15 +726,13 @@ def clean_transactions(
             if "description" in df and rc.get("description_pattern"):
                 bad |= df["description"].str.strip().str.contains(rc["description_pattern"], regex=True).fillna(False)
             gone, df = df[bad], df[~bad]
-            audit.append(_audit_row(step, rule, "remove", gone, total_revenue=total_rev, explanation=text))
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "date_window":
-            bad = pd.Series(False, index=df.index)
+            bad = df["order_date"].isna()
             if analysis_start is not None:
                 bad |= df["order_date"] < pd.Timestamp(analysis_start)
-            if period_end is not None:
-                bad |= df["order_date"] >= pd.Timestamp(period_end).normalize() + pd.Timedelta(days=1)
             gone, df = df[bad], df[~bad]
-            audit.append(_audit_row(step, rule, "remove", gone, total_revenue=total_rev, explanation=text))
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "outliers":
             if rc["action"] not in ("flag", "cap", "drop"):
                 raise ConfigError(f"cleaning.rules.outliers.action must be flag, cap or drop, got '{rc['action']}'")
@@ -655,25 +744,58 @@ def clean_transactions(
             out_mask = df["amount"] > threshold
             hit = df[out_mask]
             stats["outlier_threshold"] = round(threshold, 2)
-            expl = text + f" Threshold: {threshold:,.2f} per line."
+            expl = text + f" Threshold: {threshold:,.2f} per line; {len(hit):,} lines above it carry " \
+                          f"{float(cents(hit['amount']).sum()) / 100:,.2f}."
             if rc["action"] == "flag":
                 df = df.assign(is_outlier=out_mask)
-                audit.append(_audit_row(step, rule, "flag", None, hit, revenue=float(hit["amount"].sum()),
-                                        total_revenue=total_rev, explanation=expl))
+                audit.append(row(step, rule, "flag", None, hit, hit["amount"], explanation=expl))
             elif rc["action"] == "cap":
-                excess = float((hit["amount"] - threshold).sum())
                 df = df.assign(amount=df["amount"].clip(upper=threshold))
-                audit.append(_audit_row(step, rule, "cap", None, hit, revenue=excess,
-                                        total_revenue=total_rev, explanation=expl))
+                audit.append(row(step, rule, "cap", None, hit, df.loc[hit.index, "amount"], explanation=expl))
             else:
                 df = df[~out_mask]
-                audit.append(_audit_row(step, rule, "remove", hit, total_revenue=total_rev, explanation=expl))
+                audit.append(row(step, rule, "remove", hit, explanation=expl))
         examples[audit[-1]["rule"]] = _examples(gone if rule != "outliers" else hit)
         check_left(rule)
 
     audit_df = pd.DataFrame(audit, columns=AUDIT_COLUMNS)
     stats["rows_out"] = len(df)
+    stats["revenue_out"] = int(cents(df["amount"]).sum()) / 100
     return CleanResult(df.reset_index(drop=True), audit_df, examples, stats)
+
+
+def reconcile(result: CleanResult) -> pd.DataFrame:
+    """The audit as a reconciliation: lines and revenue from the raw period data to the clean table.
+
+    One row for the raw lines dated up to the period end, one per rule that removed
+    or changed anything, and one for the clean table. ``rows`` and ``revenue`` are
+    running totals; the last row equals the clean table exactly (rows, and revenue
+    to the cent), which :func:`check_reconciliation` asserts.
+    """
+    a = result.audit[result.audit["step"] > 0]
+    a = a[(a["rows_removed"] > 0) | (a["revenue_effect"] != 0)]
+    s = result.stats
+    steps = pd.DataFrame({"stage": a["rule"], "rows": -a["rows_removed"], "revenue": a["revenue_effect"],
+                          "rows_changed": a["rows_changed"]})
+    head = pd.DataFrame({"stage": ["raw lines up to the period end"], "rows": [s["rows_in_period"]],
+                         "revenue": [s["revenue_in_period"]], "rows_changed": [0]})
+    body = pd.concat([head, steps], ignore_index=True)
+    total_rows = int(body["rows"].sum())
+    total_rev = int(round(body["revenue"].mul(100).round().sum())) / 100
+    tail = pd.DataFrame({"stage": ["clean table"], "rows": [total_rows], "revenue": [total_rev],
+                         "rows_changed": [int(a["rows_changed"].sum())]})
+    out = pd.concat([body, tail], ignore_index=True)
+    return out.rename(columns={"rows": "rows (+/-)", "revenue": "revenue (+/-)"})
+
+
+def check_reconciliation(result: CleanResult) -> None:
+    """Raise ``AssertionError`` unless the audit adds up (rows and cents) to the clean table."""
+    a = result.audit[result.audit["step"] > 0]
+    s = result.stats
+    rows = s["rows_in_period"] - int(a["rows_removed"].sum())
+    assert rows == len(result.data) == s["rows_out"], (rows, len(result.data))
+    rev = round(s["revenue_in_period"] * 100) + int(round((a["revenue_effect"] * 100).round().sum()))
+    assert rev == int(cents(result.data["amount"]).sum()), (rev, int(cents(result.data["amount"]).sum()))
 
 
 # -------------------------------------------------------------------------- summaries
@@ -721,7 +843,7 @@ def top_groups(tx: pd.DataFrame, column: str, n: int = 10) -> pd.DataFrame:
     if column not in tx:
         return pd.DataFrame(columns=["customers", "revenue", "revenue_share"])
     g = tx.groupby(column).agg(customers=("customer_id", "nunique"), revenue=("amount", "sum"))
-    g["revenue_share"] = (g["revenue"] / g["revenue"].sum()).round(4)
+    g["revenue_share"] = g["revenue"] / g["revenue"].sum()
     g["revenue"] = g["revenue"].round(2)
     return g.sort_values("revenue", ascending=False).head(n)
 

@@ -58,21 +58,22 @@ def setup_plots(language: str = "en") -> None:
     matplotlib.rcParams["figure.figsize"] = (8, 4)
 
 
-def fmt_table(df: pd.DataFrame, digits: int = 6) -> pd.DataFrame:
-    """Round floats to ``digits`` significant figures (stable across platforms)."""
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].map(lambda v: float(f"{v:.{digits}g}") if pd.notna(v) else v)
-    return out
+#: printf format of floats in exported tables: 15 significant digits keep money exact to the
+#: cent up to 10^12 and every other figure well beyond 12 digits, while hiding the last-bit noise
+#: of binary floats (0.1 + 0.2 is written 0.3), so equal inputs give byte-identical files.
+FLOAT_FORMAT = "%.15g"
 
 
 def save_table(df: pd.DataFrame, run_dir: str | Path, name: str, index: bool = True) -> Path:
-    """Write a table as ``<run_dir>/tables/<name>.csv`` with stable formatting; returns the path."""
+    """Write a table as ``<run_dir>/tables/<name>.csv`` for finance and downstream tools; returns the path.
+
+    Values are written at full precision (see :data:`FLOAT_FORMAT`): money is exact to the
+    cent, nothing is rounded for display. Formatting for people happens in the HTML only.
+    """
     folder = Path(run_dir) / TABLES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
-    fmt_table(df).to_csv(path, index=index, lineterminator="\n")
+    df.to_csv(path, index=index, lineterminator="\n", float_format=FLOAT_FORMAT)
     return path
 
 
@@ -147,8 +148,12 @@ def write_index(reports_dir: str | Path) -> Path:
             f'<a href="{folder.name}/{html.escape(n["name"])}.html">{html.escape(n["name"][:2])}</a>'
             for n in run.get("notebooks", []))
         status = html.escape(run.get("status", "?"))
+        part = run.get("partial_month")
+        flag = (f'<br><span class="partial">partial month: data ends {html.escape(str(part.get("data_ends")))}'
+                '</span>') if part else ""
         rows.append(f'<tr><td><a href="{folder.name}/{run["notebooks"][0]["name"]}.html">{folder.name}</a></td>'
-                    f'<td class="{status}">{status}</td>{cells}<td>{links}</td>'
+                    f'<td>{html.escape(str(run.get("dataset", "")))}</td>'
+                    f'<td class="{status}">{status}{flag}</td>{cells}<td>{links}</td>'
                     f'<td>{html.escape(str(run.get("finished", ""))[:19])}</td></tr>')
     frows = []
     for folder, run in failed:
@@ -161,13 +166,14 @@ def write_index(reports_dir: str | Path) -> Path:
 body{{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#222}}
 table{{border-collapse:collapse;font-size:.92rem}} th,td{{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left}}
 th{{background:#f4f4f4}} td.success{{color:#1a7f37;font-weight:600}} td.failed{{color:#c62828;font-weight:600}}
+.partial{{color:#b26a00;font-weight:600}}
 </style></head><body>
 <h1>Customer analytics reports</h1>
 <p>One row per reporting period (newest first). Links open the notebook reports:
 01 cleaning, 02 RFM, 03 clustering, 04 A/B evaluation. Each period folder also holds
 the executed notebooks, the exported tables and <code>run.json</code> (parameters, input checksum,
 versions and timings).</p>
-<table><thead><tr><th>Period</th><th>Status</th>{head}<th>Reports</th><th>Finished (UTC)</th></tr></thead>
+<table><thead><tr><th>Period</th><th>Data set</th><th>Status</th>{head}<th>Reports</th><th>Finished (UTC)</th></tr></thead>
 <tbody>
 {chr(10).join(rows) if rows else '<tr><td colspan="20">No reports yet: run <code>make report</code>.</td></tr>'}
 </tbody></table>

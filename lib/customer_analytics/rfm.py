@@ -318,21 +318,26 @@ def score_customers(
 
 
 def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = "en") -> pd.DataFrame:
-    """Customers, share, revenue, revenue share, mean R/F/M and the action, per segment."""
+    """Customers, share, revenue, revenue share, mean R/F/M and the action, per segment.
+
+    ``share`` is the segment's fraction of customers and ``revenue_share`` its fraction of
+    the customers' total ``monetary``; ``revenue`` is summed in whole cents, so it is exact.
+    Nothing is rounded: the exported table keeps full precision, the HTML formats it.
+    """
     order = load_scheme(scheme).order
-    g = scored.groupby("segment")
+    g = scored.assign(_cents=(scored["monetary"] * 100).round().astype("int64")).groupby("segment")
     out = pd.DataFrame(
         {
             "customers": g.size(),
-            "revenue": g["monetary"].sum().round(2),
-            "mean_recency_days": g["recency_days"].mean().round(1),
-            "mean_frequency": g["frequency"].mean().round(2),
-            "mean_monetary": g["monetary"].mean().round(2),
+            "revenue": g["_cents"].sum() / 100,
+            "mean_recency_days": g["recency_days"].mean(),
+            "mean_frequency": g["frequency"].mean(),
+            "mean_monetary": g["monetary"].mean(),
         }
     ).reindex(order).fillna(0)
     out["customers"] = out["customers"].astype("int64")
-    out.insert(1, "share", (out["customers"] / out["customers"].sum()).round(4))
-    out.insert(3, "revenue_share", (out["revenue"] / out["revenue"].sum()).round(4))
+    out.insert(1, "share", out["customers"] / out["customers"].sum())
+    out.insert(3, "revenue_share", out["revenue"] / out["revenue"].sum())
     out["action"] = [action_table(language).get(k, "") for k in out.index]
     out.index = [label_table(language).get(k, k) for k in out.index]
     return out.rename_axis("segment")

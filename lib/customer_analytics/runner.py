@@ -28,7 +28,7 @@ import pandas as pd
 
 from customer_analytics import cleaning, context, reporting
 from customer_analytics.config import load_config, project_root, resolve_path
-from customer_analytics.errors import ConfigError, InputError, ReportExistsError
+from customer_analytics.errors import ConfigError, InputError, ReportExistsError, StaleDataError
 
 NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation"]
 #: Config sections whose keys become each notebook's own parameters.
@@ -147,16 +147,73 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised by killing a run
     raise _Terminated("terminated by signal")
 
 
+def _kernel_manager_class():
+    """A jupyter_client kernel manager on IPC transport.
+
+    The kernel talks to the runner over local Unix sockets in a private temporary
+    folder instead of TCP ports: nothing listens on the network, and ipykernel prints
+    no "running over TCP without encryption" warning into the scheduler's log.
+    """
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _IPC(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(Path(tempfile.mkdtemp(prefix="ca-kernel-")) / "kernel"))
+            super().__init__(**kwargs)
+
+    return _IPC
+
+
+def input_record(role: str, path: Path, rows: int | None = None) -> dict:
+    """Path (relative to the project root when inside it), size, sha256 and row count of an input file."""
+    root = project_root()
+    try:
+        shown = str(path.resolve().relative_to(root))
+    except ValueError:
+        shown = str(path)
+    return {"role": role, "path": shown, "size_bytes": path.stat().st_size, "sha256": sha256(path), "rows": rows}
+
+
+def other_inputs(cfg: dict) -> list[dict]:
+    """Records of the input files besides the transactions that this config makes the notebooks read."""
+    out = []
+    e = cfg["experiment"]
+    files = {"transactions": ("assignments", e.get("assignment_path")), "table": ("experiment_table", e.get("table_path"))}
+    role, value = files.get(e.get("mode"), (None, None))
+    path = resolve_path(value) if value else None
+    if path is not None and path.is_file():
+        out.append(input_record(role, path, len(context.read_table(path))))
+    scheme = str(cfg["rfm"].get("scheme", ""))
+    if scheme.endswith((".yaml", ".yml")):
+        sp = resolve_path(scheme)
+        if sp is not None and sp.is_file():
+            out.append(input_record("segment_rules", sp))
+    return out
+
+
+def dataset_name(cfg_path: Path | None, data_path: Path) -> str:
+    """Short name of the data set a report is about: the config file's stem, else the data file's."""
+    return cfg_path.stem if cfg_path else data_path.stem
+
+
 def run_report(period: str | None = None, data: str | None = None, config: str | None = None,
                show_code: bool = False, force: bool = False, reports_dir: str | Path | None = None,
                notebooks_dir: str | Path | None = None, kernel_name: str = KERNEL_NAME,
-               progress: bool = True) -> Path:
+               progress: bool = True, verbose: bool = False, check_only: bool = False,
+               argv: list[str] | None = None, today: dt.date | None = None) -> Path:
     """Run every notebook for one period and publish ``reports/<period>/`` atomically.
 
     Returns the path of the period folder. Raises :class:`ReportExistsError` when the
-    period exists and ``force`` is false, :class:`InputError`/:class:`ConfigError` for
-    bad input (before anything is written) and :class:`NotebookFailed` for a failing
+    period exists and ``force`` is false, :class:`StaleDataError` when the data has no
+    transactions in the period, :class:`InputError`/:class:`ConfigError` for bad input
+    (all before anything is written) and :class:`NotebookFailed` for a failing
     notebook (after moving the run to ``reports/_failed/``).
+
+    ``progress`` prints one line per notebook (and per cell with ``verbose``);
+    ``check_only`` stops after every check and prints the plan, writing nothing.
     """
     root = project_root()
     reports = Path(reports_dir) if reports_dir else root / "reports"
@@ -168,10 +225,13 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
 
     t_load = time.time()
     loaded = context.load(cfg, data_path)  # validates the input before anything is written
-    per = resolve_period(period, loaded.data["order_date"])
-    period_end = str(pd.Period(per, freq="M").end_time.date())
+    today_ts = pd.Timestamp(today or dt.date.today())
+    per = resolve_period(period, loaded.data["order_date"], today_ts.date())
+    coverage = context.period_coverage(loaded.data["order_date"], per, today_ts)
+    context.check_coverage(coverage, data_path.name)
+    period_end = coverage["period_end"]
     final = reports / per
-    if final.exists() and not force:
+    if final.exists() and not force and not check_only:
         raise ReportExistsError(f"A report for {per} already exists at {final}. Rerun with --force "
                                 f"(make report PERIOD={per} FORCE=1) to replace it after a successful new run.")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -179,30 +239,51 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
     shared = {"period_end": period_end, "data_path": str(data_path), "config_path": str(cfg_path or ""),
               "run_dir": str(staging), "seed": int(cfg["seed"]), "language": cfg["language"],
               "mask_ids": bool(cfg["mask_ids"])}
+    inputs = [input_record("transactions", data_path, len(loaded.data)), *other_inputs(cfg)]
     record = {
         "period": per, "period_end": period_end, "status": "running", "started": _now(),
-        "parameters": {"shared": {**shared, "run_dir": f"reports/{per}"}, "show_code": show_code, "force": force,
-                       "notebooks": {}},
-        "input": {"path": str(data_path), "size_bytes": data_path.stat().st_size, "sha256": sha256(data_path),
-                  "rows": len(loaded.data), "encoding": loaded.encoding, "preset": loaded.preset},
+        "dataset": dataset_name(cfg_path, data_path), "partial_month": coverage["partial_month"],
+        "coverage": {k: coverage[k] for k in ("data_first", "data_last", "rows_in_period")},
+        "parameters": {"shared": {**shared, "run_dir": f"reports/{per}",
+                                  "data_path": inputs[0]["path"],
+                                  "config_path": input_record("config", cfg_path)["path"] if cfg_path else ""},
+                       "argv": argv, "show_code": show_code, "force": force, "notebooks": {}},
+        "inputs": inputs,
+        "input_read": {"encoding": loaded.encoding, "preset": loaded.preset},
         "environment": {**versions(), "kernel": kernel_name, "kernel_python": kernel_python},
         "git": git_state(root), "notebooks": [], "error": None,
     }
-    del loaded
     # check every notebook and its parameters before anything is written
     sources = {name: nb_dir / f"{name}.ipynb" for name in NOTEBOOKS}
     missing = [str(p) for p in sources.values() if not p.exists()]
     if missing:
         raise ConfigError(f"Notebook(s) not found: {missing}")
     all_params = {name: notebook_parameters(src, name, cfg, shared) for name, src in sources.items()}
+    part = coverage["partial_month"]
+    if check_only:
+        print(f"Check passed for {per} (period end {period_end}): {coverage['rows_in_period']:,} lines in the "
+              f"period; the data runs from {coverage['data_first']} to {coverage['data_last']}"
+              + (f"; PARTIAL MONTH: data ends {part['data_ends']}" if part else "") + ".", flush=True)
+        print(f"Would run {', '.join(NOTEBOOKS)} into {final}" + (" (replacing it)" if final.exists() else ""),
+              flush=True)
+        return final
     staging.mkdir(parents=True)
+    context.save_input(loaded, staging)
+    _write_json(staging / context.PERIOD_FILE, coverage)
+    del loaded
     if progress:
-        print(f"Report {per} (period end {period_end}); input {data_path.name}: {record['input']['rows']:,} rows "
-              f"checked in {time.time() - t_load:.1f}s", flush=True)
+        print(f"Report {per} (period end {period_end}); input {data_path.name}: {inputs[0]['rows']:,} rows "
+              f"checked in {time.time() - t_load:.1f}s"
+              + (f". PARTIAL MONTH: the data ends {part['data_ends']}" if part else ""), flush=True)
 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    if verbose:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    bar = progress and verbose and sys.stdout.isatty()
     old_handler = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
         for i, name in enumerate(NOTEBOOKS, 1):
@@ -211,12 +292,11 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
             entry = {"name": name, "status": "running", "start": _now()}
             record["notebooks"].append(entry)
             t0 = time.time()
-            if progress:
-                print(f"[{i}/{len(NOTEBOOKS)}] {name} ...", flush=True)
             out_nb = staging / f"{name}.ipynb"
             try:
                 pm.execute_notebook(str(src), str(out_nb), parameters=params, kernel_name=kernel_name,
-                                    cwd=str(nb_dir), progress_bar=progress, log_output=False)
+                                    cwd=str(nb_dir), progress_bar=bar, log_output=verbose and not bar,
+                                    kernel_manager_class=_kernel_manager_class())
             except PapermillExecutionError as exc:
                 entry.update(status="failed", end=_now(), duration_s=round(time.time() - t0, 2))
                 raise NotebookFailed(f"Notebook {name} failed in cell {exc.cell_index} (execution count "
@@ -228,6 +308,7 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
     except BaseException as exc:
         record.update(status="failed" if not isinstance(exc, (KeyboardInterrupt, _Terminated)) else "interrupted",
                       finished=_now(), error={"type": type(exc).__name__, "message": str(exc)})
+        _drop_input_copy(staging)
         _write_json(staging / "run.json", record)
         failed = reports / "_failed" / f"{per}-{stamp}"
         failed.parent.mkdir(parents=True, exist_ok=True)
@@ -242,13 +323,22 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
 
     record.update(status="success", finished=_now(), headlines=reporting.collect_headlines(staging))
     record["duration_s"] = round(sum(n["duration_s"] for n in record["notebooks"]), 2)
+    _drop_input_copy(staging)
     _write_json(staging / "run.json", record)
     _publish(staging, final, reports)
     _cleanup_staging(reports)
     index = reporting.write_index(reports)
     if progress:
-        print(f"Report written to {final}", flush=True)
+        print(f"Report written to {final}" + (f" (PARTIAL MONTH: data ends {part['data_ends']})" if part else ""),
+              flush=True)
     return index.parent / per
+
+
+def _drop_input_copy(folder: Path) -> None:
+    """The typed input copy served notebook 01 only; a published report does not carry the raw data."""
+    for name in (context.INPUT_FILE, context.INPUT_META):
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
 
 
 def _main_thread() -> bool:
@@ -281,15 +371,23 @@ def _cleanup_staging(reports: Path) -> None:
 
 
 def backfill(start: str, end: str, **kwargs) -> dict[str, str]:
-    """Run every period from ``start`` to ``end``; returns {period: 'success'|'exists'|'failed: ...'}."""
+    """Run every period from ``start`` to ``end``.
+
+    Returns ``{period: status}`` with status 'success', 'exists (skipped; ...)',
+    'no data: ...' (the period guard refused it) or 'failed: ...'.
+    """
     results: dict[str, str] = {}
     for per in month_range(start, end):
-        print(f"=== {per}", flush=True)
+        if kwargs.get("progress", True):
+            print(f"=== {per}", flush=True)
         try:
             run_report(period=per, **kwargs)
-            results[per] = "success"
+            results[per] = "checked" if kwargs.get("check_only") else "success"
         except ReportExistsError:
             results[per] = "exists (skipped; use --force to replace)"
+        except StaleDataError as exc:
+            results[per] = f"no data: {exc}"
+            print(f"NO DATA {per}: {exc}", file=sys.stderr, flush=True)
         except (NotebookFailed, InputError, ConfigError) as exc:
             results[per] = f"failed: {exc}"
             print(f"FAILED {per}: {exc}", file=sys.stderr, flush=True)
