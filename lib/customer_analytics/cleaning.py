@@ -808,16 +808,20 @@ def summarise(tx: pd.DataFrame) -> pd.Series:
             "rows": len(tx),
             "customers": int(tx["customer_id"].nunique()),
             "orders": int(tx["order_id"].nunique()),
-            "revenue": round(float(tx["amount"].sum()), 2),
+            "revenue": int(cents(tx["amount"]).sum()) / 100,
             "first_date": tx["order_date"].min().date().isoformat() if len(tx) else "",
             "last_date": tx["order_date"].max().date().isoformat() if len(tx) else "",
         }
     )
 
 
-def before_after(raw: pd.DataFrame, clean: pd.DataFrame) -> pd.DataFrame:
-    """Side-by-side :func:`summarise` of the raw and the clean table."""
-    return pd.DataFrame({"raw": summarise(raw), "clean": summarise(clean)})
+def before_after(raw: pd.DataFrame, clean: pd.DataFrame, period_end=None) -> pd.DataFrame:
+    """Side-by-side :func:`summarise` of the raw lines (up to ``period_end``, the scope of the
+    audit, when given) and the clean table."""
+    if period_end is not None:
+        raw = raw[~(raw["order_date"] >= pd.Timestamp(period_end).normalize() + pd.Timedelta(days=1))]
+    return pd.DataFrame({"raw": summarise(raw.drop(columns=ID_FIX_COLUMN, errors="ignore")),
+                         "clean": summarise(clean)})
 
 
 def missing_by_column(tx: pd.DataFrame) -> pd.DataFrame:
