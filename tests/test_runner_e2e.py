@@ -137,7 +137,9 @@ def test_run_json_records_everything(scenario):
     assert tx["rows"] > 1000 and tx["size_bytes"] > 0 and len(tx["sha256"]) == 64
     assignments = inp["assignments"]  # the campaign's assignment table is an input too
     assert assignments["rows"] > 100 and len(assignments["sha256"]) == 64
-    assert run["parameters"]["force"] is False and "--force" not in run["parameters"]["argv"]
+    assert run["parameters"]["force"] is True and "--force" in run["parameters"]["argv"]  # the forced rerun
+    first = json.loads((scenario["reports"] / "2025-10" / "run.json").read_text())  # a backfill, no --force
+    assert first["parameters"]["force"] is False and "--force" not in first["parameters"]["argv"]
     assert run["partial_month"] is None and run["coverage"]["data_last"] == "2025-12-31"
     assert run["environment"]["python"].startswith("3.") and "pandas" in run["environment"]
     assert "commit" in run["git"] and "dirty" in run["git"]
