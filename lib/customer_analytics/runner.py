@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -147,21 +148,19 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised by killing a run
     raise _Terminated("terminated by signal")
 
 
-def _kernel_manager_class():
-    """A jupyter_client kernel manager on IPC transport.
+def _kernel_manager_class(ipc_dir: Path):
+    """A jupyter_client kernel manager on IPC transport, its sockets in ``ipc_dir``.
 
     The kernel talks to the runner over local Unix sockets in a private temporary
     folder instead of TCP ports: nothing listens on the network, and ipykernel prints
     no "running over TCP without encryption" warning into the scheduler's log.
     """
-    import tempfile
-
     from jupyter_client.manager import AsyncKernelManager
 
     class _IPC(AsyncKernelManager):
         def __init__(self, **kwargs):
             kwargs.setdefault("transport", "ipc")
-            kwargs.setdefault("ip", str(Path(tempfile.mkdtemp(prefix="ca-kernel-")) / "kernel"))
+            kwargs.setdefault("ip", str(ipc_dir / f"kernel-{time.time_ns()}"))
             super().__init__(**kwargs)
 
     return _IPC
@@ -285,6 +284,7 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     bar = progress and verbose and sys.stdout.isatty()
     old_handler = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    ipc_dir = Path(tempfile.mkdtemp(prefix="ca-kernel-"))
     try:
         for i, name in enumerate(NOTEBOOKS, 1):
             src, params = sources[name], all_params[name]
@@ -296,7 +296,10 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
             try:
                 pm.execute_notebook(str(src), str(out_nb), parameters=params, kernel_name=kernel_name,
                                     cwd=str(nb_dir), progress_bar=bar, log_output=verbose and not bar,
-                                    kernel_manager_class=_kernel_manager_class())
+                                    kernel_manager_class=_kernel_manager_class(ipc_dir),
+                                    # the kernel's own log (shutdown chatter) stays out of the scheduler's log;
+                                    # a failing cell still reaches the console through papermill
+                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
             except PapermillExecutionError as exc:
                 entry.update(status="failed", end=_now(), duration_s=round(time.time() - t0, 2))
                 raise NotebookFailed(f"Notebook {name} failed in cell {exc.cell_index} (execution count "
@@ -318,6 +321,7 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
             raise KeyboardInterrupt(str(exc)) from exc
         raise
     finally:
+        shutil.rmtree(ipc_dir, ignore_errors=True)
         if old_handler is not None:
             signal.signal(signal.SIGTERM, old_handler)
 
