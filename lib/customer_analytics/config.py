@@ -24,7 +24,7 @@ import yaml
 from customer_analytics.errors import ConfigError
 
 #: Config keys whose values are free-form mappings (not checked key by key).
-FREE_FORM_KEYS = {"column_mapping", "thresholds", "planned_split", "rules_file"}
+FREE_FORM_KEYS = {"column_mapping", "thresholds", "planned_split", "rules_file", "rules"}
 
 
 def project_root() -> Path:
@@ -125,10 +125,13 @@ def load_config(path: str | Path | None = None) -> dict:
     Raises
     ------
     ConfigError
-        For a missing file, invalid YAML or an unknown key (the message lists valid keys).
+        For a missing file, invalid YAML, an unknown key (the message lists valid keys)
+        or a value of the wrong type or range (see :mod:`customer_analytics.schema`).
     """
+    from customer_analytics.schema import validate_config
+
     defaults = read_resource_yaml("defaults.yaml")
     if path is None or str(path) == "":
-        return defaults
+        return validate_config(defaults, "defaults.yaml")
     user = read_yaml(resolve_path(path))
-    return merge_checked(defaults, user, where=f"config file {path}")
+    return validate_config(merge_checked(defaults, user, where=f"config file {path}"), f"config file {path}")

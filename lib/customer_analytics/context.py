@@ -91,7 +91,8 @@ def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.Load
     d = {**cfg["data"], **{k: v for k, v in overrides.items() if v is not None}}
     return cleaning.load_transactions(
         data_path or d["path"], preset=d["preset"], file_format=d["file_format"], delimiter=d["delimiter"],
-        encoding=d["encoding"], date_format=d["date_format"], column_mapping=d["column_mapping"])
+        encoding=d["encoding"], date_format=d["date_format"], column_mapping=d["column_mapping"],
+        decimal=d.get("decimal"), thousands=d.get("thousands"), sheet=d.get("sheet"))
 
 
 def clean_transactions(ctx: RunContext) -> pd.DataFrame:
