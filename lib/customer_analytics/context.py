@@ -19,6 +19,7 @@ with the same library code and the same config, so every notebook runs with its 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +52,9 @@ class RunContext:
     def describe(self) -> str:
         staged = self.run_dir.parent.name == STAGING_DIR  # a report run: name the folder it is published to
         folder = reports_root(self) / self.period if staged else self.run_dir
+        shown = Path(os.path.relpath(folder.resolve(), project_root())).as_posix()  # no machine-specific paths
         return (f"Period {self.period} (as of {self.as_of.date()}), data {self.data_path.name}, "
-                f"run folder {folder}, seed {self.seed}, labels in '{self.language}'.")
+                f"run folder {shown}, seed {self.seed}, labels in '{self.language}'.")
 
 
 def period_of(period_end: str) -> tuple[str, pd.Timestamp]:
@@ -78,7 +80,7 @@ def make_context(period_end: str | None = None, data_path: str | None = None, co
         period, as_of = period_of(str(cleaning.last_complete_month(loaded.data["order_date"])))
     else:
         period, as_of = period_of(period_end)
-    folder = Path(run_dir) if run_dir else project_root() / "reports" / "_interactive" / period
+    folder = resolve_path(run_dir) if run_dir else project_root() / "reports" / "_interactive" / period
     folder.mkdir(parents=True, exist_ok=True)
     lang = language or cfg["language"]
     if lang not in ("en", "zh"):

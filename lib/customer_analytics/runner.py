@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -26,9 +28,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import cleaning, context, reporting
+from customer_analytics import cleaning, context, privacy, reporting, schema
 from customer_analytics.config import load_config, project_root, resolve_path
-from customer_analytics.errors import ConfigError, InputError, ReportExistsError
+from customer_analytics.errors import (
+    ConfigError,
+    InputError,
+    LockHeldError,
+    OutputError,
+    ReportExistsError,
+)
 
 NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation"]
 #: Config sections whose keys become each notebook's own parameters.
@@ -47,6 +55,111 @@ class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the notebook, the cell and the exception."""
 
 
+#: What the current run is doing, for the one-line message of an unexpected error.
+current_step = {"name": "starting"}
+LOCK_DIR = ".locks"  # reports/.locks/<period>.lock: held (flock) by the run of that period
+
+
+def _step(name: str) -> None:
+    current_step["name"] = name
+
+
+def rel(path: str | Path | None) -> str:
+    """``path`` relative to the project root (POSIX separators), as written into reports and run.json."""
+    if path is None or str(path) == "":
+        return ""
+    return Path(os.path.relpath(Path(path).resolve(), project_root())).as_posix()
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) is 'no space left' or 'quota exceeded'."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+class PeriodLock:
+    """An exclusive, non-blocking lock on ``reports/.locks/<period>.lock`` (released when the process dies)."""
+
+    def __init__(self) -> None:
+        self.fh = None
+
+    def acquire(self, reports: Path, period: str) -> None:
+        path = reports / LOCK_DIR / f"{period}.lock"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "a+")  # noqa: SIM115 - held open for the whole run
+        except OSError as exc:
+            raise OutputError(f"Cannot write to the reports folder {reports}: {exc.strerror}. "
+                              "Choose a writable folder with --reports-dir (or free disk space).") from exc
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            fh.close()
+            raise LockHeldError(f"Another run is reporting {period} into {reports} right now (lock {path.name} "
+                                "is held). Wait for it to finish, then rerun.") from exc
+        self.fh = fh
+
+    def release(self) -> None:
+        if self.fh is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self.fh, fcntl.LOCK_UN)
+            self.fh.close()
+            self.fh = None
+
+
+def _lock_is_free(reports: Path, period: str) -> bool:
+    path = reports / LOCK_DIR / f"{period}.lock"
+    if not path.exists():
+        return True
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return True
+
+
+def remove_stale_staging(reports: Path, period: str) -> list[str]:
+    """Remove staging folders left by killed runs; returns their names.
+
+    A folder of ``period`` is stale because the caller holds that period's lock; a
+    folder of another period is stale when nobody holds that period's lock.
+    """
+    st = reports / context.STAGING_DIR
+    removed = []
+    for folder in sorted(st.iterdir()) if st.exists() else []:
+        other = folder.name[:7]
+        if folder.is_dir() and (other == period or _lock_is_free(reports, other)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
+
+
+def prune_failed(reports: Path, keep: int) -> list[str]:
+    """Keep the newest ``keep`` folders in ``reports/_failed/`` (by run time stamp); returns those removed."""
+    folder = reports / "_failed"
+    runs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.name.rsplit("-", 1)[-1]) \
+        if folder.exists() else []
+    gone = runs[:max(len(runs) - keep, 0)]
+    for p in gone:
+        shutil.rmtree(p, ignore_errors=True)
+    return [p.name for p in gone]
+
+
+def rewrite_paths(notebook: Path, staging: Path, final: Path) -> None:
+    """Point an executed notebook at the published folder, with paths relative to the project root."""
+    text = notebook.read_text(encoding="utf-8")
+    root = str(project_root())
+    for old, new in ((str(staging), rel(final)), (rel(staging), rel(final)), (root + "/", "")):
+        text = text.replace(old, new)
+    notebook.write_text(text, encoding="utf-8")
+
+
 def resolve_period(spec: str | None, dates: pd.Series | None = None, today: dt.date | None = None) -> str:
     """Turn ``--period`` into 'YYYY-MM'.
 
@@ -56,7 +169,8 @@ def resolve_period(spec: str | None, dates: pd.Series | None = None, today: dt.d
     today = today or dt.date.today()
     if spec in (None, "", "latest"):
         if dates is None:
-            raise ValueError("dates are needed to find the latest complete month")
+            raise ConfigError("'latest' depends on the data and is allowed only for --period; give --from/--to "
+                              "as YYYY-MM (or 'previous')")
         return str(cleaning.last_complete_month(dates, pd.Timestamp(today)))
     if spec == "previous":
         return str(pd.Period(today, freq="M") - 1)
@@ -155,20 +269,43 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
 
     Returns the path of the period folder. Raises :class:`ReportExistsError` when the
     period exists and ``force`` is false, :class:`InputError`/:class:`ConfigError` for
-    bad input (before anything is written) and :class:`NotebookFailed` for a failing
-    notebook (after moving the run to ``reports/_failed/``).
+    bad input (before anything is written), :class:`LockHeldError` when another run
+    reports the same period, :class:`OutputError` when the output folder cannot be
+    written or fills up (the run's own files are removed) and :class:`NotebookFailed`
+    for a failing notebook (after moving the run to ``reports/_failed/``, which keeps
+    the newest ``report.keep_failed`` runs).
     """
+    lock = PeriodLock()
+    try:
+        return _run_report(lock, period, data, config, show_code, force, reports_dir, notebooks_dir, kernel_name,
+                           progress)
+    finally:
+        lock.release()
+
+
+def _run_report(lock: PeriodLock, period, data, config, show_code, force, reports_dir, notebooks_dir, kernel_name,
+                progress) -> Path:
+    _step("checking the configuration")
     root = project_root()
     reports = Path(reports_dir) if reports_dir else root / "reports"
     nb_dir = Path(notebooks_dir) if notebooks_dir else root / "notebooks"
     cfg_path = resolve_path(config) if config else None
     cfg = load_config(cfg_path)
+    schema.check_input_files(cfg, f"config file {config}" if config else "defaults.yaml")
+    if cfg["mask_ids"]:
+        privacy.mask_key()
     data_path = resolve_path(data or cfg["data"]["path"])
     kernel_python = check_kernel(kernel_name)
 
+    _step("loading the input")
     t_load = time.time()
     loaded = context.load(cfg, data_path)  # validates the input before anything is written
     per = resolve_period(period, loaded.data["order_date"])
+    _step("preparing the report folder")
+    lock.acquire(reports, per)
+    stale = remove_stale_staging(reports, per)
+    if stale:
+        print(f"Removed stale staging folder(s) of interrupted runs: {', '.join(stale)}", file=sys.stderr, flush=True)
     period_end = str(pd.Period(per, freq="M").end_time.date())
     final = reports / per
     if final.exists() and not force:
@@ -176,17 +313,17 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
                                 f"(make report PERIOD={per} FORCE=1) to replace it after a successful new run.")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staging = reports / context.STAGING_DIR / f"{per}-{stamp}"
-    shared = {"period_end": period_end, "data_path": str(data_path), "config_path": str(cfg_path or ""),
-              "run_dir": str(staging), "seed": int(cfg["seed"]), "language": cfg["language"],
+    shared = {"period_end": period_end, "data_path": rel(data_path), "config_path": rel(cfg_path),
+              "run_dir": rel(staging), "seed": int(cfg["seed"]), "language": cfg["language"],
               "mask_ids": bool(cfg["mask_ids"])}
     record = {
         "period": per, "period_end": period_end, "status": "running", "started": _now(),
         "parameters": {"shared": {**shared, "run_dir": f"reports/{per}"}, "show_code": show_code, "force": force,
                        "notebooks": {}},
-        "input": {"path": str(data_path), "size_bytes": data_path.stat().st_size, "sha256": sha256(data_path),
+        "input": {"path": rel(data_path), "size_bytes": data_path.stat().st_size, "sha256": sha256(data_path),
                   "rows": len(loaded.data), "encoding": loaded.encoding, "preset": loaded.preset},
         "environment": {**versions(), "kernel": kernel_name, "kernel_python": kernel_python},
-        "git": git_state(root), "notebooks": [], "error": None,
+        "git": git_state(root), "notebooks": [], "error": None, "removed_stale_staging": stale,
     }
     del loaded
     # check every notebook and its parameters before anything is written
@@ -195,7 +332,11 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
     if missing:
         raise ConfigError(f"Notebook(s) not found: {missing}")
     all_params = {name: notebook_parameters(src, name, cfg, shared) for name, src in sources.items()}
-    staging.mkdir(parents=True)
+    try:
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(f"Cannot create the run folder under {reports}: {exc.strerror}. Choose a writable "
+                          "folder with --reports-dir (or free disk space).") from exc
     if progress:
         print(f"Report {per} (period end {period_end}); input {data_path.name}: {record['input']['rows']:,} rows "
               f"checked in {time.time() - t_load:.1f}s", flush=True)
@@ -213,6 +354,7 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
             t0 = time.time()
             if progress:
                 print(f"[{i}/{len(NOTEBOOKS)}] {name} ...", flush=True)
+            _step(f"running notebook {name}")
             out_nb = staging / f"{name}.ipynb"
             try:
                 pm.execute_notebook(str(src), str(out_nb), parameters=params, kernel_name=kernel_name,
@@ -221,18 +363,26 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
                 entry.update(status="failed", end=_now(), duration_s=round(time.time() - t0, 2))
                 raise NotebookFailed(f"Notebook {name} failed in cell {exc.cell_index} (execution count "
                                      f"{exc.exec_count}): {exc.ename}: {exc.evalue}") from exc
+            rewrite_paths(out_nb, staging, final)
             reporting.export_html(out_nb, staging / f"{name}.html", show_code=show_code)
             entry.update(status="success", end=_now(), duration_s=round(time.time() - t0, 2))
             if progress:
                 print(f"[{i}/{len(NOTEBOOKS)}] {name} done in {entry['duration_s']:.1f}s", flush=True)
     except BaseException as exc:
+        if disk_full(exc):
+            _abandon(staging, exc)
+        _step("recording the failed run")
         record.update(status="failed" if not isinstance(exc, (KeyboardInterrupt, _Terminated)) else "interrupted",
                       finished=_now(), error={"type": type(exc).__name__, "message": str(exc)})
-        _write_json(staging / "run.json", record)
-        failed = reports / "_failed" / f"{per}-{stamp}"
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(staging), failed)
-        reporting.write_index(reports)
+        try:
+            _write_json(staging / "run.json", record)
+            failed = reports / "_failed" / f"{per}-{stamp}"
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(staging), failed)
+            prune_failed(reports, int(cfg["report"]["keep_failed"]))
+            reporting.write_index(reports)
+        except OSError as write_error:
+            _abandon(staging, write_error)
         if isinstance(exc, _Terminated):
             raise KeyboardInterrupt(str(exc)) from exc
         raise
@@ -240,15 +390,29 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
         if old_handler is not None:
             signal.signal(signal.SIGTERM, old_handler)
 
+    _step("publishing the report")
     record.update(status="success", finished=_now(), headlines=reporting.collect_headlines(staging))
     record["duration_s"] = round(sum(n["duration_s"] for n in record["notebooks"]), 2)
-    _write_json(staging / "run.json", record)
-    _publish(staging, final, reports)
+    try:
+        _write_json(staging / "run.json", record)
+        _publish(staging, final, reports)
+    except OSError as exc:
+        if not disk_full(exc):
+            raise
+        _abandon(staging, exc)
     _cleanup_staging(reports)
     index = reporting.write_index(reports)
     if progress:
         print(f"Report written to {final}", flush=True)
     return index.parent / per
+
+
+def _abandon(staging: Path, exc: BaseException) -> None:
+    """Write nothing more: remove this run's staging files and stop with a message."""
+    shutil.rmtree(staging, ignore_errors=True)
+    why = "the disk is full" if disk_full(exc) else f"it cannot be written ({exc})"
+    raise OutputError(f"Stopped: {why} under {staging.parent.parent}. This run's files were removed and "
+                      "nothing was published; any earlier report is unchanged. Free space and rerun.") from exc
 
 
 def _main_thread() -> bool:
@@ -290,7 +454,7 @@ def backfill(start: str, end: str, **kwargs) -> dict[str, str]:
             results[per] = "success"
         except ReportExistsError:
             results[per] = "exists (skipped; use --force to replace)"
-        except (NotebookFailed, InputError, ConfigError) as exc:
+        except (NotebookFailed, InputError, ConfigError, LockHeldError) as exc:
             results[per] = f"failed: {exc}"
             print(f"FAILED {per}: {exc}", file=sys.stderr, flush=True)
     return results
