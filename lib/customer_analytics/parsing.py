@@ -237,7 +237,9 @@ def plausibility_notes(columns: dict[str, pd.Series], parsed: dict[str, pd.Serie
     other_dec = "," if fmt.decimal == "." else "."
     notes = []
     for canon, (source, text) in columns.items():
-        alt = parse_strict(text, other_dec, fmt.decimal)
+        # what a reader with the other convention would make of the same text (the chosen decimal
+        # separator taken for a thousands separator); used only for this comparison
+        alt = parse_strict(text.str.replace(fmt.decimal, "", regex=False), other_dec, None)
         chosen, other = parsed[canon].median(), alt.median()
         if not (np.isfinite(chosen) and np.isfinite(other)) or min(abs(chosen), abs(other)) == 0:
             continue
