@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         log = write_error_log(exc, reports)
         one_line = " ".join(str(exc).split())[:300]
         print(f"Internal error while {runner.current_step['name']}: {type(exc).__name__}: {one_line}. "
-              f"Traceback in {log}", file=sys.stderr)
+              f"The traceback is in {log}", file=sys.stderr)
         return 5
 
 

@@ -371,7 +371,6 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
     except BaseException as exc:
         if disk_full(exc):
             _abandon(staging, exc)
-        _step("recording the failed run")
         record.update(status="failed" if not isinstance(exc, (KeyboardInterrupt, _Terminated)) else "interrupted",
                       finished=_now(), error={"type": type(exc).__name__, "message": str(exc)})
         try:
