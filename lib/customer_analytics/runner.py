@@ -318,7 +318,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
               "mask_ids": bool(cfg["mask_ids"])}
     record = {
         "period": per, "period_end": period_end, "status": "running", "started": _now(),
-        "parameters": {"shared": {**shared, "run_dir": f"reports/{per}"}, "show_code": show_code, "force": force,
+        "parameters": {"shared": {**shared, "run_dir": rel(final)}, "show_code": show_code, "force": force,
                        "notebooks": {}},
         "input": {"path": rel(data_path), "size_bytes": data_path.stat().st_size, "sha256": sha256(data_path),
                   "rows": len(loaded.data), "encoding": loaded.encoding, "preset": loaded.preset},
