@@ -16,7 +16,8 @@ from customer_analytics.errors import ConfigError
 @pytest.mark.parametrize("payload", ["<script>alert(1)</script>", "<img src=x onerror=alert(7)>",
                                      "[click](javascript:alert(1))", "**bold** `code` | cell", "&lt;already&gt;"])
 def test_escaped_values_render_as_written_and_never_as_markup(payload):
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune  # what the HTML export renders with
+    # what the HTML export renders Markdown with
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
     out = markup.esc(payload)
     assert "<" not in out and ">" not in out and "[" not in out and "`" not in out and "*" not in out
