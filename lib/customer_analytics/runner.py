@@ -245,8 +245,14 @@ def notebook_parameters(nb_path: Path, name: str, cfg: dict, shared: dict) -> di
             if key not in declared:
                 raise ConfigError(f"Config key '{section}.{key}' is not a parameter of notebook {name}. "
                                   f"Its parameters: {', '.join(sorted(declared))}")
-            params[key] = value
+            params[key] = rel(resolve_path(value)) if _is_path(key, value) else value
     return params
+
+
+def _is_path(key: str, value) -> bool:
+    """Config values naming files (passed to notebooks relative to the project root)."""
+    return isinstance(value, str) and bool(value) and (
+        key.endswith("_path") or (key == "scheme" and value.endswith((".yaml", ".yml"))))
 
 
 def _now() -> str:
