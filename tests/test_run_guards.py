@@ -271,3 +271,17 @@ def test_full_disk_writes_nothing_more_and_removes_the_runs_files(small_sample_f
     assert tree(reports / PERIOD) == good
     assert not (reports / ".staging").exists() or not any((reports / ".staging").iterdir())
     assert not (reports / "_failed").exists()
+
+
+def test_decimal_comma_export_runs_with_its_delimiter_and_is_refused_without(small_sample_files, make_config,
+                                                                            tmp_path, executed, capsys):
+    raw = pd.read_csv(small_sample_files["transactions"], dtype=str, keep_default_na=False, encoding="cp1252")
+    eu = tmp_path / "eu.csv"
+    raw.assign(UnitPrice=raw["UnitPrice"].str.replace(".", ",", regex=False)).to_csv(eu, sep=";", index=False)
+    code, err = report(capsys, "--config", str(small_sample_files["config"]), "--data", str(eu),
+                       "--reports-dir", str(tmp_path / "r"))
+    assert code == 2 and "data.delimiter" in err and executed == []
+    cfg = make_config({"data": {"path": str(eu), "delimiter": ";"}})
+    code, err = report(capsys, "--config", str(cfg), "--reports-dir", str(tmp_path / "r"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "r" / PERIOD / "run.json").read_text())["status"] == "success"
