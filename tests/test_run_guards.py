@@ -285,3 +285,29 @@ def test_decimal_comma_export_runs_with_its_delimiter_and_is_refused_without(sma
     code, err = report(capsys, "--config", str(cfg), "--reports-dir", str(tmp_path / "r"))
     assert code == 0, err
     assert json.loads((tmp_path / "r" / PERIOD / "run.json").read_text())["status"] == "success"
+
+
+def test_masked_run_error_messages_do_not_quote_customer_ids(small_sample_files, make_config, tmp_path, monkeypatch,
+                                                             capsys):
+    from customer_analytics import privacy
+
+    monkeypatch.setenv(privacy.KEY_ENV, "guard-test-key-" + "y" * 20)
+    ids = pd.read_csv(small_sample_files["transactions"], dtype=str, encoding="cp1252")["CustomerID"].dropna()
+    raw_id = ids.str.strip().str.removesuffix(".0").drop_duplicates().iloc[-1]  # a customer of this data set
+    message = f"2 assignment rows share a customer id (e.g. {raw_id})."
+
+    def failing(src, out, **kwargs):
+        nb = json.loads(Path(src).read_text())
+        nb["cells"][2]["outputs"] = [{"output_type": "error", "ename": "InputError", "evalue": message,
+                                      "traceback": [f"InputError: {message}"]}]
+        Path(out).write_text(json.dumps(nb))
+        raise PapermillExecutionError(2, 1, "x", "InputError", message, [])
+
+    monkeypatch.setattr(papermill, "execute_notebook", failing)
+    reports = tmp_path / "reports"
+    code, err = report(capsys, "--config", str(make_config({"mask_ids": True})), "--reports-dir", str(reports))
+    assert code == 1 and "share a customer id" in err
+    masked = privacy.mask_ids(pd.Series([raw_id]))[0]
+    failed = next((reports / "_failed").iterdir())
+    for text in (err, (failed / "01_data_cleaning.ipynb").read_text(), (failed / "run.json").read_text()):
+        assert raw_id not in text and masked in text

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -98,3 +99,28 @@ def enabled(config: dict, override: bool | None = None) -> bool:
     if on:
         mask_key()
     return on
+
+
+_TOKEN = re.compile(r"[^\s'\"`,;:()\[\]{}<>=\\]+")
+
+
+def scrub(text: str, ids: set[str], key: bytes | None = None) -> str:
+    """Replace every whole token of ``text`` that is a known customer id by its masked form.
+
+    Used on error messages of a masked run, which may quote ids (e.g. a duplicated
+    id in an assignment table). A token is a run of characters without spaces,
+    quotes, brackets or separators, so ``12346`` in ``(e.g. '12346')`` is found
+    but ``123467`` is not.
+    """
+    if not ids:
+        return text
+    key = key or mask_key()
+
+    def one(m: re.Match) -> str:
+        tok = m.group(0)
+        core = tok.rstrip(".")
+        if core in ids:
+            return hmac.new(key, core.encode("utf-8"), hashlib.sha256).hexdigest()[:16] + tok[len(core):]
+        return tok
+
+    return _TOKEN.sub(one, text)

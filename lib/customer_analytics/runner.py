@@ -151,6 +151,23 @@ def prune_failed(reports: Path, keep: int) -> list[str]:
     return [p.name for p in gone]
 
 
+def scrub_errors(notebook: Path, ids: set[str]) -> None:
+    """Mask customer ids quoted in the error outputs of an executed notebook (masked runs)."""
+    if not notebook.exists():
+        return
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    key = privacy.mask_key()
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out["evalue"] = privacy.scrub(out.get("evalue", ""), ids, key)
+                out["traceback"] = [privacy.scrub(t, ids, key) for t in out.get("traceback", [])]
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = "".join(out["text"]) if isinstance(out.get("text"), list) else out.get("text", "")
+                out["text"] = privacy.scrub(text, ids, key)
+    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def rewrite_paths(notebook: Path, staging: Path, final: Path) -> None:
     """Point an executed notebook at the published folder, with paths relative to the project root."""
     text = notebook.read_text(encoding="utf-8")
@@ -331,6 +348,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
         "environment": {**versions(), "kernel": kernel_name, "kernel_python": kernel_python},
         "git": git_state(root), "notebooks": [], "error": None, "removed_stale_staging": stale,
     }
+    raw_ids = set(loaded.data["customer_id"].dropna().unique()) if cfg["mask_ids"] else set()
     del loaded
     # check every notebook and its parameters before anything is written
     sources = {name: nb_dir / f"{name}.ipynb" for name in NOTEBOOKS}
@@ -367,8 +385,12 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
                                     cwd=str(nb_dir), progress_bar=progress, log_output=False)
             except PapermillExecutionError as exc:
                 entry.update(status="failed", end=_now(), duration_s=round(time.time() - t0, 2))
+                detail = f"{exc.ename}: {exc.evalue}"
+                if raw_ids:  # a masked run: error messages must not quote customer ids either
+                    scrub_errors(out_nb, raw_ids)
+                    detail = privacy.scrub(detail, raw_ids)
                 raise NotebookFailed(f"Notebook {name} failed in cell {exc.cell_index} (execution count "
-                                     f"{exc.exec_count}): {exc.ename}: {exc.evalue}") from exc
+                                     f"{exc.exec_count}): {detail}") from exc
             rewrite_paths(out_nb, staging, final)
             reporting.export_html(out_nb, staging / f"{name}.html", show_code=show_code)
             entry.update(status="success", end=_now(), duration_s=round(time.time() - t0, 2))
