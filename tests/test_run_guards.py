@@ -311,3 +311,14 @@ def test_masked_run_error_messages_do_not_quote_customer_ids(small_sample_files,
     failed = next((reports / "_failed").iterdir())
     for text in (err, (failed / "01_data_cleaning.ipynb").read_text(), (failed / "run.json").read_text()):
         assert raw_id not in text and masked in text
+
+
+def test_notebook_parameters_get_the_same_checks_as_the_config():
+    from customer_analytics import context
+
+    cfg = config.load_config()
+    with pytest.raises(ConfigError, match=r"clustering\.k = 'abc': expected a valid integer"):
+        context.params(cfg["clustering"], k="abc")
+    with pytest.raises(ConfigError, match=r"cleaning\.rules\.outliers\.x: unknown key"):
+        context.params(cfg["cleaning"], rules={"outliers": {"x": 1}})
+    assert context.params(cfg["clustering"], k=4)["k"] == 4

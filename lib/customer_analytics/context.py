@@ -127,12 +127,15 @@ def params(section: dict, **overrides) -> dict:
     Raises
     ------
     ConfigError
-        If an override is not a key of the section.
+        If an override is not a key of the section, or the schema refuses a value
+        (:func:`customer_analytics.schema.validate_section`).
     """
+    from customer_analytics.schema import validate_section
+
     unknown = [k for k in overrides if k not in section]
     if unknown:
         raise ConfigError(f"Unknown parameter(s) {unknown}; valid: {', '.join(sorted(section))}")
-    return {**section, **{k: v for k, v in overrides.items() if v is not None}}
+    return validate_section({**section, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def reports_root(ctx: RunContext) -> Path:

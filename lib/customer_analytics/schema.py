@@ -282,7 +282,41 @@ def validate_config(cfg: dict, where: str = "config") -> dict:
     except ValidationError as exc:
         lines = list(dict.fromkeys(_format(e, where) for e in exc.errors(include_url=False)))
         raise ConfigError("Invalid configuration:\n  " + "\n  ".join(lines)) from None
-    rules = cfg["cleaning"]["rules"] or {}
+    problems = _rule_problems(cfg["cleaning"]["rules"] or {}, where)
+    if problems:
+        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
+    return cfg
+
+
+def validate_section(values: dict, where: str = "notebook parameters") -> dict:
+    """Check one config section (e.g. a notebook's parameters laid over it); return it unchanged.
+
+    The section is recognised by its keys. Messages name the key path as in the
+    config file (e.g. ``clustering.k``).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`validate_config`.
+    """
+    for name, info in RunConfig.model_fields.items():
+        model = info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel) and set(model.model_fields) == set(values):
+            try:
+                model.model_validate(values)
+            except ValidationError as exc:
+                lines = [_format({**e, "loc": (name, *e["loc"])}, where) for e in exc.errors(include_url=False)]
+                raise ConfigError("Invalid parameters:\n  " + "\n  ".join(dict.fromkeys(lines))) from None
+            problems = _rule_problems(values.get("rules") or {}, where) if name == "cleaning" else []
+            if problems:
+                raise ConfigError("Invalid parameters:\n  " + "\n  ".join(problems))
+    return values
+
+
+def _rule_problems(rules: dict, where: str) -> list[str]:
+    """Problems of ``cleaning.rules`` against ``resources/cleaning_rules.yaml``."""
+    if not isinstance(rules, dict):
+        return [f"{where}: cleaning.rules = {rules!r}: expected a mapping of rule names to settings"]
     models = _rule_models()
     problems = []
     for rule, keys in rules.items():
@@ -301,9 +335,7 @@ def validate_config(cfg: dict, where: str = "config") -> dict:
         except ValidationError as exc:
             problems += [_format({**e, "loc": ("cleaning", "rules", rule, *e["loc"])}, where)
                          for e in exc.errors(include_url=False)]
-    if problems:
-        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
-    return cfg
+    return problems
 
 
 def _columns(path: Path) -> list[str]:
