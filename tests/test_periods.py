@@ -199,10 +199,10 @@ def test_the_readme_style_override_is_accepted_and_changes_the_result(tmp_path, 
 def test_unknown_rules_and_rule_keys_are_refused_with_the_valid_names(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("cleaning:\n  rules: {outlier: {action: cap}}\n")
-    with pytest.raises(ConfigError, match="Unknown key 'outlier'.*cancellations.*outliers"):
+    with pytest.raises(ConfigError, match="cleaning.rules.outlier: unknown rule. Valid rules:.*cancellations.*outliers"):
         config.load_config(p)
     p.write_text("cleaning:\n  rules: {outliers: {mode: cap}}\n")
-    with pytest.raises(ConfigError, match="Unknown key 'mode'.*action.*enabled"):
+    with pytest.raises(ConfigError, match="cleaning.rules.outliers.mode: unknown key. Valid keys of outliers:.*action"):
         config.load_config(p)
 
 

@@ -102,10 +102,12 @@ def project(tmp_path_factory, sample):
     (root / "config" / "cdnow.yaml").symlink_to(ROOT / "config" / "cdnow.yaml")
     for name, data in config_blocks().items():
         (root / name).write_text(yaml.safe_dump(data))
-    # the README's own-data example: the sample exported by a shop system that calls the customer 'Kundennummer'
+    # the README's own-data example: the sample as a German shop system exports it (';', decimal commas,
+    # the customer column called 'Kundennummer')
     export = pd.read_csv(ROOT / "data" / "sample" / "online_shop_export.csv", dtype=str, encoding="cp1252",
                          keep_default_na=False).rename(columns={"CustomerID": "Kundennummer"})
-    export.to_csv(root / "data" / "raw" / "myshop_2025.csv", index=False, encoding="cp1252")
+    export["UnitPrice"] = export["UnitPrice"].str.replace(".", ",", regex=False)
+    export.to_csv(root / "data" / "raw" / "myshop_2025.csv", index=False, encoding="cp1252", sep=";")
     return root
 
 

@@ -58,7 +58,7 @@ def scenario(tmp_path_factory, small_sample_files):
 
     good = tree_hashes(s["final"])
     bad_cfg = tmp / "bad.yaml"
-    bad_cfg.write_text(yaml.safe_dump({**yaml.safe_load(Path(cfg).read_text()), "clustering": {"k_min": 1}}))
+    bad_cfg.write_text(yaml.safe_dump({**yaml.safe_load(Path(cfg).read_text()), "clustering": {"k": 100000}}))
     s["failed"] = cli("--config", str(bad_cfg), "--reports-dir", str(reports), "--period", PERIOD, "--force")
     s["unchanged_after_failure"] = tree_hashes(s["final"]) == good
 
@@ -173,7 +173,7 @@ def test_failing_notebook_exits_nonzero_and_names_the_cell(scenario):
     r = scenario["failed"]
     assert r.returncode == 1
     assert "Notebook 03_clustering failed in cell" in r.stderr
-    assert "k_min" in r.stderr  # the exception text
+    assert "k=100000 clusters" in r.stderr  # the exception text
     failed = list((scenario["reports"] / "_failed").glob(f"{PERIOD}-*"))
     assert failed and (failed[0] / "03_clustering.ipynb").exists()
     assert json.loads((failed[0] / "run.json").read_text())["status"] == "failed"

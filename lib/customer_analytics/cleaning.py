@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from customer_analytics import parsing
 from customer_analytics.config import merge_checked, read_resource_yaml, resolve_path
 from customer_analytics.errors import ConfigError, InputError
 
@@ -87,6 +88,7 @@ class LoadResult:
     #: False when the export has no order or line id (the loader made one per customer-day):
     #: identical lines are then separate purchases, not duplicates.
     lines_identifiable: bool = True
+    number_format: parsing.NumberFormat = field(default_factory=parsing.NumberFormat)
 
     def describe(self) -> str:
         """One paragraph on how the file was read, for the notebook."""
@@ -97,6 +99,7 @@ class LoadResult:
             f"Read {len(self.data):,} rows from {self.path.name} ({enc}, preset '{self.preset}', "
             f"dates '{self.date_format}'). Columns: {mapped}."
             + (f" ID fixes: {fixes}." if fixes else "")
+            + f" Numbers: {self.number_format.describe()}."
         )
 
 
@@ -123,18 +126,46 @@ def default_rules() -> dict:
 # --------------------------------------------------------------------------- loading
 
 
-def _read_header(path: Path, fmt: str, delimiter: str | None, encoding: str) -> list[str]:
+def _read_header(path: Path, fmt: str, delimiter: str | None, encoding: str, sheet=None) -> list[str]:
     if fmt == "csv":
+        parsing.check_text_file(path, encoding)
         with open(path, encoding=encoding, errors="replace", newline="") as fh:
             first = fh.readline()
         if delimiter == "whitespace":
             return first.split()
+        parsing.check_delimiter(path, first, delimiter)
         return next(csv.reader([first], delimiter=delimiter or ","), [])
     if fmt == "excel":
-        return [str(c) for c in pd.read_excel(path, header=None, nrows=1).iloc[0].tolist()]
+        return [str(c) for c in _read_excel(path, sheet, header=None, nrows=1).iloc[0].tolist()]
     import pyarrow.parquet as pq
 
-    return list(pq.read_schema(path).names)
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for a damaged file
+        raise InputError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc}). "
+                         "Re-export it, or set data.file_format if it is not Parquet.") from exc
+
+
+def _read_excel(path: Path, sheet, **kwargs) -> pd.DataFrame:
+    """Read one sheet (``data.sheet``: name or 0-based position; default the first)."""
+    try:
+        book = pd.ExcelFile(path)
+    except Exception as exc:  # zip/xml errors of a damaged or mislabelled file
+        raise InputError(f"{path}: not a readable Excel file ({type(exc).__name__}: {exc}).") from exc
+    names = book.sheet_names
+    if sheet is not None and sheet not in names and not (isinstance(sheet, int) and 0 <= sheet < len(names)):
+        raise InputError(f"{path}: no sheet {sheet!r}. Sheets in the file: {names}. Set data.sheet to one of them.")
+    return pd.read_excel(book, sheet_name=0 if sheet is None else sheet, **kwargs)
+
+
+def _sheet_hint(path: Path, sheet, wanted: list[str]) -> str:
+    """For an Excel file: the other sheets whose header holds the wanted source columns."""
+    book = pd.ExcelFile(path)
+    names = book.sheet_names
+    current = names[sheet] if isinstance(sheet, int) else (sheet or names[0])
+    hits = [n for n in names if n != current and set(wanted) & set(map(str, pd.read_excel(book, sheet_name=n, nrows=0).columns))]
+    where = f" The data seems to be on sheet {hits[0]!r}: set data.sheet: {hits[0]}." if hits else ""
+    return f" Read sheet {current!r} of {book.sheet_names}.{where}"
 
 
 def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> tuple[pd.DataFrame, str]:
@@ -286,6 +317,9 @@ def load_transactions(
     encoding: str | None = None,
     date_format: str | None = None,
     column_mapping: dict | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    sheet: str | int | None = None,
 ) -> LoadResult:
     """Load a CSV, Parquet or Excel export into the canonical schema.
 
@@ -306,6 +340,11 @@ def load_transactions(
         ambiguous day/month data is refused.
     column_mapping : dict, optional
         ``{source column: canonical column}``, overriding the preset.
+    decimal, thousands : str, optional
+        Number convention of text values (see :mod:`customer_analytics.parsing`).
+        Default: inferred from the values; ambiguous values are refused.
+    sheet : str or int, optional
+        Excel sheet name or 0-based position. Default: the first sheet.
 
     Returns
     -------
@@ -322,6 +361,9 @@ def load_transactions(
     p = resolve_path(path)
     if p is None or not p.exists():
         raise InputError(f"Input file not found: {path}")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder; data.path / --data must name a file (CSV, Parquet or Excel).")
+    parsing.check_convention(decimal, thousands)
     ext = p.suffix.lower()
     fmt = file_format or ("parquet" if ext == ".parquet" else "excel" if ext in (".xlsx", ".xls") else "csv")
     if fmt not in ("csv", "parquet", "excel"):
@@ -335,7 +377,7 @@ def load_transactions(
     if p.stat().st_size == 0:
         raise InputError(f"{p}: the file is empty (0 bytes).")
 
-    header = _read_header(p, fmt, delimiter, encoding or "latin-1")
+    header = _read_header(p, fmt, delimiter, encoding or "latin-1", sheet)
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise InputError(f"{p}: duplicate column names {dupes}. Each column name must be unique.")
@@ -345,9 +387,12 @@ def load_transactions(
         raw, used_encoding = _read_csv(p, delimiter, encoding)
         first_row = 2
     elif fmt == "parquet":
-        raw, first_row = pd.read_parquet(p), 1
+        try:
+            raw, first_row = pd.read_parquet(p), 1
+        except Exception as exc:  # pyarrow errors for damaged row groups
+            raise InputError(f"{p}: not a readable Parquet file ({type(exc).__name__}: {exc}).") from exc
     else:
-        raw, first_row = pd.read_excel(p, dtype=object), 2
+        raw, first_row = _read_excel(p, sheet, dtype=object), 2
     if raw.empty:
         raise InputError(f"{p}: the file has a header but no data rows.")
 
@@ -370,6 +415,7 @@ def load_transactions(
             f"{p}: required column(s) {needed} not found. Columns in the file: {list(raw.columns)}. "
             f"Mapping in use (preset '{preset}'): {shown}. Add the source column to "
             "column_mapping, e.g. {'MyCustomerCol': 'customer_id'}."
+            + (_sheet_hint(p, sheet, [c for k in needed for c in pre["columns"].get(k, [])]) if fmt == "excel" else "")
         )
 
     rows = pd.Series(np.arange(first_row, first_row + len(raw)), index=raw.index)
@@ -390,21 +436,22 @@ def load_transactions(
         used_format = "native"
     else:
         date_str = date_raw.astype("string").fillna("").str.strip()
-        used_format = date_format or _infer_date_format(date_str, mapping["order_date"], p)
-        parsed = pd.to_datetime(date_str, format=used_format, errors="coerce")
+        serial = None if date_format else parsing.excel_serial_dates(date_raw)
+        used_format = "Excel serial days" if serial is not None else (
+            date_format or _infer_date_format(date_str, mapping["order_date"], p))
+        parsed = serial if serial is not None else pd.to_datetime(date_str, format=used_format, errors="coerce")
         _unparseable(date_str, parsed, mapping["order_date"], f"dates in format '{used_format}'", p, rows)
         out["order_date"] = parsed.astype("datetime64[ns]")
-    # numbers
-    for col in ("quantity", "unit_price", "amount"):
-        if col in mapping:
-            src = raw[mapping[col]]
-            if pd.api.types.is_numeric_dtype(src):
-                out[col] = src.astype("float64")
-            else:
-                txt = src.astype("string").fillna("").str.strip().str.replace(",", "", regex=False)
-                num = pd.to_numeric(txt.str.lstrip("£$€"), errors="coerce")
-                _unparseable(txt, num, mapping[col], "numbers", p, rows)
-                out[col] = num.astype("float64")
+    # numbers: one convention for the file, from the config or inferred (see parsing.py)
+    number_cols = [c for c in ("quantity", "unit_price", "amount") if c in mapping]
+    texts = {c: raw[mapping[c]].astype("string").fillna("").str.strip() for c in number_cols
+             if not pd.api.types.is_numeric_dtype(raw[mapping[c]])}
+    nf = (parsing.NumberFormat(decimal or ("," if thousands == "." else "."), thousands or None, "set in the config")
+          if decimal or thousands else parsing.infer_convention({mapping[c]: t for c, t in texts.items()}, p))
+    for col in number_cols:
+        out[col] = parsing.parse_numbers(raw[mapping[col]], nf, mapping[col], p, rows)
+    nf.notes = parsing.plausibility_notes({c: (mapping[c], t) for c, t in texts.items() if c in ("unit_price", "amount")},
+                                          {c: out[c] for c in texts}, nf)
     if "amount" not in out:
         out["amount"] = out["quantity"] * out["unit_price"]
     if order_from == "customer_day" and "order_id" not in mapping:
@@ -426,6 +473,7 @@ def load_transactions(
         date_format=used_format,
         id_fixes=fixes,
         lines_identifiable="order_id" in mapping,
+        number_format=nf,
     )
 
 

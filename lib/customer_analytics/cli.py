@@ -3,16 +3,21 @@
 Exit codes: 0 success, 1 a notebook failed, 2 bad input or configuration,
 3 the report exists already (use --force), 4 stale data (no transactions in the
 requested period: the export was not refreshed, or the month is before the data
-starts; nothing is published), 130 interrupted.
+starts; nothing is published), 5 internal error (one line on the console, the
+traceback in a log file), 6 another run holds the period's lock, 130 interrupted.
+A read-only or full output folder is bad input (2).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
-from customer_analytics.errors import InputError, ReportExistsError, StaleDataError
+from customer_analytics.errors import InputError, LockHeldError, ReportExistsError, StaleDataError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +45,23 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--customers", type=int, default=1500)
     return p
+
+
+def write_error_log(exc: BaseException, reports: Path | None) -> Path:
+    """Write the traceback of an unexpected error to ``<reports>/_logs/`` (else the temp folder)."""
+    from customer_analytics.config import project_root
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    text = "".join(traceback.format_exception(exc))
+    for folder in ((reports or project_root() / "reports") / "_logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"customer-analytics-error-{stamp}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return Path("(no log written: no writable folder)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,9 +112,18 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"Input error: {exc}", file=sys.stderr)
         return 2
+    except LockHeldError as exc:
+        print(f"Refused: {exc}", file=sys.stderr)
+        return 6
     except KeyboardInterrupt:
         print("Interrupted: nothing was published; the partial run is under reports/_failed/.", file=sys.stderr)
         return 130
+    except Exception as exc:  # anything else is a bug: one line here, the traceback in a log file
+        log = write_error_log(exc, reports)
+        one_line = " ".join(str(exc).split())[:300]
+        print(f"Internal error while {runner.current_step['name']}: {type(exc).__name__}: {one_line}. "
+              f"The traceback is in {log}", file=sys.stderr)
+        return 5
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -130,12 +130,27 @@ def load_config(path: str | Path | None = None) -> dict:
     Raises
     ------
     ConfigError
-        For a missing file, invalid YAML or an unknown key (the message lists valid keys).
+        For a missing file, invalid YAML, an unknown key (the message lists valid keys)
+        or a value of the wrong type or range (see :mod:`customer_analytics.schema`).
     """
+    from customer_analytics.schema import validate_config
+
     defaults = read_resource_yaml("defaults.yaml")
     # every key of every cleaning rule can be overridden under cleaning.rules, and only those
     defaults["cleaning"]["rules"] = read_resource_yaml("cleaning_rules.yaml")
     if path is None or str(path) == "":
-        return defaults
+        return validate_config(defaults, "defaults.yaml")
     user = read_yaml(resolve_path(path))
-    return merge_checked(defaults, user, where=f"config file {path}")
+    check_rules(user, f"config file {path}")
+    return validate_config(merge_checked(defaults, user, where=f"config file {path}"), f"config file {path}")
+
+
+def check_rules(user: Any, where: str) -> None:
+    """Check a user file's ``cleaning.rules`` against the rules and keys of ``cleaning_rules.yaml``."""
+    from customer_analytics.schema import _rule_problems
+
+    section = user.get("cleaning") if isinstance(user, dict) else None
+    rules = section.get("rules") if isinstance(section, dict) else None
+    problems = _rule_problems(rules, where) if rules is not None else []
+    if problems:
+        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -19,12 +19,14 @@ with the same library code and the same config, so every notebook runs with its 
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import cleaning, rfm
+from customer_analytics import cleaning, parsing, rfm
 from customer_analytics.config import load_config, project_root, resolve_path
 from customer_analytics.errors import ConfigError
 
@@ -51,9 +53,10 @@ class RunContext:
     def describe(self) -> str:
         staged = self.run_dir.parent.name == STAGING_DIR  # a report run: name the folder it is published to
         folder = reports_root(self) / self.period if staged else self.run_dir
+        shown = Path(os.path.relpath(folder.resolve(), project_root())).as_posix()  # no machine-specific paths
         note = partial_note(self)
         return (f"Period {self.period} (as of {self.as_of.date()}), data {self.data_path.name}, "
-                f"run folder {folder}, seed {self.seed}, labels in '{self.language}'."
+                f"run folder {shown}, seed {self.seed}, labels in '{self.language}'."
                 + (f" {note}" if note else ""))
 
 
@@ -80,7 +83,7 @@ def make_context(period_end: str | None = None, data_path: str | None = None, co
         period, as_of = period_of(str(cleaning.last_complete_month(loaded.data["order_date"])))
     else:
         period, as_of = period_of(period_end)
-    folder = Path(run_dir) if run_dir else project_root() / "reports" / "_interactive" / period
+    folder = resolve_path(run_dir) if run_dir else project_root() / "reports" / "_interactive" / period
     folder.mkdir(parents=True, exist_ok=True)
     lang = language or cfg["language"]
     if lang not in ("en", "zh"):
@@ -93,7 +96,8 @@ def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.Load
     d = {**cfg["data"], **{k: v for k, v in overrides.items() if v is not None}}
     return cleaning.load_transactions(
         data_path or d["path"], preset=d["preset"], file_format=d["file_format"], delimiter=d["delimiter"],
-        encoding=d["encoding"], date_format=d["date_format"], column_mapping=d["column_mapping"])
+        encoding=d["encoding"], date_format=d["date_format"], column_mapping=d["column_mapping"],
+        decimal=d.get("decimal"), thousands=d.get("thousands"), sheet=d.get("sheet"))
 
 
 def clean_transactions(ctx: RunContext) -> pd.DataFrame:
@@ -123,12 +127,15 @@ def params(section: dict, **overrides) -> dict:
     Raises
     ------
     ConfigError
-        If an override is not a key of the section.
+        If an override is not a key of the section, or the schema refuses a value
+        (:func:`customer_analytics.schema.validate_section`).
     """
+    from customer_analytics.schema import validate_section
+
     unknown = [k for k in overrides if k not in section]
     if unknown:
         raise ConfigError(f"Unknown parameter(s) {unknown}; valid: {', '.join(sorted(section))}")
-    return {**section, **{k: v for k, v in overrides.items() if v is not None}}
+    return validate_section({**section, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def reports_root(ctx: RunContext) -> Path:
@@ -309,7 +316,8 @@ def save_input(loaded: cleaning.LoadResult, folder: Path) -> None:
     meta = {"path": str(loaded.path), "encoding": loaded.encoding, "preset": loaded.preset,
             "mapping": loaded.mapping, "source_columns": loaded.source_columns,
             "date_format": loaded.date_format, "id_fixes": loaded.id_fixes,
-            "lines_identifiable": loaded.lines_identifiable}
+            "lines_identifiable": loaded.lines_identifiable,
+            "number_format": dataclasses.asdict(loaded.number_format)}
     (folder / INPUT_META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
@@ -330,15 +338,20 @@ def load_input(ctx: RunContext, **overrides) -> cleaning.LoadResult:
             return cleaning.LoadResult(data=pd.read_parquet(p), path=Path(m["path"]), encoding=m["encoding"],
                                        preset=m["preset"], mapping=m["mapping"],
                                        source_columns=m["source_columns"], date_format=m["date_format"],
-                                       id_fixes=m["id_fixes"], lines_identifiable=m["lines_identifiable"])
+                                       id_fixes=m["id_fixes"], lines_identifiable=m["lines_identifiable"],
+                                       number_format=parsing.NumberFormat(**m["number_format"]))
     return load(ctx.config, ctx.data_path, **overrides)
 
 
 def clean(ctx: RunContext, loaded: cleaning.LoadResult, analysis_start=None, rules=None) -> cleaning.CleanResult:
     """Clean ``loaded`` for this run's period with the config's rules (notebook values override)."""
     c = params(ctx.config["cleaning"], analysis_start=analysis_start, rules=rules)
-    return cleaning.clean_transactions(loaded.data, c["rules"], ctx.as_of, c["analysis_start"], loaded.id_fixes,
-                                       loaded.lines_identifiable)
+    result = cleaning.clean_transactions(loaded.data, c["rules"], ctx.as_of, c["analysis_start"], loaded.id_fixes,
+                                         loaded.lines_identifiable)
+    # step 0 of the audit also says which number convention the loader read the amounts with, and why
+    result.audit = pd.concat([parsing.audit_rows(loaded.number_format, list(loaded.mapping.values())),
+                              result.audit], ignore_index=True)
+    return result
 
 
 def record_coverage(ctx: RunContext, loaded: cleaning.LoadResult) -> dict:

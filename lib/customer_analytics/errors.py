@@ -22,3 +22,11 @@ class StaleDataError(InputError):
 
 class ReportExistsError(RuntimeError):
     """A report for the period exists already and ``--force`` was not given."""
+
+
+class OutputError(InputError):
+    """The output folder cannot be written (read-only, missing or full); nothing was published."""
+
+
+class LockHeldError(RuntimeError):
+    """Another run holds the lock of the period being reported."""

@@ -23,7 +23,6 @@ The aggregation runs in DuckDB (vectorised, on all cores); see ``benchmarks/benc
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -379,9 +378,11 @@ def top_movements(matrix: pd.DataFrame, language: str = "en", n: int = 5) -> lis
     return [f"{v:,} {labels.get(a, a)} moved to {labels.get(b, b)}" for (a, b), v in s.items()]
 
 
-def mask_ids(ids: pd.Series, salt: str = "customer-analytics") -> pd.Series:
-    """Replace ids with a short salted SHA-256 hash (for reports that leave the team)."""
-    return ids.astype(str).map(lambda v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:10])
+def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:
+    """Replace ids with a keyed hash (HMAC-SHA256); see :func:`customer_analytics.privacy.mask_ids`."""
+    from customer_analytics import privacy
+
+    return privacy.mask_ids(ids, key)
 
 
 def activation_export(scored: pd.DataFrame, period: str, language: str = "en") -> pd.DataFrame:
