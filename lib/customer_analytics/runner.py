@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +46,86 @@ KEY_PACKAGES = ["pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "matp
 
 class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the notebook, the cell and the exception."""
+
+
+@dataclass
+class Plan:
+    """Which notebooks a run executes, which it skips and why, and its inputs.
+
+    ``transactions`` is None for an experiment-only report (then ``experiment_table``
+    is the only input and ``label`` names the report folder when no period is given).
+    """
+
+    notebooks: list[str]
+    skipped: dict[str, str]
+    transactions: Path | None
+    experiment_table: Path | None = None
+    label: str | None = None
+    named: bool = False  # label comes from experiment.name
+
+    @property
+    def experiment_only(self) -> bool:
+        return self.transactions is None
+
+
+def plan_notebooks(cfg: dict, data: str | Path | None = None, config_path: str | Path | None = None) -> Plan:
+    """Decide which notebooks run: those whose inputs exist; say why the others are skipped.
+
+    Notebooks 01-03 need transaction data (``--data`` or ``data.path``; see
+    :func:`context.transactions_path`: in experiment ``mode: table`` without a
+    ``data.path`` there is none). Notebook 04 needs an experiment: ``mode: table``
+    with its ``table_path``, or ``mode: transactions`` with the assignment table and
+    transaction data; ``mode: none`` skips it.
+
+    Raises
+    ------
+    ConfigError
+        When a configured input file does not exist, or nothing would run.
+    """
+    tx = context.transactions_path(cfg, config_path, data)
+    e = cfg["experiment"]
+    skipped: dict[str, str] = {}
+    if tx is None:
+        for nb in NOTEBOOKS[:3]:
+            skipped[nb] = "no transaction data (experiment mode 'table' without data.path)"
+    table = None
+    if e["mode"] == "none":
+        skipped["04_ab_evaluation"] = "no experiment configured (experiment.mode: none)"
+    elif e["mode"] == "table":
+        table = resolve_path(e["table_path"])
+        if table is None or not table.exists():
+            raise ConfigError(f"experiment.table_path must name an existing file for mode 'table', got {e['table_path']!r}")
+    elif e["mode"] == "transactions":
+        if tx is None:
+            raise ConfigError("experiment.mode 'transactions' derives outcomes from transaction data, but data.path "
+                              "is null: set data.path, or use mode 'table' with a per-user table_path.")
+        ap = resolve_path(e["assignment_path"])
+        if ap is None or not ap.exists():
+            raise ConfigError(f"experiment.assignment_path must name an existing file, got {e['assignment_path']!r}")
+    else:
+        raise ConfigError(f"experiment.mode must be transactions, table or none, got '{e['mode']}'")
+    run = [nb for nb in NOTEBOOKS if nb not in skipped]
+    if not run:
+        raise ConfigError("Nothing to run: no transaction data and no experiment. Set data.path or an experiment.")
+    return Plan(run, skipped, tx, table, context.experiment_label(cfg) if tx is None else None, bool(e.get("name")))
+
+
+def input_record(role: str, path: Path, rows: int) -> dict:
+    """One entry of run.json ``inputs``: role, path relative to the project root, size, sha256, rows."""
+    root = project_root()
+    rel = path.resolve().relative_to(root) if path.resolve().is_relative_to(root) else path
+    return {"role": role, "path": str(rel), "size_bytes": path.stat().st_size, "sha256": sha256(path), "rows": rows}
+
+
+def experiment_only_period(plan: Plan, period: str | None) -> tuple[str, str | None]:
+    """Folder label and period end of an experiment-only report.
+
+    The label is ``experiment.name`` when set, else the given period, else the table's
+    file stem; the period end is the given period's last day, or None.
+    """
+    per = resolve_period(period) if period not in (None, "", "latest") else None
+    period_end = str(pd.Period(per, freq="M").end_time.date()) if per else None
+    return (plan.label if plan.named or not per else per), period_end
 
 
 def resolve_period(spec: str | None, dates: pd.Series | None = None, today: dt.date | None = None) -> str:
@@ -163,56 +244,67 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
     nb_dir = Path(notebooks_dir) if notebooks_dir else root / "notebooks"
     cfg_path = resolve_path(config) if config else None
     cfg = load_config(cfg_path)
-    data_path = resolve_path(data or cfg["data"]["path"])
+    plan = plan_notebooks(cfg, data, cfg_path)
+    data_path = plan.transactions
     kernel_python = check_kernel(kernel_name)
 
     t_load = time.time()
-    loaded = context.load(cfg, data_path)  # validates the input before anything is written
-    per = resolve_period(period, loaded.data["order_date"])
-    period_end = str(pd.Period(per, freq="M").end_time.date())
+    if plan.experiment_only:
+        per, period_end = experiment_only_period(plan, period)
+        rows = len(context.read_table(plan.experiment_table))
+        inputs = {"inputs": [input_record("experiment_table", plan.experiment_table, rows)]}
+    else:
+        loaded = context.load(cfg, data_path)  # validates the input before anything is written
+        per = resolve_period(period, loaded.data["order_date"])
+        period_end = str(pd.Period(per, freq="M").end_time.date())
+        inputs = {"input": {"path": str(data_path), "size_bytes": data_path.stat().st_size,
+                            "sha256": sha256(data_path), "rows": len(loaded.data), "encoding": loaded.encoding,
+                            "preset": loaded.preset}}
+        del loaded
     final = reports / per
     if final.exists() and not force:
         raise ReportExistsError(f"A report for {per} already exists at {final}. Rerun with --force "
                                 f"(make report PERIOD={per} FORCE=1) to replace it after a successful new run.")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staging = reports / context.STAGING_DIR / f"{per}-{stamp}"
-    shared = {"period_end": period_end, "data_path": str(data_path), "config_path": str(cfg_path or ""),
+    shared = {"period_end": period_end, "data_path": str(data_path or ""), "config_path": str(cfg_path or ""),
               "run_dir": str(staging), "seed": int(cfg["seed"]), "language": cfg["language"],
               "mask_ids": bool(cfg["mask_ids"])}
     record = {
         "period": per, "period_end": period_end, "status": "running", "started": _now(),
         "parameters": {"shared": {**shared, "run_dir": f"reports/{per}"}, "show_code": show_code, "force": force,
                        "notebooks": {}},
-        "input": {"path": str(data_path), "size_bytes": data_path.stat().st_size, "sha256": sha256(data_path),
-                  "rows": len(loaded.data), "encoding": loaded.encoding, "preset": loaded.preset},
+        **inputs, "skipped": plan.skipped,
         "environment": {**versions(), "kernel": kernel_name, "kernel_python": kernel_python},
         "git": git_state(root), "notebooks": [], "error": None,
     }
-    del loaded
     # check every notebook and its parameters before anything is written
-    sources = {name: nb_dir / f"{name}.ipynb" for name in NOTEBOOKS}
+    sources = {name: nb_dir / f"{name}.ipynb" for name in plan.notebooks}
     missing = [str(p) for p in sources.values() if not p.exists()]
     if missing:
         raise ConfigError(f"Notebook(s) not found: {missing}")
     all_params = {name: notebook_parameters(src, name, cfg, shared) for name, src in sources.items()}
     staging.mkdir(parents=True)
     if progress:
-        print(f"Report {per} (period end {period_end}); input {data_path.name}: {record['input']['rows']:,} rows "
+        inp = record["inputs"][0] if plan.experiment_only else record["input"]
+        print(f"Report {per} ({f'period end {period_end}' if period_end else 'no period'}); input {Path(inp['path']).name}: {inp['rows']:,} rows "
               f"checked in {time.time() - t_load:.1f}s", flush=True)
+        for name, why in plan.skipped.items():
+            print(f"Skipped {name}: {why}", flush=True)
 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     old_handler = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
-        for i, name in enumerate(NOTEBOOKS, 1):
+        for i, name in enumerate(plan.notebooks, 1):
             src, params = sources[name], all_params[name]
             record["parameters"]["notebooks"][name] = {k: v for k, v in params.items() if k not in shared}
             entry = {"name": name, "status": "running", "start": _now()}
             record["notebooks"].append(entry)
             t0 = time.time()
             if progress:
-                print(f"[{i}/{len(NOTEBOOKS)}] {name} ...", flush=True)
+                print(f"[{i}/{len(plan.notebooks)}] {name} ...", flush=True)
             out_nb = staging / f"{name}.ipynb"
             try:
                 pm.execute_notebook(str(src), str(out_nb), parameters=params, kernel_name=kernel_name,
@@ -224,7 +316,7 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
             reporting.export_html(out_nb, staging / f"{name}.html", show_code=show_code)
             entry.update(status="success", end=_now(), duration_s=round(time.time() - t0, 2))
             if progress:
-                print(f"[{i}/{len(NOTEBOOKS)}] {name} done in {entry['duration_s']:.1f}s", flush=True)
+                print(f"[{i}/{len(plan.notebooks)}] {name} done in {entry['duration_s']:.1f}s", flush=True)
     except BaseException as exc:
         record.update(status="failed" if not isinstance(exc, (KeyboardInterrupt, _Terminated)) else "interrupted",
                       finished=_now(), error={"type": type(exc).__name__, "message": str(exc)})
