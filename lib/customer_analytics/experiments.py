@@ -312,11 +312,10 @@ class Effect:
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "alpha"}
 
     def summary(self) -> str:
-        lvl = int(round((1 - self.alpha) * 100))
         return (f"{self.metric}, {self.arm} vs control: {self.mean_treatment:.4g} vs {self.mean_control:.4g}; "
-                f"difference {self.diff:+.4g} ({lvl}% CI {self.ci_low:+.4g} to {self.ci_high:+.4g}), "
-                f"p = {self.p_value:.3g}; relative lift {self.lift:+.1%} "
-                f"({self.lift_ci_low:+.1%} to {self.lift_ci_high:+.1%}) [{self.method}]")
+                f"difference {fmt_diff(self.kind, self.diff, self.ci_low, self.ci_high, self.alpha)}, "
+                f"p = {fmt_p(self.p_value)}; relative lift "
+                f"{fmt_lift(self.lift, self.lift_ci_low, self.lift_ci_high, self.alpha)} [{self.method}]")
 
 
 def wilson_interval(x: float, n: int, alpha: float = 0.05) -> tuple[float, float]:
