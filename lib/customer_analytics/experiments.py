@@ -1001,6 +1001,20 @@ def readable_effects(effects: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame
     return out.reset_index(drop=True)
 
 
+def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """CUPED rows for a reader: adjusted effect in pp (rates) or the metric's unit, interval shrinkage in %."""
+    c = cuped
+    return pd.DataFrame({
+        "arm": c["arm"], "metric": c["metric"],
+        "CUPED effect": [fmt_diff(k, d, lo, hi, alpha) for k, d, lo, hi in
+                         zip(c["kind"], c["diff"], c["ci_low"], c["ci_high"], strict=True)],
+        "p": c["p_value"].map(fmt_p),
+        "variance reduction": c["variance_reduction"].map(lambda x: f"{x:.1%}"),
+        "interval width vs unadjusted": ((c["ci_high"] - c["ci_low"]) / c["unadjusted_ci_width"]).map(lambda x: f"{x:.0%}"),
+        "theta": c["theta"],
+    }).reset_index(drop=True)
+
+
 def styled(df: pd.DataFrame, digits: int = 4):
     """A table for display: floats to ``digits`` significant figures, no index column."""
     fmt = {c: (lambda x, d=digits: fmt_number(x, signed=False) if abs(x) >= 1 else f"{x:.{d}g}")
