@@ -314,7 +314,7 @@ class Effect:
     def summary(self) -> str:
         return (f"{self.metric}, {self.arm} vs control: {self.mean_treatment:.4g} vs {self.mean_control:.4g}; "
                 f"difference {fmt_diff(self.kind, self.diff, self.ci_low, self.ci_high, self.alpha)}, "
-                f"p = {fmt_p(self.p_value)}; relative lift "
+                f"{p_text('p', self.p_value)}; relative lift "
                 f"{fmt_lift(self.lift, self.lift_ci_low, self.lift_ci_high, self.alpha)} [{self.method}]")
 
 
@@ -783,6 +783,8 @@ def _segment_effects(d: pd.DataFrame, spec: ExperimentSpec, kinds: dict, arms: l
                         rows.append({**base, **_effect(gt, gc, m, a, kinds[m], alpha, False, seed), "status": "ok"})
     segs = pd.DataFrame(rows)
     if len(segs):
+        first = ["segment_column", "segment", "arm", "metric", "kind", "status", "n_treatment", "n_control"]
+        segs = segs[first + [c for c in segs.columns if c not in first]]
         segs["p_adjusted"] = adjust_pvalues(segs["p_value"], correction, alpha)
         segs["significant_adjusted"] = segs["p_adjusted"] < alpha
     return segs
@@ -971,6 +973,12 @@ def fmt_p(p: float) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.3g}"
 
 
+def p_text(label: str, p: float) -> str:
+    """'adjusted p = 0.0658' or 'adjusted p < 0.0001'."""
+    f = fmt_p(p)
+    return f"{label} {f}" if f.startswith("<") else f"{label} = {f}"
+
+
 def readable_effects(effects: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Effects for a reader: rates in % and pp, relative lift in %, p-values rounded.
 
@@ -1076,7 +1084,7 @@ def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
     reasons = []
     winner = None
     if res.srm.flagged:
-        reasons.append(f"the arms are not in the planned proportions (SRM p = {fmt_p(res.srm.p_value)}), so the "
+        reasons.append(f"the arms are not in the planned proportions ({p_text('SRM p', res.srm.p_value)}), so the "
                        "assignment is broken and no result can be trusted.")
     elif len(passed):
         winner = str((sign * passed["diff"]).idxmax())
@@ -1084,10 +1092,10 @@ def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
         corr = o.get("correction", "holm")
         for arm, e in eff.iterrows():
             if e[raw_col] < res.alpha and favourable[arm] and e[p_col] >= res.alpha:
-                reasons.append(f"{arm} has p = {fmt_p(e[raw_col])}, which becomes {fmt_p(e[p_col])} after the "
+                reasons.append(f"{arm} has {p_text('p', e[raw_col])}, which becomes {fmt_p(e[p_col])} after the "
                                f"{corr} correction for {len(eff)} arms compared with control: not significant.")
             elif e[p_col] < res.alpha and not favourable[arm]:
-                reasons.append(f"{arm} moved {primary} the wrong way (adjusted p = {fmt_p(e[p_col])}).")
+                reasons.append(f"{arm} moved {primary} the wrong way ({p_text('adjusted p', e[p_col])}).")
         pw = res.power[res.power["metric"] == primary].set_index("arm")
         kind = eff["kind"].iloc[0] if len(eff) else "binary"
         under = [(a, pw.loc[a, "mde_abs"], pw.loc[a, "mde_relative"]) for a in eff.index
@@ -1137,18 +1145,18 @@ def decision_summary(res: ExperimentResult, primary: str | None = None) -> str:
     seq = res.options.get("sequential") and "seq_p_value" in dec.candidates
     for r in dec.candidates.itertuples():
         txt = (f"{r.arm} vs control: {fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, relative lift "
-               f"{fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, a)}; p = {fmt_p(r.p_value)}, adjusted p = "
-               f"{fmt_p(r.p_adjusted)}; chance to beat control {r.prob_beat_control:.1%}.")
+               f"{fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, a)}; {p_text('p', r.p_value)}, "
+               f"{p_text('adjusted p', r.p_adjusted)}; chance to beat control {r.prob_beat_control:.1%}.")
         if seq:
             txt += (f" Always-valid: {fmt_diff(r.kind, r.diff, r.seq_ci_low, r.seq_ci_high, a)} (confidence "
-                    f"sequence), adjusted p = {fmt_p(r.seq_p_adjusted)}.")
+                    f"sequence), {p_text('adjusted p', r.seq_p_adjusted)}.")
         lines.append(txt)
     if len(res.pairwise):
         pw = res.pairwise[res.pairwise["metric"] == primary]
         for r in pw.itertuples():
             verdict = "a significant difference" if r.p_adjusted < a else "no significant difference"
-            lines.append(f"{r.arm} vs {r.versus}: {fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, adjusted p = "
-                         f"{fmt_p(r.p_adjusted)}: {verdict} between the two treatments.")
+            lines.append(f"{r.arm} vs {r.versus}: {fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, "
+                         f"{p_text('adjusted p', r.p_adjusted)}: {verdict} between the two treatments.")
     if len(res.roi):
         for r in res.roi.itertuples():
             roi_txt = f"ROI {fmt_pct(r.roi)} ({(1 - a) * 100:g}% CI {fmt_pct(r.roi_ci_low)} to {fmt_pct(r.roi_ci_high)})" \
@@ -1161,7 +1169,7 @@ def decision_summary(res: ExperimentResult, primary: str | None = None) -> str:
     claims = _segment_claims(res, primary)
     if len(claims):
         parts = [f"{r.arm} in {r.segment_column} = {r.segment} ({fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, "
-                 f"adjusted p = {fmt_p(r.p_adjusted)})" for r in claims.itertuples()]
+                 f"{p_text('adjusted p', r.p_adjusted)})" for r in claims.itertuples()]
         lines.append("Works in (significant after the per-segment correction): " + "; ".join(parts) + ".")
     elif len(res.segments):
         lines.append("No segment shows a significant effect after the per-segment correction.")
