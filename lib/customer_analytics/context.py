@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from customer_analytics import cleaning, parsing, rfm
-from customer_analytics.config import load_config, project_root, resolve_path
+from customer_analytics.config import load_config, project_root, read_yaml, resolve_path
 from customer_analytics.errors import ConfigError
 
 STAGING_DIR = ".staging"  # reports/<STAGING_DIR>/<period>-<stamp>/ holds a report run until it succeeds
@@ -43,7 +43,7 @@ class RunContext:
     as_of: pd.Timestamp
     run_dir: Path
     config: dict
-    data_path: Path
+    data_path: Path | None  # None: no transaction data (an experiment-only report)
     seed: int
     language: str
 
@@ -55,7 +55,8 @@ class RunContext:
         folder = reports_root(self) / self.period if staged else self.run_dir
         shown = Path(os.path.relpath(folder.resolve(), project_root())).as_posix()  # no machine-specific paths
         note = partial_note(self)
-        return (f"Period {self.period} (as of {self.as_of.date()}), data {self.data_path.name}, "
+        data = self.data_path.name if self.data_path else "none (experiment table only)"
+        return (f"Period {self.period} (as of {self.as_of.date()}), transaction data {data}, "
                 f"run folder {shown}, seed {self.seed}, labels in '{self.language}'."
                 + (f" {note}" if note else ""))
 
@@ -70,15 +71,22 @@ def period_of(period_end: str) -> tuple[str, pd.Timestamp]:
 
 
 def make_context(period_end: str | None = None, data_path: str | None = None, config_path: str | None = None,
-                 run_dir: str | None = None, seed: int | None = None, language: str | None = None) -> RunContext:
+                 run_dir: str | None = None, seed: int | None = None, language: str | None = None,
+                 experiment: dict | None = None) -> RunContext:
     """Resolve a notebook's shared parameters; ``None`` means 'the config's value / the default'.
 
     Without ``period_end`` the period is the last complete month in the data.
     Without ``run_dir`` results go to ``reports/_interactive/<period>/``.
+    Without transaction data (an experiment-only report, see :func:`transactions_path`;
+    ``experiment`` holds notebook 04's non-None parameters laid over the config section)
+    and without ``period_end``, the period is the experiment's label (:func:`experiment_label`).
     """
     cfg = load_config(config_path)
-    data = resolve_path(data_path or cfg["data"]["path"])
-    if period_end in (None, "", "latest"):
+    cfg["experiment"].update({k: v for k, v in (experiment or {}).items() if v is not None})
+    data = transactions_path(cfg, config_path, data_path)
+    if period_end in (None, "", "latest") and data is None:
+        period, as_of = experiment_label(cfg), pd.Timestamp.today().normalize()
+    elif period_end in (None, "", "latest"):
         loaded = load(cfg, data)
         period, as_of = period_of(str(cleaning.last_complete_month(loaded.data["order_date"])))
     else:
@@ -161,14 +169,55 @@ def read_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def transactions_path(cfg: dict, config_path: str | Path | None = None, data_path: str | Path | None = None) -> Path | None:
+    """The transaction file of a run, or None when there is none (an experiment-only report).
+
+    ``data_path`` (``--data``) wins; then ``data.path`` if the config file sets it (null
+    means none). Otherwise the default sample is used, except in experiment ``mode: table``,
+    where the per-user table is the only input and notebooks 01-03 have nothing to read.
+    """
+    if data_path not in (None, ""):
+        return resolve_path(data_path)
+    user = read_yaml(resolve_path(config_path)) if config_path not in (None, "") else {}
+    user_data = (user or {}).get("data") or {}
+    if "path" in user_data:
+        return resolve_path(user_data["path"])
+    if cfg["experiment"]["mode"] == "table":
+        return None
+    return resolve_path(cfg["data"]["path"])
+
+
+LABEL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}"
+
+
+def experiment_label(cfg: dict) -> str:
+    """Folder and index label of an experiment-only report: ``experiment.name``, else the table's file stem.
+
+    Raises
+    ------
+    ConfigError
+        If the name is not a plain folder name (letters, digits, '.', '_', '-').
+    """
+    import re
+
+    e = cfg["experiment"]
+    name = e.get("name") or (Path(str(e["table_path"])).stem if e.get("table_path") else "experiment")
+    if not re.fullmatch(LABEL_PATTERN, str(name)):
+        raise ConfigError(f"experiment.name must be a plain folder name (letters, digits, '.', '_', '-'; "
+                          f"at most 80 characters), got {name!r}")
+    return str(name)
+
+
 MIN_CELL = 20  # segments with fewer users than this in some arm are pooled into "other"
 
 
 def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, object, list[str]]:
     """The per-user experiment table for notebook 04, its spec and notes.
 
+    List and mapping parameters given as strings (JSON or YAML, as papermill ``-p``
+    passes them) are parsed first (:func:`experiments.coerce_params`).
     Mode ``none`` returns ``(None, None, notes)``. Mode ``table`` reads ``table_path``
-    as is. Mode ``transactions`` derives outcomes from the assignment table and the
+    as is; with ``user_column`` null each row is one user (no duplicate check). Mode ``transactions`` derives outcomes from the assignment table and the
     clean transactions (:func:`experiments.derive_outcomes`) and adds, as segments,
     each customer's RFM segment as of the day before the first exposure and (when
     notebook 03's model is in the run folder) their cluster at that date. Segments
@@ -179,6 +228,7 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
     mode = p["mode"]
     if mode == "none":
         return None, None, ["No experiment is configured (experiment.mode = none): nothing to evaluate."]
+    p = experiments.coerce_params(p)
     spec = experiments.ExperimentSpec(
         variant_column=p["variant_column"], control_label=str(p["control_label"]), user_column=p["user_column"],
         binary_metrics=list(p["binary_metrics"] or []), continuous_metrics=list(p["continuous_metrics"] or []),
@@ -188,7 +238,8 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
         if path is None or not path.exists():
             raise ConfigError(f"experiment.table_path must name an existing file for mode 'table', got {p['table_path']!r}")
         df = read_table(path)
-        return df, spec, [f"Per-user table {path.name}: {len(df):,} users, arms in '{spec.variant_column}'."]
+        who = f"one row per user in '{spec.user_column}'" if spec.user_column else "each row is one user"
+        return df, spec, [f"Per-user table {path.name}: {len(df):,} rows ({who}), arms in '{spec.variant_column}'."]
     if mode != "transactions":
         raise ConfigError(f"experiment.mode must be transactions, table or none, got '{mode}'")
     path = resolve_path(p["assignment_path"])
@@ -203,8 +254,9 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
         return None, None, [f"The campaign in {path.name} starts {first.date() if pd.notna(first) else '?'}, "
                             f"after this period ends ({ctx.as_of.date()}): nothing to evaluate yet."]
     tx = clean_transactions(ctx)
-    out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of, p["user_column"],
-                                             p["variant_column"], p["exposure_column"])
+    out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of,
+                                             p["user_column"] or "customer_id", p["variant_column"],
+                                             p["exposure_column"])
     notes.insert(0, f"{len(out):,} assigned customers from {path.name}; outcomes over {p['window_days']} days "
                     f"after each exposure; covariate pre_revenue = net revenue in the 90 days before.")
     before = first.normalize() - pd.Timedelta(days=1)

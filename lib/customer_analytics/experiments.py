@@ -13,24 +13,52 @@ Definitions (treatment arm t against control c; alpha = 0.05 unless set):
   Welch-Satterthwaite interval; optionally a percentile bootstrap interval.
 - **Relative lift**: mean_t / mean_c - 1, interval by the delta method,
   var = var(mean_t)/mean_c^2 + mean_t^2 var(mean_c)/mean_c^4.
-- **CUPED**: theta = cov(y, x) / var(x) over both arms pooled;
+- **CUPED** (binary and continuous metrics, whenever a covariate is given):
+  theta = cov(y, x) / var(x) (ddof=1) over the two arms compared, pooled;
   y_adj = y - theta (x - mean(x)); the difference of adjusted means with a Welch
-  interval; variance reduction = 1 - var(y_adj) / var(y).
-- **Chance to beat control** (binary): P(p_t > p_c) under independent
-  Beta(1 + successes, 1 + failures) posteriors (flat prior), by seeded Monte Carlo.
-- **Multiple comparisons**: per-segment p-values adjusted by Holm (default) or
-  Benjamini-Hochberg across every segment x arm x metric.
+  interval; variance reduction = 1 - var(y_adj) / var(y). For a 0/1 metric the
+  adjusted difference is still in percentage points.
+- **Chance to beat control**: the posterior probability that the arm's true value
+  exceeds control's. Binary: P(p_t > p_c) under independent Beta(1 + successes,
+  1 + failures) posteriors (flat prior), computed exactly with Evan Miller's closed
+  form (a finite sum of Beta functions; deterministic, no simulation). Continuous:
+  normal approximation under a flat prior, Phi(diff / se) with the Welch standard error.
+- **Multiple comparisons**: the p-values of the arms compared with control are adjusted
+  per metric across the arms (Holm by default, Benjamini-Hochberg, Bonferroni or none);
+  per-segment p-values across every segment x arm x metric; treatment-vs-treatment
+  p-values across the pairs.
+- **Decision rule** (the only one used anywhere): an arm wins on the primary metric when
+  its adjusted p-value is below alpha, its effect goes the favourable way
+  (``higher_is_better``) and no sample-ratio mismatch is flagged. Among several such
+  arms the one with the largest favourable effect is named.
+- **Always-valid inference** (``sequential``): an asymptotic confidence sequence
+  (Waudby-Smith et al. 2021, "Time-uniform central limit theory"; the form used by
+  GrowthBook): diff +- sqrt(s2) sqrt(2 (N rho^2 + 1) / (N^2 rho^2) log(sqrt(N rho^2 + 1) / alpha)),
+  N = n_t + n_c, s2 = N (var_t/n_t + var_c/n_c), rho = sqrt((-2 log alpha + log(1 - 2 log alpha)) / N*)
+  with N* the expected total sample size (the tuning parameter: the sequence is narrowest
+  there). The always-valid p-value min(1, sqrt(N rho^2 + 1) exp(-rho^2 N diff^2 /
+  (2 V (N rho^2 + 1)))), V = var_t/n_t + var_c/n_c, is the smallest alpha whose sequence
+  excludes 0. It stays valid however often the experiment is looked at.
+- **ROI** (when ``cost_per_user`` is given): each user's value
+  v = value_per_conversion * conversion + margin * revenue; incremental profit per treated
+  user = (mean v_t - mean v_c) - (cost_t - cost_c); total = n_t x that; ROI = incremental
+  profit / incremental cost. Interval: normal (delta-method) interval of the difference in
+  mean value, se = sqrt(var(v_t)/n_t + var(v_c)/n_c); costs are known constants, so the
+  total and the ROI intervals are the same interval shifted and scaled.
 - **Minimum detectable effect (MDE)**: the smallest absolute difference detected with the
   given power by a two-sided normal test at the given alpha and sample sizes.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+import yaml
+from scipy import optimize, special, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
@@ -40,6 +68,9 @@ from customer_analytics.markup import esc
 SRM_ALPHA = 0.001
 SMD_LIMIT = 0.1
 MIN_GROUP = 30
+#: A segment cell (segment x arm) with fewer users than this is reported and skipped.
+MIN_CELL_USERS = 10
+CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
 
 
 # ------------------------------------------------------------------ validation
@@ -71,8 +102,9 @@ def validate(df: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
     InputError
         For a missing column, a single arm, a control label not present, a metric
         with non-numeric values, a binary metric not 0/1, a covariate with missing
-        values, an empty segment, or a duplicate user id. Messages name the column
-        and show examples.
+        values, a blank segment label, or a duplicate user id (only checked when a user
+        column is given). Messages name the column and show examples. A segment with
+        no users in some arm is not an error: :func:`analyse` reports and skips it.
     """
     needed = [spec.variant_column, *spec.metrics, *spec.segment_columns]
     needed += [c for c in (spec.user_column, spec.covariate) if c]
@@ -122,11 +154,7 @@ def validate(df: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
         blank = out[col].isna() | out[col].astype(str).str.strip().eq("")
         if blank.any():
             raise InputError(f"Segment column '{col}' is empty for {int(blank.sum()):,} user(s); give every user a segment.")
-        cells = pd.crosstab(out[col], out[spec.variant_column])
-        empty = [(s, a) for s in cells.index for a in cells.columns if cells.loc[s, a] == 0]
-        if empty:
-            raise InputError(f"Segment column '{col}': segment '{empty[0][0]}' has no users in arm '{empty[0][1]}'"
-                             + (f" (and {len(empty) - 1} more empty cells)" if len(empty) > 1 else ""))
+        out[col] = out[col].astype(str)
     return out
 
 
@@ -151,9 +179,16 @@ class SRMResult:
         return f"SRM chi-square = {self.chi2:.2f}, p = {self.p_value:.4g}: {verdict}."
 
 
-def srm_test(arms: pd.Series, planned: dict[str, float] | None = None) -> SRMResult:
-    """Chi-square test of arm counts against the planned split (equal by default)."""
+def srm_test(arms: pd.Series, planned: dict[str, float] | None = None,
+             all_arms: list[str] | None = None) -> SRMResult:
+    """Chi-square test of arm counts against the planned split (equal by default).
+
+    ``all_arms`` lists every arm of the experiment, so an arm with no users (in a
+    segment) counts as 0 observed rather than disappearing from the test.
+    """
     counts = arms.value_counts().sort_index()
+    if all_arms is not None:
+        counts = counts.reindex(sorted(all_arms), fill_value=0)
     if planned:
         unknown = set(counts.index) - set(planned)
         if unknown:
@@ -164,18 +199,24 @@ def srm_test(arms: pd.Series, planned: dict[str, float] | None = None) -> SRMRes
     expected = counts.sum() * w / w.sum()
     chi2, p = stats.chisquare(counts.to_numpy(), expected)
     table = pd.DataFrame({"observed": counts, "expected": expected.round(1),
-                          "share": (counts / counts.sum()).round(4)})
+                          "share": (counts / counts.sum()).round(4), "chi2": float(chi2), "p_value": float(p),
+                          "flagged": bool(p < SRM_ALPHA)})
     return SRMResult(table.rename_axis("arm"), float(chi2), float(p))
 
 
 def srm_by_segment(df: pd.DataFrame, spec: ExperimentSpec, segment: str) -> pd.DataFrame:
-    """SRM p-value within each segment of ``segment``."""
+    """SRM chi-square and p-value within each segment of the column ``segment``.
+
+    Arms with no users in a segment count as 0 observed. Returns one row per
+    segment: segment_column, segment, users, chi2, p_value, flagged.
+    """
+    arms = sorted(df[spec.variant_column].unique())
     rows = []
     for seg, g in df.groupby(segment, sort=True):
-        r = srm_test(g[spec.variant_column], spec.planned_split)
-        rows.append({"segment": seg, "users": len(g), "chi2": round(r.chi2, 4), "p_value": r.p_value,
-                     "flagged": r.flagged})
-    return pd.DataFrame(rows).set_index("segment")
+        r = srm_test(g[spec.variant_column], spec.planned_split, arms)
+        rows.append({"segment_column": segment, "segment": seg, "users": len(g), "chi2": r.chi2,
+                     "p_value": r.p_value, "flagged": r.flagged})
+    return pd.DataFrame(rows)
 
 
 def smd(x_t: np.ndarray, x_c: np.ndarray) -> float:
@@ -201,18 +242,42 @@ def group_sizes(df: pd.DataFrame, spec: ExperimentSpec, segment: str | None = No
     """Users per arm (and segment) with a warning where the normal approximation is doubtful.
 
     A group is too small when it has fewer than 30 users or, for a binary metric,
-    fewer than 10 successes or 10 failures.
+    fewer than 10 successes or 10 failures; one with fewer than ``MIN_CELL_USERS``
+    users (including none) is skipped in the per-segment analysis. Every arm appears
+    for every segment, with 0 users where it has none.
     """
-    keys = [segment, spec.variant_column] if segment else [spec.variant_column]
-    g = df.groupby(keys, sort=True)
-    out = pd.DataFrame({"users": g.size()})
+    arms = sorted(df[spec.variant_column].unique())
+    if segment:
+        idx = pd.MultiIndex.from_product([sorted(df[segment].unique()), arms], names=[segment, spec.variant_column])
+        g = df.groupby([segment, spec.variant_column], sort=True)
+    else:
+        idx = pd.Index(arms, name=spec.variant_column)
+        g = df.groupby(spec.variant_column, sort=True)
+    out = pd.DataFrame({"users": g.size().reindex(idx, fill_value=0)})
     warn = out["users"] < MIN_GROUP
     for m in spec.binary_metrics:
-        succ = g[m].sum()
+        succ = g[m].sum().reindex(idx, fill_value=0)
         out[f"{m}_successes"] = succ.astype(int)
         warn |= (succ < 10) | (out["users"] - succ < 10)
-    out["warning"] = np.where(warn, "too small for the normal approximation", "")
+    out["warning"] = np.where(out["users"] < MIN_CELL_USERS, "too small: skipped",
+                              np.where(warn, "too small for the normal approximation", ""))
     return out
+
+
+def all_group_sizes(df: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
+    """:func:`group_sizes` overall and for every segment column, stacked in one long table.
+
+    Columns: segment_column ('(all)' for the whole experiment), segment, arm, users,
+    successes per binary metric, warning.
+    """
+    parts = [group_sizes(df, spec).reset_index().rename(columns={spec.variant_column: "arm"})
+             .assign(segment_column="(all)", segment="(all)")]
+    for col in spec.segment_columns:
+        parts.append(group_sizes(df, spec, col).reset_index()
+                     .rename(columns={spec.variant_column: "arm", col: "segment"}).assign(segment_column=col))
+    out = pd.concat(parts, ignore_index=True)
+    first = ["segment_column", "segment", "arm"]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def treatment_arms(df: pd.DataFrame, spec: ExperimentSpec) -> list[str]:
@@ -248,11 +313,10 @@ class Effect:
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "alpha"}
 
     def summary(self) -> str:
-        lvl = int(round((1 - self.alpha) * 100))
         return (f"{self.metric}, {self.arm} vs control: {self.mean_treatment:.4g} vs {self.mean_control:.4g}; "
-                f"difference {self.diff:+.4g} ({lvl}% CI {self.ci_low:+.4g} to {self.ci_high:+.4g}), "
-                f"p = {self.p_value:.3g}; relative lift {self.lift:+.1%} "
-                f"({self.lift_ci_low:+.1%} to {self.lift_ci_high:+.1%}) [{self.method}]")
+                f"difference {fmt_diff(self.kind, self.diff, self.ci_low, self.ci_high, self.alpha)}, "
+                f"{p_text('p', self.p_value)}; relative lift "
+                f"{fmt_lift(self.lift, self.lift_ci_low, self.lift_ci_high, self.alpha)} [{self.method}]")
 
 
 def wilson_interval(x: float, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -290,17 +354,44 @@ def delta_lift(m_t: float, v_t: float, m_c: float, v_c: float, alpha: float = 0.
     return float(lift), float(lift - z * se), float(lift + z * se)
 
 
-def prob_beat_control(x_t: float, n_t: int, x_c: float, n_c: int, draws: int = 200_000, seed: int = 0) -> float:
-    """P(p_t > p_c) under Beta(1+x, 1+n-x) posteriors (flat prior), by seeded Monte Carlo."""
-    rng = np.random.default_rng(seed)
-    bt = rng.beta(1 + x_t, 1 + n_t - x_t, draws)
-    bc = rng.beta(1 + x_c, 1 + n_c - x_c, draws)
-    return float((bt > bc).mean())
+def _beta_beats(a_t: float, b_t: float, a_c: float, b_c: float) -> float:
+    """P(X_t > X_c) for X_t ~ Beta(a_t, b_t), X_c ~ Beta(a_c, b_c), integer a_t (Evan Miller's sum).
+
+    P = sum_{i=0}^{a_t-1} B(a_c+i, b_c+b_t) / ((b_t+i) B(1+i, b_t) B(a_c, b_c)), summed in logs.
+    """
+    i = np.arange(int(a_t), dtype=float)
+    log_terms = (special.betaln(a_c + i, b_c + b_t) - np.log(b_t + i) - special.betaln(1 + i, b_t)
+                 - special.betaln(a_c, b_c))
+    return float(np.exp(special.logsumexp(log_terms)))
+
+
+def prob_beat_control(x_t: float, n_t: int, x_c: float, n_c: int) -> float:
+    """Chance to beat control for a rate: P(p_t > p_c) under Beta(1+x, 1+n-x) posteriors.
+
+    Flat Beta(1, 1) priors; independent posteriors Beta(1 + successes, 1 + failures).
+    Exact (Evan Miller's closed form, a sum of min(x_t, x_c) + 1 terms), so it is
+    deterministic; P(p_t > p_c) = 1 - P(p_c > p_t) because ties have probability 0.
+    """
+    a_t, b_t, a_c, b_c = 1 + x_t, 1 + n_t - x_t, 1 + x_c, 1 + n_c - x_c
+    if a_t <= a_c:
+        return min(1.0, max(0.0, _beta_beats(a_t, b_t, a_c, b_c)))
+    return min(1.0, max(0.0, 1 - _beta_beats(a_c, b_c, a_t, b_t)))
+
+
+def prob_beat_control_normal(diff: float, se: float) -> float:
+    """Chance to beat control for a mean: Phi(diff / se), the posterior P(mu_t > mu_c).
+
+    Normal approximation under a flat prior: the posterior of the difference in means
+    is N(diff, se^2) with se the Welch standard error sqrt(var_t/n_t + var_c/n_c).
+    """
+    if not se > 0:
+        return 0.5 if diff == 0 else float(diff > 0)
+    return float(stats.norm.cdf(diff / se))
 
 
 def binary_effect(y_t: np.ndarray, y_c: np.ndarray, metric: str = "metric", arm: str = "treatment",
-                  alpha: float = 0.05, seed: int = 0) -> Effect:
-    """Rates, Newcombe interval, pooled z-test, delta-method lift and chance to beat control."""
+                  alpha: float = 0.05) -> Effect:
+    """Rates, Newcombe interval, pooled z-test, delta-method lift and exact chance to beat control."""
     n_t, n_c = len(y_t), len(y_c)
     x_t, x_c = float(np.sum(y_t)), float(np.sum(y_c))
     p_t, p_c = x_t / n_t, x_c / n_c
@@ -308,8 +399,7 @@ def binary_effect(y_t: np.ndarray, y_c: np.ndarray, metric: str = "metric", arm:
     _, p = pooled_z_test(x_t, n_t, x_c, n_c)
     lift, llo, lhi = delta_lift(p_t, p_t * (1 - p_t) / n_t, p_c, p_c * (1 - p_c) / n_c, alpha)
     return Effect(metric, arm, "binary", n_t, n_c, p_t, p_c, p_t - p_c, float(lo), float(hi), p,
-                  lift, llo, lhi, "Newcombe CI, pooled z-test", prob_beat_control(x_t, n_t, x_c, n_c, seed=seed),
-                  alpha)
+                  lift, llo, lhi, "Newcombe CI, pooled z-test", prob_beat_control(x_t, n_t, x_c, n_c), alpha)
 
 
 def welch(y_t: np.ndarray, y_c: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float, float]:
@@ -338,9 +428,10 @@ def continuous_effect(y_t: np.ndarray, y_c: np.ndarray, metric: str = "metric", 
         lo, hi = bootstrap_interval(y_t, y_c, alpha, seed=seed)
         method = "Welch p-value, bootstrap CI"
     m_t, m_c = float(np.mean(y_t)), float(np.mean(y_c))
-    lift, llo, lhi = delta_lift(m_t, np.var(y_t, ddof=1) / len(y_t), m_c, np.var(y_c, ddof=1) / len(y_c), alpha)
+    v_t, v_c = np.var(y_t, ddof=1) / len(y_t), np.var(y_c, ddof=1) / len(y_c)
+    lift, llo, lhi = delta_lift(m_t, v_t, m_c, v_c, alpha)
     return Effect(metric, arm, "continuous", len(y_t), len(y_c), m_t, m_c, d, lo, hi, p, lift, llo, lhi,
-                  method, alpha=alpha)
+                  method, prob_beat_control_normal(d, float(np.sqrt(v_t + v_c))), alpha)
 
 
 @dataclass
@@ -442,12 +533,188 @@ def sample_size_continuous(mean_c: float, sd: float, relative_lift: float, alpha
     return int(np.ceil(n))
 
 
+# ------------------------------------------------------------------ multiple comparisons
+
+
+def adjust_pvalues(p: pd.Series | np.ndarray, correction: str | None, alpha: float = 0.05) -> np.ndarray:
+    """P-values adjusted for multiple comparisons: holm, fdr_bh, bonferroni or none.
+
+    Missing p-values (skipped comparisons) stay missing and do not count in the family.
+    """
+    method = check_correction(correction)
+    arr = np.asarray(p, dtype=float)
+    out = np.full(arr.shape, np.nan)
+    ok = ~np.isnan(arr)
+    if not ok.any():
+        return out
+    out[ok] = arr[ok] if method == "none" else multipletests(arr[ok], alpha=alpha, method=method)[1]
+    return out
+
+
+def check_correction(correction: str | None) -> str:
+    """Normalise the ``correction`` option (None or False means 'none')."""
+    if correction in (None, False, "none", "None", ""):
+        return "none"
+    if correction not in CORRECTIONS:
+        raise ConfigError(f"correction must be one of {', '.join(CORRECTIONS)}, got '{correction}'")
+    return str(correction)
+
+
+# ------------------------------------------------------------------ sequential (always-valid) inference
+
+
+def sequential_rho(alpha: float, tuning: float) -> float:
+    """Mixing parameter rho that makes the confidence sequence narrowest at ``tuning`` users in total."""
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must lie in (0, 1), got {alpha}")
+    if not tuning > 0:
+        raise ConfigError(f"sequential_tuning must be a positive expected sample size, got {tuning}")
+    la = -2 * np.log(alpha)
+    return float(np.sqrt((la + np.log(la + 1)) / tuning))
+
+
+def sequential_halfwidth(var_diff, n_total, alpha: float = 0.05, tuning: float = 5000):
+    """Half-width of the asymptotic confidence sequence for a difference in means (vectorised).
+
+    ``var_diff`` is the variance of the estimate, var_t/n_t + var_c/n_c; ``n_total`` = n_t + n_c.
+    """
+    rho = sequential_rho(alpha, tuning)
+    n = np.asarray(n_total, dtype=float)
+    s2 = np.asarray(var_diff, dtype=float) * n
+    a = n * rho**2 + 1
+    return np.sqrt(s2) * np.sqrt(2 * a / (n**2 * rho**2) * np.log(np.sqrt(a) / alpha))
+
+
+def sequential_p_value(diff, var_diff, n_total, alpha: float = 0.05, tuning: float = 5000):
+    """Always-valid p-value: the smallest level whose confidence sequence excludes 0 (vectorised).
+
+    min(1, sqrt(N rho^2 + 1) exp(-rho^2 N diff^2 / (2 V (N rho^2 + 1)))) with rho fixed by
+    ``alpha`` and ``tuning``, so p < alpha exactly when the (1 - alpha) sequence excludes 0.
+    """
+    rho = sequential_rho(alpha, tuning)
+    n = np.asarray(n_total, dtype=float)
+    v = np.asarray(var_diff, dtype=float)
+    a = n * rho**2 + 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = 0.5 * np.log(a) - rho**2 * n * np.asarray(diff, dtype=float) ** 2 / (2 * v * a)
+    return np.where(v > 0, np.minimum(1.0, np.exp(np.minimum(log_p, 0.0))), 1.0)
+
+
+def _sequential_columns(eff: pd.DataFrame, alpha: float, tuning: float) -> pd.DataFrame:
+    """Add seq_ci_low, seq_ci_high and seq_p_value to effect rows (uses var_diff, n_treatment, n_control)."""
+    n = eff["n_treatment"] + eff["n_control"]
+    hw = sequential_halfwidth(eff["var_diff"], n, alpha, tuning)
+    return eff.assign(seq_ci_low=eff["diff"] - hw, seq_ci_high=eff["diff"] + hw,
+                      seq_p_value=sequential_p_value(eff["diff"], eff["var_diff"], n, alpha, tuning))
+
+
+# ------------------------------------------------------------------ ROI
+
+
+@dataclass
+class ROISettings:
+    """Money settings for the ROI table; see the module docstring for the definitions.
+
+    Parameters
+    ----------
+    cost_per_user : dict
+        Cost per treated user for each arm (control may be omitted: 0).
+    value_per_conversion : float, optional
+        Money per success of ``conversion_metric`` (a binary metric).
+    conversion_metric : str, optional
+        Binary metric the value per conversion applies to.
+    margin : float, optional
+        Share of ``revenue_metric`` that is profit (0.3 = 30% margin).
+    revenue_metric : str, optional
+        Continuous metric the margin applies to.
+    """
+
+    cost_per_user: dict[str, float]
+    value_per_conversion: float | None = None
+    conversion_metric: str | None = None
+    margin: float | None = None
+    revenue_metric: str | None = None
+
+    def check(self, spec: ExperimentSpec, arms: list[str]) -> None:
+        missing = [a for a in arms if a not in self.cost_per_user]
+        if missing:
+            raise ConfigError(f"cost_per_user lacks arm(s) {missing}; give a cost per treated user for every "
+                              f"treatment arm, e.g. {{{', '.join(f'{a}: 0.5' for a in arms)}}}")
+        if self.value_per_conversion is None and self.margin is None:
+            raise ConfigError("ROI needs value_per_conversion (with a binary conversion_metric) and/or margin "
+                              "(with a continuous revenue_metric).")
+        if self.value_per_conversion is not None and self.conversion_metric not in spec.binary_metrics:
+            raise ConfigError(f"conversion_metric '{self.conversion_metric}' is not a binary metric "
+                              f"{spec.binary_metrics}")
+        if self.margin is not None and self.revenue_metric not in spec.continuous_metrics:
+            raise ConfigError(f"revenue_metric '{self.revenue_metric}' is not a continuous metric "
+                              f"{spec.continuous_metrics}")
+
+    def value(self, df: pd.DataFrame) -> np.ndarray:
+        """Each user's money value: value_per_conversion x conversion + margin x revenue."""
+        v = np.zeros(len(df))
+        if self.value_per_conversion is not None:
+            v = v + float(self.value_per_conversion) * df[self.conversion_metric].to_numpy(float)
+        if self.margin is not None:
+            v = v + float(self.margin) * df[self.revenue_metric].to_numpy(float)
+        return v
+
+
+def roi_table(d: pd.DataFrame, spec: ExperimentSpec, settings: ROISettings, alpha: float = 0.05) -> pd.DataFrame:
+    """Incremental profit per treated user, total incremental profit and ROI per treatment arm.
+
+    value_per_user: mean value v; incremental_value_per_user = mean v_t - mean v_c;
+    incremental_cost_per_user = cost_t - cost_c; profit_per_user = the difference of the two,
+    with a normal (delta-method) interval, se = sqrt(var(v_t)/n_t + var(v_c)/n_c);
+    total_profit = n_t x profit_per_user (interval likewise); roi = profit_per_user /
+    incremental_cost_per_user (the return per unit of extra cost; NaN without extra cost).
+    """
+    v = spec.variant_column
+    arms = treatment_arms(d, spec)
+    settings.check(spec, arms)
+    z = stats.norm.ppf(1 - alpha / 2)
+    ctrl = d[v] == spec.control_label
+    val = settings.value(d)
+    vc = val[ctrl.to_numpy()]
+    cost_c = float(settings.cost_per_user.get(spec.control_label, 0.0) or 0.0)
+    rows = []
+    for a in arms:
+        vt = val[(d[v] == a).to_numpy()]
+        n_t = len(vt)
+        se = float(np.sqrt(np.var(vt, ddof=1) / n_t + np.var(vc, ddof=1) / len(vc)))
+        inc_value = float(vt.mean() - vc.mean())
+        inc_cost = float(settings.cost_per_user[a]) - cost_c
+        prof = inc_value - inc_cost
+        lo, hi = prof - z * se, prof + z * se
+        roi = prof / inc_cost if inc_cost > 0 else np.nan
+        rows.append({"arm": a, "n_treatment": n_t, "n_control": len(vc), "value_per_user_treatment": vt.mean(),
+                     "value_per_user_control": vc.mean(), "incremental_value_per_user": inc_value,
+                     "incremental_cost_per_user": inc_cost, "profit_per_user": prof, "profit_per_user_ci_low": lo,
+                     "profit_per_user_ci_high": hi, "total_cost": inc_cost * n_t, "total_profit": prof * n_t,
+                     "total_profit_ci_low": lo * n_t, "total_profit_ci_high": hi * n_t, "roi": roi,
+                     "roi_ci_low": lo / inc_cost if inc_cost > 0 else np.nan,
+                     "roi_ci_high": hi / inc_cost if inc_cost > 0 else np.nan})
+    return pd.DataFrame(rows)
+
+
 # ------------------------------------------------------------------ the analysis
 
 
 @dataclass
 class ExperimentResult:
-    """Everything notebook 04 shows, in tables, plus the plain-language summary."""
+    """Everything notebook 04 shows, in tables, plus the decision (statsmodels style).
+
+    Attributes
+    ----------
+    effects : every treatment arm against control per metric, with ``p_adjusted`` (across
+        the arms, per metric), ``significant`` and, for the primary metric with
+        ``sequential``, the always-valid interval and p-value.
+    pairwise : treatment arms against each other (more than one treatment arm).
+    segments : per-segment effects; ``status`` says which cells were skipped as too small.
+    sizes : group sizes overall and for every segment column.
+    roi : incremental profit and ROI per arm (empty without costs).
+    options : the options :func:`analyse` was called with.
+    """
 
     spec: ExperimentSpec
     srm: SRMResult
@@ -460,26 +727,165 @@ class ExperimentResult:
     power: pd.DataFrame
     alpha: float
     notes: list[str] = field(default_factory=list)
+    pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
+    roi: pd.DataFrame = field(default_factory=pd.DataFrame)
+    options: dict = field(default_factory=dict)
+
+    @property
+    def primary(self) -> str:
+        return self.options.get("primary_metric") or self.spec.metrics[0]
+
+    def decision(self, primary: str | None = None) -> Decision:
+        """The decision on the primary metric under the one decision rule (:func:`decide`)."""
+        return decide(self, primary or self.primary)
 
     def summary(self, primary: str | None = None) -> str:
-        return decision_summary(self, primary or self.spec.metrics[0])
+        """The plain-language decision text (Markdown)."""
+        return decision_summary(self, primary or self.primary)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every exported table by name (the files under ``tables/``)."""
+        return {"srm": self.srm.table.reset_index(), "srm_segments": self.srm_segments, "balance": self.balance,
+                "group_sizes": self.sizes, "effects": self.effects, "pairwise": self.pairwise,
+                "cuped": self.cuped, "segment_effects": self.segments, "power": self.power, "roi": self.roi}
 
 
 def _effect(df_t: pd.DataFrame, df_c: pd.DataFrame, metric: str, arm: str, kind: str, alpha: float,
-            bootstrap: bool, seed: int) -> Effect:
+            bootstrap: bool, seed: int) -> dict:
     y_t, y_c = df_t[metric].to_numpy(float), df_c[metric].to_numpy(float)
+    e = binary_effect(y_t, y_c, metric, arm, alpha) if kind == "binary" else \
+        continuous_effect(y_t, y_c, metric, arm, alpha, bootstrap, seed)
+    row = e.as_row()
     if kind == "binary":
-        return binary_effect(y_t, y_c, metric, arm, alpha, seed)
-    return continuous_effect(y_t, y_c, metric, arm, alpha, bootstrap, seed)
+        row["var_diff"] = e.mean_treatment * (1 - e.mean_treatment) / e.n_treatment \
+            + e.mean_control * (1 - e.mean_control) / e.n_control
+    else:
+        row["var_diff"] = np.var(y_t, ddof=1) / len(y_t) + np.var(y_c, ddof=1) / len(y_c)
+    return row
 
 
-def analyse(df: pd.DataFrame, spec: ExperimentSpec, alpha: float = 0.05, power: float = 0.8,
-            correction: str = "holm", cap_percentile: float | None = None, cap_ignore_zeros: bool = True,
-            bootstrap: bool = False, target_lift: float = 0.05, seed: int = 0) -> ExperimentResult:
-    """Validate, check and estimate every treatment arm against control, overall and per segment."""
-    if correction not in ("holm", "fdr_bh"):
-        raise ConfigError(f"correction must be 'holm' or 'fdr_bh', got '{correction}'")
+def _segment_effects(d: pd.DataFrame, spec: ExperimentSpec, kinds: dict, arms: list[str], alpha: float,
+                     correction: str, seed: int) -> pd.DataFrame:
+    v = spec.variant_column
+    rows = []
+    for col in spec.segment_columns:
+        for seg, g in d.groupby(col, sort=True):
+            gc = g[g[v] == spec.control_label]
+            for a in arms:
+                gt = g[g[v] == a]
+                small = min(len(gt), len(gc)) < MIN_CELL_USERS
+                for m in spec.metrics:
+                    base = {"segment_column": col, "segment": seg, "arm": a, "metric": m}
+                    if small:
+                        rows.append({**base, "kind": kinds[m], "n_treatment": len(gt), "n_control": len(gc),
+                                     "status": f"too small: skipped ({len(gt)} users in {a}, {len(gc)} in "
+                                               f"{spec.control_label}; fewer than {MIN_CELL_USERS})"})
+                    else:
+                        rows.append({**base, **_effect(gt, gc, m, a, kinds[m], alpha, False, seed), "status": "ok"})
+    segs = pd.DataFrame(rows)
+    if len(segs):
+        first = ["segment_column", "segment", "arm", "metric", "kind", "status", "n_treatment", "n_control"]
+        segs = segs[first + [c for c in segs.columns if c not in first]]
+        segs["p_adjusted"] = adjust_pvalues(segs["p_value"], correction, alpha)
+        segs["significant_adjusted"] = segs["p_adjusted"] < alpha
+    return segs
+
+
+def _pairwise(d: pd.DataFrame, spec: ExperimentSpec, kinds: dict, arms: list[str], alpha: float,
+              correction: str, seed: int) -> pd.DataFrame:
+    v = spec.variant_column
+    rows = []
+    for a, b in combinations(arms, 2):
+        for m in spec.metrics:
+            r = _effect(d[d[v] == a], d[d[v] == b], m, a, kinds[m], alpha, False, seed)
+            rows.append({**r, "versus": b})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out = out.rename(columns={"mean_control": "mean_versus", "n_control": "n_versus",
+                                  "prob_beat_control": "prob_beat_versus"})
+        out["p_adjusted"] = np.nan
+        for _m, idx in out.groupby("metric").groups.items():
+            out.loc[idx, "p_adjusted"] = adjust_pvalues(out.loc[idx, "p_value"], correction, alpha)
+        first = ["arm", "versus", "metric"]
+        out = out[first + [c for c in out.columns if c not in first]]
+    return out
+
+
+def _power_rows(d: pd.DataFrame, spec: ExperimentSpec, kinds: dict, arms: list[str], alpha: float, power: float,
+                target_lift: float) -> list[dict]:
+    v = spec.variant_column
+    ctrl = d[d[v] == spec.control_label]
+    pw = []
+    for a in arms:
+        t = d[d[v] == a]
+        for m in spec.metrics:
+            if kinds[m] == "binary":
+                pc = ctrl[m].mean()
+                mde = mde_binary(pc, len(t), len(ctrl), alpha, power)
+                need = sample_size_binary(pc, target_lift, alpha, power) \
+                    if 0 < pc < 1 and pc * (1 + target_lift) < 1 else np.nan
+                base = pc
+            else:
+                sd = float(np.sqrt((t[m].var(ddof=1) + ctrl[m].var(ddof=1)) / 2))
+                base = ctrl[m].mean()
+                mde = mde_continuous(sd, len(t), len(ctrl), alpha, power) if sd > 0 else np.nan
+                need = sample_size_continuous(base, sd, target_lift, alpha, power) if sd > 0 and base != 0 else np.nan
+            pw.append({"arm": a, "metric": m, "kind": kinds[m], "control_mean": base, "n_treatment": len(t),
+                       "n_control": len(ctrl), "mde_abs": mde, "mde_relative": mde / base if base else np.nan,
+                       "target_lift": target_lift, "n_per_arm_for_target": need})
+    return pw
+
+
+def analyse(df: pd.DataFrame, spec: ExperimentSpec, *, alpha: float = 0.05, power: float = 0.8,
+            correction: str | None = "holm", cap_percentile: float | None = None, cap_ignore_zeros: bool = True,
+            bootstrap: bool = False, target_lift: float = 0.05, seed: int = 0, primary_metric: str | None = None,
+            higher_is_better: bool = True, roi: ROISettings | None = None, sequential: bool = False,
+            sequential_tuning: float = 5000) -> ExperimentResult:
+    """Validate, check and estimate every treatment arm against control, overall and per segment.
+
+    Every option is keyword-only.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per user (see :class:`ExperimentSpec`).
+    spec : ExperimentSpec
+        Which column holds what.
+    alpha : float
+        Significance level for tests and 1 - alpha intervals.
+    power : float
+        Power for the MDE and the sample-size plan.
+    correction : {'holm', 'fdr_bh', 'bonferroni', 'none'}
+        Multiple-comparison correction across the arms (per metric), across the
+        segment cells and across the treatment pairs.
+    cap_percentile, cap_ignore_zeros : optional
+        Cap continuous metrics at this percentile (of non-zero values by default).
+    bootstrap : bool
+        Percentile bootstrap intervals for continuous metrics.
+    target_lift : float
+        Relative lift for the sample-size plan.
+    seed : int
+        Seed of the bootstrap.
+    primary_metric : str, optional
+        The metric the decision is about (default: the first metric).
+    higher_is_better : bool
+        Direction in which the primary metric is favourable.
+    roi : ROISettings, optional
+        Costs and values for the ROI table.
+    sequential : bool
+        Use always-valid inference (confidence sequences) for the primary metric's decision.
+    sequential_tuning : float
+        Expected total sample size of the comparison (users in the arm plus control).
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    correction = check_correction(correction)
     d = validate(df, spec)
+    primary = primary_metric or spec.metrics[0]
+    if primary not in spec.metrics:
+        raise ConfigError(f"primary_metric '{primary}' is not among the metrics {spec.metrics}")
     notes: list[str] = []
     if cap_percentile:
         for m in spec.continuous_metrics:
@@ -491,111 +897,445 @@ def analyse(df: pd.DataFrame, spec: ExperimentSpec, alpha: float = 0.05, power: 
     arms = treatment_arms(d, spec)
     kinds = {**{m: "binary" for m in spec.binary_metrics}, **{m: "continuous" for m in spec.continuous_metrics}}
 
-    effects = [_effect(d[d[v] == a], ctrl, m, a, kinds[m], alpha, bootstrap, seed).as_row()
-               for a in arms for m in spec.metrics]
+    effects = pd.DataFrame([_effect(d[d[v] == a], ctrl, m, a, kinds[m], alpha, bootstrap, seed)
+                            for a in arms for m in spec.metrics])
+    effects["p_adjusted"] = np.nan
+    for _m, idx in effects.groupby("metric").groups.items():
+        effects.loc[idx, "p_adjusted"] = adjust_pvalues(effects.loc[idx, "p_value"], correction, alpha)
+    effects["significant"] = effects["p_adjusted"] < alpha
+    if sequential:
+        seq = _sequential_columns(effects[effects["metric"] == primary], alpha, sequential_tuning)
+        effects = effects.join(seq[["seq_ci_low", "seq_ci_high", "seq_p_value"]])
+        effects["seq_p_adjusted"] = np.nan
+        effects.loc[seq.index, "seq_p_adjusted"] = adjust_pvalues(seq["seq_p_value"], correction, alpha)
+        notes.append(f"Sequential looks: {primary} is judged with always-valid confidence sequences "
+                     f"(tuned for {sequential_tuning:,.0f} users per comparison).")
+
     cuped = []
     if spec.covariate:
         for a in arms:
             t = d[d[v] == a]
-            for m in spec.continuous_metrics:
-                cuped.append(cuped_effect(t[m].to_numpy(float), ctrl[m].to_numpy(float),
-                                          t[spec.covariate].to_numpy(float), ctrl[spec.covariate].to_numpy(float),
-                                          m, a, alpha).as_row())
-    seg_rows = []
-    for col in spec.segment_columns:
-        for seg, g in d.groupby(col, sort=True):
-            gc = g[g[v] == spec.control_label]
-            for a in arms:
-                gt = g[g[v] == a]
-                for m in spec.metrics:
-                    e = _effect(gt, gc, m, a, kinds[m], alpha, False, seed).as_row()
-                    seg_rows.append({"segment_column": col, "segment": seg, **e})
-    segs = pd.DataFrame(seg_rows)
-    if len(segs):
-        segs["p_adjusted"] = multipletests(segs["p_value"].fillna(1.0), alpha=alpha, method=correction)[1]
-        segs["significant_adjusted"] = segs["p_adjusted"] < alpha
-
-    pw = []
-    for a in arms:
-        t = d[d[v] == a]
-        for m in spec.metrics:
-            if kinds[m] == "binary":
-                pc = ctrl[m].mean()
-                mde = mde_binary(pc, len(t), len(ctrl), alpha, power)
-                need = sample_size_binary(pc, target_lift, alpha, power) if 0 < pc < 1 and pc * (1 + target_lift) < 1 else np.nan
-                base = pc
-            else:
-                sd = float(np.sqrt((t[m].var(ddof=1) + ctrl[m].var(ddof=1)) / 2))
-                base = ctrl[m].mean()
-                mde = mde_continuous(sd, len(t), len(ctrl), alpha, power) if sd > 0 else np.nan
-                need = sample_size_continuous(base, sd, target_lift, alpha, power) if sd > 0 and base != 0 else np.nan
-            pw.append({"arm": a, "metric": m, "control_mean": base, "n_treatment": len(t), "n_control": len(ctrl),
-                       "mde_abs": mde, "mde_relative": mde / base if base else np.nan,
-                       "target_lift": target_lift, "n_per_arm_for_target": need})
-    srm_seg = pd.concat([srm_by_segment(d, spec, c).assign(segment_column=c) for c in spec.segment_columns]) \
+            for m in spec.metrics:
+                r = cuped_effect(t[m].to_numpy(float), ctrl[m].to_numpy(float), t[spec.covariate].to_numpy(float),
+                                 ctrl[spec.covariate].to_numpy(float), m, a, alpha).as_row()
+                cuped.append({**r, "kind": kinds[m]})
+    segs = _segment_effects(d, spec, kinds, arms, alpha, correction, seed)
+    if len(segs) and (segs["status"] != "ok").any():
+        n_skip = int((segs.drop_duplicates(["segment_column", "segment", "arm"])["status"] != "ok").sum())
+        notes.append(f"{n_skip} segment x arm cell(s) have fewer than {MIN_CELL_USERS} users in an arm: "
+                     "reported as too small and skipped.")
+    srm_seg = pd.concat([srm_by_segment(d, spec, c) for c in spec.segment_columns], ignore_index=True) \
         if spec.segment_columns else pd.DataFrame()
     bal = balance(d, spec, [spec.covariate]) if spec.covariate else pd.DataFrame()
-    return ExperimentResult(spec, srm_test(d[v], spec.planned_split), srm_seg, bal,
-                            group_sizes(d, spec, spec.segment_columns[0] if spec.segment_columns else None),
-                            pd.DataFrame(effects), pd.DataFrame(cuped), segs, pd.DataFrame(pw), alpha, notes)
+    options = {"alpha": alpha, "power": power, "correction": correction, "cap_percentile": cap_percentile,
+               "cap_ignore_zeros": cap_ignore_zeros, "bootstrap": bootstrap, "target_lift": target_lift,
+               "seed": seed, "primary_metric": primary, "higher_is_better": higher_is_better,
+               "sequential": sequential, "sequential_tuning": sequential_tuning, "roi": roi}
+    return ExperimentResult(spec, srm_test(d[v], spec.planned_split), srm_seg, bal, all_group_sizes(d, spec),
+                            effects, pd.DataFrame(cuped), segs,
+                            pd.DataFrame(_power_rows(d, spec, kinds, arms, alpha, power, target_lift)), alpha, notes,
+                            _pairwise(d, spec, kinds, arms, alpha, correction, seed),
+                            roi_table(d, spec, roi, alpha) if roi is not None else pd.DataFrame(), options)
 
 
-def decision_summary(res: ExperimentResult, primary: str) -> str:
-    """A short plain-language decision text generated from the numbers."""
+# ------------------------------------------------------------------ formatting for people
+
+
+def fmt_number(v: float, signed: bool = True) -> str:
+    """A number for a reader: 2 decimals from 1 up, else 3 significant digits."""
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    sign = "+" if signed else ""
+    return f"{v:{sign},.2f}" if abs(v) >= 1 else f"{v:{sign}.3g}"
+
+
+def fmt_diff(kind: str, diff: float, lo: float, hi: float, alpha: float = 0.05) -> str:
+    """Absolute effect with its interval: '+7.66 pp (95% CI +6.99 to +8.32 pp)' for rates."""
+    lvl = f"{(1 - alpha) * 100:g}%"
+    if kind == "binary":
+        return f"{diff * 100:+.2f} pp ({lvl} CI {lo * 100:+.2f} to {hi * 100:+.2f} pp)"
+    return f"{fmt_number(diff)} ({lvl} CI {fmt_number(lo)} to {fmt_number(hi)})"
+
+
+def fmt_pct(v: float) -> str:
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    return f"{v * 100:+.0f}%" if abs(v) >= 0.1 else f"{v * 100:+.1f}%"
+
+
+def fmt_lift(lift: float, lo: float, hi: float, alpha: float = 0.05) -> str:
+    """Relative lift with its interval: '+72% (95% CI +60% to +84%)'."""
+    return f"{fmt_pct(lift)} ({(1 - alpha) * 100:g}% CI {fmt_pct(lo)} to {fmt_pct(hi)})"
+
+
+def fmt_p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return "< 0.0001" if p < 1e-4 else f"{p:.3g}"
+
+
+def p_text(label: str, p: float) -> str:
+    """'adjusted p = 0.0658' or 'adjusted p < 0.0001'."""
+    f = fmt_p(p)
+    return f"{label} {f}" if f.startswith("<") else f"{label} = {f}"
+
+
+def readable_effects(effects: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Effects for a reader: rates in % and pp, relative lift in %, p-values rounded.
+
+    Works for the effects, pairwise and segment-effects tables (skipped cells are left out).
+    """
+    e = effects[effects.get("status", pd.Series("ok", index=effects.index)) == "ok"] \
+        if "status" in effects else effects
+    ctrl_col = "mean_versus" if "mean_versus" in e else "mean_control"
+    chance_col = "prob_beat_versus" if "prob_beat_versus" in e else "prob_beat_control"
+
+    def level(kind, m):
+        return f"{m * 100:.2f}%" if kind == "binary" else fmt_number(m, signed=False)
+
+    out = pd.DataFrame({
+        **({"segment": e["segment_column"] + " = " + e["segment"].astype(str)} if "segment_column" in e else {}),
+        "arm": e["arm"] + (" vs " + e["versus"] if "versus" in e else ""),
+        "metric": e["metric"],
+        "treatment": [level(k, m) for k, m in zip(e["kind"], e["mean_treatment"], strict=True)],
+        "comparison": [level(k, m) for k, m in zip(e["kind"], e[ctrl_col], strict=True)],
+        "effect": [fmt_diff(k, d, lo, hi, alpha) for k, d, lo, hi in
+                   zip(e["kind"], e["diff"], e["ci_low"], e["ci_high"], strict=True)],
+        "relative lift": [fmt_lift(x, lo, hi, alpha) for x, lo, hi in
+                          zip(e["lift"], e["lift_ci_low"], e["lift_ci_high"], strict=True)],
+        "p": e["p_value"].map(fmt_p),
+        "adjusted p": e["p_adjusted"].map(fmt_p),
+        "chance to beat": e[chance_col].map(lambda x: f"{x:.1%}" if pd.notna(x) else "n/a"),
+    })
+    return out.reset_index(drop=True)
+
+
+def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """CUPED rows for a reader: adjusted effect in pp (rates) or the metric's unit, interval shrinkage in %."""
+    c = cuped
+    return pd.DataFrame({
+        "arm": c["arm"], "metric": c["metric"],
+        "CUPED effect": [fmt_diff(k, d, lo, hi, alpha) for k, d, lo, hi in
+                         zip(c["kind"], c["diff"], c["ci_low"], c["ci_high"], strict=True)],
+        "p": c["p_value"].map(fmt_p),
+        "variance reduction": c["variance_reduction"].map(lambda x: f"{x:.1%}"),
+        "interval width vs unadjusted": ((c["ci_high"] - c["ci_low"]) / c["unadjusted_ci_width"]).map(lambda x: f"{x:.0%}"),
+        "theta": c["theta"],
+    }).reset_index(drop=True)
+
+
+def styled(df: pd.DataFrame, digits: int = 4):
+    """A table for display: floats to ``digits`` significant figures, no index column."""
+    fmt = {c: (lambda x, d=digits: fmt_number(x, signed=False) if abs(x) >= 1 else f"{x:.{d}g}")
+           for c in df.columns if pd.api.types.is_float_dtype(df[c])}
+    return df.style.format(fmt, na_rep="").hide(axis="index")
+
+
+# ------------------------------------------------------------------ the decision
+
+
+@dataclass
+class Decision:
+    """The decision on the primary metric under the one decision rule.
+
+    ``winner`` is None unless an arm's adjusted p-value is below alpha, its effect is
+    favourable and no SRM is flagged. ``reasons`` says why there is no winner.
+    """
+
+    primary: str
+    winner: str | None
+    rule: str
+    reasons: list[str]
+    candidates: pd.DataFrame
+
+    def summary(self) -> str:
+        head = f"Winner on {self.primary}: {self.winner}" if self.winner else \
+            f"No arm is a proven winner on {self.primary}"
+        return head + (": " + " ".join(self.reasons) if self.reasons else ".")
+
+
+def decision_rule(res: ExperimentResult) -> str:
+    """The rule in words, with this run's settings."""
+    o = res.options
+    corr = o.get("correction", "holm")
+    k = len(treatment_arms_of(res))
+    how = "no correction" if corr == "none" else f"the {corr} correction across the {k} arm(s) compared with control"
+    seq = " (always-valid p-value of the confidence sequence, as sequential looks are on)" if o.get("sequential") else ""
+    direction = "higher" if o.get("higher_is_better", True) else "lower"
+    return (f"An arm wins when its p-value{seq} for the primary metric, adjusted with {how}, is below "
+            f"{res.alpha:g}; its effect makes the metric {direction}; and no sample-ratio mismatch is flagged.")
+
+
+def treatment_arms_of(res: ExperimentResult) -> list[str]:
+    return sorted(res.effects["arm"].unique()) if len(res.effects) else []
+
+
+def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
+    """Apply the decision rule to the primary metric; see :func:`decision_rule`."""
+    primary = primary or res.primary
     if primary not in res.spec.metrics:
         raise ConfigError(f"primary_metric '{primary}' is not among the metrics {res.spec.metrics}")
+    o = res.options
+    eff = res.effects[res.effects["metric"] == primary].set_index("arm")
+    p_col = "seq_p_adjusted" if o.get("sequential") and "seq_p_adjusted" in eff else "p_adjusted"
+    raw_col = "seq_p_value" if p_col == "seq_p_adjusted" else "p_value"
+    sign = 1 if o.get("higher_is_better", True) else -1
+    favourable = sign * eff["diff"] > 0
+    passed = eff[(eff[p_col] < res.alpha) & favourable]
+    reasons = []
+    winner = None
+    if res.srm.flagged:
+        reasons.append(f"the arms are not in the planned proportions ({p_text('SRM p', res.srm.p_value)}), so the "
+                       "assignment is broken and no result can be trusted.")
+    elif len(passed):
+        winner = str((sign * passed["diff"]).idxmax())
+    if winner is None and not res.srm.flagged:
+        corr = o.get("correction", "holm")
+        for arm, e in eff.iterrows():
+            if e[raw_col] < res.alpha and favourable[arm] and e[p_col] >= res.alpha:
+                reasons.append(f"{esc(arm)} has {p_text('p', e[raw_col])}, which becomes {fmt_p(e[p_col])} after the "
+                               f"{corr} correction for {len(eff)} arms compared with control: not significant.")
+            elif e[p_col] < res.alpha and not favourable[arm]:
+                reasons.append(f"{esc(arm)} moved {esc(primary)} the wrong way ({p_text('adjusted p', e[p_col])}).")
+        pw = res.power[res.power["metric"] == primary].set_index("arm")
+        kind = eff["kind"].iloc[0] if len(eff) else "binary"
+        under = [(a, pw.loc[a, "mde_abs"], pw.loc[a, "mde_relative"]) for a in eff.index
+                 if a in pw.index and pd.notna(pw.loc[a, "mde_abs"]) and abs(eff.loc[a, "diff"]) < pw.loc[a, "mde_abs"]]
+        if under:
+            a, mde, rel = under[0]
+            size = f"{mde * 100:.2f} pp" if kind == "binary" else fmt_number(mde, signed=False)
+            reasons.append(f"The experiment is under-powered for the effects seen: with these sample sizes only "
+                           f"effects of about {size} ({fmt_pct(rel).lstrip('+')}) or more would be detected "
+                           f"reliably (MDE at {res.options.get('power', 0.8):.0%} power), so this is inconclusive, "
+                           "not evidence of no effect.")
+        if not reasons:
+            reasons.append("no arm's difference from control is significant, and the experiment was large enough "
+                           "to detect effects of the planned size.")
+    return Decision(primary, winner, decision_rule(res), reasons, eff.reset_index())
+
+
+def _segment_claims(res: ExperimentResult, primary: str, arm: str | None = None) -> pd.DataFrame:
+    if not len(res.segments):
+        return pd.DataFrame()
+    s = res.segments[(res.segments["metric"] == primary) & (res.segments["status"] == "ok")]
+    sign = 1 if res.options.get("higher_is_better", True) else -1
+    s = s[s["significant_adjusted"] & (sign * s["diff"] > 0)]
+    return s[s["arm"] == arm] if arm else s
+
+
+def decision_summary(res: ExperimentResult, primary: str | None = None) -> str:
+    """A short plain-language decision text generated from the numbers (Markdown)."""
+    primary = primary or res.primary
+    dec = decide(res, primary)
+    a = res.alpha
     lines = []
     if res.srm.flagged:
         lines.append("**Stop: the arms are not in the planned proportions (SRM p < 0.001).** "
                      "The assignment is broken; the numbers below are not trustworthy.")
+    if dec.winner:
+        e = dec.candidates.set_index("arm").loc[dec.winner]
+        lines.append(f"**Winner on {esc(primary)}: {esc(dec.winner)}**: {fmt_diff(e['kind'], e['diff'], e['ci_low'], e['ci_high'], a)}, "
+                     f"relative lift {fmt_lift(e['lift'], e['lift_ci_low'], e['lift_ci_high'], a)}.")
+    else:
+        lines.append(f"**No arm is a proven winner on {esc(primary)}.** " + " ".join(dec.reasons))
+    lines.append(f"Rule: {dec.rule}")
     if len(res.balance) and res.balance["imbalanced"].any():
         bad = res.balance[res.balance["imbalanced"]]
         lines.append(f"Pre-period imbalance in {esc(', '.join(bad['arm'] + ': ' + bad['covariate']))} (|SMD| > 0.1): "
                      "prefer the CUPED-adjusted estimates.")
-    eff = res.effects[res.effects["metric"] == primary].set_index("arm")
-    pw = res.power[res.power["metric"] == primary].set_index("arm")
-    lvl = int(round((1 - res.alpha) * 100))
-    winners = eff[(eff["p_value"] < res.alpha) & (eff["diff"] > 0)]
-    for arm_label, e in eff.iterrows():
-        arm = esc(arm_label)  # labels come from the data: escaped before they enter Markdown
-        ci = f"{e['diff']:+.4g} ({lvl}% CI {e['ci_low']:+.4g} to {e['ci_high']:+.4g})"
-        if e["p_value"] < res.alpha:
-            word = "raised" if e["diff"] > 0 else "lowered"
-            lines.append(f"{arm} {word} {esc(primary)} by {ci}, p = {e['p_value']:.3g}; relative lift {e['lift']:+.1%}.")
-        else:
-            mde = pw.loc[arm_label, "mde_abs"] if arm_label in pw.index else np.nan
-            if pd.notna(mde) and abs(e["ci_high"] - e["ci_low"]) / 2 > 0.5 * mde:
-                lines.append(f"{arm}: inconclusive. The difference is {ci}, p = {e['p_value']:.3g}; with these sample "
-                             f"sizes only effects of about {mde:.3g} or more would reliably be detected, so this is "
-                             "not evidence of no effect.")
-            else:
-                lines.append(f"{arm}: no detectable effect on {esc(primary)}: {ci}, p = {e['p_value']:.3g}.")
-    if len(winners):
-        best = winners["diff"].idxmax()
-        lines.insert(0 if not res.srm.flagged else 1, f"**Winner on {esc(primary)}: {esc(best)}.**")
-    else:
-        lines.insert(0 if not res.srm.flagged else 1, f"**No arm beat control on {esc(primary)}.**")
-    if len(res.segments):
-        s = res.segments[(res.segments["metric"] == primary)]
-        sig = s[s["significant_adjusted"]]
-        if len(sig):
-            parts = [f"{esc(r.arm)} in {esc(r.segment)} ({r.diff:+.3g})" for r in sig.itertuples()]
-            lines.append("Significant after multiple-comparison adjustment: " + "; ".join(parts) + ".")
-        for arm, g in s.groupby("arm"):
-            if len(g) > 1 and (g["ci_low"].max() > g["ci_high"].min()):
-                lines.append(f"The effect of {esc(arm)} differs between segments (intervals do not all overlap: "
-                             f"highest in {esc(g.loc[g['diff'].idxmax(), 'segment'])}, lowest in "
-                             f"{esc(g.loc[g['diff'].idxmin(), 'segment'])}).")
-    small = res.sizes[res.sizes["warning"] != ""]
+    seq = res.options.get("sequential") and "seq_p_value" in dec.candidates
+    for r in dec.candidates.itertuples():
+        txt = (f"{esc(r.arm)} vs control: {fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, relative lift "
+               f"{fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, a)}; {p_text('p', r.p_value)}, "
+               f"{p_text('adjusted p', r.p_adjusted)}; chance to beat control {r.prob_beat_control:.1%}.")
+        if seq:
+            txt += (f" Always-valid: {fmt_diff(r.kind, r.diff, r.seq_ci_low, r.seq_ci_high, a)} (confidence "
+                    f"sequence), {p_text('adjusted p', r.seq_p_adjusted)}.")
+        lines.append(txt)
+    if len(res.pairwise):
+        pw = res.pairwise[res.pairwise["metric"] == primary]
+        for r in pw.itertuples():
+            verdict = "a significant difference" if r.p_adjusted < a else "no significant difference"
+            lines.append(f"{esc(r.arm)} vs {esc(r.versus)}: {fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, "
+                         f"{p_text('adjusted p', r.p_adjusted)}: {verdict} between the two treatments.")
+    if len(res.roi):
+        for r in res.roi.itertuples():
+            roi_txt = f"ROI {fmt_pct(r.roi)} ({(1 - a) * 100:g}% CI {fmt_pct(r.roi_ci_low)} to {fmt_pct(r.roi_ci_high)})" \
+                if pd.notna(r.roi) else "no extra cost, so no ROI"
+            lines.append(f"{esc(r.arm)}: incremental profit {fmt_number(r.profit_per_user)} per treated user "
+                         f"({(1 - a) * 100:g}% CI {fmt_number(r.profit_per_user_ci_low)} to "
+                         f"{fmt_number(r.profit_per_user_ci_high)}), {fmt_number(r.total_profit)} in total over "
+                         f"{r.n_treatment:,} users ({fmt_number(r.total_profit_ci_low)} to "
+                         f"{fmt_number(r.total_profit_ci_high)}); {roi_txt}.")
+    claims = _segment_claims(res, primary)
+    if len(claims):
+        parts = [f"{esc(r.arm)} in {esc(r.segment_column)} = {esc(r.segment)} ({fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, "
+                 f"{p_text('adjusted p', r.p_adjusted)})" for r in claims.itertuples()]
+        lines.append("Works in (significant after the per-segment correction): " + "; ".join(parts) + ".")
+    elif len(res.segments):
+        lines.append("No segment shows a significant effect after the per-segment correction.")
+    skipped = res.segments[res.segments["status"] != "ok"] if len(res.segments) else pd.DataFrame()
+    if len(skipped):
+        cells = skipped.drop_duplicates(["segment_column", "segment", "arm"])
+        lines.append("Too small, skipped: " + "; ".join(
+            f"{esc(r.segment_column)} = {esc(r.segment)} for {esc(r.arm)} ({r.n_treatment} vs {r.n_control} users)"
+            for r in cells.itertuples()) + ".")
+    small = res.sizes[res.sizes["warning"] == "too small for the normal approximation"]
     if len(small):
         lines.append(f"{len(small)} arm/segment group(s) are too small for the normal approximation; "
                      "treat their results as indicative.")
-    nxt = ("Next: roll out the winner to the segments where it works, keep a hold-out to confirm."
-           if len(winners) and not res.srm.flagged else
-           "Next: fix the assignment and rerun." if res.srm.flagged else
-           "Next: do not roll out; if the effect matters, rerun with the sample size in the planning table.")
-    lines.append(nxt)
+    lines.append(_next_step(res, dec))
     return "\n\n".join(lines)
+
+
+def _next_step(res: ExperimentResult, dec: Decision) -> str:
+    if res.srm.flagged:
+        return "Next: fix the assignment and rerun."
+    if not dec.winner:
+        return "Next: do not roll out; if the effect matters, rerun with the sample size in the planning table."
+    roi_note = ""
+    if len(res.roi):
+        r = res.roi.set_index("arm").loc[dec.winner]
+        if r["profit_per_user_ci_high"] < 0:
+            return (f"Next: do not roll out {esc(dec.winner)} at these costs: it raises {esc(dec.primary)} but loses money "
+                    f"({fmt_number(r['profit_per_user'])} per treated user).")
+        roi_note = (" It pays at these costs." if r["profit_per_user_ci_low"] > 0 else
+                    " Whether it pays at these costs is not yet clear (the profit interval includes 0).")
+    claims = _segment_claims(res, dec.primary, dec.winner)
+    where = ("; the effect is proven in " + ", ".join(f"{esc(r.segment_column)} = {esc(r.segment)}" for r in claims.itertuples())
+             if len(claims) else "; no single segment stands out after the per-segment correction")
+    return f"Next: roll out {esc(dec.winner)} to the users it was tested on{where}. Keep a hold-out to confirm.{roi_note}"
+
+
+def headline_figures(res: ExperimentResult | None, primary: str | None = None) -> dict:
+    """The figures notebook 04 records for the index, from the same decision as the summary."""
+    if res is None:
+        return {"winner": "n/a", "srm_flag": None}
+    dec = decide(res, primary)
+    out = {"winner": dec.winner or "none", "srm_flag": bool(res.srm.flagged), "primary_metric": dec.primary}
+    if dec.winner:
+        e = dec.candidates.set_index("arm").loc[dec.winner]
+        out["winner_lift"] = float(e["lift"])
+        out["winner_p_adjusted"] = float(e["p_adjusted"])
+    if len(res.roi) and dec.winner:
+        out["winner_roi"] = float(res.roi.set_index("arm").loc[dec.winner, "roi"])
+    return out
+
+
+# ------------------------------------------------------------------ parameters
+
+
+LIST_PARAMS = ("binary_metrics", "continuous_metrics", "segment_columns")
+MAPPING_PARAMS = ("planned_split", "cost_per_user")
+
+
+def parse_list_param(name: str, value) -> list[str]:
+    """A list parameter as a list of names; strings holding JSON or YAML lists are parsed.
+
+    Raises
+    ------
+    ConfigError
+        For anything else, showing the expected form.
+    """
+    if value is None:
+        return []
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                parsed = value
+    if isinstance(parsed, (list, tuple)) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in parsed):
+        return [str(x) for x in parsed]
+    raise ConfigError(f"Parameter '{name}' must be a list of column names, e.g. {name}: [visit, conversion] in "
+                      f"YAML, or -p {name} '[\"visit\", \"conversion\"]' with papermill; got {value!r}")
+
+
+def parse_mapping_param(name: str, value) -> dict | None:
+    """A mapping parameter (arm -> number); strings holding JSON or YAML mappings are parsed."""
+    if value is None:
+        return None
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value)  # JSON is YAML
+        except yaml.YAMLError:
+            parsed = value
+    if isinstance(parsed, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                        for v in parsed.values()):
+        return {str(k): float(v) for k, v in parsed.items()}
+    raise ConfigError(f"Parameter '{name}' must map arms to numbers, e.g. {name}: {{control: 0.5, offer_a: 0.5}} in "
+                      f"YAML, or -p {name} '{{\"control\": 0.5, \"offer_a\": 0.5}}' with papermill; got {value!r}")
+
+
+def coerce_params(p: dict) -> dict:
+    """The experiment parameters with list and mapping parameters parsed (see :func:`parse_list_param`)."""
+    out = dict(p)
+    for k in LIST_PARAMS:
+        if k in out:
+            out[k] = parse_list_param(k, out[k])
+    for k in MAPPING_PARAMS:
+        if k in out:
+            out[k] = parse_mapping_param(k, out[k])
+    if out.get("user_column") in ("", "null", "None"):
+        out["user_column"] = None
+    return out
+
+
+def roi_settings(p: dict, spec: ExperimentSpec) -> ROISettings | None:
+    """ROI settings from the experiment parameters; None when no ``cost_per_user`` is given.
+
+    The conversion metric defaults to the primary metric when it is binary (else the first
+    binary metric); the revenue metric to the first continuous metric.
+    """
+    if not p.get("cost_per_user"):
+        return None
+    prim = p.get("primary_metric")
+    conv = p.get("conversion_metric") or (prim if prim in spec.binary_metrics else
+                                          (spec.binary_metrics[0] if spec.binary_metrics else None))
+    rev = p.get("revenue_metric") or (spec.continuous_metrics[0] if spec.continuous_metrics else None)
+    return ROISettings(p["cost_per_user"], p.get("value_per_conversion"), conv, p.get("margin"), rev)
+
+
+def analysis_options(p: dict, spec: ExperimentSpec, seed: int) -> dict:
+    """Keyword options for :func:`analyse` from the experiment parameters (config section ``experiment``)."""
+    return {"alpha": p["alpha"], "power": p["power"], "correction": p["correction"],
+            "cap_percentile": p["cap_percentile"], "cap_ignore_zeros": p["cap_ignore_zeros"],
+            "bootstrap": p["bootstrap"], "target_lift": p["target_lift"], "seed": seed,
+            "primary_metric": p["primary_metric"], "higher_is_better": p.get("higher_is_better", True),
+            "roi": roi_settings(p, spec), "sequential": bool(p.get("sequential")),
+            "sequential_tuning": p.get("sequential_tuning") or 5000}
+
+
+# ------------------------------------------------------------------ figure
+
+
+def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05):
+    """Forest plot of per-segment differences, grouped by segment column, labelled 'column = segment · arm'.
+
+    Skipped (too small) cells are left out; rates are shown in percentage points.
+    """
+    import matplotlib.pyplot as plt
+
+    r = segments[(segments["metric"] == metric) & (segments["status"] == "ok")]
+    r = r.sort_values(["segment_column", "segment", "arm"]).reset_index(drop=True)
+    scale, unit = (100, " (pp)") if len(r) and r["kind"].iloc[0] == "binary" else (1, "")
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(r) + 1.5))
+    y = np.arange(len(r))[::-1]
+    ax.errorbar(r["diff"] * scale, y, xerr=[(r["diff"] - r["ci_low"]) * scale, (r["ci_high"] - r["diff"]) * scale],
+                fmt="o", color="#4c72b0", ecolor="#999", capsize=3)
+    for i in range(1, len(r)):  # a line between segment columns
+        if r["segment_column"].iloc[i] != r["segment_column"].iloc[i - 1]:
+            ax.axhline(y[i] + 0.5, color="#ccc", lw=1)
+    ax.axvline(0, color="grey", ls="--")
+    ax.set_yticks(y, [f"{c} = {s} · {a}" for c, s, a in zip(r["segment_column"], r["segment"], r["arm"], strict=True)])
+    ax.set(title=f"{metric}: difference vs control by segment", xlabel=f"difference vs control{unit}, "
+           f"{(1 - alpha) * 100:g}% CI (unadjusted)")
+    fig.tight_layout()
+    return fig
 
 
 # ------------------------------------------------------------------ mode (b): from transactions

@@ -134,7 +134,8 @@ def write_index(reports_dir: str | Path) -> Path:
     """Regenerate ``reports/index.html`` from every period folder's ``run.json`` (atomically)."""
     root = Path(reports_dir)
     runs = []
-    for rj in sorted(root.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/run.json"), reverse=True):
+    # period folders (YYYY-MM) and experiment-only reports (named folders); not _failed, .staging, _interactive
+    for rj in sorted((p for p in root.glob("*/run.json") if not p.parent.name.startswith(("_", "."))), reverse=True):
         runs.append((rj.parent, json.loads(rj.read_text())))
     failed = []
     for rj in sorted((root / "_failed").glob("*/run.json"), reverse=True):

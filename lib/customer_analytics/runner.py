@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -177,6 +178,79 @@ def rewrite_paths(notebook: Path, staging: Path, final: Path) -> None:
     for old, new in ((str(staging), rel(final)), (rel(staging), rel(final)), (root + "/", "")):
         text = text.replace(old, new)
     notebook.write_text(text, encoding="utf-8")
+
+
+@dataclass
+class Plan:
+    """Which notebooks a run executes, which it skips and why, and its inputs.
+
+    ``transactions`` is None for an experiment-only report (then ``experiment_table``
+    is the only input and ``label`` names the report folder when no period is given).
+    """
+
+    notebooks: list[str]
+    skipped: dict[str, str]
+    transactions: Path | None
+    experiment_table: Path | None = None
+    label: str | None = None
+    named: bool = False  # label comes from experiment.name
+
+    @property
+    def experiment_only(self) -> bool:
+        return self.transactions is None
+
+
+def plan_notebooks(cfg: dict, data: str | Path | None = None, config_path: str | Path | None = None) -> Plan:
+    """Decide which notebooks run: those whose inputs exist; say why the others are skipped.
+
+    Notebooks 01-03 need transaction data (``--data`` or ``data.path``; see
+    :func:`context.transactions_path`: in experiment ``mode: table`` without a
+    ``data.path`` there is none). Notebook 04 needs an experiment: ``mode: table``
+    with its ``table_path``, or ``mode: transactions`` with the assignment table and
+    transaction data; ``mode: none`` skips it.
+
+    Raises
+    ------
+    ConfigError
+        When a configured input file does not exist, or nothing would run.
+    """
+    tx = context.transactions_path(cfg, config_path, data)
+    e = cfg["experiment"]
+    skipped: dict[str, str] = {}
+    if tx is None:
+        for nb in NOTEBOOKS[:3]:
+            skipped[nb] = "no transaction data (experiment mode 'table' without data.path)"
+    table = None
+    if e["mode"] == "none":
+        skipped["04_ab_evaluation"] = "no experiment configured (experiment.mode: none)"
+    elif e["mode"] == "table":
+        table = resolve_path(e["table_path"])
+        if table is None or not table.exists():
+            raise ConfigError(f"experiment.table_path must name an existing file for mode 'table', got {e['table_path']!r}")
+    elif e["mode"] == "transactions":
+        if tx is None:
+            raise ConfigError("experiment.mode 'transactions' derives outcomes from transaction data, but data.path "
+                              "is null: set data.path, or use mode 'table' with a per-user table_path.")
+        ap = resolve_path(e["assignment_path"])
+        if ap is None or not ap.exists():
+            raise ConfigError(f"experiment.assignment_path must name an existing file, got {e['assignment_path']!r}")
+    else:
+        raise ConfigError(f"experiment.mode must be transactions, table or none, got '{e['mode']}'")
+    run = [nb for nb in NOTEBOOKS if nb not in skipped]
+    if not run:
+        raise ConfigError("Nothing to run: no transaction data and no experiment. Set data.path or an experiment.")
+    return Plan(run, skipped, tx, table, context.experiment_label(cfg) if tx is None else None, bool(e.get("name")))
+
+
+def experiment_only_period(plan: Plan, period: str | None) -> tuple[str, str | None]:
+    """Folder label and period end of an experiment-only report.
+
+    The label is ``experiment.name`` when set, else the given period, else the table's
+    file stem; the period end is the given period's last day, or None.
+    """
+    per = resolve_period(period) if period not in (None, "", "latest") else None
+    period_end = str(pd.Period(per, freq="M").end_time.date()) if per else None
+    return (plan.label if plan.named or not per else per), period_end
 
 
 def resolve_period(spec: str | None, dates: pd.Series | None = None, today: dt.date | None = None) -> str:
@@ -369,17 +443,28 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
     schema.check_input_files(cfg, f"config file {config}" if config else "defaults.yaml")
     if cfg["mask_ids"]:
         privacy.mask_key()
-    data_path = resolve_path(data or cfg["data"]["path"])
+    plan = plan_notebooks(cfg, data, cfg_path)
+    data_path = plan.transactions
     kernel_python = check_kernel(kernel_name)
 
     _step("loading the input")
     t_load = time.time()
-    loaded = context.load(cfg, data_path)  # validates the input before anything is written
-    today_ts = pd.Timestamp(today or dt.date.today())
-    per = resolve_period(period, loaded.data["order_date"], today_ts.date())
-    coverage = context.period_coverage(loaded.data["order_date"], per, today_ts)
-    context.check_coverage(coverage, data_path.name)
-    period_end = coverage["period_end"]
+    if plan.experiment_only:  # a per-user experiment table and no transactions: notebook 04 only
+        per, period_end = experiment_only_period(plan, period)
+        loaded = None
+        rows = len(context.read_table(plan.experiment_table))
+        coverage = {"partial_month": None, "data_first": None, "data_last": None, "rows_in_period": rows}
+        inputs = [input_record("experiment_table", plan.experiment_table, rows)]
+        data_name = plan.experiment_table.name
+    else:
+        loaded = context.load(cfg, data_path)  # validates the input before anything is written
+        today_ts = pd.Timestamp(today or dt.date.today())
+        per = resolve_period(period, loaded.data["order_date"], today_ts.date())
+        coverage = context.period_coverage(loaded.data["order_date"], per, today_ts)
+        context.check_coverage(coverage, data_path.name)
+        period_end = coverage["period_end"]
+        inputs = [input_record("transactions", data_path, len(loaded.data)), *other_inputs(cfg)]
+        data_name = data_path.name
     stale = []
     if not check_only:
         _step("preparing the report folder")
@@ -397,46 +482,55 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
     shared = {"period_end": period_end, "data_path": rel(data_path), "config_path": rel(cfg_path),
               "run_dir": rel(staging), "seed": int(cfg["seed"]), "language": cfg["language"],
               "mask_ids": bool(cfg["mask_ids"])}
-    inputs = [input_record("transactions", data_path, len(loaded.data)), *other_inputs(cfg)]
     record = {
         "period": per, "period_end": period_end, "status": "running", "started": _now(),
-        "dataset": dataset_name(cfg_path, data_path), "partial_month": coverage["partial_month"],
+        "dataset": dataset_name(cfg_path, data_path or plan.experiment_table), "partial_month": coverage["partial_month"],
+        "skipped": plan.skipped,
         "coverage": {k: coverage[k] for k in ("data_first", "data_last", "rows_in_period")},
         "parameters": {"shared": {**shared, "run_dir": rel(final)}, "argv": argv, "show_code": show_code,
                        "force": force, "notebooks": {}},
         "inputs": inputs,
-        "input_read": {"encoding": loaded.encoding, "preset": loaded.preset},
+        "input_read": {"encoding": loaded.encoding, "preset": loaded.preset} if loaded is not None else None,
         "environment": {**versions(), "kernel": kernel_name, "kernel_python": kernel_python},
         "git": git_state(root), "notebooks": [], "error": None, "removed_stale_staging": stale,
     }
-    raw_ids = set(loaded.data["customer_id"].dropna().unique()) if cfg["mask_ids"] else set()
+    raw_ids = set(loaded.data["customer_id"].dropna().unique()) if cfg["mask_ids"] and loaded is not None else set()
     # check every notebook and its parameters before anything is written
-    sources = {name: nb_dir / f"{name}.ipynb" for name in NOTEBOOKS}
+    sources = {name: nb_dir / f"{name}.ipynb" for name in plan.notebooks}
     missing = [str(p) for p in sources.values() if not p.exists()]
     if missing:
         raise ConfigError(f"Notebook(s) not found: {missing}")
     all_params = {name: notebook_parameters(src, name, cfg, shared) for name, src in sources.items()}
     part = coverage["partial_month"]
     if check_only:
-        print(f"Check passed for {per} (period end {period_end}): {coverage['rows_in_period']:,} lines in the "
-              f"period; the data runs from {coverage['data_first']} to {coverage['data_last']}"
-              + (f"; PARTIAL MONTH: data ends {part['data_ends']}" if part else "") + ".", flush=True)
-        print(f"Would run {', '.join(NOTEBOOKS)} into {rel(final)}" + (" (replacing it)" if final.exists() else ""),
-              flush=True)
+        if plan.experiment_only:
+            print(f"Check passed for {per}: experiment table {data_name}, {coverage['rows_in_period']:,} users.",
+                  flush=True)
+        else:
+            print(f"Check passed for {per} (period end {period_end}): {coverage['rows_in_period']:,} lines in the "
+                  f"period; the data runs from {coverage['data_first']} to {coverage['data_last']}"
+                  + (f"; PARTIAL MONTH: data ends {part['data_ends']}" if part else "") + ".", flush=True)
+        print(f"Would run {', '.join(plan.notebooks)} into {rel(final)}"
+              + (" (replacing it)" if final.exists() else ""), flush=True)
+        for name, why in plan.skipped.items():
+            print(f"Would skip {name}: {why}", flush=True)
         return final
     try:
         staging.mkdir(parents=True)
-        context.save_input(loaded, staging)
-        _write_json(staging / context.PERIOD_FILE, coverage)
+        if loaded is not None:
+            context.save_input(loaded, staging)
+            _write_json(staging / context.PERIOD_FILE, coverage)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(f"Cannot create the run folder under {reports}: {exc.strerror}. Choose a writable "
                           "folder with --reports-dir (or free disk space).") from exc
     del loaded
     if progress:
-        print(f"Report {per} (period end {period_end}); input {data_path.name}: {inputs[0]['rows']:,} rows "
-              f"checked in {time.time() - t_load:.1f}s"
+        print(f"Report {per} ({f'period end {period_end}' if period_end else 'no period'}); input {data_name}: "
+              f"{inputs[0]['rows']:,} rows checked in {time.time() - t_load:.1f}s"
               + (f". PARTIAL MONTH: the data ends {part['data_ends']}" if part else ""), flush=True)
+        for name, why in plan.skipped.items():
+            print(f"Skipped {name}: {why}", flush=True)
 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -449,7 +543,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
     old_handler = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     ipc_dir = Path(tempfile.mkdtemp(prefix="ca-kernel-"))
     try:
-        for i, name in enumerate(NOTEBOOKS, 1):
+        for i, name in enumerate(plan.notebooks, 1):
             src, params = sources[name], all_params[name]
             record["parameters"]["notebooks"][name] = {k: v for k, v in params.items() if k not in shared}
             entry = {"name": name, "status": "running", "start": _now()}
@@ -476,7 +570,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
             reporting.export_html(out_nb, staging / f"{name}.html", show_code=show_code)
             entry.update(status="success", end=_now(), duration_s=round(time.time() - t0, 2))
             if progress:
-                print(f"[{i}/{len(NOTEBOOKS)}] {name} done in {entry['duration_s']:.1f}s", flush=True)
+                print(f"[{i}/{len(plan.notebooks)}] {name} done in {entry['duration_s']:.1f}s", flush=True)
     except BaseException as exc:
         if disk_full(exc):
             _abandon(staging, exc)

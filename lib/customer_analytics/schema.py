@@ -46,7 +46,7 @@ class _Section(BaseModel):
 
 
 class DataSection(_Section):
-    path: Annotated[str, Field(min_length=1)]
+    path: Annotated[str, Field(min_length=1)] | None  # null: no transaction data (an experiment-only report)
     preset: str
     file_format: Literal["csv", "parquet", "excel"] | None
     delimiter: Annotated[str, Field(min_length=1)] | None
@@ -151,10 +151,11 @@ class ClusteringSection(_Section):
 
 
 class ExperimentSection(_Section):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] | None
     mode: Literal["transactions", "table", "none"]
     assignment_path: str | None
     table_path: str | None
-    user_column: Annotated[str, Field(min_length=1)]
+    user_column: Annotated[str, Field(min_length=1)] | None
     variant_column: Annotated[str, Field(min_length=1)]
     control_label: str | int
     exposure_column: Annotated[str, Field(min_length=1)]
@@ -167,11 +168,19 @@ class ExperimentSection(_Section):
     planned_split: dict[str | int, Annotated[float, Field(gt=0)]] | None
     alpha: Probability
     power: Probability
-    correction: Literal["holm", "fdr_bh"]
+    correction: Literal["holm", "fdr_bh", "bonferroni", "none"]
     cap_percentile: Annotated[float, Field(gt=50, le=100)] | None
     cap_ignore_zeros: bool
     bootstrap: bool
     target_lift: Annotated[float, Field(gt=0)]
+    higher_is_better: bool
+    sequential: bool
+    sequential_tuning: PosInt
+    cost_per_user: dict[str | int, Annotated[float, Field(ge=0)]] | None
+    value_per_conversion: Annotated[float, Field(ge=0)] | None
+    conversion_metric: str | None
+    margin: Annotated[float, Field(ge=0, le=1)] | None
+    revenue_metric: str | None
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -370,11 +379,12 @@ def check_input_files(cfg: dict, where: str = "config") -> None:
     checks = []
     if e["mode"] == "transactions":
         checks.append(("experiment.assignment_path", e["assignment_path"],
-                       [e["user_column"], e["variant_column"], e["exposure_column"]]))
+                       [e["user_column"] or "customer_id", e["variant_column"], e["exposure_column"]]))
     elif e["mode"] == "table":
         segs = [c for c in e["segment_columns"] or []]
         checks.append(("experiment.table_path", e["table_path"],
-                       [e["user_column"], e["variant_column"], *e["binary_metrics"], *e["continuous_metrics"],
+                       [*([e["user_column"]] if e["user_column"] else []), e["variant_column"],
+                        *e["binary_metrics"], *e["continuous_metrics"],
                         *([e["covariate"]] if e["covariate"] else []), *segs]))
     for key, value, needed in checks:
         path = resolve_path(value)
