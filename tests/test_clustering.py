@@ -362,3 +362,16 @@ def test_impossible_settings():
         clustering.cutoffs(planted(3)[0], [0.75, 0.25])
     with pytest.raises(ConfigError, match="language"):
         clustering.name_clusters(pd.DataFrame(), "fr")
+
+
+def test_log_axes_are_labelled_in_plain_numbers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    lv = pd.DataFrame([levels_row(40, "mid", 7, "high", 257.9, "high"), levels_row(498, "mid", 1, "low", 23.7, "mid")])
+    cut = pd.DataFrame({"low": [206.0, 1, 19.99], "high": [505.0, 3, 106.78]}, index=clustering.BASE_FEATURES)
+    fig = clustering.plot_profile(lv, cut, {0: "a", 1: "b"})
+    fig.canvas.draw()
+    for ax in fig.axes[1:]:
+        labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]
+        assert labels and all(re.fullmatch(r"[\d,.]+", t) for t in labels), labels

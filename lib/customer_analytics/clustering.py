@@ -449,7 +449,14 @@ FEATURE_WORDS = {
     "en": {"recency_days": "days since last purchase", "frequency": "orders", "monetary": "spend"},
     "zh": {"recency_days": "距上次购买天数", "frequency": "订单数", "monetary": "消费额"},
 }
-BETTER = {"recency_days": "lower is better", "frequency": "higher is better", "monetary": "higher is better"}
+BETTER = {"en": {"recency_days": "lower is better", "frequency": "higher is better", "monetary": "higher is better"},
+          "zh": {"recency_days": "越低越好", "frequency": "越高越好", "monetary": "越高越好"}}
+MEDIAN = {"en": "median {}", "zh": "{}中位数"}
+
+
+def median_words(col: str, language: str = "en") -> str:
+    """'median days since last purchase' (en) / '距上次购买天数中位数' (zh)."""
+    return MEDIAN[language].format(FEATURE_WORDS[language][col])
 CHANGE_TEXT = {
     "en": {"change": "cluster {cid}: '{old}' → '{new}' ({details})",
            "detail": "median {feature} {before} → {after}, {where}",
@@ -726,20 +733,18 @@ def k_table_view(choice: KChoice):
 
 def profile_view(prof: pd.DataFrame, names: dict[int, str], language: str = "en"):
     """The cluster profile as the reader sees it: name first, plain headers, %, thousands separators."""
-    w = FEATURE_WORDS[language] if language in FEATURE_WORDS else FEATURE_WORDS["en"]
+    _check_language(language)
+    med = {c: median_words(c, language) for c in BASE_FEATURES}
     view = pd.DataFrame({
         "cluster": prof.index.astype(int),
         "name": [names.get(int(c), "noise") for c in prof.index],
         "customers": prof["customers"].to_numpy(),
         "share of customers": prof["share"].to_numpy(),
         "share of revenue": prof["revenue_share"].to_numpy(),
-        f"median {w['recency_days']}": prof["median_recency_days"].to_numpy(),
-        f"median {w['frequency']}": prof["median_frequency"].to_numpy(),
-        f"median {w['monetary']}": prof["median_monetary"].to_numpy(),
+        **{med[c]: prof[f"median_{c}"].to_numpy() for c in BASE_FEATURES},
     })
     fmt = {"customers": "{:,.0f}", "share of customers": "{:.1%}", "share of revenue": "{:.1%}",
-           f"median {w['recency_days']}": "{:,.0f}", f"median {w['frequency']}": "{:,.1f}",
-           f"median {w['monetary']}": "{:,.2f}"}
+           med["recency_days"]: "{:,.0f}", med["frequency"]: "{:,.1f}", med["monetary"]: "{:,.2f}"}
     return (view.style.format(fmt, escape="html").hide(axis="index")
             .set_properties(subset=["name"], **{"text-align": "left"}))
 
@@ -749,7 +754,7 @@ def cutoff_view(cut: pd.DataFrame, language: str = "en"):
     w, words = FEATURE_WORDS[language], NAME_WORDS[language]
     q_low, q_high = _pct(cut.attrs.get("q_low", 0.25), "en"), _pct(cut.attrs.get("q_high", 0.75), "en")
     view = pd.DataFrame({
-        "feature": [f"{w[c]} ({BETTER[c]})" for c in BASE_FEATURES],
+        "feature": [f"{w[c]} ({BETTER[language][c]})" for c in BASE_FEATURES],
         f"{q_low} percentile": [_fmt_value(c, cut.loc[c, "low"]) for c in BASE_FEATURES],
         f"{q_high} percentile": [_fmt_value(c, cut.loc[c, "high"]) for c in BASE_FEATURES],
         f"at or below the {q_low}": [words[c][0] for c in BASE_FEATURES],
@@ -760,10 +765,16 @@ def cutoff_view(cut: pd.DataFrame, language: str = "en"):
     return view.style.format(escape="html").hide(axis="index").set_properties(subset=text, **{"text-align": "left"})
 
 
-def _plain_axis(axis) -> None:
-    """Plain tick labels with thousands separators: no offset, no scientific exponent."""
-    from matplotlib.ticker import FuncFormatter
+def _plain_axis(axis, log: bool = False) -> None:
+    """Plain tick labels with thousands separators: no offset, no scientific exponent.
 
+    On a log axis the labelled ticks are 1, 2, 5, 10, 20, 50, ... and the minor ticks are unlabelled.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    if log:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}"))
 
 
@@ -813,8 +824,8 @@ def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str],
         ax.axvline(cut.loc[col, "high"], color="#555", ls=":", lw=1.2)
         if col != "recency_days":
             ax.set_xscale("log")
-        _plain_axis(ax.xaxis)
-        ax.set(title=f"{w[col]}\n({BETTER[col]})", xlabel=f"median {w[col]}")
+        _plain_axis(ax.xaxis, log=col != "recency_days")
+        ax.set(title=f"{w[col]}\n({BETTER[language][col]})", xlabel=median_words(col, language))
         ax.set_yticks(y, labels)
     axes[0].tick_params(axis="y", labelsize=9)
     fig.suptitle("What each cluster looks like: its median customer against all customers", y=1.0)
