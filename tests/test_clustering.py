@@ -208,6 +208,27 @@ def test_name_change_sentence_in_both_languages():
     assert clustering.name_changes(cur, cur, cut) == [] and clustering.name_changes(cur, None, cut) == []
 
 
+def test_a_cut_off_moving_past_an_unchanged_median_renames_nothing():
+    # last month 4 orders was the 75th percentile ("frequent"); this month the 75th percentile is 5
+    cust = pd.DataFrame({"recency_days": [10, 10, 300, 300], "frequency": [4, 4, 1, 1], "monetary": [50.0] * 3 + [60]})
+    labels = np.array([0, 0, 1, 1])
+    prev = pd.DataFrame([levels_row(10, "low", 4, "high", 50.0, "mid"), levels_row(300, "high", 1, "low", 55.0, "mid")])
+    prev_cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 4, 70.0]}, index=clustering.BASE_FEATURES)
+    cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 5, 70.0]}, index=clustering.BASE_FEATURES)
+    now = clustering.name_levels(cust, labels, cut)
+    assert now.loc[0, "frequency_level"] == "mid"  # judged on this month's cut-offs alone it would flip
+    kept = clustering.name_levels(cust, labels, cut, prev, prev_cut)
+    assert kept.loc[0, "frequency_level"] == "high" and clustering.name_changes(kept, prev, cut) == []
+    # a median that really crossed: 4 -> 6 orders is past both cut-offs (4 and 5) from below
+    cust2 = cust.assign(frequency=[6, 6, 1, 1])
+    prev2 = prev.assign(frequency_level=["mid", "low"])
+    crossed = clustering.name_levels(cust2, labels, cut, prev2, prev_cut)
+    assert crossed.loc[0, "frequency_level"] == "high"
+    assert clustering.name_changes(crossed, prev2, cut) == [
+        "cluster 0: 'recent · occasional · mid spend' → 'recent · frequent · mid spend' "
+        "(median orders 4 → 6, now at or above the 75th percentile of customers (5))"]
+
+
 def two_months(shift_c: float, tmp_path):
     """Month 1 and month 2 of four planted groups; in month 2 group C's recency is multiplied by shift_c."""
     centres = {"A": (5, 20, 2000), "B": (40, 5, 300), "C": (100, 2, 60), "D": (600, 1, 15)}
@@ -228,12 +249,12 @@ def two_months(shift_c: float, tmp_path):
     f1 = clustering.fit(x1, 4, seed=1)
     cut1 = clustering.cutoffs(m1)
     lv1 = clustering.name_levels(m1, f1.labels, cut1)
-    clustering.save(f1, tmp_path, clustering.name_clusters(lv1), lv1)
+    clustering.save(f1, tmp_path, clustering.name_clusters(lv1), lv1, cut1)
     f2 = clustering.fit(x2, 4, seed=7)  # another seed permutes the raw labels
     mapping, _ = clustering.align_to_previous(f2.centroids, clustering.load_centroids(tmp_path))
     f2 = clustering.relabel(f2, mapping)
     cut2 = clustering.cutoffs(m2)
-    lv2 = clustering.name_levels(m2, f2.labels, cut2)
+    lv2 = clustering.name_levels(m2, f2.labels, cut2, clustering.load_levels(tmp_path), clustering.load_cutoffs(tmp_path))
     ids = {g: int(pd.Series(f2.labels[(m2["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     assert ids == {g: int(pd.Series(f1.labels[(m1["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     prev = clustering.load_levels(tmp_path)

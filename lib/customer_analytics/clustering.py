@@ -35,7 +35,9 @@ Names (:func:`name_levels`, :func:`name_clusters`): each of R, F, M is *low* whe
 cluster's median is at or below the 25th percentile of **all customers**, *high* when at
 or above the 75th percentile, *mid* in between (cut-offs ``name_cutoffs``). Once ids are
 aligned with last month's (:func:`align_to_previous`), a name changes only when a median
-crossed a cut-off, and :func:`name_changes` writes one sentence per change.
+crossed a cut-off (it is on the new side of both last month's and this month's cut-off, so a
+cut-off moving past an unchanged median renames nothing), and :func:`name_changes` writes one
+sentence per change.
 """
 
 from __future__ import annotations
@@ -504,19 +506,35 @@ def cutoffs(rfm: pd.DataFrame, quantiles: tuple[float, float] | list[float] = (0
     return out
 
 
-def name_levels(rfm: pd.DataFrame, labels: np.ndarray, cut: pd.DataFrame) -> pd.DataFrame:
+def _level(v: pd.Series, low: float, high: float) -> np.ndarray:
+    return np.where(v <= low, "low", np.where(v >= high, "high", "mid"))
+
+
+def name_levels(rfm: pd.DataFrame, labels: np.ndarray, cut: pd.DataFrame, previous: pd.DataFrame | None = None,
+                previous_cut: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each cluster's medians and where they sit among all customers: low, mid or high.
 
     A median is *low* when at or below ``cut['low']``, *high* when at or above
     ``cut['high']`` (and not low), otherwise *mid*. Noise (label -1) is left out.
+
+    With last month's levels and cut-offs (``previous``, ``previous_cut``; ids aligned),
+    a cluster keeps last month's level of a feature unless its median **crossed** a
+    cut-off: it must be on the new side of both this month's and last month's cut-off.
+    A cut-off that moved past an unchanged median therefore does not rename a cluster.
     """
     med = rfm[BASE_FEATURES].astype(float).groupby(np.asarray(labels)).median()
     med = med[med.index >= 0]
     out = med.add_prefix("median_")
+    both = med.index.intersection(previous.index) if previous is not None and previous_cut is not None else []
     for col in BASE_FEATURES:
-        v = med[col]
-        lev = np.where(v <= cut.loc[col, "low"], "low", np.where(v >= cut.loc[col, "high"], "high", "mid"))
-        out[f"{col}_level"] = lev
+        lev = pd.Series(_level(med[col], cut.loc[col, "low"], cut.loc[col, "high"]), index=med.index)
+        if len(both):
+            old = previous.loc[both, f"{col}_level"]
+            then = pd.Series(_level(med.loc[both, col], previous_cut.loc[col, "low"], previous_cut.loc[col, "high"]),
+                             index=both)
+            crossed = (lev[both] != old) & (then != old)
+            lev[both] = lev[both].where(crossed, old)
+        out[f"{col}_level"] = lev.to_numpy()
     out.index.name = "cluster"
     return out
 
@@ -669,8 +687,10 @@ def compare_with_segments(labels: np.ndarray, segments: pd.Series) -> tuple[pd.D
     return ct, float(adjusted_rand_score(seg, labels)), float(normalized_mutual_info_score(seg, labels))
 
 
-def save(fitted: ClusterFit, folder: str | Path, names: dict[int, str], levels: pd.DataFrame | None = None) -> None:
-    """Save the fitted pipeline (joblib) and per cluster: centroid, name, medians and levels (CSV)."""
+def save(fitted: ClusterFit, folder: str | Path, names: dict[int, str], levels: pd.DataFrame | None = None,
+         cut: pd.DataFrame | None = None) -> None:
+    """Save the fitted pipeline (joblib), per cluster its centroid, name, medians and levels
+    (``cluster_centroids.csv``) and the naming cut-offs (``cluster_cutoffs.csv``), for next month."""
     f = Path(folder)
     joblib.dump(fitted.pipeline, f / "cluster_model.joblib")
     inverse = {v: k for k, v in (fitted.id_map or {int(c): int(c) for c in fitted.centroids.index}).items()}
@@ -678,6 +698,20 @@ def save(fitted: ClusterFit, folder: str | Path, names: dict[int, str], levels: 
     if levels is not None:
         out = out.join(levels)
     out.rename_axis("cluster").round(6).to_csv(f / "cluster_centroids.csv", lineterminator="\n")
+    if cut is not None:
+        cut.assign(q_low=cut.attrs.get("q_low"), q_high=cut.attrs.get("q_high")).rename_axis("feature").to_csv(
+            f / "cluster_cutoffs.csv", lineterminator="\n")
+
+
+def load_cutoffs(folder: str | Path) -> pd.DataFrame | None:
+    """The naming cut-offs saved by :func:`save` in an earlier report folder, or None."""
+    p = Path(folder) / "cluster_cutoffs.csv"
+    if not p.exists():
+        return None
+    t = pd.read_csv(p, index_col="feature")
+    cut = t[["low", "high"]].copy()
+    cut.attrs.update(q_low=float(t["q_low"].iloc[0]), q_high=float(t["q_high"].iloc[0]))
+    return cut
 
 
 def predict_stable(folder: str | Path, x: pd.DataFrame) -> np.ndarray:
@@ -858,8 +892,8 @@ def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sam
 
 
 def escape(text: str) -> str:
-    """HTML-escape a data- or config-derived string before it goes into Markdown."""
-    return html.escape(str(text))
+    """HTML-escape a data- or config-derived string before it goes into Markdown (quotes kept readable)."""
+    return html.escape(str(text), quote=False)
 
 
 def name_column(labels, names: dict[int, str]) -> np.ndarray:
