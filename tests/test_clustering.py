@@ -302,9 +302,18 @@ def test_profile_is_in_original_units():
     assert prof["revenue_share"].sum() == pytest.approx(1)
 
 
-def test_compare_with_segments_reports_ari_and_nmi():
+def test_compare_with_segments_reports_ari_and_nmi_as_scikit_learn_does():
+    from sklearn.metrics import normalized_mutual_info_score
+
     ct, ari, nmi = clustering.compare_with_segments(np.array([0, 0, 1, 1]), pd.Series(["a", "a", "b", "b"]))
     assert ari == pytest.approx(1) and nmi == pytest.approx(1) and ct.shape == (2, 2)
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 4, 3000)
+    seg = pd.Series(np.where(rng.random(3000) < 0.5, labels, rng.integers(0, 6, 3000))).map(lambda v: f"s{v}")
+    ct, ari, nmi = clustering.compare_with_segments(labels, seg)
+    assert ari == pytest.approx(adjusted_rand_score(seg, labels), abs=1e-12)
+    assert nmi == pytest.approx(normalized_mutual_info_score(seg, labels), abs=1e-12)
+    assert ct.equals(pd.crosstab(pd.Series(labels, name="cluster"), pd.Series(seg.to_numpy(), name="segment")))
 
 
 def test_gmm_and_hdbscan_options():

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import HDBSCAN, KMeans
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
+from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
@@ -681,10 +681,23 @@ def relabel(fitted: ClusterFit, mapping: dict[int, int]) -> ClusterFit:
 
 
 def compare_with_segments(labels: np.ndarray, segments: pd.Series) -> tuple[pd.DataFrame, float, float]:
-    """Crosstab of clusters against RFM segments, with ARI and NMI between the two."""
-    seg = segments.astype(str).to_numpy()
-    ct = pd.crosstab(pd.Series(labels, name="cluster"), pd.Series(seg, name="segment"))
-    return ct, float(adjusted_rand_score(seg, labels)), float(normalized_mutual_info_score(seg, labels))
+    """Crosstab of clusters against RFM segments, with ARI and NMI between the two.
+
+    NMI is the mutual information over the arithmetic mean of the two entropies (scikit-learn's
+    default); both figures come from one contingency table built with ``bincount``.
+    """
+    cl_codes, cl_values = pd.factorize(pd.Series(np.asarray(labels)), sort=True)
+    sg_codes, sg_values = pd.factorize(segments.astype(str), sort=True)
+    cont = np.bincount(cl_codes * len(sg_values) + sg_codes, minlength=len(cl_values) * len(sg_values))
+    ct = pd.DataFrame(cont.reshape(len(cl_values), len(sg_values)), index=pd.Index(cl_values, name="cluster"),
+                      columns=pd.Index(sg_values, name="segment"))
+    p = cont.reshape(ct.shape) / cont.sum()
+    pa, pb = p.sum(1), p.sum(0)
+    nz = p > 0
+    mi = float((p[nz] * np.log(p[nz] / np.outer(pa, pb)[nz])).sum())
+    h = [float(-(q[q > 0] * np.log(q[q > 0])).sum()) for q in (pa, pb)]
+    nmi = 1.0 if h[0] == h[1] == 0 else (mi / np.mean(h) if np.mean(h) > 0 else 0.0)
+    return ct, ari(sg_codes, cl_codes), float(max(nmi, 0.0))
 
 
 def save(fitted: ClusterFit, folder: str | Path, names: dict[int, str], levels: pd.DataFrame | None = None,
