@@ -341,7 +341,8 @@ def choose_k(table: pd.DataFrame, min_share: float = 0.02, stable_ari: float = S
                   f"k = {k_best}), a tie, and ties go to the larger k because it gives more groups to target.")
     others = ok.index.difference(near.index)
     if len(others):
-        reason += f" k = {_ks(others)} also meet the bar but are less well separated."
+        verb = "meets" if len(others) == 1 else "meet"
+        reason += f" k = {_ks(others)} also {verb} the bar but {'is' if len(others) == 1 else 'are'} less well separated."
     out = t[~t["meets_bar"]]
     if len(out):
         reason += " Not eligible: " + "; ".join(f"k = {int(i)} ({v})" for i, v in out["verdict"].items()) + "."
