@@ -283,6 +283,7 @@ class KChoice:
     min_share: float = 0.02
 
     def summary(self) -> str:
+        """One line: the chosen k, whether it is recommended, and the reason."""
         return f"k = {self.k} ({'recommended' if self.recommended else 'NOT recommended'}). {self.reason}"
 
 
@@ -411,16 +412,6 @@ def fit(x: pd.DataFrame, k: int, search: KSearch | None = None, scaler: str = "s
         note = f"HDBSCAN left {(labels == -1).mean():.1%} of customers as noise (cluster -1)."
     cent = _centroids(x, labels)
     return ClusterFit(pipe, labels, cent, int(len(cent)), algorithm, note)
-
-
-def stability_verdict(ari_mean: float, threshold: float = STABLE_ARI) -> str:
-    """A sentence on whether the clusters are stable enough to act on."""
-    if ari_mean >= threshold:
-        return (f"Stable: refits on resampled customers reproduce the clusters (mean ARI {ari_mean:.2f} "
-                f">= {threshold}). They can be used for targeting.")
-    return (f"WARNING: unstable clusters (mean ARI {ari_mean:.2f} < {threshold}). Refits on resampled "
-            "customers give noticeably different groups, so these clusters should not drive spending "
-            "decisions; use the RFM segments instead or revisit the features.")
 
 
 def profile(rfm: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
