@@ -10,7 +10,7 @@ Figures per k (:func:`search_k`):
 - **silhouette**: mean over customers of (b - a) / max(a, b), where a is the mean distance
   to the own cluster and b to the nearest other cluster; -1..1, higher means better
   separated clusters. Computed on a seeded sample of at most ``silhouette_sample`` customers.
-- **stability_ari**: k-means is refit ``stability_fits`` times, each time on a seeded
+- **stability_ari**: k-means (one k-means++ start) is refit ``stability_fits`` times, each on a seeded
   random ``stability_fraction`` (80%) of a stability sample (at most ``stability_sample``
   customers); each refit labels the whole stability sample and is compared with the k's
   reference fit by the adjusted Rand index (ARI: 1 = the same partition, 0 = chance
