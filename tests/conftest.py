@@ -45,7 +45,7 @@ def small_sample_files(tmp_path_factory):
     paths = write_sample(make_sample(seed=7, n_customers=300), folder)
     cfg = {
         "data": {"path": str(paths["transactions"]), "preset": "online_retail"},
-        "clustering": {"k_max": 5, "n_bootstrap": 5},
+        "clustering": {"k_max": 5, "stability_fits": 5},
         "experiment": {"assignment_path": str(paths["assignments"])},
     }
     cfg_path = folder / "config.yaml"

@@ -1,141 +1,364 @@
-"""Clustering: planted groups are found, stability can fail, names and ids follow the data."""
+"""Clustering: a useful k is found and explained, stability can fail, names follow all customers and stay put."""
 
 from __future__ import annotations
+
+import itertools
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 from sklearn.metrics import adjusted_rand_score
 
-from customer_analytics import clustering
+from customer_analytics import clustering, context, rfm
+from customer_analytics.config import load_config
 from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.sample import make_sample
 
-CENTRES = {  # (recency_days, frequency, monetary): well separated on log scales
-    0: (5, 30, 5000),
-    1: (300, 1, 20),
-    2: (40, 5, 400),
-    3: (700, 3, 3000),
-}
+# corners of a grid in (recency_days, frequency, monetary): well separated on log scales
+GRID = list(itertools.product((5, 60, 600), (1, 6, 40), (15, 300, 6000)))
 
 
-def planted(n_per=300, seed=0, shift=0.0):
+def planted(k, n_per=150, seed=0, sd=0.15):
+    """k groups of customers around k distinct grid corners (log-normal noise), and the truth."""
     rng = np.random.default_rng(seed)
-    rows, truth = [], []
-    for g, (r, f, m) in CENTRES.items():
-        rows.append(pd.DataFrame({
-            "recency_days": np.exp(np.log1p(r) + shift + rng.normal(0, 0.15, n_per)) - 1,
-            "frequency": np.exp(np.log1p(f) + rng.normal(0, 0.15, n_per)) - 1,
-            "monetary": np.exp(np.log1p(m) + rng.normal(0, 0.15, n_per)) - 1,
-        }))
-        truth += [g] * n_per
-    return pd.concat(rows, ignore_index=True), np.array(truth)
+    centres = np.log1p(np.array([GRID[i] for i in rng.choice(len(GRID), k, replace=False)], dtype=float))
+    truth = np.repeat(np.arange(k), n_per)
+    vals = np.expm1(centres[truth] + rng.normal(0, sd, (len(truth), 3)))
+    return pd.DataFrame(vals, columns=["recency_days", "frequency", "monetary"]), truth
 
 
-def test_automatic_k_finds_the_planted_groups():
-    rfm_table, truth = planted()
-    x = clustering.build_features(rfm_table)
-    metrics = clustering.search_k(x, 2, 8, seed=1)
-    k, reason = clustering.choose_k(metrics)
-    assert k == 4, metrics
-    assert "highest silhouette" in reason
-    fit = clustering.fit(x, k, seed=1)
+def automatic(table: pd.DataFrame, seed: int = 1) -> tuple[clustering.KChoice, clustering.ClusterFit]:
+    """The notebook's path with the default configuration: search, rule, final model."""
+    p = load_config()["clustering"]
+    x = clustering.build_features(table)
+    search = clustering.search_k(x, clustering.k_values(p["k_min"], p["k_max"]), p["scaler"], seed, p["fit_sample"],
+                                 p["silhouette_sample"], p["stability_sample"], p["stability_fits"],
+                                 p["stability_fraction"])
+    choice = clustering.choose_k(search.table, p["min_cluster_share"], p["stable_ari"], p["silhouette_tie"])
+    return choice, clustering.fit(x, choice.k, search)
+
+
+def test_default_search_range_is_3_to_8():
+    p = load_config()["clustering"]
+    assert (p["k_min"], p["k_max"]) == (3, 8)
+    assert clustering.k_values(p["k_min"], p["k_max"]) == [3, 4, 5, 6, 7, 8]
+
+
+@pytest.mark.parametrize("k", [3, 5, 7])
+def test_planted_groups_are_recovered(k):
+    table, truth = planted(k, seed=k)
+    choice, fit = automatic(table)
+    assert choice.k == k and choice.recommended, choice.table
     assert adjusted_rand_score(truth, fit.labels) > 0.9
+    assert f"k = {k} won" in choice.reason and "silhouette" in choice.reason
 
 
-def test_choose_k_skips_k_with_a_tiny_cluster():
-    m = pd.DataFrame({"silhouette": [0.5, 0.7, 0.6], "min_share": [0.3, 0.01, 0.1]}, index=[2, 3, 4])
-    k, reason = clustering.choose_k(m, 0.02)
-    assert k == 4 and "excluded" in reason and "[3]" in reason
+def test_sample_clusters_agree_with_the_four_customer_types_better_than_two_clusters(cleaned_sample, sample):
+    customers = rfm.score_customers(cleaned_sample.data, "2025-12-31")
+    types = customers["customer_id"].astype(str).map(sample.truth["experiment"]["customer_type"])
+    known = types.notna().to_numpy()
+    assert known.sum() > 1000 and types[known].nunique() == 4
+    choice, fit = automatic(customers)
+    two = clustering.fit(clustering.build_features(customers), 2, seed=1)
+    ari_chosen = adjusted_rand_score(types[known], fit.labels[known])
+    ari_two = adjusted_rand_score(types[known], two.labels[known])
+    assert 3 <= choice.k <= 8 and choice.recommended
+    assert ari_chosen > ari_two + 0.02, (choice.k, ari_chosen, ari_two)
 
 
-def test_stability_is_high_for_planted_groups_and_low_for_noise():
-    rfm_table, _ = planted(200)
-    x = clustering.build_features(rfm_table)
-    stable = clustering.stability(x, 4, seed=3, n_bootstrap=20)
-    assert stable.loc[4, "ari_mean"] > 0.95 and stable.loc[4, "n_bootstrap"] == 20
-    assert list(stable.index) == [3, 4, 5]
+def _customers(tmp_path, config: str | None, data: str | None = None) -> pd.DataFrame:
+    """Customers of the last complete month, scored exactly as notebooks 01-02 do."""
+    ctx = context.make_context(None, data, config, str(tmp_path), 42, "en")
+    return context.customers(ctx)
+
+
+def test_on_cdnow_the_chosen_k_is_in_range_with_a_stated_reason(tmp_path):
+    customers = _customers(tmp_path, str(ROOT / "config/cdnow.yaml"))
+    assert len(customers) > 20_000
+    choice, _ = automatic(customers)
+    assert 3 <= choice.k <= 8
+    assert choice.reason.startswith(f"k = {choice.k} won") and "meets the bar" not in choice.reason[:10]
+    assert "mean ARI at least 0.8" in choice.reason
+
+
+def test_on_a_generated_retail_export_the_chosen_k_is_in_range(tmp_path):
+    from customer_analytics.sample import write_sample
+
+    paths = write_sample(make_sample(seed=11, n_customers=3000), tmp_path / "data")
+    customers = _customers(tmp_path, None, str(paths["transactions"]))
+    choice, _ = automatic(customers)
+    assert 3 <= choice.k <= 8 and choice.recommended and "won" in choice.reason
+
+
+# ------------------------------------------------------------ the rule
+
+
+def table(sil, ari, share, ks=(3, 4, 5)):
+    return pd.DataFrame({"silhouette": sil, "stability_ari": ari, "min_share": share}, index=pd.Index(ks, name="k"))
+
+
+def test_rule_takes_the_best_silhouette_among_the_k_that_meet_the_bar():
+    t = table([0.6, 0.5, 0.45], [0.7, 0.9, 0.95], [0.2, 0.1, 0.01])
+    c = clustering.choose_k(t)
+    assert c.k == 4 and c.recommended
+    assert "k = 3 (unstable)" in c.reason and "k = 5 (a cluster below 2%)" in c.reason
+    assert c.table["meets_bar"].tolist() == [False, True, False]
+
+
+def test_rule_breaks_a_silhouette_tie_towards_more_clusters():
+    c = clustering.choose_k(table([0.405, 0.400, 0.30], [0.95, 0.9, 0.9], [0.1, 0.1, 0.1]))
+    assert c.k == 4 and "tie" in c.reason and "0.405 at k = 3" in c.reason
+    assert clustering.choose_k(table([0.405, 0.390, 0.30], [0.95, 0.9, 0.9], [0.1] * 3)).k == 3
+
+
+def test_when_no_k_is_stable_the_report_says_so_and_recommends_rfm_segments():
     rng = np.random.default_rng(0)
-    noise = pd.DataFrame({"recency_days": rng.uniform(0, 400, 600), "frequency": rng.uniform(1, 10, 600),
-                          "monetary": rng.uniform(10, 500, 600)})
-    unstable = clustering.stability(clustering.build_features(noise), 7, seed=3, n_bootstrap=20, neighbours=False)
-    assert unstable.loc[7, "ari_mean"] < 0.8
-    assert "should not drive spending decisions" in clustering.stability_verdict(unstable.loc[7, "ari_mean"])
-    assert clustering.stability_verdict(0.95).startswith("Stable")
+    z = rng.normal(size=(1000, 3))  # one round cloud: no real groups, so no partition is reproducible
+    noise = pd.DataFrame(np.expm1(z + [3, 1, 4]), columns=["recency_days", "frequency", "monetary"])
+    choice, _ = automatic(noise)
+    assert not choice.recommended
+    assert (choice.table["stability_ari"] < 0.8).all()
+    assert choice.reason.startswith("No k from 3 to 8 meets the bar") and "use the RFM segments" in choice.reason
 
 
-def test_names_follow_the_profile():
-    rfm_table, truth = planted()
-    x = clustering.build_features(rfm_table)
-    fit = clustering.fit(x, 4, seed=1)
-    names = clustering.name_clusters(clustering.standardise(fit.centroids, x))
-    best = pd.Series(fit.labels[truth == 0]).mode()[0]    # recent, frequent, high spenders
-    worst = pd.Series(fit.labels[truth == 1]).mode()[0]   # lapsed one-off low spenders
-    assert names[best] == "recent · frequent · high spend"
-    assert names[worst] == "lapsed · one-off · low spend"
-    zh = clustering.name_clusters(clustering.standardise(fit.centroids, x), "zh")
-    assert zh[best] == "近期购买 · 高频 · 高消费"
-    assert len(set(names.values())) == len(names)
+def test_a_fixed_k_is_used_and_judged():
+    t = table([0.6, 0.5, 0.45], [0.9, 0.9, 0.5], [0.2, 0.1, 0.1])
+    c = clustering.choose_k(t, fixed=5)
+    assert c.k == 5 and not c.recommended and "fixed by the analyst" in c.reason and "unstable" in c.reason
+    assert clustering.k_values(3, 8, fixed=10) == [3, 4, 5, 6, 7, 8, 10]
+
+
+def test_ari_matches_scikit_learn():
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        a = rng.integers(0, 5, 2000)
+        b = np.where(rng.random(2000) < 0.6, a, rng.integers(0, 7, 2000))
+        assert clustering.ari(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+    assert clustering.ari(np.zeros(10, int), np.zeros(10, int)) == 1.0
+
+
+def test_large_data_is_searched_on_a_sample_and_everyone_is_assigned():
+    df, truth = planted(4, n_per=500, seed=2)
+    x = clustering.build_features(df)
+    search = clustering.search_k(x, [3, 4, 5], seed=1, fit_sample=600, silhouette_sample=300, stability_sample=400,
+                                 stability_fits=5)
+    assert (search.n_customers, search.n_fit, search.n_silhouette, search.n_stability) == (2000, 600, 300, 400)
+    assert "600 of 2,000 customers" in search.summary()
+    fit = clustering.fit(x, 4, search)
+    assert fit.pipeline[-1] is search.models[4]  # the search's model: no refit
+    assert len(fit.labels) == 2000 and adjusted_rand_score(truth, fit.labels) > 0.95
+    assert "sample of 600 of 2,000" in fit.note
+
+
+def test_n_init_is_sized_to_the_data():
+    assert clustering.n_init_for(5_000) == 10 and clustering.n_init_for(50_000) == 4
+    assert clustering.n_init_for(1_000_000) == 2
+
+
+# ------------------------------------------------------------ names
+
+
+def test_names_come_from_all_customers_percentiles():
+    # 100 customers; the cluster medians are judged against everyone's 25th and 75th percentiles
+    r = np.r_[np.full(30, 10), np.full(40, 100), np.full(30, 400)]
+    f = np.r_[np.full(30, 8), np.full(40, 1), np.full(30, 1)]
+    m = np.r_[np.full(30, 500.0), np.full(40, 30.0), np.full(30, 40.0)]
+    cust = pd.DataFrame({"recency_days": r, "frequency": f, "monetary": m})
+    labels = np.repeat([0, 1, 2], [30, 40, 30])
+    cut = clustering.cutoffs(cust)
+    assert cut.loc["monetary"].tolist() == [30.0, 500.0] and cut.loc["frequency"].tolist() == [1, 8]
+    names = clustering.name_clusters(clustering.name_levels(cust, labels, cut))
+    assert names[0] == "recent · frequent · high spend"
+    assert names[1] == "fading · one-off · low spend"  # 1 order = at or below the 25th percentile (ties count)
+    # cluster 2 spends more than cluster 1 but sits between the customer percentiles: "mid", not "high"
+    assert names[2] == "lapsed · one-off · mid spend"
+    zh = clustering.name_clusters(clustering.name_levels(cust, labels, cut), "zh")
+    assert zh[0] == "近期购买 · 高频 · 高消费"
 
 
 def test_duplicate_names_get_a_suffix():
-    c = pd.DataFrame({"log_recency_days": [0.0, 0.1], "log_frequency": [0.0, 0.0], "log_monetary": [0.0, 0.0]})
-    assert clustering.name_clusters(c) == {0: "fading · occasional · mid spend", 1: "fading · occasional · mid spend (2)"}
+    lv = pd.DataFrame({"recency_days_level": ["mid", "mid"], "frequency_level": ["mid", "mid"],
+                       "monetary_level": ["mid", "mid"]})
+    assert clustering.name_clusters(lv) == {0: "fading · occasional · mid spend", 1: "fading · occasional · mid spend (2)"}
 
 
-def test_ids_are_stable_across_two_consecutive_periods(tmp_path):
-    nov, truth = planted(seed=10)
-    dec, _ = planted(seed=11, shift=0.05)   # next month: new draws, slightly drifted
-    x_nov, x_dec = clustering.build_features(nov), clustering.build_features(dec)
-    f_nov = clustering.fit(x_nov, 4, seed=1)
-    f_dec = clustering.fit(x_dec, 4, seed=99)  # a different seed permutes the raw labels
-    mapping, moved = clustering.align_to_previous(f_dec.centroids, f_nov.centroids)
-    aligned = clustering.relabel(f_dec, mapping)
-    # the same planted group carries the same id in both months
-    for g in CENTRES:
-        assert pd.Series(f_nov.labels[truth == g]).mode()[0] == pd.Series(aligned.labels[truth == g]).mode()[0]
-    assert (moved < 0.2).all() and len(moved) == 4
-    # saved and reloaded centroids give the same alignment
-    clustering.save(f_nov, tmp_path, {i: f"c{i}" for i in range(4)})
-    again, _ = clustering.align_to_previous(f_dec.centroids, clustering.load_centroids(tmp_path))
-    assert again == mapping
-    assert (clustering.predict_stable(tmp_path, x_nov) == f_nov.labels).all()
+def levels_row(r, rl, f=1, fl="low", m=10.0, ml="low"):
+    return {"median_recency_days": r, "median_frequency": f, "median_monetary": m,
+            "recency_days_level": rl, "frequency_level": fl, "monetary_level": ml}
+
+
+def test_name_change_sentence_in_both_languages():
+    prev = pd.DataFrame([levels_row(95, "mid"), levels_row(20, "low")])
+    cur = pd.DataFrame([levels_row(160, "high"), levels_row(22, "low")])
+    cut = pd.DataFrame({"low": [30.0, 1, 12.5], "high": [120.0, 4, 150.0]}, index=clustering.BASE_FEATURES)
+    cut.attrs.update(q_low=0.25, q_high=0.75)
+    assert clustering.name_changes(cur, prev, cut) == [
+        "cluster 0: 'fading · one-off · low spend' → 'lapsed · one-off · low spend' (median days since last "
+        "purchase 95 → 160, now at or above the 75th percentile of customers (120))"]
+    assert clustering.name_changes(cur, prev, cut, "zh") == [
+        "群组 0：'渐少购买 · 单次 · 低消费' → '久未购买 · 单次 · 低消费'（距上次购买天数中位数 95 → 160，"
+        "现处于全部客户第 75 百分位或以上（120））"]
+    assert clustering.name_changes(cur, cur, cut) == [] and clustering.name_changes(cur, None, cut) == []
+
+
+def test_a_cut_off_moving_past_an_unchanged_median_renames_nothing():
+    # last month 4 orders was the 75th percentile ("frequent"); this month the 75th percentile is 5
+    cust = pd.DataFrame({"recency_days": [10, 10, 300, 300], "frequency": [4, 4, 1, 1], "monetary": [50.0] * 3 + [60]})
+    labels = np.array([0, 0, 1, 1])
+    prev = pd.DataFrame([levels_row(10, "low", 4, "high", 50.0, "mid"), levels_row(300, "high", 1, "low", 55.0, "mid")])
+    prev_cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 4, 70.0]}, index=clustering.BASE_FEATURES)
+    cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 5, 70.0]}, index=clustering.BASE_FEATURES)
+    now = clustering.name_levels(cust, labels, cut)
+    assert now.loc[0, "frequency_level"] == "mid"  # judged on this month's cut-offs alone it would flip
+    kept = clustering.name_levels(cust, labels, cut, prev, prev_cut)
+    assert kept.loc[0, "frequency_level"] == "high" and clustering.name_changes(kept, prev, cut) == []
+    # a median that really crossed: 4 -> 6 orders is past both cut-offs (4 and 5) from below
+    cust2 = cust.assign(frequency=[6, 6, 1, 1])
+    prev2 = prev.assign(frequency_level=["mid", "low"])
+    crossed = clustering.name_levels(cust2, labels, cut, prev2, prev_cut)
+    assert crossed.loc[0, "frequency_level"] == "high"
+    assert clustering.name_changes(crossed, prev2, cut) == [
+        "cluster 0: 'recent · occasional · mid spend' → 'recent · frequent · mid spend' "
+        "(median orders 4 → 6, now at or above the 75th percentile of customers (5))"]
+
+
+def two_months(shift_c: float, tmp_path):
+    """Month 1 and month 2 of four planted groups; in month 2 group C's recency is multiplied by shift_c."""
+    centres = {"A": (5, 20, 2000), "B": (40, 5, 300), "C": (100, 2, 60), "D": (600, 1, 15)}
+    sizes = {"A": 300, "B": 300, "C": 250, "D": 150}
+    out = []
+    for month, seed in ((1, 10), (2, 11)):
+        rng = np.random.default_rng(seed)
+        parts = []
+        for g, (r, f, m) in centres.items():
+            r = r * (shift_c if (month == 2 and g == "C") else 1)
+            n = sizes[g]
+            parts.append(pd.DataFrame({"recency_days": np.round(np.exp(np.log(r) + rng.normal(0, 0.1, n))),
+                                       "frequency": np.round(np.exp(np.log(f) + rng.normal(0, 0.1, n))).clip(1),
+                                       "monetary": np.exp(np.log(m) + rng.normal(0, 0.1, n)), "group": g}))
+        out.append(pd.concat(parts, ignore_index=True))
+    m1, m2 = out
+    x1, x2 = clustering.build_features(m1), clustering.build_features(m2)
+    f1 = clustering.fit(x1, 4, seed=1)
+    cut1 = clustering.cutoffs(m1)
+    lv1 = clustering.name_levels(m1, f1.labels, cut1)
+    clustering.save(f1, tmp_path, clustering.name_clusters(lv1), lv1, cut1)
+    f2 = clustering.fit(x2, 4, seed=7)  # another seed permutes the raw labels
+    mapping, _ = clustering.align_to_previous(f2.centroids, clustering.load_centroids(tmp_path))
+    f2 = clustering.relabel(f2, mapping)
+    cut2 = clustering.cutoffs(m2)
+    lv2 = clustering.name_levels(m2, f2.labels, cut2, clustering.load_levels(tmp_path), clustering.load_cutoffs(tmp_path))
+    ids = {g: int(pd.Series(f2.labels[(m2["group"] == g).to_numpy()]).mode()[0]) for g in centres}
+    assert ids == {g: int(pd.Series(f1.labels[(m1["group"] == g).to_numpy()]).mode()[0]) for g in centres}
+    prev = clustering.load_levels(tmp_path)
+    return ids, clustering.name_clusters(prev), clustering.name_clusters(lv2), {
+        lang: clustering.name_changes(lv2, prev, cut2, lang) for lang in ("en", "zh")}
+
+
+def test_two_months_a_cluster_that_crossed_a_cut_off_is_renamed_in_a_sentence(tmp_path):
+    ids, before, after, changes = two_months(8.0, tmp_path)   # group C: ~100 -> ~800 days since last purchase
+    c = ids["C"]
+    assert before[c].startswith("fading") and after[c].startswith("lapsed")
+    en = [s for s in changes["en"] if s.startswith(f"cluster {c}:")]
+    assert len(en) == 1
+    before_days, after_days = map(int, re.search(r"median days since last purchase (\d+) → (\d+)", en[0]).groups())
+    assert 90 < before_days < 110 and 700 < after_days < 900
+    assert "now at or above the 75th percentile of customers" in en[0]
+    assert any(s.startswith(f"群组 {c}：") and "距上次购买天数中位数" in s for s in changes["zh"])
+    assert not [s for s in changes["en"] if s.startswith((f"cluster {ids['A']}:", f"cluster {ids['B']}:"))]
+    assert after[ids["A"]] == before[ids["A"]] and after[ids["B"]] == before[ids["B"]]
+
+
+def test_two_months_nothing_crossed_nothing_is_said(tmp_path):
+    ids, before, after, changes = two_months(1.05, tmp_path)
+    assert changes == {"en": [], "zh": []} and before == after
+
+
+# ------------------------------------------------------------ ids, outputs, charts
+
+
+def test_ids_and_saved_model_round_trip(tmp_path):
+    df, truth = planted(4, seed=4)
+    x = clustering.build_features(df)
+    f = clustering.fit(x, 4, seed=1)
+    clustering.save(f, tmp_path, {i: f"c{i}" for i in range(4)})
+    assert clustering.load_levels(tmp_path) is None  # saved without levels: no names to compare
+    assert (clustering.predict_stable(tmp_path, x) == f.labels).all()
+    moved = clustering.relabel(f, {0: 3, 1: 2, 2: 1, 3: 0})
+    assert (moved.labels == 3 - f.labels).all() and list(moved.centroids.index) == [0, 1, 2, 3]
 
 
 def test_profile_is_in_original_units():
-    rfm_table, truth = planted(100)
-    prof = clustering.profile(rfm_table, truth)
+    df, truth = planted(4, n_per=100, seed=5)
+    prof = clustering.profile(df, truth)
     assert prof["customers"].sum() == 400 and prof["share"].sum() == pytest.approx(1)
-    assert prof.loc[0, "median_frequency"] == pytest.approx(30, rel=0.1)
     assert prof["revenue_share"].sum() == pytest.approx(1)
 
 
-def test_compare_with_segments_reports_ari_and_nmi():
+def test_compare_with_segments_reports_ari_and_nmi_as_scikit_learn_does():
+    from sklearn.metrics import normalized_mutual_info_score
+
     ct, ari, nmi = clustering.compare_with_segments(np.array([0, 0, 1, 1]), pd.Series(["a", "a", "b", "b"]))
     assert ari == pytest.approx(1) and nmi == pytest.approx(1) and ct.shape == (2, 2)
-
-
-def test_large_data_switches_to_minibatch():
-    rfm_table, _ = planted(100)
-    fit = clustering.fit(clustering.build_features(rfm_table), 4, minibatch_above=100)
-    assert type(fit.pipeline[-1]).__name__ == "MiniBatchKMeans" and "MiniBatchKMeans" in fit.note
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 4, 3000)
+    seg = pd.Series(np.where(rng.random(3000) < 0.5, labels, rng.integers(0, 6, 3000))).map(lambda v: f"s{v}")
+    ct, ari, nmi = clustering.compare_with_segments(labels, seg)
+    assert ari == pytest.approx(adjusted_rand_score(seg, labels), abs=1e-12)
+    assert nmi == pytest.approx(normalized_mutual_info_score(seg, labels), abs=1e-12)
+    assert ct.equals(pd.crosstab(pd.Series(labels, name="cluster"), pd.Series(seg.to_numpy(), name="segment")))
 
 
 def test_gmm_and_hdbscan_options():
-    rfm_table, truth = planted(150)
-    x = clustering.build_features(rfm_table)
+    df, truth = planted(4, seed=6)
+    x = clustering.build_features(df)
     assert adjusted_rand_score(truth, clustering.fit(x, 4, algorithm="gmm").labels) > 0.9
     h = clustering.fit(x, 4, algorithm="hdbscan")
     assert 0 <= h.noise_share < 0.5 and "noise" in h.note
+    assert (clustering.name_column(np.array([0, -1]), {0: "x"}) == ["x", "noise"]).all()
+
+
+def test_charts_and_tables_show_names_plain_words_and_no_offsets():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    df, truth = planted(3, seed=3)
+    choice, fit = automatic(df)
+    x = clustering.build_features(df)
+    cut = clustering.cutoffs(df)
+    levels = clustering.name_levels(df, fit.labels, cut)
+    names = clustering.name_clusters(levels)
+    pca = clustering.plot_pca(x, fit.labels, names)
+    legend = [t.get_text() for t in pca.axes[0].get_legend().get_texts()]
+    assert legend == [f"{c}: {names[c]}" for c in sorted(names)]
+    prof = clustering.plot_profile(levels, cut, names)
+    prof.canvas.draw()
+    titles = " ".join(ax.get_title() for ax in prof.axes)
+    for words in ("days since last purchase\n(lower is better)", "orders\n(higher is better)", "spend"):
+        assert words in titles
+    assert {t.get_text() for t in prof.axes[0].get_yticklabels()} == {f"{c}: {names[c]}" for c in levels.index}
+    assert any("log scale" in t.get_text() for t in prof.texts)
+    kfig = clustering.plot_k_choice(choice)
+    for fig in (pca, prof, kfig):
+        fig.canvas.draw()
+        for ax in fig.axes:
+            assert ax.xaxis.get_offset_text().get_text() == "" and ax.yaxis.get_offset_text().get_text() == ""
+    html = clustering.k_table_view(choice).to_html()
+    assert "chosen · meets the bar" in html and "%" in html and "<th class=\"blank" not in html
+    view = clustering.profile_view(clustering.profile(df, fit.labels), names).to_html()
+    assert "median days since last purchase" in view and names[0] in view
 
 
 # ------------------------------------------------------------ bad input
 
 
 def test_fewer_customers_than_clusters():
-    rfm_table, _ = planted(2)
-    x = clustering.build_features(rfm_table)
+    df, _ = planted(4, n_per=2)
+    x = clustering.build_features(df)
     with pytest.raises(InputError, match="Only 8 customers for up to k_max=10"):
-        clustering.search_k(x, 2, 10)
+        clustering.search_k(x, range(3, 11))
     with pytest.raises(InputError, match="need more customers than clusters"):
         clustering.fit(x, 8)
 
@@ -152,8 +375,28 @@ def test_missing_or_infinite_values():
         clustering.build_features(df)
 
 
-def test_impossible_k_range():
+def test_impossible_settings():
     with pytest.raises(ConfigError, match="2 <= k_min <= k_max"):
         clustering.check_k_range(100, 1, 5)
     with pytest.raises(ConfigError, match="k_min=6, k_max=3"):
         clustering.check_k_range(100, 6, 3)
+    x = clustering.build_features(planted(3)[0])
+    with pytest.raises(ConfigError, match="stability_fits must be at least 2"):
+        clustering.search_k(x, [3], stability_fits=1)
+    with pytest.raises(ConfigError, match="name_cutoffs"):
+        clustering.cutoffs(planted(3)[0], [0.75, 0.25])
+    with pytest.raises(ConfigError, match="language"):
+        clustering.name_clusters(pd.DataFrame(), "fr")
+
+
+def test_log_axes_are_labelled_in_plain_numbers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    lv = pd.DataFrame([levels_row(40, "mid", 7, "high", 257.9, "high"), levels_row(498, "mid", 1, "low", 23.7, "mid")])
+    cut = pd.DataFrame({"low": [206.0, 1, 19.99], "high": [505.0, 3, 106.78]}, index=clustering.BASE_FEATURES)
+    fig = clustering.plot_profile(lv, cut, {0: "a", 1: "b"})
+    fig.canvas.draw()
+    for ax in fig.axes[1:]:
+        labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]
+        assert labels and all(re.fullmatch(r"[\d,.]+", t) for t in labels), labels

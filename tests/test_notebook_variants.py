@@ -53,7 +53,7 @@ def test_02_zh_labels_on_cdnow_render_chinese(tmp_path):
 
 def test_03_on_cdnow_explains_the_choice_of_k(tmp_path):
     out = run("03_clustering", tmp_path, data_path=CDNOW, config_path=CDNOW_CFG, period_end="1998-06-30",
-              k_max=6, n_bootstrap=5)
+              k_max=6, stability_fits=5)
     assert "Chosen: k =" in out and "silhouette" in out
     assert "ARI" in out
 

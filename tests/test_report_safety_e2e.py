@@ -56,7 +56,7 @@ def _hostile_copy(folder: Path, files: dict) -> dict:
     cfg = {"mask_ids": True,
            "data": {"path": str(data), "preset": "online_retail", "column_mapping": {PAYLOADS[4] + "Country": "country"}},
            "rfm": {"scheme": str(rules)},
-           "clustering": {"k_max": 4, "n_bootstrap": 3},
+           "clustering": {"k_max": 4, "stability_fits": 3},
            "experiment": {"assignment_path": str(assignments)}}
     (folder / "hostile.yaml").write_text(yaml.safe_dump(cfg))
     return {"config": folder / "hostile.yaml", "ids": set(tx["CustomerID"]) - {""}}

@@ -1,53 +1,68 @@
 """Data-driven customer segments: features, choice of k, stability, names, stable ids.
 
-Metrics used to choose k (all from scikit-learn):
+Features are log1p of recency (days since last purchase), frequency (orders) and
+monetary (spend), standardised. k-means (k-means++ initialisation) is fitted for each
+k in the search range (3-8 by default: fewer than 3 clusters add nothing to the RFM
+segments, more than 8 cannot be run as distinct marketing programmes).
 
-- **inertia**: within-cluster sum of squared distances to the centroid (lower is tighter;
-  always falls as k grows, so it is shown, not used to choose).
+Figures per k (:func:`search_k`):
+
 - **silhouette**: mean over customers of (b - a) / max(a, b), where a is the mean distance
-  to the own cluster and b to the nearest other cluster; -1..1, higher is better.
-  Computed on a seeded sample of at most ``silhouette_sample`` customers.
-- **Calinski-Harabasz**: between- over within-cluster dispersion, scaled by degrees of
-  freedom; higher is better.
-- **Davies-Bouldin**: mean over clusters of the worst ratio of within-cluster scatter to
-  between-centroid distance; lower is better.
+  to the own cluster and b to the nearest other cluster; -1..1, higher means better
+  separated clusters. Computed on a seeded sample of at most ``silhouette_sample`` customers.
+- **stability_ari**: k-means (one k-means++ start) is refit ``stability_fits`` times, each on a seeded
+  random ``stability_fraction`` (80%) of a stability sample (at most ``stability_sample``
+  customers); each refit labels the whole stability sample and is compared with the k's
+  reference fit by the adjusted Rand index (ARI: 1 = the same partition, 0 = chance
+  agreement). ``stability_ari`` is the mean over refits, ``stability_ari_min`` the worst.
 - **min_share**: the smallest cluster's share of customers.
 
-Automatic rule (:func:`choose_k`): the k with the best silhouette among the k whose
-smallest cluster holds at least ``min_cluster_share`` (2%) of customers; if none
-qualifies, the best silhouette overall, with that said in the reason.
+Rule for k (:func:`choose_k`): a k *meets the bar* when its clusters are stable
+(``stability_ari`` >= ``stable_ari``, 0.8) and its smallest cluster holds at least
+``min_cluster_share`` (2%) of customers. Among those, the k with the highest silhouette
+wins; a silhouette within ``silhouette_tie`` (0.01) of the best is a tie (the sampled
+silhouette is not more precise than that) and ties go to the larger k, which gives
+marketing more groups to work with. When no k meets the bar the report says so and
+recommends the RFM segments.
 
-Stability (:func:`stability`): the model is refit on ``n_bootstrap`` seeded bootstrap
-resamples; each refit labels all customers and is compared with the full fit by the
-adjusted Rand index (ARI; 1 = identical partition, 0 = chance agreement).
+Speed: the k search fits each k on a seeded sample of at most ``fit_sample`` customers
+with ``n_init`` sized to the sample (:func:`n_init_for`); the chosen k's model from the
+search *is* the final model (no refit), and every customer is assigned to its nearest
+centroid. The k-means work runs single-threaded, which is faster than OpenMP threads
+on small inputs and on a busy machine.
+
+Names (:func:`name_levels`, :func:`name_clusters`): each of R, F, M is *low* when the
+cluster's median is at or below the 25th percentile of **all customers**, *high* when at
+or above the 75th percentile, *mid* in between (cut-offs ``name_cutoffs``). Once ids are
+aligned with last month's (:func:`align_to_previous`), a name changes only when a median
+crossed a cut-off (it is on the new side of both last month's and this month's cut-off, so a
+cut-off moving past an unchanged median renames nothing), and :func:`name_changes` writes one
+sentence per change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import HDBSCAN, KMeans, MiniBatchKMeans
-from sklearn.metrics import (
-    adjusted_rand_score,
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    normalized_mutual_info_score,
-    silhouette_score,
-)
+from sklearn.cluster import HDBSCAN, KMeans
+from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from customer_analytics.errors import ConfigError, InputError
 
 BASE_FEATURES = ["recency_days", "frequency", "monetary"]
 EXTRA_FEATURES = ("tenure", "aov", "interpurchase")
 STABLE_ARI = 0.8
+LEVELS = ("low", "mid", "high")  # where a cluster median sits among all customers' values
 
 
 def build_features(rfm: pd.DataFrame, extra: list[str] | tuple = ()) -> pd.DataFrame:
@@ -97,34 +112,56 @@ def validate_features(x: pd.DataFrame) -> None:
             )
 
 
-def make_pipeline(k: int, scaler: str = "standard", algorithm: str = "kmeans", seed: int = 42,
-                  n_rows: int = 0, minibatch_above: int = 200_000) -> Pipeline:
-    """A scikit-learn Pipeline: scaler then the clustering model.
-
-    ``kmeans`` becomes ``MiniBatchKMeans`` when ``n_rows`` exceeds ``minibatch_above``.
-    """
+def make_scaler(scaler: str = "standard", seed: int = 42):
+    """The feature scaler: ``standard`` (z-scores), ``robust`` (median/IQR) or ``quantile`` (to normal)."""
     scalers = {"standard": StandardScaler(), "robust": RobustScaler(),
                "quantile": QuantileTransformer(output_distribution="normal", random_state=seed)}
     if scaler not in scalers:
         raise ConfigError(f"scaler must be one of {', '.join(scalers)}, got '{scaler}'")
-    if algorithm == "kmeans":
-        if n_rows > minibatch_above:
-            model = MiniBatchKMeans(n_clusters=k, n_init=10, random_state=seed, batch_size=4096)
-        else:
-            model = KMeans(n_clusters=k, n_init=10, random_state=seed)
-    elif algorithm == "gmm":
-        model = GaussianMixture(n_components=k, n_init=3, random_state=seed)
-    elif algorithm == "hdbscan":
-        model = HDBSCAN(min_cluster_size=max(10, n_rows // 50), copy=True)
-    else:
-        raise ConfigError(f"algorithm must be kmeans, gmm or hdbscan, got '{algorithm}'")
-    return Pipeline([("scale", scalers[scaler]), ("model", model)])
+    return scalers[scaler]
 
 
-def _labels(pipe: Pipeline, x: np.ndarray) -> np.ndarray:
-    if hasattr(pipe[-1], "predict"):
-        return pipe.predict(x)
-    return pipe[-1].labels_
+def n_init_for(n: int) -> int:
+    """k-means++ restarts sized to the data: 10 up to 10,000 rows, 4 up to 100,000, else 2.
+
+    Each restart costs a full fit; on small data restarts are cheap insurance against a
+    poor local optimum, on large data k-means++ seeding alone is already reliable.
+    """
+    return 10 if n <= 10_000 else (4 if n <= 100_000 else 2)
+
+
+def seeded_sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted row positions of a random sample of ``min(n, size)`` rows (all rows when n <= size)."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size, replace=False))
+
+
+def ari(a: np.ndarray, b: np.ndarray) -> float:
+    """Adjusted Rand index of two labelings with labels 0..k-1 (Hubert and Arabie, 1985).
+
+    ARI = (sum_ij C(n_ij, 2) - E) / (0.5 (sum_i C(a_i, 2) + sum_j C(b_j, 2)) - E) with
+    E = sum_i C(a_i, 2) sum_j C(b_j, 2) / C(n, 2), from the contingency table n_ij of the
+    two labelings (a_i, b_j its margins); 1 for identical partitions, about 0 for
+    unrelated ones. Equal to :func:`sklearn.metrics.adjusted_rand_score`, computed with
+    one ``bincount`` because it runs hundreds of times per report.
+    """
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    ka, kb = int(a.max()) + 1, int(b.max()) + 1
+    cont = np.bincount(a * kb + b, minlength=ka * kb).astype(float)
+
+    def pairs(v):
+        return float((v * (v - 1) / 2).sum())
+
+    sum_ij = pairs(cont)
+    sum_a, sum_b = pairs(cont.reshape(ka, kb).sum(1)), pairs(cont.reshape(ka, kb).sum(0))
+    expected = sum_a * sum_b / (len(a) * (len(a) - 1) / 2)
+    top = 0.5 * (sum_a + sum_b) - expected
+    return 1.0 if top == 0 else (sum_ij - expected) / top
+
+
+def _kmeans(k: int, n: int, seed: int, n_init: int | None = None) -> KMeans:
+    return KMeans(n_clusters=k, init="k-means++", n_init=n_init or n_init_for(n), random_state=seed)
 
 
 def check_k_range(n: int, k_min: int, k_max: int) -> None:
@@ -138,52 +175,184 @@ def check_k_range(n: int, k_min: int, k_max: int) -> None:
         )
 
 
-def search_k(x: pd.DataFrame, k_min: int = 2, k_max: int = 10, scaler: str = "standard",
-             seed: int = 42, silhouette_sample: int = 10_000, minibatch_above: int = 200_000) -> pd.DataFrame:
-    """Fit k-means for each k in the range and report the quality metrics (see module doc)."""
-    check_k_range(len(x), k_min, k_max)
+def k_values(k_min: int, k_max: int, fixed: int | None = None) -> list[int]:
+    """The k to evaluate: the search range, plus a fixed k when the analyst set one outside it."""
+    ks = list(range(int(k_min), int(k_max) + 1))
+    if fixed and int(fixed) not in ks:
+        if int(fixed) < 2:
+            raise ConfigError(f"k must be at least 2, got k={fixed}")
+        ks = sorted([*ks, int(fixed)])
+    return ks
+
+
+@dataclass
+class KSearch:
+    """The k search: figures per k, the fitted reference models and the samples used.
+
+    ``table`` has one row per k (index ``k``) with ``silhouette``, ``stability_ari``,
+    ``stability_ari_min``, ``min_share`` and ``inertia`` (within-cluster sum of squares per
+    customer of the fit sample, in scaled units; shown, not used by the rule).
+    """
+
+    table: pd.DataFrame
+    scaler: object
+    models: dict[int, KMeans]
+    n_customers: int
+    n_fit: int
+    n_stability: int
+    n_silhouette: int
+    stability_fits: int
+    stability_fraction: float
+    seed: int
+    feature_names: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Plain-text table of every k's figures and how they were measured."""
+        head = (f"k search on {self.n_fit:,} of {self.n_customers:,} customers; silhouette on "
+                f"{self.n_silhouette:,}; stability: {self.stability_fits} refits on "
+                f"{self.stability_fraction:.0%} subsamples of {self.n_stability:,} customers")
+        return head + "\n" + self.table.round(3).to_string()
+
+
+def search_k(x: pd.DataFrame, ks: list[int] | range, scaler: str = "standard", seed: int = 42,
+             fit_sample: int = 50_000, silhouette_sample: int = 2_000, stability_sample: int = 20_000,
+             stability_fits: int = 20, stability_fraction: float = 0.8) -> KSearch:
+    """Fit k-means for every k in ``ks`` and measure separation, stability and cluster sizes.
+
+    See the module docstring for the definitions. The scaler is fitted on all customers;
+    k-means on a seeded sample of at most ``fit_sample`` of them; the same seeded samples
+    are used for every k, so the figures are comparable across k and reproducible.
+
+    Raises
+    ------
+    ConfigError
+        For an impossible k range or stability setting.
+    InputError
+        When there are not more customers than the largest k.
+    """
+    ks = sorted(int(k) for k in ks)
+    check_k_range(len(x), ks[0], ks[-1])
+    if stability_fits < 2:
+        raise ConfigError(f"stability_fits must be at least 2, got {stability_fits}")
+    if not 0.1 <= stability_fraction < 1:
+        raise ConfigError(f"stability_fraction must be in [0.1, 1), got {stability_fraction}")
     vals = x.to_numpy(dtype=float)
+    sc = make_scaler(scaler, seed).fit(vals)
     rng = np.random.default_rng(seed)
-    idx = rng.choice(len(vals), min(len(vals), silhouette_sample), replace=False)
-    rows = []
-    for k in range(k_min, k_max + 1):
-        pipe = make_pipeline(k, scaler, "kmeans", seed, len(vals), minibatch_above).fit(vals)
-        z, lab = pipe[:-1].transform(vals), pipe[-1].labels_
-        sub_lab = lab[idx]
-        rows.append({
-            "k": k,
-            "inertia": float(pipe[-1].inertia_),
-            "silhouette": float(silhouette_score(z[idx], sub_lab)) if len(set(sub_lab)) > 1 else np.nan,
-            "calinski_harabasz": float(calinski_harabasz_score(z[idx], sub_lab)),
-            "davies_bouldin": float(davies_bouldin_score(z[idx], sub_lab)),
-            "min_share": float(np.bincount(lab, minlength=k).min() / len(lab)),
-        })
-    return pd.DataFrame(rows).set_index("k")
+    fit_idx = seeded_sample(len(vals), fit_sample, rng)
+    z = sc.transform(vals[fit_idx])
+    sil_idx = seeded_sample(len(z), silhouette_sample, rng)
+    stab = z[seeded_sample(len(z), stability_sample, rng)]
+    m = max(int(round(stability_fraction * len(stab))), ks[-1] + 1)
+    subsets = [np.sort(rng.choice(len(stab), m, replace=False)) for _ in range(stability_fits)]
+    rows, models = [], {}
+    with threadpool_limits(limits=1):
+        for k in ks:
+            km = _kmeans(k, len(z), seed).fit(z)
+            models[k] = km
+            lab = km.labels_
+            ref = km.predict(stab)
+            aris = [ari(ref, _kmeans(k, m, seed + 1 + i, 1).fit(stab[s]).predict(stab))
+                    for i, s in enumerate(subsets)]
+            sub = lab[sil_idx]
+            rows.append({
+                "k": k,
+                "silhouette": float(silhouette_score(z[sil_idx], sub)) if len(set(sub)) > 1 else np.nan,
+                "stability_ari": float(np.mean(aris)),
+                "stability_ari_min": float(np.min(aris)),
+                "min_share": float(np.bincount(lab, minlength=k).min() / len(lab)),
+                "inertia": float(km.inertia_ / len(z)),
+            })
+    return KSearch(pd.DataFrame(rows).set_index("k"), sc, models, len(vals), len(z), len(stab), len(sil_idx),
+                   stability_fits, stability_fraction, seed, list(x.columns))
 
 
-def choose_k(metrics: pd.DataFrame, min_share: float = 0.02) -> tuple[int, str]:
-    """Best silhouette among k whose smallest cluster holds >= ``min_share``; returns (k, reason)."""
-    ok = metrics[metrics["min_share"] >= min_share]
+@dataclass
+class KChoice:
+    """The chosen k, the reason in words and whether the clusters are recommended for targeting.
+
+    ``table`` is the search table with a ``meets_bar`` column (bool) and a ``verdict``
+    column (``"meets the bar"`` or what it fails).
+    """
+
+    k: int
+    reason: str
+    recommended: bool
+    table: pd.DataFrame
+    stable_ari: float = STABLE_ARI
+    min_share: float = 0.02
+
+    def summary(self) -> str:
+        """One line: the chosen k, whether it is recommended, and the reason."""
+        return f"k = {self.k} ({'recommended' if self.recommended else 'NOT recommended'}). {self.reason}"
+
+
+def _ks(index) -> str:
+    return ", ".join(str(int(k)) for k in index)
+
+
+def choose_k(table: pd.DataFrame, min_share: float = 0.02, stable_ari: float = STABLE_ARI,
+             silhouette_tie: float = 0.01, fixed: int | None = None) -> KChoice:
+    """Apply the documented rule (module docstring) to a :class:`KSearch` table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Index k; columns ``silhouette``, ``stability_ari``, ``min_share``.
+    min_share, stable_ari, silhouette_tie : float
+        The bar (smallest cluster share, mean subsample ARI) and the silhouette tie margin.
+    fixed : int, optional
+        A k fixed by the analyst: chosen regardless, with whether it meets the bar.
+    """
+    t = table.copy()
+    stable = t["stability_ari"] >= stable_ari
+    big = t["min_share"] >= min_share
+    t["meets_bar"] = stable & big
+    fails = np.where(~stable & ~big, f"unstable and a cluster below {min_share:.0%}",
+                     np.where(~stable, "unstable", f"a cluster below {min_share:.0%}"))
+    t["verdict"] = np.where(t["meets_bar"], "meets the bar", fails)
+    ok = t[t["meets_bar"]]
+    bar = (f"clusters stable under resampling (mean ARI at least {stable_ari:g}) and a smallest cluster "
+           f"of at least {min_share:.0%} of customers")
+    if fixed:
+        k = int(fixed)
+        good = bool(t.loc[k, "meets_bar"])
+        reason = (f"k = {k} was fixed by the analyst (parameter `k`); it "
+                  + ("meets the bar (" + bar + ")." if good else f"does NOT meet the bar: {t.loc[k, 'verdict']}."))
+        return KChoice(k, reason, good, t, stable_ari, min_share)
+    rng_txt = f"{int(t.index.min())} to {int(t.index.max())}"
     if ok.empty:
-        k = int(metrics["silhouette"].idxmax())
-        return k, (f"No k in {metrics.index.min()}-{metrics.index.max()} keeps every cluster above "
-                   f"{min_share:.0%} of customers; k={k} has the best silhouette "
-                   f"({metrics.loc[k, 'silhouette']:.3f}) regardless.")
-    k = int(ok["silhouette"].idxmax())
-    runner = ok["silhouette"].drop(k).idxmax() if len(ok) > 1 else None
-    reason = (f"k={k} has the highest silhouette ({ok.loc[k, 'silhouette']:.3f}) among the k whose "
-              f"smallest cluster holds at least {min_share:.0%} of customers")
-    if runner is not None:
-        reason += f" (next best: k={runner}, {ok.loc[runner, 'silhouette']:.3f})"
-    excluded = metrics.index.difference(ok.index).tolist()
-    if excluded:
-        reason += f"; k={excluded} were excluded for a cluster smaller than {min_share:.0%}"
-    return k, reason + "."
+        pool = t[big] if big.any() else t
+        k = int(pool["stability_ari"].idxmax())
+        reason = (f"No k from {rng_txt} meets the bar ({bar}): the best mean ARI is "
+                  f"{t['stability_ari'].max():.2f}. These customers do not fall into groups that k-means "
+                  f"finds reliably, so use the RFM segments (notebook 02) for targeting. The clusters below "
+                  f"(k = {k}, the most stable) are shown for reference only.")
+        return KChoice(k, reason, False, t, stable_ari, min_share)
+    best = ok["silhouette"].max()
+    near = ok[ok["silhouette"] >= best - silhouette_tie]
+    k = int(near.index.max())
+    k_best = int(ok["silhouette"].idxmax())
+    if k == k_best:
+        reason = (f"k = {k} won: of the k that meet the bar (k = {_ks(ok.index)}), it has the highest "
+                  f"silhouette ({best:.3f}), so its clusters are the best separated.")
+    else:
+        reason = (f"k = {k} won: of the k that meet the bar (k = {_ks(ok.index)}), its silhouette "
+                  f"({ok.loc[k, 'silhouette']:.3f}) is within {silhouette_tie:g} of the best ({best:.3f} at "
+                  f"k = {k_best}), a tie, and ties go to the larger k because it gives more groups to target.")
+    others = ok.index.difference(near.index)
+    if len(others):
+        verb = "meets" if len(others) == 1 else "meet"
+        reason += f" k = {_ks(others)} also {verb} the bar but {'is' if len(others) == 1 else 'are'} less well separated."
+    out = t[~t["meets_bar"]]
+    if len(out):
+        reason += " Not eligible: " + "; ".join(f"k = {int(i)} ({v})" for i, v in out["verdict"].items()) + "."
+    return KChoice(k, reason + f" The bar: {bar}.", True, t, stable_ari, min_share)
 
 
 @dataclass
 class ClusterFit:
-    """A fitted clustering: pipeline, labels, centroids in scaled and original units."""
+    """A fitted clustering: pipeline, labels, centroids (mean log-features per cluster)."""
 
     pipeline: Pipeline
     labels: np.ndarray
@@ -199,52 +368,50 @@ class ClusterFit:
         return float((self.labels == -1).mean())
 
 
-def fit(x: pd.DataFrame, k: int, scaler: str = "standard", algorithm: str = "kmeans", seed: int = 42,
-        minibatch_above: int = 200_000) -> ClusterFit:
-    """Fit the final model; centroids are the mean (unscaled) log-features per cluster."""
+def _centroids(x: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    cent = x.reset_index(drop=True).groupby(labels).mean()
+    return cent[cent.index >= 0]
+
+
+def fit(x: pd.DataFrame, k: int, search: KSearch | None = None, scaler: str = "standard",
+        algorithm: str = "kmeans", seed: int = 42, fit_sample: int = 50_000) -> ClusterFit:
+    """The final model and every customer's cluster.
+
+    With ``algorithm='kmeans'`` and a :class:`KSearch` that evaluated ``k``, the search's
+    model for k is reused (no refit). Otherwise k-means or a Gaussian mixture is fitted on
+    a seeded sample of at most ``fit_sample`` customers and everyone is assigned by
+    ``predict``; HDBSCAN (no ``predict``) is fitted on all customers.
+    """
     if len(x) <= k:
         raise InputError(f"Only {len(x):,} customers for k={k} clusters: need more customers than clusters.")
     vals = x.to_numpy(dtype=float)
-    pipe = make_pipeline(k, scaler, algorithm, seed, len(vals), minibatch_above).fit(vals)
-    labels = _labels(pipe, vals)
-    cent = x.reset_index(drop=True).groupby(labels).mean()
-    cent = cent[cent.index >= 0]
     note = ""
-    if algorithm == "kmeans" and len(vals) > minibatch_above:
-        note = f"{len(vals):,} customers > {minibatch_above:,}: MiniBatchKMeans was used."
+    with threadpool_limits(limits=1):
+        if algorithm == "kmeans" and search is not None and k in search.models:
+            pipe = Pipeline([("scale", search.scaler), ("model", search.models[k])])
+            if search.n_fit < len(vals):
+                note = (f"k-means was fitted on a seeded sample of {search.n_fit:,} of {len(vals):,} customers; "
+                        "every customer is assigned to the nearest centroid.")
+        else:
+            sc = make_scaler(scaler, seed).fit(vals)
+            idx = seeded_sample(len(vals), fit_sample, np.random.default_rng(seed))
+            if algorithm == "kmeans":
+                model = _kmeans(k, len(idx), seed)
+            elif algorithm == "gmm":
+                model = GaussianMixture(n_components=k, n_init=3, random_state=seed)
+            elif algorithm == "hdbscan":
+                idx = np.arange(len(vals))
+                model = HDBSCAN(min_cluster_size=max(10, len(vals) // 50), copy=True)
+            else:
+                raise ConfigError(f"algorithm must be kmeans, gmm or hdbscan, got '{algorithm}'")
+            model.fit(sc.transform(vals[idx]))
+            pipe = Pipeline([("scale", sc), ("model", model)])
+        labels = pipe.predict(vals) if hasattr(pipe[-1], "predict") else pipe[-1].labels_
+    labels = np.asarray(labels)
     if algorithm == "hdbscan":
         note = f"HDBSCAN left {(labels == -1).mean():.1%} of customers as noise (cluster -1)."
+    cent = _centroids(x, labels)
     return ClusterFit(pipe, labels, cent, int(len(cent)), algorithm, note)
-
-
-def stability(x: pd.DataFrame, k: int, scaler: str = "standard", seed: int = 42, n_bootstrap: int = 20,
-              neighbours: bool = True, minibatch_above: int = 200_000) -> pd.DataFrame:
-    """Bootstrap ARI against the full fit for k (and k-1, k+1): mean, std, min per k."""
-    if n_bootstrap < 2:
-        raise ConfigError(f"n_bootstrap must be at least 2, got {n_bootstrap}")
-    vals = x.to_numpy(dtype=float)
-    ks = [kk for kk in ([k - 1, k, k + 1] if neighbours else [k]) if 2 <= kk < len(vals)]
-    rng = np.random.default_rng(seed)
-    boots = [rng.integers(0, len(vals), len(vals)) for _ in range(n_bootstrap)]
-    rows = []
-    for kk in ks:
-        full = make_pipeline(kk, scaler, "kmeans", seed, len(vals), minibatch_above).fit(vals).predict(vals)
-        aris = [adjusted_rand_score(full, make_pipeline(kk, scaler, "kmeans", seed + i + 1, len(vals),
-                                                        minibatch_above).fit(vals[b]).predict(vals))
-                for i, b in enumerate(boots)]
-        rows.append({"k": kk, "ari_mean": float(np.mean(aris)), "ari_std": float(np.std(aris, ddof=1)),
-                     "ari_min": float(np.min(aris)), "n_bootstrap": n_bootstrap})
-    return pd.DataFrame(rows).set_index("k")
-
-
-def stability_verdict(ari_mean: float, threshold: float = STABLE_ARI) -> str:
-    """A sentence on whether the clusters are stable enough to act on."""
-    if ari_mean >= threshold:
-        return (f"Stable: refits on resampled customers reproduce the clusters (mean ARI {ari_mean:.2f} "
-                f">= {threshold}). They can be used for targeting.")
-    return (f"WARNING: unstable clusters (mean ARI {ari_mean:.2f} < {threshold}). Refits on resampled "
-            "customers give noticeably different groups, so these clusters should not drive spending "
-            "decisions; use the RFM segments instead or revisit the features.")
 
 
 def profile(rfm: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
@@ -262,38 +429,122 @@ def profile(rfm: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
     return out
 
 
+# ------------------------------------------------------------------ names
+
+#: Words per level of the *value* (low, mid, high); recency: a low value is recent.
 NAME_WORDS = {
-    "en": {"r": ("lapsed", "fading", "recent"), "f": ("one-off", "occasional", "frequent"),
-           "m": ("low spend", "mid spend", "high spend"), "sep": " · "},
-    "zh": {"r": ("久未购买", "渐少购买", "近期购买"), "f": ("单次", "偶尔", "高频"),
-           "m": ("低消费", "中消费", "高消费"), "sep": " · "},
+    "en": {"recency_days": ("recent", "fading", "lapsed"), "frequency": ("one-off", "occasional", "frequent"),
+           "monetary": ("low spend", "mid spend", "high spend"), "sep": " · "},
+    "zh": {"recency_days": ("近期购买", "渐少购买", "久未购买"), "frequency": ("单次", "偶尔", "高频"),
+           "monetary": ("低消费", "中消费", "高消费"), "sep": " · "},
+}
+#: Plain words for the features, with the direction that is better for the business.
+FEATURE_WORDS = {
+    "en": {"recency_days": "days since last purchase", "frequency": "orders", "monetary": "spend"},
+    "zh": {"recency_days": "距上次购买天数", "frequency": "订单数", "monetary": "消费额"},
+}
+BETTER = {"en": {"recency_days": "lower is better", "frequency": "higher is better", "monetary": "higher is better"},
+          "zh": {"recency_days": "越低越好", "frequency": "越高越好", "monetary": "越高越好"}}
+MEDIAN = {"en": "median {}", "zh": "{}中位数"}
+
+
+def median_words(col: str, language: str = "en") -> str:
+    """'median days since last purchase' (en) / '距上次购买天数中位数' (zh)."""
+    return MEDIAN[language].format(FEATURE_WORDS[language][col])
+CHANGE_TEXT = {
+    "en": {"change": "cluster {cid}: '{old}' → '{new}' ({details})",
+           "detail": "median {feature} {before} → {after}, {where}",
+           "low": "now at or below the {q_low} percentile of customers ({v_low})",
+           "mid": "now between the {q_low} and {q_high} percentiles of customers ({v_low}–{v_high})",
+           "high": "now at or above the {q_high} percentile of customers ({v_high})",
+           "new": "cluster {cid} is new this month: '{new}'",
+           "gone": "cluster {cid} ('{old}') has no counterpart this month",
+           "list_sep": "; "},
+    "zh": {"change": "群组 {cid}：'{old}' → '{new}'（{details}）",
+           "detail": "{feature}中位数 {before} → {after}，{where}",
+           "low": "现处于全部客户第 {q_low} 百分位或以下（{v_low}）",
+           "mid": "现处于全部客户第 {q_low} 与第 {q_high} 百分位之间（{v_low}–{v_high}）",
+           "high": "现处于全部客户第 {q_high} 百分位或以上（{v_high}）",
+           "new": "群组 {cid} 为本月新增：'{new}'",
+           "gone": "群组 {cid}（'{old}'）本月没有对应群组",
+           "list_sep": "；"},
 }
 
 
-def standardise(centroids: pd.DataFrame, x: pd.DataFrame) -> pd.DataFrame:
-    """Centroids in standard deviations from the mean of all customers (for names and snake plots)."""
-    return (centroids - x.mean()) / x.std(ddof=0)
-
-
-def name_clusters(centroids: pd.DataFrame, language: str = "en") -> dict[int, str]:
-    """Descriptive name per cluster from its standardised centroid (:func:`standardise`), e.g. 'recent · frequent · high spend'.
-
-    Each of R, F, M is called low / mid / high when the centroid is below -0.5,
-    between, or above +0.5 standard deviations (recency reversed: low recency = recent).
-    Duplicate names get a numeric suffix.
-    """
+def _check_language(language: str) -> None:
     if language not in NAME_WORDS:
         raise ConfigError(f"language must be 'en' or 'zh', got '{language}'")
+
+
+def cutoffs(rfm: pd.DataFrame, quantiles: tuple[float, float] | list[float] = (0.25, 0.75)) -> pd.DataFrame:
+    """The naming cut-offs: the given percentiles of all customers' recency, frequency and monetary.
+
+    Percentiles are actual customer values (``inverted_cdf``), so "at or below the 25th
+    percentile" includes every customer tied at that value (e.g. all one-order customers).
+
+    Returns
+    -------
+    DataFrame
+        Index the three features; columns ``low`` and ``high`` (the two cut-off values) and
+        attributes ``q_low`` / ``q_high`` in ``.attrs``.
+    """
+    q_low, q_high = (float(q) for q in quantiles)
+    if not 0 < q_low < q_high < 1:
+        raise ConfigError(f"name_cutoffs must be two increasing shares in (0, 1), got {list(quantiles)}")
+    vals = rfm[BASE_FEATURES].to_numpy(dtype=float)
+    out = pd.DataFrame({"low": np.quantile(vals, q_low, axis=0, method="inverted_cdf"),
+                        "high": np.quantile(vals, q_high, axis=0, method="inverted_cdf")}, index=BASE_FEATURES)
+    out.attrs.update(q_low=q_low, q_high=q_high)
+    return out
+
+
+def _level(v: pd.Series, low: float, high: float) -> np.ndarray:
+    return np.where(v <= low, "low", np.where(v >= high, "high", "mid"))
+
+
+def name_levels(rfm: pd.DataFrame, labels: np.ndarray, cut: pd.DataFrame, previous: pd.DataFrame | None = None,
+                previous_cut: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each cluster's medians and where they sit among all customers: low, mid or high.
+
+    A median is *low* when at or below ``cut['low']``, *high* when at or above
+    ``cut['high']`` (and not low), otherwise *mid*. Noise (label -1) is left out.
+
+    With last month's levels and cut-offs (``previous``, ``previous_cut``; ids aligned),
+    a cluster keeps last month's level of a feature unless its median **crossed** a
+    cut-off: it must be on the new side of both this month's and last month's cut-off.
+    A cut-off that moved past an unchanged median therefore does not rename a cluster.
+    """
+    med = rfm[BASE_FEATURES].astype(float).groupby(np.asarray(labels)).median()
+    med = med[med.index >= 0]
+    out = med.add_prefix("median_")
+    both = med.index.intersection(previous.index) if previous is not None and previous_cut is not None else []
+    for col in BASE_FEATURES:
+        lev = pd.Series(_level(med[col], cut.loc[col, "low"], cut.loc[col, "high"]), index=med.index)
+        if len(both):
+            old = previous.loc[both, f"{col}_level"]
+            then = pd.Series(_level(med.loc[both, col], previous_cut.loc[col, "low"], previous_cut.loc[col, "high"]),
+                             index=both)
+            crossed = (lev[both] != old) & (then != old)
+            lev[both] = lev[both].where(crossed, old)
+        out[f"{col}_level"] = lev.to_numpy()
+    out.index.name = "cluster"
+    return out
+
+
+def _base_name(row: pd.Series, language: str) -> str:
     w = NAME_WORDS[language]
+    return w["sep"].join(w[col][LEVELS.index(row[f"{col}_level"])] for col in BASE_FEATURES)
 
-    def level(v: float) -> int:
-        return 0 if v < -0.5 else (2 if v > 0.5 else 1)
 
-    names: dict[int, str] = {}
-    for cid, row in centroids.iterrows():
-        r = 2 - level(row["log_recency_days"])
-        parts = [w["r"][r], w["f"][level(row["log_frequency"])], w["m"][level(row["log_monetary"])]]
-        names[int(cid)] = w["sep"].join(parts)
+def name_clusters(levels: pd.DataFrame, language: str = "en") -> dict[int, str]:
+    """Name per cluster from :func:`name_levels`, e.g. 'recent · frequent · high spend'.
+
+    Recency: low value = recent, high = lapsed. Frequency: one-off / occasional / frequent.
+    Monetary: low / mid / high spend. Clusters sharing a name get a suffix " (2)", " (3)"
+    in id order.
+    """
+    _check_language(language)
+    names = {int(cid): _base_name(row, language) for cid, row in levels.iterrows()}
     seen: dict[str, int] = {}
     for cid in sorted(names):
         n = names[cid]
@@ -301,6 +552,74 @@ def name_clusters(centroids: pd.DataFrame, language: str = "en") -> dict[int, st
         if seen[n] > 1:
             names[cid] = f"{n} ({seen[n]})"
     return names
+
+
+def _fmt_value(col: str, v: float) -> str:
+    if col == "monetary":
+        return f"{v:,.2f}"
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
+
+def _pct(q: float, language: str) -> str:
+    n = f"{q * 100:g}"
+    if language == "zh":
+        return n
+    suffix = "th" if n.endswith(("11", "12", "13")) else {"1": "st", "2": "nd", "3": "rd"}.get(n[-1], "th")
+    return n + suffix
+
+
+def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.DataFrame,
+                 language: str = "en") -> list[str]:
+    """One sentence per cluster id whose name changed since last month (empty when none did).
+
+    Parameters
+    ----------
+    current, previous : DataFrame
+        :func:`name_levels` output of this month (after id alignment) and last month's
+        (as saved by :func:`save`); ``previous`` None means there is no earlier month.
+    cut : DataFrame
+        This month's :func:`cutoffs`, quoted in the sentence.
+    language : str
+        ``en`` or ``zh``; both months' names are written in this language.
+
+    A cluster keeps its name unless a median crossed a cut-off; each sentence gives the
+    old and new name and, for every feature that crossed, the median before and after
+    and where it sits now, e.g. "cluster 0: 'fading · one-off · low spend' → 'lapsed ·
+    one-off · low spend' (median days since last purchase 95 → 160, now at or above the
+    75th percentile of customers (120))".
+    """
+    _check_language(language)
+    if previous is None:
+        return []
+    cols = [f"{c}_level" for c in BASE_FEATURES]
+    if any(c not in previous.columns for c in cols):
+        return []
+    t, words = CHANGE_TEXT[language], FEATURE_WORDS[language]
+    old_names, new_names = name_clusters(previous, language), name_clusters(current, language)
+    q = {"q_low": _pct(cut.attrs.get("q_low", 0.25), language), "q_high": _pct(cut.attrs.get("q_high", 0.75), language)}
+    out = []
+    for cid in sorted(set(current.index) | set(previous.index)):
+        if cid not in previous.index:
+            out.append(t["new"].format(cid=cid, new=new_names[int(cid)]))
+            continue
+        if cid not in current.index:
+            out.append(t["gone"].format(cid=cid, old=old_names[int(cid)]))
+            continue
+        moved = [c for c in BASE_FEATURES if current.loc[cid, f"{c}_level"] != previous.loc[cid, f"{c}_level"]]
+        if not moved:
+            continue
+        details = t["list_sep"].join(
+            t["detail"].format(
+                feature=words[c], before=_fmt_value(c, previous.loc[cid, f"median_{c}"]),
+                after=_fmt_value(c, current.loc[cid, f"median_{c}"]),
+                where=t[current.loc[cid, f"{c}_level"]].format(
+                    **q, v_low=_fmt_value(c, cut.loc[c, "low"]), v_high=_fmt_value(c, cut.loc[c, "high"])))
+            for c in moved)
+        out.append(t["change"].format(cid=cid, old=old_names[int(cid)], new=new_names[int(cid)], details=details))
+    return out
+
+
+# ------------------------------------------------------------------ ids across months
 
 
 def align_to_previous(current: pd.DataFrame, previous: pd.DataFrame) -> tuple[dict[int, int], pd.Series]:
@@ -334,27 +653,70 @@ def align_to_previous(current: pd.DataFrame, previous: pd.DataFrame) -> tuple[di
     return mapping, moved.sort_index()
 
 
+def _map_labels(labels: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
+    """Apply an id mapping to an array of labels (vectorised; -1 and unmapped labels kept)."""
+    labels = np.asarray(labels, dtype=int)
+    keys = np.array(sorted(mapping), dtype=int)
+    if len(keys) == 0:
+        return labels.copy()
+    vals = np.array([mapping[k] for k in keys], dtype=int)
+    pos = np.clip(np.searchsorted(keys, labels), 0, len(keys) - 1)
+    hit = (keys[pos] == labels) & (labels >= 0)
+    return np.where(hit, vals[pos], labels)
+
+
 def relabel(fitted: ClusterFit, mapping: dict[int, int]) -> ClusterFit:
     """Apply an id mapping (from :func:`align_to_previous`) to labels and centroids."""
-    labels = np.array([mapping.get(int(v), int(v)) if v >= 0 else -1 for v in fitted.labels])
+    labels = _map_labels(fitted.labels, mapping)
     cent = fitted.centroids.rename(index=lambda c: mapping.get(int(c), int(c))).sort_index()
     return ClusterFit(fitted.pipeline, labels, cent, fitted.k, fitted.algorithm, fitted.note, dict(mapping))
 
 
 def compare_with_segments(labels: np.ndarray, segments: pd.Series) -> tuple[pd.DataFrame, float, float]:
-    """Crosstab of clusters against RFM segments, with ARI and NMI between the two."""
-    seg = segments.astype(str).to_numpy()
-    ct = pd.crosstab(pd.Series(labels, name="cluster"), pd.Series(seg, name="segment"))
-    return ct, float(adjusted_rand_score(seg, labels)), float(normalized_mutual_info_score(seg, labels))
+    """Crosstab of clusters against RFM segments, with ARI and NMI between the two.
+
+    NMI is the mutual information over the arithmetic mean of the two entropies (scikit-learn's
+    default); both figures come from one contingency table built with ``bincount``.
+    """
+    cl_codes, cl_values = pd.factorize(pd.Series(np.asarray(labels)), sort=True)
+    sg_codes, sg_values = pd.factorize(segments.astype(str), sort=True)
+    cont = np.bincount(cl_codes * len(sg_values) + sg_codes, minlength=len(cl_values) * len(sg_values))
+    ct = pd.DataFrame(cont.reshape(len(cl_values), len(sg_values)), index=pd.Index(cl_values, name="cluster"),
+                      columns=pd.Index(sg_values, name="segment"))
+    p = cont.reshape(ct.shape) / cont.sum()
+    pa, pb = p.sum(1), p.sum(0)
+    nz = p > 0
+    mi = float((p[nz] * np.log(p[nz] / np.outer(pa, pb)[nz])).sum())
+    h = [float(-(q[q > 0] * np.log(q[q > 0])).sum()) for q in (pa, pb)]
+    nmi = 1.0 if h[0] == h[1] == 0 else (mi / np.mean(h) if np.mean(h) > 0 else 0.0)
+    return ct, ari(sg_codes, cl_codes), float(max(nmi, 0.0))
 
 
-def save(fitted: ClusterFit, folder: str | Path, names: dict[int, str]) -> None:
-    """Save the fitted pipeline (joblib) and the centroids with names (CSV) in ``folder``."""
+def save(fitted: ClusterFit, folder: str | Path, names: dict[int, str], levels: pd.DataFrame | None = None,
+         cut: pd.DataFrame | None = None) -> None:
+    """Save the fitted pipeline (joblib), per cluster its centroid, name, medians and levels
+    (``cluster_centroids.csv``) and the naming cut-offs (``cluster_cutoffs.csv``), for next month."""
     f = Path(folder)
     joblib.dump(fitted.pipeline, f / "cluster_model.joblib")
     inverse = {v: k for k, v in (fitted.id_map or {int(c): int(c) for c in fitted.centroids.index}).items()}
     out = fitted.centroids.assign(name=pd.Series(names), model_label=pd.Series(inverse))
+    if levels is not None:
+        out = out.join(levels)
     out.rename_axis("cluster").round(6).to_csv(f / "cluster_centroids.csv", lineterminator="\n")
+    if cut is not None:
+        cut.assign(q_low=cut.attrs.get("q_low"), q_high=cut.attrs.get("q_high")).rename_axis("feature").to_csv(
+            f / "cluster_cutoffs.csv", lineterminator="\n")
+
+
+def load_cutoffs(folder: str | Path) -> pd.DataFrame | None:
+    """The naming cut-offs saved by :func:`save` in an earlier report folder, or None."""
+    p = Path(folder) / "cluster_cutoffs.csv"
+    if not p.exists():
+        return None
+    t = pd.read_csv(p, index_col="feature")
+    cut = t[["low", "high"]].copy()
+    cut.attrs.update(q_low=float(t["q_low"].iloc[0]), q_high=float(t["q_high"].iloc[0]))
+    return cut
 
 
 def predict_stable(folder: str | Path, x: pd.DataFrame) -> np.ndarray:
@@ -363,12 +725,192 @@ def predict_stable(folder: str | Path, x: pd.DataFrame) -> np.ndarray:
     pipe = joblib.load(f / "cluster_model.joblib")
     cent = pd.read_csv(f / "cluster_centroids.csv", index_col="cluster")
     to_stable = {int(m): int(c) for c, m in cent["model_label"].items()}
-    return np.array([to_stable.get(int(v), -1) for v in pipe.predict(x.to_numpy(dtype=float))])
+    raw = np.asarray(pipe.predict(x.to_numpy(dtype=float)), dtype=int)
+    out = _map_labels(raw, to_stable)
+    return np.where(np.isin(raw, list(to_stable)), out, -1)
 
 
 def load_centroids(folder: str | Path) -> pd.DataFrame | None:
-    """Centroids saved by :func:`save` in an earlier report folder, or None."""
+    """Centroids (feature columns only) saved by :func:`save` in an earlier report folder, or None."""
     p = Path(folder) / "cluster_centroids.csv"
     if not p.exists():
         return None
-    return pd.read_csv(p, index_col="cluster").drop(columns=["name", "model_label"], errors="ignore")
+    cent = pd.read_csv(p, index_col="cluster")
+    return cent[[c for c in cent.columns if c.startswith("log_")]]
+
+
+def load_levels(folder: str | Path) -> pd.DataFrame | None:
+    """Medians and levels per cluster saved by :func:`save`, or None (no file, or an older file without them)."""
+    p = Path(folder) / "cluster_centroids.csv"
+    if not p.exists():
+        return None
+    cent = pd.read_csv(p, index_col="cluster")
+    cols = [f"median_{c}" for c in BASE_FEATURES] + [f"{c}_level" for c in BASE_FEATURES]
+    return cent[cols] if all(c in cent.columns for c in cols) else None
+
+
+# ------------------------------------------------------------------ tables and figures for the report
+
+
+def k_table_view(choice: KChoice):
+    """The k search table as the reader sees it: plain headers, percentages, chosen k marked, no index."""
+    t = choice.table.reset_index()
+    view = pd.DataFrame({
+        "k": t["k"].astype(int),
+        "silhouette (higher = better separated)": t["silhouette"],
+        "stability: mean ARI": t["stability_ari"],
+        "stability: worst refit": t["stability_ari_min"],
+        "smallest cluster": t["min_share"],
+        "verdict": np.where(t["k"] == choice.k, "chosen · " + t["verdict"], t["verdict"]),
+    })
+    fmt = {"silhouette (higher = better separated)": "{:.3f}", "stability: mean ARI": "{:.2f}",
+           "stability: worst refit": "{:.2f}", "smallest cluster": "{:.1%}"}
+    bold = np.where(view["k"] == choice.k, "font-weight: bold", "")
+    return (view.style.format(fmt, escape="html").hide(axis="index").apply(lambda _: bold, axis=0)
+            .set_properties(subset=["verdict"], **{"text-align": "left"}))
+
+
+def profile_view(prof: pd.DataFrame, names: dict[int, str], language: str = "en"):
+    """The cluster profile as the reader sees it: name first, plain headers, %, thousands separators."""
+    _check_language(language)
+    med = {c: median_words(c, language) for c in BASE_FEATURES}
+    view = pd.DataFrame({
+        "cluster": prof.index.astype(int),
+        "name": [names.get(int(c), "noise") for c in prof.index],
+        "customers": prof["customers"].to_numpy(),
+        "share of customers": prof["share"].to_numpy(),
+        "share of revenue": prof["revenue_share"].to_numpy(),
+        **{med[c]: prof[f"median_{c}"].to_numpy() for c in BASE_FEATURES},
+    })
+    fmt = {"customers": "{:,.0f}", "share of customers": "{:.1%}", "share of revenue": "{:.1%}",
+           med["recency_days"]: "{:,.0f}", med["frequency"]: "{:,.1f}", med["monetary"]: "{:,.2f}"}
+    return (view.style.format(fmt, escape="html").hide(axis="index")
+            .set_properties(subset=["name"], **{"text-align": "left"}))
+
+
+def cutoff_view(cut: pd.DataFrame, language: str = "en"):
+    """The naming cut-offs in words: per feature, the two percentiles and the three words they separate."""
+    w, words = FEATURE_WORDS[language], NAME_WORDS[language]
+    q_low, q_high = _pct(cut.attrs.get("q_low", 0.25), "en"), _pct(cut.attrs.get("q_high", 0.75), "en")
+    view = pd.DataFrame({
+        "feature": [f"{w[c]} ({BETTER[language][c]})" for c in BASE_FEATURES],
+        f"{q_low} percentile": [_fmt_value(c, cut.loc[c, "low"]) for c in BASE_FEATURES],
+        f"{q_high} percentile": [_fmt_value(c, cut.loc[c, "high"]) for c in BASE_FEATURES],
+        f"at or below the {q_low}": [words[c][0] for c in BASE_FEATURES],
+        "in between": [words[c][1] for c in BASE_FEATURES],
+        f"at or above the {q_high}": [words[c][2] for c in BASE_FEATURES],
+    })
+    text = [c for c in view.columns if "percentile" not in c]
+    return view.style.format(escape="html").hide(axis="index").set_properties(subset=text, **{"text-align": "left"})
+
+
+def _plain_axis(axis, log: bool = False) -> None:
+    """Plain tick labels with thousands separators: no offset, no scientific exponent.
+
+    On a log axis the labelled ticks are 1, 2, 5, 10, 20, 50, ... and the minor ticks are unlabelled.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    if log:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}"))
+
+
+def plot_k_choice(choice: KChoice):
+    """Silhouette, stability and smallest-cluster share against k: the bar, and the chosen k marked."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    t = choice.table
+    ok = t["meets_bar"].to_numpy()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    panels = [("silhouette", "Separation: silhouette\n(higher = better separated)", None),
+              ("stability_ari", "Stability: mean ARI of 20 refits\n(higher = more reproducible)", choice.stable_ari),
+              ("min_share", "Smallest cluster's share of customers", choice.min_share)]
+    for ax, (col, title, bar) in zip(axes, panels, strict=True):
+        ax.plot(t.index, t[col], color="#999", zorder=1)
+        ax.scatter(t.index[ok], t.loc[ok, col], color="#2a7ab9", zorder=2, label="meets the bar")
+        ax.scatter(t.index[~ok], t.loc[~ok, col], color="#c44e52", marker="x", zorder=2, label="fails the bar")
+        ax.scatter([choice.k], [t.loc[choice.k, col]], s=180, facecolors="none", edgecolors="black", lw=1.5,
+                   zorder=3, label=f"chosen k = {choice.k}")
+        if bar is not None:
+            ax.axhline(bar, color="#c44e52", ls="--", lw=1)
+        ax.set(title=title, xlabel="k (number of clusters)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.get_major_formatter().set_useOffset(False)
+    axes[1].set_ylim(top=1.02)
+    axes[2].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes[0].legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str], language: str = "en"):
+    """Each cluster's median days since last purchase, orders and spend, against all customers' cut-offs."""
+    import matplotlib.pyplot as plt
+
+    w = FEATURE_WORDS[language]
+    ids = list(levels.index)
+    labels = [f"{int(c)}: {names.get(int(c), c)}" for c in ids]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 0.45 * len(ids) + 2.2), sharey=True)
+    q_low, q_high = _pct(cut.attrs.get("q_low", 0.25), "en"), _pct(cut.attrs.get("q_high", 0.75), "en")
+    for ax, col in zip(axes, BASE_FEATURES, strict=True):
+        y = np.arange(len(ids))[::-1]
+        ax.barh(y, levels[f"median_{col}"], color=[colours[i % len(colours)] for i in range(len(ids))])
+        ax.axvline(cut.loc[col, "low"], color="#555", ls="--", lw=1)
+        ax.axvline(cut.loc[col, "high"], color="#555", ls=":", lw=1.2)
+        if col != "recency_days":
+            ax.set_xscale("log")
+        _plain_axis(ax.xaxis, log=col != "recency_days")
+        ax.set(title=f"{w[col]}\n({BETTER[language][col]})", xlabel=median_words(col, language))
+        ax.set_yticks(y, labels)
+    axes[0].tick_params(axis="y", labelsize=9)
+    fig.suptitle("What each cluster looks like: its median customer against all customers", y=1.0)
+    fig.text(0.01, -0.02, f"Bars: the cluster's median. Dashed line: the {q_low} percentile of all customers; dotted "
+             f"line: the {q_high} percentile. These are the cut-offs for the words in the names. Orders and spend "
+             "are on a log scale (equal steps = equal ratios).", fontsize=8.5, ha="left", va="top", wrap=True)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sample: int = 3000):
+    """2-D PCA map of the scaled features for a seeded sample of customers, coloured and labelled by cluster name."""
+    import matplotlib.pyplot as plt
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(seed)
+    idx = seeded_sample(len(x), sample, rng)
+    z = PCA(n_components=2, random_state=seed).fit_transform(StandardScaler().fit_transform(x.to_numpy()[idx]))
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    lab = np.asarray(labels)[idx]
+    for c in sorted(set(lab)):
+        ax.scatter(z[lab == c, 0], z[lab == c, 1], s=6, alpha=0.6, label=f"{int(c)}: {names.get(int(c), 'noise')}")
+    ax.set(title=f"Customers on a 2-D map of their three features (sample of {len(idx):,})",
+           xlabel="first principal component", ylabel="second principal component")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.get_major_formatter().set_useOffset(False)
+    ax.legend(title="cluster", markerscale=3, fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def escape(text: str) -> str:
+    """HTML-escape a data- or config-derived string before it goes into Markdown (quotes kept readable)."""
+    return html.escape(str(text), quote=False)
+
+
+def name_column(labels, names: dict[int, str]) -> np.ndarray:
+    """The cluster name of every customer ("noise" for customers a density method left out)."""
+    return pd.Series(np.asarray(labels)).map(names).fillna("noise").to_numpy(dtype=object)
+
+
+def segments_view(ct: pd.DataFrame, names: dict[int, str]):
+    """Clusters (named) against RFM segments as the reader sees it: counts with thousands separators."""
+    view = ct.copy()
+    view.columns = view.columns.astype(str)
+    cols = list(view.columns)
+    view.insert(0, "cluster", [f"{int(c)}: {names.get(int(c), 'noise')}" for c in view.index])
+    return (view.style.format("{:,}", subset=cols).format(escape="html", subset=["cluster"]).hide(axis="index")
+            .set_properties(subset=["cluster"], **{"text-align": "left"}))

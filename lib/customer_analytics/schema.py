@@ -139,9 +139,21 @@ class ClusteringSection(_Section):
     scaler: Literal["standard", "robust", "quantile"]
     extra_features: list[Literal["tenure", "aov", "interpurchase"]]
     min_cluster_share: Annotated[float, Field(ge=0, lt=1)]
-    n_bootstrap: PosInt
+    stable_ari: Annotated[float, Field(ge=0, le=1)]
+    silhouette_tie: Annotated[float, Field(ge=0, lt=1)]
+    stability_fits: Annotated[int, Field(ge=2)]
+    stability_fraction: Annotated[float, Field(gt=0, lt=1)]
+    stability_sample: Annotated[int, Field(ge=100)]
+    fit_sample: Annotated[int, Field(ge=100)]
     silhouette_sample: Annotated[int, Field(ge=100)]
-    minibatch_above: PosInt
+    name_cutoffs: Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=2, max_length=2)]
+
+    @field_validator("name_cutoffs")
+    @classmethod
+    def _cutoffs(cls, v: list[float]) -> list[float]:
+        if v[0] >= v[1]:
+            raise ValueError(f"name_cutoffs = {v}: expected two percentiles, the first below the second")
+        return v
 
     @model_validator(mode="after")
     def _range(self):
