@@ -249,12 +249,12 @@ def fit_purchase_model(data: pd.DataFrame, model: str = "bgnbd", method: str = "
     Prior, BetaGeoModel, ParetoNBDModel, _ = _quiet_imports()
     d = data[["customer_id", "frequency", "recency", "T"]].reset_index(drop=True)
     if model == "bgnbd":
-        m = BetaGeoModel(data=d, model_config={k: Prior("HalfFlat") for k in ("r", "alpha", "a", "b")})
+        m = BetaGeoModel(model_config={k: Prior("HalfFlat") for k in ("r", "alpha", "a", "b")})
     else:
-        m = ParetoNBDModel(data=d, model_config={k: Prior("HalfFlat") for k in ("r", "alpha", "s", "beta")})
+        m = ParetoNBDModel(model_config={k: Prior("HalfFlat") for k in ("r", "alpha", "s", "beta")})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m.fit(**_fit_kwargs(method, seed, draws, chains))
+        m.fit(data=d, **_fit_kwargs(method, seed, draws, chains))
     return m
 
 
@@ -263,10 +263,10 @@ def fit_spend_model(data: pd.DataFrame, method: str = "map", seed: int = 42, dra
     check_spend(data)
     Prior, _, _, GammaGammaModel = _quiet_imports()
     d = data[["customer_id", "monetary_value", "frequency"]].reset_index(drop=True)
-    m = GammaGammaModel(data=d, model_config={k: Prior("HalfFlat") for k in ("p", "q", "v")})
+    m = GammaGammaModel(model_config={k: Prior("HalfFlat") for k in ("p", "q", "v")})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m.fit(**_fit_kwargs(method, seed, draws, chains))
+        m.fit(data=d, **_fit_kwargs(method, seed, draws, chains))
     return m
 
 
@@ -442,7 +442,7 @@ def predict(f: ClvFit, data: pd.DataFrame, horizon_days: int = 90, clv_months: i
     """
     t = float(horizon_days) / TIME_UNITS[f.time_unit]
     out = data[["customer_id"]].reset_index(drop=True).copy()
-    out["p_alive"] = p_alive(f, data)
+    out["p_alive"] = np.clip(p_alive(f, data), 0.0, 1.0)  # rounding can give 1 + 1e-12
     out["expected_purchases"] = expected_purchases(f, data, t)
     out["churn_risk"] = np.clip(prob_no_purchase(f, data, t), 0.0, 1.0)
     out["expected_spend"] = expected_spend(f, data)
