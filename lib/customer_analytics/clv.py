@@ -696,3 +696,102 @@ def segment_table(customers: pd.DataFrame, segment_col: str = "segment") -> pd.D
                 likely_gone=("p_alive", lambda s: int((s < 0.5).sum())))
     out["clv_share"] = out["total_clv"] / out["total_clv"].sum()
     return out.sort_values("total_clv", ascending=False)
+
+
+# ------------------------------------------------------------------ exports
+
+
+PREDICTION_COLUMNS = ["p_alive", "expected_purchases", "churn_risk", "clv", "clv_action"]
+
+
+def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFrame) -> pd.DataFrame:
+    """``customers`` with p_alive, expected_purchases, churn_risk, clv and clv_action (replaced if present).
+
+    ``clv_action`` is :data:`AT_RISK_ACTION` for the customers in ``risk`` and empty otherwise;
+    customers without a prediction (no purchase up to the period end) get empty values.
+    """
+    base = customers.drop(columns=[c for c in PREDICTION_COLUMNS if c in customers])
+    ids = base["customer_id"].astype(str)
+    p = pred.assign(customer_id=pred["customer_id"].astype(str)).set_index("customer_id")
+    out = base.copy()
+    for c in PREDICTION_COLUMNS[:-1]:
+        out[c] = ids.map(p[c]).to_numpy()
+    out["clv_action"] = np.where(ids.isin(set(risk["customer_id"].astype(str))), AT_RISK_ACTION, "")
+    return out
+
+
+def update_customers_csv(path, customers: pd.DataFrame, fallback: pd.DataFrame) -> pd.DataFrame:
+    """Add the prediction columns of ``customers`` to the export at ``path`` in place.
+
+    The export written by notebooks 02/03 is read as text (ids keep leading zeros) and
+    joined on customer_id; without it, ``fallback`` (an activation export) is used. Probabilities and
+    expected purchases are written with 6 decimals, CLV in cents.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    export = pd.read_csv(path, dtype={"customer_id": str}, keep_default_na=False) if path.exists() else fallback
+    export = export.drop(columns=[c for c in PREDICTION_COLUMNS if c in export])
+    cols = customers.assign(customer_id=customers["customer_id"].astype(str))[["customer_id", *PREDICTION_COLUMNS]]
+    cols = cols.round({"p_alive": 6, "expected_purchases": 6, "churn_risk": 6, "clv": 2})
+    out = export.merge(cols, on="customer_id", how="left", validate="one_to_one")
+    out.to_csv(path, index=False, lineterminator="\n")
+    return out
+
+
+# ------------------------------------------------------------------ display
+
+
+def style(df: pd.DataFrame, money=(), pct=(), prob=(), ints=(), dec=(), hide_index: bool = True):
+    """A Styler with thousands separators: money 2 decimals, pct as %, prob 3 decimals, dec 2 decimals."""
+    fmt = {**{c: "{:,.2f}" for c in money}, **{c: "{:.1%}" for c in pct}, **{c: "{:.3f}" for c in prob},
+           **{c: "{:,.0f}" for c in ints}, **{c: "{:,.2f}" for c in dec}}
+    st = df.style.format({k: v for k, v in fmt.items() if k in df}, na_rep="–")
+    return st.hide(axis="index") if hide_index else st
+
+
+def plot_frequency_buckets(by_frequency: pd.DataFrame, holdout_days: int):
+    """Mean holdout purchases by calibration frequency, actual and predicted (bars)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    x = np.arange(len(by_frequency))
+    ax.bar(x - 0.2, by_frequency["actual"], 0.4, label="actual", color="#4c72b0")
+    ax.bar(x + 0.2, by_frequency["predicted"], 0.4, label="predicted", color="#dd8452")
+    ax.set_xticks(x, by_frequency["frequency"])
+    ax.set(xlabel="repeat purchases in the calibration period",
+           ylabel=f"mean purchases in the {holdout_days}-day holdout",
+           title="Holdout purchases by calibration frequency")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_tracking(tr: pd.DataFrame, calibration_end: pd.Timestamp):
+    """Weekly cumulative repeat purchases, actual and predicted, holdout start marked."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    ax.plot(tr["week_end"], tr["actual"], label="actual", color="#4c72b0")
+    ax.plot(tr["week_end"], tr["predicted"], label="predicted", color="#dd8452", ls="--")
+    ax.axvline(calibration_end, color="grey", ls=":")
+    ax.text(calibration_end, ax.get_ylim()[1] * 0.95, " holdout →", color="grey", va="top")
+    ax.set(title="Cumulative repeat purchases per week", ylabel="repeat purchases", xlabel="")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_predictions(pred: pd.DataFrame, horizon_days: int):
+    """Histograms of P(alive), churn risk and CLV (log scale)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    axes[0].hist(pred["p_alive"], bins=40, color="#55a868")
+    axes[0].set(title="P(alive)", xlabel="probability", ylabel="customers")
+    axes[1].hist(pred["churn_risk"], bins=40, color="#c44e52")
+    axes[1].set(title=f"Churn risk (no purchase in {horizon_days} days)", xlabel="probability")
+    axes[2].hist(np.log10(pred["clv"].clip(lower=0.01)), bins=40, color="#4c72b0")
+    axes[2].set(title="CLV", xlabel="log10(CLV)")
+    fig.tight_layout()
+    return fig

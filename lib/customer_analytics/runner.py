@@ -30,17 +30,18 @@ from customer_analytics import cleaning, context, reporting
 from customer_analytics.config import load_config, project_root, resolve_path
 from customer_analytics.errors import ConfigError, InputError, ReportExistsError
 
-NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation"]
+NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
 #: Config sections whose keys become each notebook's own parameters.
 SECTIONS = {
     "01_data_cleaning": ["data", "cleaning"],
     "02_rfm_scoring": ["rfm"],
     "03_clustering": ["clustering"],
     "04_ab_evaluation": ["experiment"],
+    "05_clv_churn": ["clv"],
 }
 KERNEL_NAME = "customer-analytics"
 KEY_PACKAGES = ["pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "matplotlib", "seaborn",
-                "papermill", "nbconvert", "pyarrow", "customer-analytics"]
+                "papermill", "nbconvert", "pyarrow", "pymc-marketing", "customer-analytics"]
 
 
 class NotebookFailed(RuntimeError):
