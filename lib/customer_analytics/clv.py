@@ -18,8 +18,13 @@ The models are fitted with pymc-marketing. By default the fit is the maximum a p
 (``method="map"``) with flat priors on every parameter, which is the maximum-likelihood
 estimate of the papers. pymc-marketing's own default priors (e.g. Beta(2, 3) and Beta(3, 2)
 on BG/NBD's a and b) move the fitted a and b visibly away from the maximum-likelihood values
-on real data, so they are not used. ``method="mcmc"`` samples the posterior under the same
-flat priors with NUTS and gives credible intervals for the parameters.
+on real data, so they are not used for the point estimates. ``method="mcmc"`` samples the
+posterior with NUTS and gives credible intervals for the parameters. Sampling needs proper priors
+for the purchase model: with flat priors on a and b the posterior is improper (a and b drift to
+infinity along a constant a / (a + b)), so MCMC uses pymc-marketing's default priors for BG/NBD
+(r ~ Weibull(2, 1), alpha ~ Weibull(2, 10), a / (a + b) ~ Uniform(0, 1), a + b ~ Pareto(1, 1)) and
+for Pareto/NBD; Gamma-Gamma keeps flat priors. Its point estimates (posterior means) can therefore
+differ from the MAP ones.
 
 Summary definitions (one row per customer, computed from the clean transactions as of
 ``as_of``; lines dated after ``as_of`` are never counted):
@@ -64,6 +69,8 @@ TIME_UNITS = {"days": 1.0, "weeks": 7.0}
 MONTH_DAYS = 30.0
 MODELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
 METHODS = ("map", "mcmc")
+PURCHASE_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "pareto_nbd": ("r", "alpha", "s", "beta")}
+SPEND_PARAMS = ("p", "q", "v")
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "first_purchase",
                    "last_purchase"]
 MIN_REPEAT_BUYERS = 10  # Gamma-Gamma needs some repeat buyers with a positive mean spend
@@ -237,9 +244,10 @@ def _fit_kwargs(method: str, seed: int, draws: int, chains: int) -> dict:
 
 def fit_purchase_model(data: pd.DataFrame, model: str = "bgnbd", method: str = "map", seed: int = 42,
                        draws: int = 1000, chains: int = 2):
-    """Fit BG/NBD (``model="bgnbd"``) or Pareto/NBD (``"pareto_nbd"``) with flat priors.
+    """Fit BG/NBD (``model="bgnbd"``) or Pareto/NBD (``"pareto_nbd"``).
 
-    ``method="map"`` gives the maximum-likelihood estimate; ``"mcmc"`` samples with NUTS.
+    ``method="map"``: flat priors, so the maximum-likelihood estimate. ``"mcmc"``: NUTS with
+    pymc-marketing's default (proper) priors, because with flat priors the posterior is improper.
     Returns the fitted pymc-marketing model.
     """
     if model not in MODELS:
@@ -248,10 +256,9 @@ def fit_purchase_model(data: pd.DataFrame, model: str = "bgnbd", method: str = "
         raise ConfigError(f"clv.method must be one of {', '.join(METHODS)}, got {method!r}")
     Prior, BetaGeoModel, ParetoNBDModel, _ = _quiet_imports()
     d = data[["customer_id", "frequency", "recency", "T"]].reset_index(drop=True)
-    if model == "bgnbd":
-        m = BetaGeoModel(model_config={k: Prior("HalfFlat") for k in ("r", "alpha", "a", "b")})
-    else:
-        m = ParetoNBDModel(model_config={k: Prior("HalfFlat") for k in ("r", "alpha", "s", "beta")})
+    cls = BetaGeoModel if model == "bgnbd" else ParetoNBDModel
+    # MAP: flat priors (maximum likelihood); MCMC: the package's proper default priors (see module docstring)
+    m = cls(model_config={k: Prior("HalfFlat") for k in PURCHASE_PARAMS[model]}) if method == "map" else cls()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m.fit(data=d, **_fit_kwargs(method, seed, draws, chains))
@@ -269,9 +276,6 @@ def fit_spend_model(data: pd.DataFrame, method: str = "map", seed: int = 42, dra
         m.fit(data=d, **_fit_kwargs(method, seed, draws, chains))
     return m
 
-
-PURCHASE_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "pareto_nbd": ("r", "alpha", "s", "beta")}
-SPEND_PARAMS = ("p", "q", "v")
 
 
 @dataclass
@@ -320,7 +324,8 @@ class ClvFit:
     def summary(self) -> str:
         p = ", ".join(f"{k} = {v:.4g}" for k, v in self.params.items())
         s = ", ".join(f"{k} = {v:.4g}" for k, v in self.spend_params.items())
-        return (f"{MODELS[self.model]} ({self.method.upper()}, flat priors, time unit {self.time_unit}) on "
+        priors = "flat priors" if self.method == "map" else "pymc-marketing default priors"
+        return (f"{MODELS[self.model]} ({self.method.upper()}, {priors}, time unit {self.time_unit}) on "
                 f"{self.n_customers:,} customers: {p}. Gamma-Gamma on {self.n_repeat:,} repeat buyers: {s}."
                 + (" " + " ".join(self.notes) if self.notes else ""))
 
