@@ -269,3 +269,8 @@ def test_verdict_does_not_call_a_model_that_ties_recency_an_improvement():
     auc.loc[1, ["model_minus_this_low", "model_minus_this_high"]] = [0.02, 0.05]
     assert "beats the recency baseline" in clv.auc_verdict(auc, "BG/NBD")
     assert "not an improvement" not in clv.auc_verdict(auc, "BG/NBD")
+
+
+def test_styled_tables_escape_text_from_data():
+    html = clv.style(pd.DataFrame({"customer_id": ["<b>x</b>"], "clv": [1234.5]}), money=["clv"]).to_html()
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html and "1,234.50" in html

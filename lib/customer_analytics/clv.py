@@ -748,10 +748,14 @@ def update_customers_csv(path, customers: pd.DataFrame, fallback: pd.DataFrame) 
 
 
 def style(df: pd.DataFrame, money=(), pct=(), prob=(), ints=(), dec=(), hide_index: bool = True):
-    """A Styler with thousands separators: money 2 decimals, pct as %, prob 3 decimals, dec 2 decimals."""
+    """A Styler with thousands separators: money 2 decimals, pct as %, prob 3 decimals, dec 2 decimals.
+
+    Text cells and column names are HTML-escaped (ids and labels come from data and config).
+    """
     fmt = {**{c: "{:,.2f}" for c in money}, **{c: "{:.1%}" for c in pct}, **{c: "{:.3f}" for c in prob},
            **{c: "{:,.0f}" for c in ints}, **{c: "{:,.2f}" for c in dec}}
-    st = df.style.format({k: v for k, v in fmt.items() if k in df}, na_rep="–")
+    st = df.style.format({k: v for k, v in fmt.items() if k in df}, na_rep="–", escape="html")
+    st = st.format_index(escape="html", axis=1)
     return st.hide(axis="index") if hide_index else st
 
 
