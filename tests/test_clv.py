@@ -274,3 +274,11 @@ def test_verdict_does_not_call_a_model_that_ties_recency_an_improvement():
 def test_styled_tables_escape_text_from_data():
     html = clv.style(pd.DataFrame({"customer_id": ["<b>x</b>"], "clv": [1234.5]}), money=["clv"]).to_html()
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html and "1,234.50" in html
+
+
+def test_a_purchase_during_the_last_day_counts_and_the_next_day_does_not():
+    tx = _tx([("c", "2024-01-01 09:00", 10.0), ("c", "2024-01-31 18:30", 20.0), ("c", "2024-02-01 00:10", 5.0),
+              ("r", "2024-01-31 12:00", -3.0)])
+    s = clv.summary(tx, "2024-01-31", "days")
+    assert s["frequency"].tolist() == [1] and s["recency"].tolist() == [30.0] and s["T"].tolist() == [30.0]
+    assert s.attrs["no_purchase_customers"] == 1

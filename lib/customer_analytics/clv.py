@@ -141,7 +141,7 @@ def summary(tx: pd.DataFrame, as_of: str | pd.Timestamp, time_unit: str = "weeks
         "first_purchase": first.to_numpy(),
         "last_purchase": last.to_numpy(),
     })
-    with_lines = pd.to_datetime(tx["order_date"]).le(as_of)
+    with_lines = pd.to_datetime(tx["order_date"]).dt.normalize().le(as_of)
     out.attrs["no_purchase_customers"] = int(tx.loc[with_lines.to_numpy(), "customer_id"].astype(str).nunique()
                                              - len(out))
     out.attrs["time_unit"] = time_unit
@@ -566,7 +566,8 @@ def churn_baselines(tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, 
     out = pd.DataFrame({"customer_id": cal["customer_id"],
                         "recency": (now - cal["last_purchase"]).dt.days.to_numpy()})
     early = now - pd.Timedelta(days=int(horizon_days))
-    feats = [c for c in rfm_features(tx, now).columns if c != "customer_id"]
+    current = rfm_features(tx, now).set_index("customer_id")
+    feats = list(current.columns)
     train = rfm_features(tx, early)
     bought = purchase_days(tx, now, start=early)["customer_id"].unique()
     y = ~train["customer_id"].isin(bought)
@@ -575,7 +576,7 @@ def churn_baselines(tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, 
         return out
     lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
     lr.fit(train[feats], y)
-    x_now = rfm_features(tx, now).set_index("customer_id").loc[cal["customer_id"], feats]
+    x_now = current.loc[cal["customer_id"], feats]
     out["logistic"] = lr.predict_proba(x_now)[:, 1]
     return out
 
