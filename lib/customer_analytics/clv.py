@@ -183,7 +183,27 @@ def holdout_split(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int
 # ------------------------------------------------------------------ fitting
 
 
+def _writable_compile_dir() -> None:
+    """Point pytensor's compile cache at a temporary folder when ``~/.pytensor`` cannot be written."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if "compiledir" in os.environ.get("PYTENSOR_FLAGS", ""):
+        return
+    home = Path.home() / ".pytensor"
+    try:
+        home.mkdir(exist_ok=True)
+        ok = os.access(home, os.W_OK)
+    except OSError:
+        ok = False
+    if not ok:
+        flag = f"base_compiledir={Path(tempfile.gettempdir()) / f'pytensor-{os.getuid()}'}"
+        os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (os.environ.get("PYTENSOR_FLAGS"), flag) if f)
+
+
 def _quiet_imports():
+    _writable_compile_dir()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pymc_extras.prior import Prior
