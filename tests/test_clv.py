@@ -282,3 +282,19 @@ def test_a_purchase_during_the_last_day_counts_and_the_next_day_does_not():
     s = clv.summary(tx, "2024-01-31", "days")
     assert s["frequency"].tolist() == [1] and s["recency"].tolist() == [30.0] and s["T"].tolist() == [30.0]
     assert s.attrs["no_purchase_customers"] == 1
+
+
+def test_customers_csv_is_updated_in_place_keeping_ids_and_earlier_columns(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,segment,cluster\n00012,Champions,1\n00034,Lost,0\n")
+    customers = pd.DataFrame({"customer_id": ["00012", "00034"], "segment": ["champions", "lost"]})
+    pred = pd.DataFrame({"customer_id": ["00012", "00034"], "p_alive": [0.9, 0.2], "expected_purchases": [1.5, 0.1],
+                         "churn_risk": [0.3, 0.95], "clv": [120.456, 3.0]})
+    joined = clv.add_predictions(customers, pred, pred.iloc[[0]])
+    clv.update_customers_csv(path, joined, fallback=None)
+    clv.update_customers_csv(path, joined, fallback=None)  # a rerun replaces, never duplicates, the columns
+    out = pd.read_csv(path, dtype={"customer_id": str})
+    assert list(out.columns) == ["customer_id", "segment", "cluster", *clv.PREDICTION_COLUMNS]
+    assert out["customer_id"].tolist() == ["00012", "00034"] and out["cluster"].tolist() == [1, 0]
+    assert out["clv"].tolist() == [120.46, 3.0]
+    assert out["clv_action"].iloc[0] == clv.AT_RISK_ACTION and pd.isna(out["clv_action"].iloc[1])
