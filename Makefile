@@ -82,6 +82,7 @@ bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 	$(PY) benchmarks/bench_rfm.py
 	$(PY) benchmarks/bench_clustering.py
 	$(PY) benchmarks/bench_report_input.py
+	$(PY) benchmarks/bench_clv.py
 
 lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

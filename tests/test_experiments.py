@@ -622,7 +622,7 @@ def test_plan_runs_only_04_for_a_table_without_transaction_data(tmp_path):
     cfg, path = table_config(tmp_path, name="spring-test")
     plan = runner.plan_notebooks(cfg, None, path)
     assert plan.notebooks == ["04_ab_evaluation"] and plan.experiment_only and plan.label == "spring-test"
-    assert set(plan.skipped) == {"01_data_cleaning", "02_rfm_scoring", "03_clustering"}
+    assert set(plan.skipped) == {"01_data_cleaning", "02_rfm_scoring", "03_clustering", "05_clv_churn"}
     assert "no transaction data" in plan.skipped["01_data_cleaning"]
     assert runner.experiment_only_period(plan, None) == ("spring-test", None)
     assert runner.experiment_only_period(plan, "2025-11") == ("spring-test", "2025-11-30")
@@ -638,7 +638,7 @@ def test_plan_runs_everything_with_transactions_and_skips_04_without_experiment(
     assert runner.plan_notebooks(cfg, None, path).notebooks == runner.NOTEBOOKS
     cfg, path = load_config_with(tmp_path, {"experiment": {"mode": "none"}})
     plan = runner.plan_notebooks(cfg, None, path)
-    assert plan.notebooks == runner.NOTEBOOKS[:3] and "experiment.mode: none" in plan.skipped["04_ab_evaluation"]
+    assert plan.notebooks == [n for n in runner.NOTEBOOKS if n != "04_ab_evaluation"] and "experiment.mode: none" in plan.skipped["04_ab_evaluation"]
     cfg, path = load_config_with(tmp_path, {"data": {"path": None}})
     with pytest.raises(ConfigError, match="mode 'transactions' derives outcomes from transaction data"):
         runner.plan_notebooks(cfg, None, path)

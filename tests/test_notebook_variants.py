@@ -75,3 +75,14 @@ def test_04_on_a_per_user_table_configured_only_by_parameters(tmp_path, sample):
 def test_04_says_so_when_there_is_no_experiment(tmp_path):
     out = run("04_ab_evaluation", tmp_path, data_path=CDNOW, config_path=CDNOW_CFG, period_end="1998-06-30")
     assert "No experiment is configured" in out
+
+
+def test_05_with_pareto_nbd_in_days_states_its_unit_and_updates_the_export(tmp_path):
+    out = run("05_clv_churn", tmp_path, period_end="2025-12-31", model="pareto_nbd", time_unit="days",
+              holdout_days=120, horizon_days=60)
+    assert "Pareto/NBD (MAP, flat priors, time unit days)" in out
+    assert "Calibration: up to 2025-09-02; holdout: 120 days" in out
+    params = (tmp_path / "tables" / "clv_parameters.csv").read_text().splitlines()
+    assert params[1].startswith("Pareto/NBD,r,") and params[1].endswith(",days")
+    header = (tmp_path / "customers.csv").read_text().splitlines()[0].split(",")
+    assert {"p_alive", "expected_purchases", "churn_risk", "clv", "clv_action"} <= set(header)

@@ -11,8 +11,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 HEADER_PARTS = ["**Purpose.**", "**Inputs.**", "**Outputs**", "**Parameters.**", "**How to run.**"]
 
 
-def test_the_four_notebooks_exist():
-    assert [p.stem for p in NOTEBOOKS] == ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation"]
+def test_the_notebooks_exist():
+    assert [p.stem for p in NOTEBOOKS] == ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation",
+                                           "05_clv_churn"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -22,7 +22,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.xdist_group("e2e")
 PERIOD = "2025-12"
-NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation"]
+NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -99,7 +99,7 @@ def test_first_run_succeeds_and_prints_the_index(scenario):
     r = scenario["first"]
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"Index: {scenario['reports'] / 'index.html'}" in r.stdout
-    assert "[4/4] 04_ab_evaluation" in r.stdout
+    assert "[5/5] 05_clv_churn" in r.stdout
 
 
 def test_period_folder_holds_reports_notebooks_and_run_json(scenario):
@@ -116,9 +116,23 @@ def test_html_reports_contain_headline_tables_and_embedded_charts(scenario):
     assert "revenue_share" in html["02_rfm_scoring"] and "Champions" in html["02_rfm_scoring"]
     assert "silhouette" in html["03_clustering"]
     assert "Newcombe" in html["04_ab_evaluation"] and "SRM chi-square" in html["04_ab_evaluation"]
-    expected = {"01_data_cleaning": 1, "02_rfm_scoring": 5, "03_clustering": 3, "04_ab_evaluation": 1}
+    expected = {"01_data_cleaning": 1, "02_rfm_scoring": 5, "03_clustering": 3, "04_ab_evaluation": 1,
+                "05_clv_churn": 3}
     for n, count in expected.items():  # charts are <img> tags with the PNG inline, not links
         assert html[n].count('src="data:image/png;base64,') >= count, n
+
+
+def test_clv_report_shows_the_holdout_checks_and_the_at_risk_list(scenario):
+    html = scenario["first_html"]["05_clv_churn"]
+    assert "repeat purchases in the holdout" in html and "error_pct" in html
+    assert "ROC AUC" in html and "recency" in html and "logistic" in html
+    assert "high-value customers at risk" in html
+    header = (scenario["final"] / "customers.csv").read_text().splitlines()[0].split(",")
+    assert {"p_alive", "expected_purchases", "churn_risk", "clv", "cluster"} <= set(header)
+    params = (scenario["final"] / "tables" / "clv_parameters.csv").read_text().splitlines()
+    assert params[0] == "model,parameter,value,time_unit" and len(params) == 8
+    index = (scenario["reports"] / "index.html").read_text()
+    assert "Predicted CLV" in index and "High-value at risk" in index
 
 
 def test_code_is_hidden_by_default_and_shown_with_show_code(scenario):

@@ -8,7 +8,8 @@ file                           written by  content
 clean_transactions.parquet     01          clean canonical transactions
 tables/cleaning_audit.csv      01          one row per cleaning rule outcome
 customers.parquet / .csv       02 (+03)    one row per customer: RFM, scores, segment,
-                                           action, period (03 adds cluster id and name)
+                                           action, period (03 adds cluster id and name,
+                                           05 p_alive, expected_purchases, churn_risk, clv)
 cluster_model.joblib           03          the fitted scikit-learn pipeline
 cluster_centroids.csv          03          centroids (log features) with names
 =============================  ==========  ===============================================

@@ -117,6 +117,8 @@ INDEX_FIGURES = [
     ("03_clustering", "silhouette", "Silhouette"),
     ("03_clustering", "stability_ari", "Stability (ARI)"),
     ("04_ab_evaluation", "winner", "Campaign winner"),
+    ("05_clv_churn", "total_clv", "Predicted CLV"),
+    ("05_clv_churn", "high_value_at_risk", "High-value at risk"),
 ]
 
 
@@ -171,7 +173,7 @@ th{{background:#f4f4f4}} td.success{{color:#1a7f37;font-weight:600}} td.failed{{
 </style></head><body>
 <h1>Customer analytics reports</h1>
 <p>One row per reporting period (newest first). Links open the notebook reports:
-01 cleaning, 02 RFM, 03 clustering, 04 A/B evaluation. Each period folder also holds
+01 cleaning, 02 RFM, 03 clustering, 04 A/B evaluation, 05 CLV and churn. Each period folder also holds
 the executed notebooks, the exported tables and <code>run.json</code> (parameters, input checksum,
 versions and timings).</p>
 <table><thead><tr><th>Period</th><th>Data set</th><th>Status</th>{head}<th>Reports</th><th>Finished (UTC)</th></tr></thead>

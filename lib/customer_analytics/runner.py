@@ -41,17 +41,18 @@ from customer_analytics.errors import (
     StaleDataError,
 )
 
-NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation"]
+NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
 #: Config sections whose keys become each notebook's own parameters.
 SECTIONS = {
     "01_data_cleaning": ["data", "cleaning"],
     "02_rfm_scoring": ["rfm"],
     "03_clustering": ["clustering"],
     "04_ab_evaluation": ["experiment"],
+    "05_clv_churn": ["clv"],
 }
 KERNEL_NAME = "customer-analytics"
 KEY_PACKAGES = ["pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "matplotlib", "seaborn",
-                "papermill", "nbconvert", "pyarrow", "customer-analytics"]
+                "papermill", "nbconvert", "pyarrow", "pymc-marketing", "customer-analytics"]
 
 
 class NotebookFailed(RuntimeError):
@@ -218,8 +219,9 @@ def plan_notebooks(cfg: dict, data: str | Path | None = None, config_path: str |
     e = cfg["experiment"]
     skipped: dict[str, str] = {}
     if tx is None:
-        for nb in NOTEBOOKS[:3]:
-            skipped[nb] = "no transaction data (experiment mode 'table' without data.path)"
+        for nb in NOTEBOOKS:
+            if nb != "04_ab_evaluation":
+                skipped[nb] = "no transaction data (experiment mode 'table' without data.path)"
     table = None
     if e["mode"] == "none":
         skipped["04_ab_evaluation"] = "no experiment configured (experiment.mode: none)"

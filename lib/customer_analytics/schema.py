@@ -212,6 +212,21 @@ class ReportSection(_Section):
     keep_failed: Annotated[int, Field(ge=0)]
 
 
+class ClvSection(_Section):
+    time_unit: Literal["days", "weeks"]
+    model: Literal["bgnbd", "pareto_nbd"]
+    method: Literal["map", "mcmc"]
+    horizon_days: PosInt
+    clv_months: PosInt
+    discount_rate: Annotated[float, Field(ge=0, lt=1)]
+    holdout_days: PosInt
+    churn_threshold: Probability
+    top_share: Probability
+    min_customers: Annotated[int, Field(ge=10)]
+    mcmc_draws: Annotated[int, Field(ge=100)]
+    mcmc_chains: PosInt
+
+
 class RunConfig(_Section):
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)]
     language: Literal["en", "zh"]
@@ -222,6 +237,7 @@ class RunConfig(_Section):
     rfm: RfmSection
     clustering: ClusteringSection
     experiment: ExperimentSection
+    clv: ClvSection
 
 
 #: Allowed values of cleaning-rule keys whose default is a string.

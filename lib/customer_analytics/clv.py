@@ -1,0 +1,828 @@
+"""Predicted customer lifetime value and churn risk (BG/NBD or Pareto/NBD + Gamma-Gamma).
+
+The models are the standard ones for non-contractual customers ("buy till you die"):
+
+- **BG/NBD** (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while
+  *alive*, a customer buys at a steady personal rate (Poisson, rates Gamma(r, alpha) across
+  customers); after each purchase they may leave for good with a personal probability
+  (Beta(a, b) across customers). Nobody announces that they left, so "alive" is a probability.
+- **Pareto/NBD** (Schmittlein, Morrison & Colombo 1987), option ``model="pareto_nbd"``: the
+  same purchase rates, but customers may leave at any moment (exponential lifetimes, rates
+  Gamma(s, beta)).
+- **Gamma-Gamma** (Fader, Hardie & Lee 2005, "RFM and CLV"): each customer's spend per
+  purchase varies around a personal mean (Gamma(p, nu)); the personal means vary across
+  customers (nu ~ Gamma(q, gamma)). It is fitted on the repeat buyers' mean repeat spend and
+  assumes spend is independent of purchase frequency.
+
+The models are fitted with pymc-marketing. By default the fit is the maximum a posteriori
+(``method="map"``) with flat priors on every parameter, which is the maximum-likelihood
+estimate of the papers. pymc-marketing's own default priors move BG/NBD's fitted a and b
+visibly away from the maximum-likelihood values: on the CDNOW sample their MAP gives a = 0.706
+and b = 2.09 instead of the published 0.793 and 2.426 (r and alpha barely move), so they are
+not used for the point estimates. ``method="mcmc"`` samples the
+posterior with NUTS and gives credible intervals for the parameters. Sampling needs proper priors
+for the purchase model: with flat priors on a and b the posterior is improper (a and b drift to
+infinity along a constant a / (a + b)), so MCMC uses pymc-marketing's default priors for BG/NBD
+(r ~ Weibull(2, 1), alpha ~ Weibull(2, 10), a / (a + b) ~ Uniform(0, 1), a + b ~ Pareto(1, 1)) and
+for Pareto/NBD; Gamma-Gamma keeps flat priors. Its point estimates (posterior means) can therefore
+differ from the MAP ones.
+
+Summary definitions (one row per customer, computed from the clean transactions as of
+``as_of``; lines dated after ``as_of`` are never counted):
+
+- a **purchase** is a customer-day with at least one line that is not a return (a return line
+  has a negative amount or quantity; a zero-value line such as a free item is a purchase);
+  several orders on one day are one purchase; its value is the net amount of that day's
+  lines. Days with only returns are not purchases (the cleaning step nets returns against purchases by default);
+  a customer with no purchase at all (only returns) has no row.
+- **frequency**: number of repeat purchases (purchase days after the first);
+- **recency**: time from the first to the last purchase, in the time unit;
+- **T**: the customer's age, time from the first purchase to ``as_of``, in the time unit;
+- **monetary_value**: mean value of the repeat purchases (NaN for one-time buyers).
+
+The time unit (``days`` or ``weeks`` = 7 days) is set once in the config (``clv.time_unit``)
+and is stated in every table this module writes. Horizons are given in days and converted.
+
+Per-customer predictions (:func:`predict`):
+
+- **p_alive**: the probability that the customer has not left (one-time buyers under BG/NBD
+  always have p_alive = 1, because in that model customers can only leave right after a
+  repeat purchase: a one-time buyer has had no chance to leave yet);
+- **expected_purchases**: expected number of purchases in the next ``horizon_days``;
+- **churn_risk**: the probability of no purchase at all in the next ``horizon_days``;
+- **clv**: expected spend per purchase (Gamma-Gamma) times expected purchases, month by
+  month over ``clv_months`` (30-day months), each month discounted by ``(1 + discount_rate)**m``.
+  The discount rate turns future money into today's money: with 1% a month, 100 expected
+  in twelve months is worth about 89 today.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from customer_analytics.errors import ConfigError, InputError
+
+TIME_UNITS = {"days": 1.0, "weeks": 7.0}
+MONTH_DAYS = 30.0
+MODELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
+METHODS = ("map", "mcmc")
+PURCHASE_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "pareto_nbd": ("r", "alpha", "s", "beta")}
+SPEND_PARAMS = ("p", "q", "v")
+SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "first_purchase",
+                   "last_purchase"]
+MIN_REPEAT_BUYERS = 10  # Gamma-Gamma needs some repeat buyers with a positive mean spend
+FREQUENCY_BUCKETS = 8   # 0, 1, ..., 6, 7+
+
+
+def _unit_days(time_unit: str) -> float:
+    if time_unit not in TIME_UNITS:
+        raise ConfigError(f"clv.time_unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
+    return TIME_UNITS[time_unit]
+
+
+def _check_tx(tx: pd.DataFrame) -> None:
+    missing = [c for c in ("customer_id", "order_date", "amount") if c not in tx]
+    if missing:
+        raise InputError(f"The clean transactions lack column(s) {missing}; expected customer_id, "
+                         f"order_date and amount (columns: {list(tx.columns)})")
+
+
+def purchase_days(tx: pd.DataFrame, as_of: str | pd.Timestamp, start: str | pd.Timestamp | None = None
+                  ) -> pd.DataFrame:
+    """One row per purchase (customer-day with a line that is not a return) up to ``as_of``.
+
+    Columns ``customer_id``, ``day`` (date) and ``value`` (net amount of that day's lines).
+    ``start`` (exclusive) keeps only later days.
+    """
+    _check_tx(tx)
+    day = pd.to_datetime(tx["order_date"]).dt.normalize()
+    keep = day.le(pd.Timestamp(as_of))
+    if start is not None:
+        keep &= day.gt(pd.Timestamp(start))
+    d = pd.DataFrame({"customer_id": tx["customer_id"].astype(str), "day": day,
+                      "amount": pd.to_numeric(tx["amount"], errors="coerce")})[keep.to_numpy()]
+    sale = d["amount"].ge(0)
+    if "quantity" in tx:
+        sale &= ~pd.to_numeric(tx["quantity"], errors="coerce")[keep.to_numpy()].lt(0)
+    d["sale"] = sale
+    g = d.groupby(["customer_id", "day"], as_index=False, sort=True).agg(value=("amount", "sum"), sale=("sale", "any"))
+    return g.loc[g["sale"], ["customer_id", "day", "value"]].reset_index(drop=True)
+
+
+def summary(tx: pd.DataFrame, as_of: str | pd.Timestamp, time_unit: str = "weeks") -> pd.DataFrame:
+    """Frequency, recency, T and mean repeat spend per customer as of ``as_of``.
+
+    See the module docstring for the definitions. ``attrs["no_purchase_customers"]`` counts
+    the customers with lines up to ``as_of`` but no purchase (only returns).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SUMMARY_COLUMNS`, one row per customer with at least one purchase.
+    """
+    unit = _unit_days(time_unit)
+    as_of = pd.Timestamp(as_of).normalize()
+    days = purchase_days(tx, as_of)
+    g = days.groupby("customer_id", sort=True)
+    first, last = g["day"].min(), g["day"].max()
+    n = g.size()
+    first_value = days.drop_duplicates("customer_id").set_index("customer_id")["value"]
+    repeat_total = g["value"].sum() - first_value
+    freq = (n - 1).astype("int64")
+    out = pd.DataFrame({
+        "customer_id": first.index.astype(str),
+        "frequency": freq.to_numpy(),
+        "recency": ((last - first).dt.days / unit).to_numpy(),
+        "T": ((as_of - first).dt.days / unit).to_numpy(),
+        "monetary_value": (repeat_total / freq.where(freq > 0)).to_numpy(),
+        "first_purchase": first.to_numpy(),
+        "last_purchase": last.to_numpy(),
+    })
+    with_lines = pd.to_datetime(tx["order_date"]).dt.normalize().le(as_of)
+    out.attrs["no_purchase_customers"] = int(tx.loc[with_lines.to_numpy(), "customer_id"].astype(str).nunique()
+                                             - len(out))
+    out.attrs["time_unit"] = time_unit
+    return out
+
+
+def holdout_split(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int, time_unit: str = "weeks"
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """Calibration summary as of ``as_of - holdout_days`` and the holdout purchases after it.
+
+    Returns
+    -------
+    (calibration summary, holdout purchase days of the calibration customers, calibration end)
+
+    Raises
+    ------
+    InputError
+        If the holdout is not shorter than the history (no purchase on or before the calibration end).
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    if int(holdout_days) <= 0:
+        raise ConfigError(f"clv.holdout_days must be a positive number of days, got {holdout_days!r}")
+    cal_end = as_of - pd.Timedelta(days=int(holdout_days))
+    _check_tx(tx)
+    dates = pd.to_datetime(tx["order_date"])
+    first = dates.min()
+    if pd.isna(first) or first > cal_end:
+        raise InputError(
+            f"clv.holdout_days = {holdout_days} is longer than the history: the data start "
+            f"{first.date() if pd.notna(first) else '(no dates)'}, so the calibration period would end "
+            f"{cal_end.date()}, before the first transaction. Use a holdout shorter than "
+            f"{(as_of - first.normalize()).days if pd.notna(first) else 0} days.")
+    cal = summary(tx, cal_end, time_unit)
+    hold = purchase_days(tx, as_of, start=cal_end)
+    hold = hold[hold["customer_id"].isin(cal["customer_id"])].reset_index(drop=True)
+    return cal, hold, cal_end
+
+
+# ------------------------------------------------------------------ fitting
+
+
+def _writable_compile_dir() -> None:
+    """Point pytensor's compile cache at a temporary folder when ``~/.pytensor`` cannot be written."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if "compiledir" in os.environ.get("PYTENSOR_FLAGS", ""):
+        return
+    home = Path.home() / ".pytensor"
+    try:
+        home.mkdir(exist_ok=True)
+        ok = os.access(home, os.W_OK)
+    except OSError:
+        ok = False
+    if not ok:
+        flag = f"base_compiledir={Path(tempfile.gettempdir()) / f'pytensor-{os.getuid()}'}"
+        os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (os.environ.get("PYTENSOR_FLAGS"), flag) if f)
+
+
+def _quiet_imports():
+    _writable_compile_dir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pymc_extras.prior import Prior
+        from pymc_marketing.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+    return Prior, BetaGeoModel, ParetoNBDModel, GammaGammaModel
+
+
+def check_summary(data: pd.DataFrame, min_customers: int = 50) -> None:
+    """Refuse data the purchase model cannot be fitted on, with a message saying why.
+
+    Raises
+    ------
+    InputError
+        Fewer than ``min_customers`` customers, every customer a one-time buyer, or a row
+        with recency > T or negative values.
+    """
+    missing = [c for c in ("customer_id", "frequency", "recency", "T") if c not in data]
+    if missing:
+        raise InputError(f"The CLV summary lacks column(s) {missing}; build it with clv.summary()")
+    n = len(data)
+    if n < int(min_customers):
+        raise InputError(f"Only {n} customer(s) with a purchase: the purchase model needs at least "
+                         f"{min_customers} (clv.min_customers) to estimate its parameters.")
+    if not (data["frequency"] > 0).any():
+        raise InputError(f"All {n:,} customers are one-time buyers (frequency 0): the purchase model cannot "
+                         "tell how often customers buy or when they leave without repeat purchases. "
+                         "Use a longer history.")
+    bad = data[(data["recency"] > data["T"]) | (data[["frequency", "recency", "T"]] < 0).any(axis=1)]
+    if len(bad):
+        raise InputError(f"{len(bad)} customer(s) have recency > T or negative values, e.g. customer "
+                         f"{bad['customer_id'].iloc[0]!r}; expected 0 <= recency <= T and frequency >= 0.")
+
+
+def check_spend(data: pd.DataFrame) -> None:
+    """Refuse spend data the Gamma-Gamma model cannot take.
+
+    Raises
+    ------
+    InputError
+        A missing or non-positive ``monetary_value`` or a ``frequency`` below 1 (naming customers).
+    """
+    bad = data[~(data["monetary_value"] > 0) | (data["frequency"] < 1)]
+    if len(bad):
+        ids = ", ".join(map(repr, bad["customer_id"].astype(str).head(5)))
+        raise InputError(f"Gamma-Gamma needs repeat buyers (frequency >= 1) with a positive mean repeat spend "
+                         f"(monetary_value > 0); {len(bad)} customer(s) are not, e.g. {ids}.")
+    if len(data) < MIN_REPEAT_BUYERS:
+        raise InputError(f"Only {len(data)} repeat buyer(s) with a positive mean spend: Gamma-Gamma needs at "
+                         f"least {MIN_REPEAT_BUYERS}.")
+
+
+def _fit_kwargs(method: str, seed: int, draws: int, chains: int) -> dict:
+    if method == "map":
+        return {"method": "map", "progressbar": False}
+    return {"method": "mcmc", "draws": int(draws), "tune": int(draws), "chains": int(chains), "cores": 1,
+            "random_seed": int(seed), "progressbar": False}
+
+
+def fit_purchase_model(data: pd.DataFrame, model: str = "bgnbd", method: str = "map", seed: int = 42,
+                       draws: int = 1000, chains: int = 2):
+    """Fit BG/NBD (``model="bgnbd"``) or Pareto/NBD (``"pareto_nbd"``).
+
+    ``method="map"``: flat priors, so the maximum-likelihood estimate. ``"mcmc"``: NUTS with
+    pymc-marketing's default (proper) priors, because with flat priors the posterior is improper.
+    Returns the fitted pymc-marketing model.
+    """
+    if model not in MODELS:
+        raise ConfigError(f"clv.model must be one of {', '.join(MODELS)}, got {model!r}")
+    if method not in METHODS:
+        raise ConfigError(f"clv.method must be one of {', '.join(METHODS)}, got {method!r}")
+    Prior, BetaGeoModel, ParetoNBDModel, _ = _quiet_imports()
+    d = data[["customer_id", "frequency", "recency", "T"]].reset_index(drop=True)
+    cls = BetaGeoModel if model == "bgnbd" else ParetoNBDModel
+    # MAP: flat priors (maximum likelihood); MCMC: the package's proper default priors (see module docstring)
+    m = cls(model_config={k: Prior("HalfFlat") for k in PURCHASE_PARAMS[model]}) if method == "map" else cls()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.fit(data=d, **_fit_kwargs(method, seed, draws, chains))
+    return m
+
+
+def fit_spend_model(data: pd.DataFrame, method: str = "map", seed: int = 42, draws: int = 1000, chains: int = 2):
+    """Fit Gamma-Gamma with flat priors on repeat buyers' mean repeat spend (checked by :func:`check_spend`)."""
+    check_spend(data)
+    Prior, _, _, GammaGammaModel = _quiet_imports()
+    d = data[["customer_id", "monetary_value", "frequency"]].reset_index(drop=True)
+    m = GammaGammaModel(model_config={k: Prior("HalfFlat") for k in ("p", "q", "v")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.fit(data=d, **_fit_kwargs(method, seed, draws, chains))
+    return m
+
+
+
+@dataclass
+class ClvFit:
+    """Fitted purchase and spend models with the settings they were fitted with."""
+
+    model: str
+    method: str
+    time_unit: str
+    purchase_model: object
+    spend_model: object
+    n_customers: int
+    n_repeat: int
+    spend_excluded: int
+    notes: list[str] = field(default_factory=list)
+
+    def _draws(self, m, names) -> dict[str, np.ndarray]:
+        return {k: np.asarray(m.fit_result[k].values).ravel() for k in names}
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Point estimates of the purchase model (MAP, or posterior means with MCMC)."""
+        return {k: float(v.mean()) for k, v in self._draws(self.purchase_model, PURCHASE_PARAMS[self.model]).items()}
+
+    @property
+    def spend_params(self) -> dict[str, float]:
+        """Point estimates of Gamma-Gamma's p, q and v (the papers' gamma)."""
+        return {k: float(v.mean()) for k, v in self._draws(self.spend_model, SPEND_PARAMS).items()}
+
+    def parameters(self) -> pd.DataFrame:
+        """Table ``model, parameter, value, time_unit`` (+ 94% interval columns with MCMC).
+
+        The time unit applies to the rate parameters (alpha, beta); the others are shapes or,
+        for Gamma-Gamma, money.
+        """
+        rows = []
+        for label, m, names in ((MODELS[self.model], self.purchase_model, PURCHASE_PARAMS[self.model]),
+                                ("Gamma-Gamma", self.spend_model, SPEND_PARAMS)):
+            for k, v in self._draws(m, names).items():
+                row = {"model": label, "parameter": k, "value": float(v.mean()), "time_unit": self.time_unit}
+                if self.method == "mcmc":
+                    row["ci_low"], row["ci_high"] = (float(x) for x in np.quantile(v, [0.03, 0.97]))
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        p = ", ".join(f"{k} = {v:.4g}" for k, v in self.params.items())
+        s = ", ".join(f"{k} = {v:.4g}" for k, v in self.spend_params.items())
+        priors = "flat priors" if self.method == "map" else "pymc-marketing default priors"
+        return (f"{MODELS[self.model]} ({self.method.upper()}, {priors}, time unit {self.time_unit}) on "
+                f"{self.n_customers:,} customers: {p}. Gamma-Gamma on {self.n_repeat:,} repeat buyers: {s}."
+                + (" " + " ".join(self.notes) if self.notes else ""))
+
+
+def fit(data: pd.DataFrame, model: str = "bgnbd", method: str = "map", time_unit: str = "weeks",
+        min_customers: int = 50, seed: int = 42, mcmc_draws: int = 1000, mcmc_chains: int = 2) -> ClvFit:
+    """Fit the purchase model on every customer and Gamma-Gamma on the repeat buyers.
+
+    Repeat buyers whose mean repeat spend is not positive (their repeat days were netted to
+    zero or below) are left out of Gamma-Gamma, counted in ``spend_excluded`` with a note; they
+    still get a CLV from the population's mean spend.
+
+    Raises
+    ------
+    InputError
+        See :func:`check_summary` and :func:`check_spend`.
+    """
+    _unit_days(time_unit)
+    check_summary(data, min_customers)
+    repeat = data[data["frequency"] > 0]
+    usable = repeat[repeat["monetary_value"] > 0]
+    notes = []
+    excluded = len(repeat) - len(usable)
+    if excluded:
+        notes.append(f"{excluded:,} repeat buyer(s) with a non-positive mean repeat spend (returns netted "
+                     "against their purchases) were left out of Gamma-Gamma; their CLV uses the population "
+                     "mean spend.")
+    pm_ = fit_purchase_model(data, model, method, seed, mcmc_draws, mcmc_chains)
+    sm = fit_spend_model(usable, method, seed, mcmc_draws, mcmc_chains)
+    return ClvFit(model, method, time_unit, pm_, sm, len(data), len(usable), excluded, notes)
+
+
+# ------------------------------------------------------------------ predictions
+
+
+def _per_customer(x) -> np.ndarray:
+    """Posterior mean over chain and draw of a per-customer xarray result."""
+    dims = [d for d in ("chain", "draw") if d in x.dims]
+    return np.asarray(x.mean(dims).values if dims else x.values, dtype="float64")
+
+
+def _model_input(data: pd.DataFrame, t: float | None = None) -> pd.DataFrame:
+    d = data[["customer_id", "frequency", "recency", "T"]].reset_index(drop=True)
+    return d if t is None else d.assign(future_t=t)
+
+
+def expected_spend(f: ClvFit, data: pd.DataFrame) -> np.ndarray:
+    """Gamma-Gamma expected spend per purchase given a customer's repeat purchases.
+
+    E[M | x, mbar] = (q - 1) / (p x + q - 1) * (v p / (q - 1)) + p x / (p x + q - 1) * mbar:
+    a weighted mean of the population mean spend v p / (q - 1) and the customer's own mean
+    repeat spend mbar, the weight on mbar growing with x. Customers without a usable mean
+    (one-time buyers, non-positive mean) get the population mean. Needs q > 1.
+    """
+    s = f.spend_params
+    p, q, v = s["p"], s["q"], s["v"]
+    x = data["frequency"].to_numpy(dtype="float64")
+    mbar = data["monetary_value"].to_numpy(dtype="float64")
+    ok = (x > 0) & (mbar > 0)
+    x, mbar = np.where(ok, x, 0.0), np.where(ok, mbar, 0.0)
+    return (q - 1) / (p * x + q - 1) * (v * p / (q - 1)) + p * x / (p * x + q - 1) * mbar
+
+
+def expected_purchases(f: ClvFit, data: pd.DataFrame, t: float) -> np.ndarray:
+    """Expected purchases in the next ``t`` time units, given each customer's history."""
+    if t <= 0:
+        return np.zeros(len(data))
+    return _per_customer(f.purchase_model.expected_purchases(_model_input(data), future_t=t))
+
+
+def p_alive(f: ClvFit, data: pd.DataFrame) -> np.ndarray:
+    """Probability that each customer has not left, as of their ``T``."""
+    if f.model == "pareto_nbd":
+        return _per_customer(f.purchase_model.expected_probability_alive(_model_input(data), future_t=0))
+    return _per_customer(f.purchase_model.expected_probability_alive(_model_input(data)))
+
+
+def prob_no_purchase(f: ClvFit, data: pd.DataFrame, t: float) -> np.ndarray:
+    """Churn risk: probability of no purchase in the next ``t`` time units.
+
+    BG/NBD: customers leave only at a purchase, so no purchase means "already gone" or "alive and
+    buying nothing": 1 - P(alive) + P(alive) ((alpha + T) / (alpha + T + t))^(r + x), averaged
+    over the posterior draws. Pareto/NBD: pymc-marketing's P(N(t) = 0).
+    """
+    if f.model == "pareto_nbd":
+        return _per_customer(f.purchase_model.expected_purchase_probability(
+            _model_input(data), n_purchases=0, future_t=t))
+    alive = f.purchase_model.expected_probability_alive(_model_input(data))
+    post = f.purchase_model.fit_result
+    x = data["frequency"].to_numpy(dtype="float64")
+    big_t = data["T"].to_numpy(dtype="float64")
+    r = np.asarray(post["r"].values).reshape(-1, 1)
+    alpha = np.asarray(post["alpha"].values).reshape(-1, 1)
+    pa = np.asarray(alive.values).reshape(len(r), -1)
+    stay_quiet = ((alpha + big_t) / (alpha + big_t + t)) ** (r + x)
+    return (1 - pa + pa * stay_quiet).mean(axis=0)
+
+
+def clv_values(f: ClvFit, data: pd.DataFrame, months: int, discount_rate: float) -> np.ndarray:
+    """Discounted expected spend over the next ``months`` 30-day months.
+
+    CLV = E[spend per purchase] * sum_m (E[X(m)] - E[X(m - 1)]) / (1 + discount_rate)^m, where
+    E[X(m)] is the expected number of purchases in the first m months.
+    """
+    if discount_rate < 0:
+        raise ConfigError(f"clv.discount_rate must be >= 0 (a monthly rate, e.g. 0.01), got {discount_rate}")
+    month = MONTH_DAYS / TIME_UNITS[f.time_unit]
+    cum = np.column_stack([np.zeros(len(data))]
+                          + [expected_purchases(f, data, m * month) for m in range(1, int(months) + 1)])
+    disc = (1 + discount_rate) ** -np.arange(1, int(months) + 1)
+    return expected_spend(f, data) * (np.diff(cum, axis=1) @ disc)
+
+
+def predict(f: ClvFit, data: pd.DataFrame, horizon_days: int = 90, clv_months: int = 12,
+            discount_rate: float = 0.01) -> pd.DataFrame:
+    """Per customer: p_alive, expected_purchases and churn_risk over ``horizon_days``, expected_spend, clv.
+
+    See the module docstring for the definitions.
+    """
+    t = float(horizon_days) / TIME_UNITS[f.time_unit]
+    out = data[["customer_id"]].reset_index(drop=True).copy()
+    out["p_alive"] = np.clip(p_alive(f, data), 0.0, 1.0)  # rounding can give 1 + 1e-12
+    out["expected_purchases"] = expected_purchases(f, data, t)
+    out["churn_risk"] = np.clip(prob_no_purchase(f, data, t), 0.0, 1.0)
+    out["expected_spend"] = expected_spend(f, data)
+    out["clv"] = clv_values(f, data, clv_months, discount_rate)
+    return out
+
+
+# ------------------------------------------------------------------ holdout validation
+
+
+@dataclass
+class Validation:
+    """Holdout checks of a model refitted on the calibration period."""
+
+    calibration_end: pd.Timestamp
+    as_of: pd.Timestamp
+    time_unit: str
+    totals: pd.DataFrame
+    by_frequency: pd.DataFrame
+    tracking: pd.DataFrame
+    auc: pd.DataFrame
+    churn_horizon_days: int
+    verdict: str
+
+    @property
+    def error_pct(self) -> float:
+        """(predicted - actual) / actual total holdout repeat purchases, in percent."""
+        return float(self.totals["error_pct"].iloc[0])
+
+    def table(self) -> pd.DataFrame:
+        """One long table for ``tables/clv_validation.csv``: check, item, actual, predicted, time_unit."""
+        t = self.totals.assign(check="total repeat purchases in holdout", item="all customers")
+        b = self.by_frequency.assign(check="mean holdout purchases by calibration frequency",
+                                     item=self.by_frequency["frequency"].astype(str))
+        a = self.auc.rename(columns={"auc": "predicted"}).assign(
+            check=f"churn ROC AUC (no purchase in {self.churn_horizon_days} days)", item=self.auc["score"],
+            actual=np.nan)
+        cols = ["check", "item", "customers", "actual", "predicted"]
+        out = pd.concat([t.reindex(columns=cols), b.reindex(columns=cols), a.reindex(columns=cols)],
+                        ignore_index=True)
+        out["calibration_end"] = str(self.calibration_end.date())
+        out["time_unit"] = self.time_unit
+        return out
+
+
+def frequency_buckets(cal: pd.DataFrame, actual: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
+    """Mean holdout purchases by calibration frequency 0, 1, ..., 6, 7+ (the papers' figure)."""
+    top = FREQUENCY_BUCKETS - 1
+    b = np.minimum(cal["frequency"].to_numpy(), top)
+    df = pd.DataFrame({"bucket": b, "actual": actual, "predicted": predicted})
+    out = df.groupby("bucket").agg(customers=("actual", "size"), actual=("actual", "mean"),
+                                   predicted=("predicted", "mean")).reindex(range(FREQUENCY_BUCKETS))
+    out.insert(0, "frequency", [str(i) for i in range(top)] + [f"{top}+"])
+    out["customers"] = out["customers"].fillna(0).astype(int)
+    return out.reset_index(drop=True)
+
+
+def tracking(f: ClvFit, tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, as_of: pd.Timestamp
+             ) -> pd.DataFrame:
+    """Weekly cumulative repeat purchases of the calibration customers, actual and predicted.
+
+    Predicted: sum over customers of the model's expected repeat purchases for a new customer
+    over the time since their first purchase (the papers' tracking plot); the calibration
+    model never sees the holdout weeks.
+    """
+    unit = TIME_UNITS[f.time_unit]
+    start = cal["first_purchase"].min()
+    weeks = pd.date_range(start + pd.Timedelta(days=6), as_of + pd.Timedelta(days=6), freq="7D")
+    weeks = weeks.where(weeks <= as_of, as_of).unique()
+    days = purchase_days(tx, as_of)
+    days = days[days["customer_id"].isin(cal["customer_id"])]
+    rep = days[days["day"] > days["customer_id"].map(cal.set_index("customer_id")["first_purchase"])]
+    actual = np.searchsorted(np.sort(rep["day"].to_numpy()), weeks.to_numpy(), side="right")
+    firsts = cal.groupby("first_purchase").size()
+    age = (weeks.to_numpy()[:, None] - firsts.index.to_numpy()[None, :]) / np.timedelta64(1, "D")
+    grid = np.clip(age, 0, None).ravel() / unit
+    uniq, inv = np.unique(grid, return_inverse=True)
+    e = np.zeros(len(uniq))
+    pos = uniq > 0
+    if pos.any():
+        newc = pd.DataFrame({"customer_id": np.arange(pos.sum()), "t": uniq[pos]})
+        e[pos] = _per_customer(f.purchase_model.expected_purchases_new_customer(newc))
+    pred = (e[inv].reshape(age.shape) * firsts.to_numpy()[None, :]).sum(axis=1)
+    return pd.DataFrame({"week_end": weeks, "actual": actual, "predicted": pred,
+                         "holdout": weeks > cal_end})
+
+
+def rfm_features(tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Log RFM features per customer as of ``as_of`` for the logistic-regression baseline."""
+    s = summary(tx, as_of, "days")
+    days = purchase_days(tx, as_of)
+    total = days.groupby("customer_id")["value"].sum()
+    return pd.DataFrame({
+        "customer_id": s["customer_id"],
+        "log_recency_days": np.log1p((as_of - s["last_purchase"]).dt.days.to_numpy()),
+        "log_purchases": np.log1p(s["frequency"].to_numpy() + 1),
+        "log_revenue": np.log1p(s["customer_id"].map(total).clip(lower=0).to_numpy()),
+        "log_tenure_days": np.log1p(s["T"].to_numpy()),
+    })
+
+
+def churn_baselines(tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, horizon_days: int,
+                    seed: int = 42) -> pd.DataFrame:
+    """Scores of the two baselines for the calibration customers at ``cal_end``.
+
+    - ``recency``: days since the last purchase (longer = more likely to churn);
+    - ``logistic``: a scikit-learn logistic regression on log RFM features, trained at an
+      earlier cut-off ``cal_end - horizon_days`` with the label "no purchase in the next
+      ``horizon_days``", then applied to the features at ``cal_end``. It never sees the holdout.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    now = cal_end
+    out = pd.DataFrame({"customer_id": cal["customer_id"],
+                        "recency": (now - cal["last_purchase"]).dt.days.to_numpy()})
+    early = now - pd.Timedelta(days=int(horizon_days))
+    current = rfm_features(tx, now).set_index("customer_id")
+    feats = list(current.columns)
+    train = rfm_features(tx, early)
+    bought = purchase_days(tx, now, start=early)["customer_id"].unique()
+    y = ~train["customer_id"].isin(bought)
+    if len(train) < 20 or y.nunique() < 2:
+        out["logistic"] = np.nan
+        return out
+    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+    lr.fit(train[feats], y)
+    x_now = current.loc[cal["customer_id"], feats]
+    out["logistic"] = lr.predict_proba(x_now)[:, 1]
+    return out
+
+
+def auc_table(churned: np.ndarray, scores: dict[str, np.ndarray], seed: int = 42, n_boot: int = 200
+              ) -> pd.DataFrame:
+    """ROC AUC of each churn score, and its paired bootstrap 95% interval of the difference to the first.
+
+    AUC: the probability that a randomly chosen customer who did not buy in the horizon gets a
+    higher score than a randomly chosen one who did (0.5 = no better than chance).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(churned, dtype=bool)
+    names = list(scores)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(y), size=(n_boot, len(y)))
+    rows = []
+    ref = names[0]
+    boot = {}
+    for k in names:
+        s = np.asarray(scores[k], dtype="float64")
+        if np.isnan(s).any() or len(np.unique(y)) < 2:
+            rows.append({"score": k, "auc": np.nan})
+            continue
+        boot[k] = np.array([roc_auc_score(y[i], s[i]) if y[i].any() and not y[i].all() else np.nan for i in idx])
+        rows.append({"score": k, "auc": float(roc_auc_score(y, s))})
+    out = pd.DataFrame(rows)
+    out["customers"] = len(y)
+    diff = {k: boot[ref] - boot[k] for k in boot if k != ref and ref in boot}
+    out["model_minus_this_low"] = out["score"].map({k: float(np.nanquantile(v, 0.025)) for k, v in diff.items()})
+    out["model_minus_this_high"] = out["score"].map({k: float(np.nanquantile(v, 0.975)) for k, v in diff.items()})
+    return out
+
+
+def auc_verdict(auc: pd.DataFrame, model_name: str) -> str:
+    """Plain-language comparison of the model's churn AUC with the baselines (first row = the model)."""
+    m = auc.iloc[0]
+    parts = []
+    for _, row in auc.iloc[1:].iterrows():
+        if pd.isna(row["auc"]) or pd.isna(m["auc"]):
+            parts.append(f"the {row['score']} baseline could not be scored")
+            continue
+        lo, hi = row["model_minus_this_low"], row["model_minus_this_high"]
+        if lo > 0:
+            word = f"beats the {row['score']} baseline"
+        elif hi < 0:
+            word = f"is worse than the {row['score']} baseline"
+        else:
+            word = f"is not distinguishable from the {row['score']} baseline"
+        parts.append(f"{word} (AUC {m['auc']:.3f} vs {row['auc']:.3f}; 95% interval of the difference "
+                     f"{lo:+.3f} to {hi:+.3f})")
+    text = f"For churn, {model_name} " + "; it ".join(parts) + "."
+    rec = auc[auc["score"] == "recency"]
+    if len(rec) and not (rec["model_minus_this_low"].iloc[0] > 0):
+        text += (" Since it does not beat recency alone, the model's churn risk is not an improvement over "
+                 "sorting customers by days since their last purchase; its value here is the purchase and CLV "
+                 "forecast, not the churn ranking.")
+    return text
+
+
+def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180, horizon_days: int = 90,
+             model: str = "bgnbd", method: str = "map", time_unit: str = "weeks", min_customers: int = 50,
+             seed: int = 42, mcmc_draws: int = 1000, mcmc_chains: int = 2) -> tuple[Validation, ClvFit]:
+    """Refit on the data up to ``as_of - holdout_days`` and compare its predictions with the holdout.
+
+    Checks: total repeat purchases in the holdout (predicted vs actual, error in percent);
+    mean holdout purchases by calibration frequency; weekly cumulative tracking; churn
+    (no purchase in the first ``min(horizon_days, holdout_days)`` days of the holdout) ROC AUC
+    of the model's churn risk against recency alone and a logistic regression on RFM features.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    unit = _unit_days(time_unit)
+    cal, hold, cal_end = holdout_split(tx, as_of, holdout_days, time_unit)
+    f = fit(cal, model, method, time_unit, min_customers, seed, mcmc_draws, mcmc_chains)
+    t_hold = int(holdout_days) / unit
+    counts = cal["customer_id"].map(hold.groupby("customer_id").size()).fillna(0).to_numpy()
+    pred = expected_purchases(f, cal, t_hold)
+    totals = pd.DataFrame({"customers": [len(cal)], "actual": [float(counts.sum())], "predicted": [float(pred.sum())]})
+    totals["error_pct"] = 100 * (totals["predicted"] - totals["actual"]) / totals["actual"].where(totals["actual"] > 0)
+    h = min(int(horizon_days), int(holdout_days))
+    early = hold[hold["day"] <= cal_end + pd.Timedelta(days=h)]
+    churned = ~cal["customer_id"].isin(early["customer_id"]).to_numpy()
+    base = churn_baselines(tx, cal, cal_end, h, seed)
+    scores = {MODELS[model]: prob_no_purchase(f, cal, h / unit), "recency": base["recency"].to_numpy(),
+              "logistic": base["logistic"].to_numpy()}
+    auc = auc_table(churned, scores, seed)
+    v = Validation(cal_end, as_of, time_unit, totals, frequency_buckets(cal, counts, pred),
+                   tracking(f, tx, cal, cal_end, as_of), auc, h, auc_verdict(auc, MODELS[model]))
+    return v, f
+
+
+# ------------------------------------------------------------------ actions
+
+
+AT_RISK_ACTION = ("Win back now: personal contact or a tailored offer within two weeks "
+                  "(high predicted value, likely to buy nothing in the horizon)")
+
+
+def at_risk(customers: pd.DataFrame, top_share: float = 0.1, churn_threshold: float = 0.5) -> pd.DataFrame:
+    """High-value customers at risk: CLV in the top ``top_share`` and churn risk above the threshold.
+
+    Ranked by CLV (highest first), with the action to take. ``customers`` needs customer_id, clv,
+    churn_risk and p_alive (other columns are kept).
+    """
+    if not 0 < float(top_share) < 1:
+        raise ConfigError(f"clv.top_share must be between 0 and 1 (e.g. 0.1 for the top decile), got {top_share}")
+    if not 0 <= float(churn_threshold) <= 1:
+        raise ConfigError(f"clv.churn_threshold must be a probability between 0 and 1, got {churn_threshold}")
+    cut = customers["clv"].quantile(1 - float(top_share))
+    sel = customers[(customers["clv"] >= cut) & (customers["churn_risk"] > float(churn_threshold))]
+    out = sel.sort_values(["clv", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out["action"] = AT_RISK_ACTION
+    return out
+
+
+def segment_table(customers: pd.DataFrame, segment_col: str = "segment") -> pd.DataFrame:
+    """RFM segment x customers, mean P(alive), mean churn risk, total and mean CLV, CLV share."""
+    g = customers.groupby(segment_col, observed=True)
+    out = g.agg(customers=("customer_id", "size"), mean_p_alive=("p_alive", "mean"),
+                mean_churn_risk=("churn_risk", "mean"), total_clv=("clv", "sum"), mean_clv=("clv", "mean"),
+                likely_gone=("p_alive", lambda s: int((s < 0.5).sum())))
+    out["clv_share"] = out["total_clv"] / out["total_clv"].sum()
+    return out.sort_values("total_clv", ascending=False)
+
+
+# ------------------------------------------------------------------ exports
+
+
+PREDICTION_COLUMNS = ["p_alive", "expected_purchases", "churn_risk", "clv", "clv_action"]
+
+
+def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFrame) -> pd.DataFrame:
+    """``customers`` with p_alive, expected_purchases, churn_risk, clv and clv_action (replaced if present).
+
+    ``clv_action`` is :data:`AT_RISK_ACTION` for the customers in ``risk`` and empty otherwise;
+    customers without a prediction (no purchase up to the period end) get empty values.
+    """
+    base = customers.drop(columns=[c for c in PREDICTION_COLUMNS if c in customers])
+    ids = base["customer_id"].astype(str)
+    p = pred.assign(customer_id=pred["customer_id"].astype(str)).set_index("customer_id")
+    out = base.copy()
+    for c in PREDICTION_COLUMNS[:-1]:
+        out[c] = ids.map(p[c]).to_numpy()
+    out["clv_action"] = np.where(ids.isin(set(risk["customer_id"].astype(str))), AT_RISK_ACTION, "")
+    return out
+
+
+def update_customers_csv(path, customers: pd.DataFrame, fallback: pd.DataFrame) -> pd.DataFrame:
+    """Add the prediction columns of ``customers`` to the export at ``path`` in place.
+
+    The export written by notebooks 02/03 is read as text (ids keep leading zeros) and
+    joined on customer_id; without it, ``fallback`` (an activation export) is used. Probabilities and
+    expected purchases are written with 6 decimals, CLV in cents.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    export = pd.read_csv(path, dtype={"customer_id": str}, keep_default_na=False) if path.exists() else fallback
+    export = export.drop(columns=[c for c in PREDICTION_COLUMNS if c in export])
+    cols = customers.assign(customer_id=customers["customer_id"].astype(str))[["customer_id", *PREDICTION_COLUMNS]]
+    cols = cols.round({"p_alive": 6, "expected_purchases": 6, "churn_risk": 6, "clv": 2})
+    out = export.merge(cols, on="customer_id", how="left", validate="one_to_one")
+    out.to_csv(path, index=False, lineterminator="\n")
+    return out
+
+
+# ------------------------------------------------------------------ display
+
+
+def style(df: pd.DataFrame, money=(), pct=(), prob=(), ints=(), dec=(), hide_index: bool = True):
+    """A Styler with thousands separators: money 2 decimals, pct as %, prob 3 decimals, dec 2 decimals.
+
+    Text cells and column names are HTML-escaped (ids and labels come from data and config).
+    """
+    fmt = {**{c: "{:,.2f}" for c in money}, **{c: "{:.1%}" for c in pct}, **{c: "{:.3f}" for c in prob},
+           **{c: "{:,.0f}" for c in ints}, **{c: "{:,.2f}" for c in dec}}
+    st = df.style.format({k: v for k, v in fmt.items() if k in df}, na_rep="–", escape="html")
+    st = st.format_index(escape="html", axis=1)
+    return st.hide(axis="index") if hide_index else st
+
+
+def plot_frequency_buckets(by_frequency: pd.DataFrame, holdout_days: int):
+    """Mean holdout purchases by calibration frequency, actual and predicted (bars)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    x = np.arange(len(by_frequency))
+    ax.bar(x - 0.2, by_frequency["actual"], 0.4, label="actual", color="#4c72b0")
+    ax.bar(x + 0.2, by_frequency["predicted"], 0.4, label="predicted", color="#dd8452")
+    ax.set_xticks(x, by_frequency["frequency"])
+    ax.set(xlabel="repeat purchases in the calibration period",
+           ylabel=f"mean purchases in the {holdout_days}-day holdout",
+           title="Holdout purchases by calibration frequency")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_tracking(tr: pd.DataFrame, calibration_end: pd.Timestamp):
+    """Weekly cumulative repeat purchases, actual and predicted, holdout start marked."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    ax.plot(tr["week_end"], tr["actual"], label="actual", color="#4c72b0")
+    ax.plot(tr["week_end"], tr["predicted"], label="predicted", color="#dd8452", ls="--")
+    ax.axvline(calibration_end, color="grey", ls=":")
+    ax.text(calibration_end, ax.get_ylim()[1] * 0.95, " holdout →", color="grey", va="top")
+    ax.set(title="Cumulative repeat purchases per week", ylabel="repeat purchases", xlabel="")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_predictions(pred: pd.DataFrame, horizon_days: int):
+    """Histograms of P(alive), churn risk and CLV (log scale)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    axes[0].hist(pred["p_alive"], bins=40, color="#55a868")
+    axes[0].set(title="P(alive)", xlabel="probability", ylabel="customers")
+    axes[1].hist(pred["churn_risk"], bins=40, color="#c44e52")
+    axes[1].set(title=f"Churn risk (no purchase in {horizon_days} days)", xlabel="probability")
+    axes[2].hist(np.log10(pred["clv"].clip(lower=0.01)), bins=40, color="#4c72b0")
+    axes[2].set(title="CLV", xlabel="log10(CLV)")
+    fig.tight_layout()
+    return fig
