@@ -46,6 +46,8 @@ EXPECTED = {
     "make report PERIOD=previous CONFIG=config/myshop.yaml QUIET=1": ("check", 4, "No transactions in"),
     "make report PERIOD=previous CONFIG=config/myshop.yaml": ("check", 4, "has the export been refreshed"),
     "python -m customer_analytics report": ("check", 0, "Check passed for 2025-12"),
+    "python -m customer_analytics report --config config/experiment_table.yaml":
+        ("check", 0, "Would skip 01_data_cleaning: no transaction data"),
     "python -m customer_analytics report --config config/myshop.yaml --period 2025-11":
         ("check", 0, "Check passed for 2025-11"),
 }
@@ -102,6 +104,8 @@ def project(tmp_path_factory, sample):
     (root / "config" / "cdnow.yaml").symlink_to(ROOT / "config" / "cdnow.yaml")
     for name, data in config_blocks().items():
         (root / name).write_text(yaml.safe_dump(data))
+        if (ROOT / name).exists():  # a bundled config shown in the README must be the file as shipped
+            assert yaml.safe_load((ROOT / name).read_text()) == data, f"README block differs from {name}"
     # the README's own-data example: the sample as a German shop system exports it (';', decimal commas,
     # the customer column called 'Kundennummer')
     export = pd.read_csv(ROOT / "data" / "sample" / "online_shop_export.csv", dtype=str, encoding="cp1252",
