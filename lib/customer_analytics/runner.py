@@ -150,7 +150,7 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised by killing a run
 def run_report(period: str | None = None, data: str | None = None, config: str | None = None,
                show_code: bool = False, force: bool = False, reports_dir: str | Path | None = None,
                notebooks_dir: str | Path | None = None, kernel_name: str = KERNEL_NAME,
-               progress: bool = True) -> Path:
+               progress: bool = True, language: str | None = None) -> Path:
     """Run every notebook for one period and publish ``reports/<period>/`` atomically.
 
     Returns the path of the period folder. Raises :class:`ReportExistsError` when the
@@ -163,6 +163,8 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
     nb_dir = Path(notebooks_dir) if notebooks_dir else root / "notebooks"
     cfg_path = resolve_path(config) if config else None
     cfg = load_config(cfg_path)
+    if language:  # --language overrides the config's report language
+        cfg["language"] = language
     data_path = resolve_path(data or cfg["data"]["path"])
     kernel_python = check_kernel(kernel_name)
 
