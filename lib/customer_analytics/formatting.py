@@ -18,6 +18,7 @@ in ``kinds``.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -26,7 +27,8 @@ from pandas.io.formats.style import Styler
 
 from customer_analytics.i18n import column_label
 
-KINDS = ("int", "money", "share", "pp", "pvalue", "number", "text", "date")
+KINDS = ("int", "id", "money", "share", "pp", "pvalue", "number", "text", "date")
+_ID = re.compile(r"(_id|_row|^step|^period|^year|^id|^k)$")
 _PVALUE = re.compile(r"^(p|pvalue|p_value|p_adj|p_adjusted|p_holm|p_fdr|p_raw)$|(^|_)p_?value($|_)")
 _SHARE = re.compile(r"(^|_)(share|rate|pct_of_1|conversion)($|_)")
 _MONEY = re.compile(r"(^|_)(revenue|monetary|amount|aov|spend|price|value_sum|sales|money)($|_)")
@@ -37,6 +39,7 @@ def infer_kind(name, series: pd.Series) -> str:
     """The display kind of a column from its name and values.
 
     Rules, first match wins: non-numeric -> ``text`` (dates -> ``date``);
+    a name like ``*_id``, ``source_row``, ``step``, ``k`` -> ``id`` (a whole number without separators);
     a name like ``p``/``p_value``/``p_adj`` -> ``pvalue``; ``*_pp`` or ``rate_diff``
     -> ``pp``; a name containing ``share``/``rate``/``conversion`` -> ``share``;
     ``revenue``/``monetary``/``amount``/``aov``/``price``/``spend`` -> ``money``;
@@ -50,6 +53,8 @@ def infer_kind(name, series: pd.Series) -> str:
     if not pd.api.types.is_numeric_dtype(series):
         return "text"
     n = str(name).lower()
+    if _ID.search(n):
+        return "id"
     if _PVALUE.search(n):
         return "pvalue"
     if _PP.search(n):
@@ -72,6 +77,13 @@ def _missing(v) -> bool:
 def fmt_int(v) -> str:
     """``4284.0`` -> ``'4,284'``."""
     return "–" if _missing(v) else f"{int(round(float(v))):,}"
+
+
+def fmt_id(v) -> str:
+    """A number used as an identifier or position, without separators: ``1090.0`` -> ``'1090'``."""
+    if _missing(v):
+        return "–"
+    return str(int(v)) if float(v) == int(float(v)) else str(v)
 
 
 def fmt_money(v, currency: str = "") -> str:
@@ -103,12 +115,17 @@ def fmt_pvalue(v) -> str:
 
 
 def fmt_number(v) -> str:
-    """Thousands separators, 2 decimals from 1 up, 3 below 1; never scientific notation."""
+    """Thousands separators; whole values without decimals, else 2 decimals from 1 up and 3 below 1.
+
+    Never scientific notation.
+    """
     if _missing(v):
         return "–"
     v = float(v)
     if math.isinf(v):
         return "∞" if v > 0 else "-∞"
+    if v == int(v):
+        return f"{int(v):,}"
     return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3f}"
 
 
@@ -122,7 +139,7 @@ def fmt_date(v) -> str:
 
 def formatter(kind: str, currency: str = ""):
     """The function that formats one value of ``kind`` (one of :data:`KINDS`)."""
-    return {"int": fmt_int, "money": lambda v: fmt_money(v, currency), "share": fmt_share, "pp": fmt_pp,
+    return {"int": fmt_int, "id": fmt_id, "money": lambda v: fmt_money(v, currency), "share": fmt_share, "pp": fmt_pp,
             "pvalue": fmt_pvalue, "number": fmt_number, "date": fmt_date,
             "text": fmt_text}[kind]
 
@@ -134,6 +151,10 @@ def fmt_text(v) -> str:
     if isinstance(v, dict):
         return "; ".join(f"{k}: {x}" for k, x in v.items())
     return "–" if _missing(v) else str(v)
+
+
+def _escaped(fmt):
+    return lambda v: html.escape(fmt(v))
 
 
 TABLE_CSS = [
@@ -189,8 +210,8 @@ def format_table(df: pd.DataFrame | pd.Series, *, currency: str = "", language: 
     if unknown:
         raise ValueError(f"Unknown column kind(s) {unknown}; valid: {', '.join(KINDS)}")
     heads = {c: (labels or {}).get(c, column_label(c, language) if c else "") for c in data.columns}
-    styler = data.style.format({c: formatter(kinds[c], currency) for c in data.columns})
-    styler = styler.hide(axis="index").format_index(lambda c: heads.get(c, c), axis=1)
+    styler = data.style.format({c: _escaped(formatter(kinds[c], currency)) for c in data.columns})
+    styler = styler.hide(axis="index").format_index(lambda c: heads.get(c, c), axis=1, escape="html")
     numeric = [c for c in data.columns if kinds[c] not in ("text", "date")]
     styler = styler.set_table_styles(TABLE_CSS).set_properties(subset=numeric, **{"text-align": "right"})
     if caption:

@@ -110,3 +110,42 @@ def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, wa
         out.append(t("summary.rfm_warning", language, segment=_esc(warnings.index[0]),
                      median=fmt_int(w["median_recency_days"]), max=fmt_int(w["max_recency_days"])))
     return out[:6]
+
+
+def say(key: str, language: str = "en", **values):
+    """The catalog text of ``key`` as displayable Markdown; ``values`` are HTML-escaped first."""
+    from IPython.display import Markdown
+
+    return Markdown(t(key, language, **{k: _esc(v) for k, v in values.items()}))
+
+
+def bullet_list(heading: str, items: list[str]):
+    """A bold lead-in line and a bulleted list (items escaped) as displayable Markdown."""
+    from IPython.display import Markdown
+
+    return Markdown("\n".join([heading, "", *[f"- {_esc(s)}" for s in items]]))
+
+
+def describe(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """Count, mean, spread and quartiles of each column, one row per measure, headers in words.
+
+    The rows are the measures (named via the catalog's ``col.<name>``), the columns the
+    statistics: customers (count), mean, standard deviation, minimum, 25th
+    percentile, median, 75th percentile and maximum.
+    """
+    from customer_analytics.i18n import column_label
+
+    d = df.describe().T
+    d.columns = ["count", "mean", "std", "min", "p25", "median", "p75", "max"]
+    d["count"] = d["count"].astype("int64")
+    d.index = [column_label(c, language) for c in d.index]
+    d = d.rename(columns={c: t(f"stat.{c}", language) for c in d.columns})
+    return d.rename_axis(t("stat.measure", language))
+
+
+def data_ends(tx: pd.DataFrame, as_of: pd.Timestamp) -> str | None:
+    """The last transaction date when the data stop before the period end (a partial month), else None."""
+    if not len(tx):
+        return None
+    last = pd.Timestamp(tx["order_date"].max()).normalize()
+    return str(last.date()) if last < pd.Timestamp(as_of).normalize() else None

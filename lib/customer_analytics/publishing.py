@@ -103,6 +103,23 @@ def export_html(notebook_path: str | Path, html_path: str | Path, show_code: boo
 # ------------------------------------------------------------------ dashboard
 
 
+def period_tables(activity: dict, summary: pd.DataFrame, currency: str = "") -> dict[str, pd.DataFrame]:
+    """The tables a period exports for the dashboard: ``period_summary`` and ``segment_mix``.
+
+    ``period_summary`` (one row): the figures of :func:`customer_analytics.rfm.period_activity`
+    (revenue, orders, active/new/returning/lapsed customers *in the period*), the
+    largest segment by revenue (``top_segment_code``, its label ``top_segment`` and
+    ``top_segment_revenue_share``) and the report ``currency``.
+    ``segment_mix``: per segment its code, label, customers, share of customers,
+    revenue and share of revenue (all scored customers as of the period end).
+    """
+    top = summary["revenue_share"].idxmax()
+    row = {**activity, "top_segment_code": summary.loc[top, "segment_code"], "top_segment": top,
+           "top_segment_revenue_share": float(summary.loc[top, "revenue_share"]), "currency": currency}
+    mix = summary.reset_index()[["segment_code", "segment", "customers", "share", "revenue", "revenue_share"]]
+    return {"period_summary": pd.DataFrame([row]), "segment_mix": mix}
+
+
 def _read_csv(path: Path, **kwargs) -> pd.DataFrame | None:
     return pd.read_csv(path, **kwargs) if path.exists() else None
 
