@@ -87,8 +87,8 @@ def test_period_folder_holds_reports_notebooks_and_run_json(scenario):
 
 def test_html_reports_contain_headline_tables_and_embedded_charts(scenario):
     html = scenario["first_html"]
-    assert "rows_removed" in html["01_data_cleaning"]          # the cleaning audit table
-    assert "revenue_share" in html["02_rfm_scoring"] and "Champions" in html["02_rfm_scoring"]
+    assert "Rows removed" in html["01_data_cleaning"]          # the cleaning audit table
+    assert "Share of revenue" in html["02_rfm_scoring"] and "Champions" in html["02_rfm_scoring"]
     assert "silhouette" in html["03_clustering"]
     assert "Newcombe" in html["04_ab_evaluation"] and "SRM chi-square" in html["04_ab_evaluation"]
     expected = {"01_data_cleaning": 1, "02_rfm_scoring": 5, "03_clustering": 3, "04_ab_evaluation": 1}
@@ -120,7 +120,7 @@ def test_run_json_records_everything(scenario):
 def test_index_links_the_period_with_headlines(scenario):
     index = (scenario["reports"] / "index.html").read_text()
     assert f'href="{PERIOD}/01_data_cleaning.html"' in index
-    assert "Active customers" in index and "success" in index
+    assert "Customers who bought" in index and "Revenue in the period" in index and "success" in index
 
 
 def test_rerun_without_force_is_refused(scenario):

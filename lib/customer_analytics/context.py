@@ -51,8 +51,9 @@ class RunContext:
     def describe(self) -> str:
         staged = self.run_dir.parent.name == STAGING_DIR  # a report run: name the folder it is published to
         folder = reports_root(self) / self.period if staged else self.run_dir
+        shown = f"{folder.parent.name}/{folder.name}"  # no absolute local path in a report
         return (f"Period {self.period} (as of {self.as_of.date()}), data {self.data_path.name}, "
-                f"run folder {folder}, seed {self.seed}, labels in '{self.language}'.")
+                f"run folder {shown}, seed {self.seed}, labels in '{self.language}'.")
 
 
 def period_of(period_end: str) -> tuple[str, pd.Timestamp]:

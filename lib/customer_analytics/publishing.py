@@ -116,7 +116,7 @@ def period_tables(activity: dict, summary: pd.DataFrame, currency: str = "") -> 
     top = summary["revenue_share"].idxmax()
     row = {**activity, "top_segment_code": summary.loc[top, "segment_code"], "top_segment": top,
            "top_segment_revenue_share": float(summary.loc[top, "revenue_share"]), "currency": currency}
-    mix = summary.reset_index()[["segment_code", "segment", "customers", "share", "revenue", "revenue_share"]]
+    mix = summary.rename_axis("segment").reset_index()[["segment_code", "segment", "customers", "share", "revenue", "revenue_share"]]
     return {"period_summary": pd.DataFrame([row]), "segment_mix": mix}
 
 
