@@ -45,3 +45,19 @@ def test_lookup_fills_fields_and_rejects_unknown_keys_and_languages():
         i18n.t("no.such.key")
     with pytest.raises(Exception, match="language"):
         i18n.catalog("fr")
+
+
+def test_make_report_lang_switches_the_report_language_and_ignores_the_shell_locale():
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+
+    def dry(*args):
+        r = subprocess.run(["make", "-n", "report", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                           env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        return [ln for ln in r.stdout.splitlines() if "customer_analytics report" in ln][-1]
+
+    assert "--language zh" in dry("LANG=zh")
+    assert "--language" not in dry()  # the shell's LANG=C.UTF-8 is not a report language

@@ -213,7 +213,11 @@ def format_table(df: pd.DataFrame | pd.Series, *, currency: str = "", language: 
     styler = data.style.format({c: _escaped(formatter(kinds[c], currency)) for c in data.columns})
     styler = styler.hide(axis="index").format_index(lambda c: heads.get(c, c), axis=1, escape="html")
     numeric = [c for c in data.columns if kinds[c] not in ("text", "date")]
-    styler = styler.set_table_styles(TABLE_CSS).set_properties(subset=numeric, **{"text-align": "right"})
+    texts = [c for c in data.columns if c not in numeric]
+    styler = styler.set_table_styles(TABLE_CSS).set_properties(
+        subset=numeric, **{"text-align": "right", "white-space": "nowrap", "overflow-wrap": "normal"})
+    if texts:  # text wraps between words and reads left-aligned
+        styler = styler.set_properties(subset=texts, **{"text-align": "left", "min-width": "8em"})
     if caption:
         styler = styler.set_caption(caption)
     return styler
