@@ -280,13 +280,13 @@ def _period_table(rows: list[dict], language: str, currency: str) -> str:
         links = " · ".join(f'<a href="{folder}/{html.escape(n)}.html">{html.escape(n[:2])}</a>' for n in r["notebooks"])
         decision = r.get("decision")
         body.append(
-            f'<tr><td><a href="{folder}/{html.escape(r["notebooks"][0] if r["notebooks"] else "")}.html">{folder}</a>'
+            f'<tr><td class="period"><a href="{folder}/{html.escape(r["notebooks"][0] if r["notebooks"] else "")}.html">{folder}</a>'
             f'{flag}</td><td class="{status}">{status}</td>'
             + _cell(r.get("revenue"), "money", currency) + _cell(r.get("active_customers"), "int")
             + _cell(r.get("new_customers"), "int") + _cell(r.get("returning_customers"), "int")
             + _cell(r.get("lapsed_customers"), "int") + top_cell
-            + (f"<td>{html.escape(str(decision))}</td>" if decision else
-               f"<td>{html.escape(t('index.no_experiment', language))}</td>")
+            + (f"<td>{html.escape(str(decision))}</td>" if decision and str(decision).lower() != "n/a" else
+               f"<td>{html.escape(t('index.no_decision' if decision else 'index.no_experiment', language))}</td>")
             + f"<td>{links}</td></tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -332,7 +332,7 @@ def render_dashboard(rows: list[dict], failed: list[tuple[str, str, str]], langu
 body{{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC",sans-serif;margin:2rem;color:#222;max-width:1300px}}
 table{{border-collapse:collapse;font-size:.92rem;display:block;overflow-x:auto;max-width:100%}}
 th,td{{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}}
-td.num{{text-align:right;white-space:nowrap}} th{{background:#f4f4f4}}
+td.num,td.period{{text-align:right;white-space:nowrap}} td.period{{text-align:left}} th{{background:#f4f4f4}}
 td.success{{color:#1a7f37;font-weight:600}} td.failed{{color:#c62828;font-weight:600}}
 .partial{{color:#b26a00;font-size:.85em}} .note{{color:#555;font-style:italic}}
 .trends{{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem;margin-top:1rem}}
