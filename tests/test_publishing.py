@@ -109,3 +109,16 @@ def test_dashboard_escapes_values_from_data(tmp_path):
                                   "collect_headlines", "plot_monthly", "plot_forest", "format_table"])
 def test_reporting_keeps_its_names(name):
     assert callable(getattr(reporting, name))
+
+
+def test_exported_html_is_titled_and_hides_the_parameters(tmp_path):
+    import nbformat
+
+    nb = _nb()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "09.ipynb"
+    nbformat.write(nb, src)
+    page = publishing.export_html(src, tmp_path / "09.html").read_text()
+    assert "<title>09 · Title</title>" in page and "period_end" not in page and "How to run" not in page
+    shown = publishing.export_html(src, tmp_path / "09c.html", show_code=True).read_text()
+    assert "period_end" in shown

@@ -75,6 +75,16 @@ def reader_notebook(nb, show_code: bool = False):
     return nb
 
 
+def report_title(nb, path: str | Path = "") -> str:
+    """The report's title for the browser tab: the header cell's ``# `` line, else the file name."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return Path(path).stem or "Report"
+
+
 REPORT_CSS = """<style>
 .jp-OutputArea-output table{max-width:100%}
 .jp-RenderedHTMLCommon table{display:block;overflow-x:auto;max-width:100%}
@@ -91,10 +101,11 @@ def export_html(notebook_path: str | Path, html_path: str | Path, show_code: boo
     import nbformat
     from nbconvert import HTMLExporter
 
-    nb = reader_notebook(nbformat.read(str(notebook_path), as_version=4), show_code)
+    source = nbformat.read(str(notebook_path), as_version=4)
+    nb = reader_notebook(source, show_code)
     exporter = HTMLExporter(template_name="lab", exclude_input=not show_code,
                             exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": report_title(source, notebook_path)}})
     body = body.replace("</head>", REPORT_CSS + "\n</head>", 1)
     Path(html_path).write_text(body, encoding="utf-8")
     return Path(html_path)
