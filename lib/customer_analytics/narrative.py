@@ -10,6 +10,7 @@ from data or config is HTML-escaped before it goes into the Markdown.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -65,7 +66,7 @@ def cleaning_bullets(raw_rows: int, clean_rows: int, stats: dict, audit: pd.Data
     if "revenue_affected" in audit and len(audit) and audit["revenue_affected"].abs().sum() > 0:
         top = audit.loc[audit["revenue_affected"].abs().idxmax()]
         share = top.get("revenue_share", float("nan"))
-        out.append(t("summary.clean_top_rule", language, rule=_esc(top.get("rule", top.name)),
+        out.append(t("summary.clean_top_rule", language, rule=_esc(value_label("audit_rule", top.get("rule", top.name), language)),
                      share=fmt_share(share)))
     out.append(t("summary.clean_guests", language,
                  share=fmt_share(stats.get("missing_customer_revenue_share", 0.0))))
@@ -149,3 +150,24 @@ def data_ends(tx: pd.DataFrame, as_of: pd.Timestamp) -> str | None:
         return None
     last = pd.Timestamp(tx["order_date"].max()).normalize()
     return str(last.date()) if last < pd.Timestamp(as_of).normalize() else None
+
+
+def value_label(prefix: str, value, language: str = "en") -> str:
+    """A data value in words: the catalog's ``<prefix>.<value as a key>``, else the value itself.
+
+    ``value_label("audit_rule", "cancellations: matched returns")`` looks up
+    ``audit_rule.cancellations_matched_returns``.
+    """
+    from customer_analytics.i18n import has
+
+    key = f"{prefix}.{re.sub(r'[^0-9a-zA-Z]+', '_', str(value)).strip('_').lower()}"
+    return t(key, language) if has(key, language) else str(value)
+
+
+def label_values(df: pd.DataFrame, columns: dict[str, str], language: str = "en") -> pd.DataFrame:
+    """A copy of ``df`` with the values of each column (column -> catalog prefix) in words."""
+    out = df.copy()
+    for col, prefix in columns.items():
+        if col in out:
+            out[col] = out[col].map(lambda v, p=prefix: value_label(p, v, language))
+    return out
