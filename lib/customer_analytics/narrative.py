@@ -171,3 +171,10 @@ def label_values(df: pd.DataFrame, columns: dict[str, str], language: str = "en"
         if col in out:
             out[col] = out[col].map(lambda v, p=prefix: value_label(p, v, language))
     return out
+
+
+def bold(text):
+    """``text`` (escaped) as a bold Markdown line, e.g. a sub-heading naming a rule or a segment."""
+    from IPython.display import Markdown
+
+    return Markdown(f"**{_esc(text)}**")
