@@ -317,8 +317,15 @@ def render_dashboard(rows: list[dict], failed: list[tuple[str, str, str]], langu
         mine = [r for r in rows if r["dataset"] == ds]
         cur = next((r["currency"] for r in mine if isinstance(r.get("currency"), str)), currency)
         days = next((int(r["lapse_days"]) for r in mine if r.get("lapse_days") is not None), 90)
-        figs = trend_figures(mine, language, cur)
-        if figs:
+        try:
+            figs = trend_figures(mine, language, cur)
+        except (ValueError, KeyError, TypeError) as exc:  # a bad table must not cost the whole index
+            figs, failed_note = [], t("index.trends_failed", language, error=exc)
+        else:
+            failed_note = ""
+        if failed_note:
+            charts_html = f'<p class="note">{html.escape(failed_note)}</p>'
+        elif figs:
             charts_html = '<div class="trends">' + "".join(
                 f'<figure><img alt="{html.escape(title)}" src="{src}"></figure>' for title, src in figs) + "</div>"
         else:
