@@ -163,8 +163,7 @@ TABLE_CSS = [
                               " font-size:0.92em; margin:0.4em 0 1em 0;"},
     {"selector": "th", "props": "text-align:left; padding:4px 8px; background:#f4f4f4;"
                                 " border-bottom:1px solid #ccc; white-space:normal;"},
-    {"selector": "td", "props": "padding:4px 8px; border-bottom:1px solid #eee; white-space:normal;"
-                                " overflow-wrap:anywhere; max-width:40em;"},
+    {"selector": "td", "props": "padding:4px 8px; border-bottom:1px solid #eee;"},
 ]
 
 
@@ -217,7 +216,8 @@ def format_table(df: pd.DataFrame | pd.Series, *, currency: str = "", language: 
     styler = styler.set_table_styles(TABLE_CSS).set_properties(
         subset=numeric, **{"text-align": "right", "white-space": "nowrap", "overflow-wrap": "normal"})
     if texts:  # text wraps between words and reads left-aligned
-        styler = styler.set_properties(subset=texts, **{"text-align": "left", "min-width": "8em"})
+        styler = styler.set_properties(subset=texts, **{"text-align": "left", "min-width": "8em", "max-width": "40em",
+                                                        "white-space": "normal", "overflow-wrap": "break-word"})
     if caption:
         styler = styler.set_caption(caption)
     return styler
