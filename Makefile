@@ -13,7 +13,8 @@ KERNEL      := customer-analytics
 DEPS_HASH   := $(shell cat pyproject.toml requirements.lock 2>/dev/null | $(PYTHON) -c "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])")
 STAMP       := $(VENV)/.installed-$(DEPS_HASH)
 
-# Report options: make report PERIOD=2025-11 DATA=path CONFIG=file FORCE=1 SHOW_CODE=1 LANG=zh
+# Report options: make report PERIOD=2025-11 DATA=path CONFIG=file FORCE=1 SHOW_CODE=1 CHECK=1 LANG=zh ...
+# Switches (FORCE, SHOW_CODE, CHECK, QUIET, VERBOSE) are on only for 1, yes or true: FORCE=0 is off.
 PERIOD      ?=
 DATA        ?=
 CONFIG      ?=
@@ -23,15 +24,23 @@ SHOW_CODE   ?=
 REPORT_LANG := $(filter en zh,$(LANG))
 FROM        ?=
 TO          ?=
+CHECK       ?=
+QUIET       ?=
+VERBOSE     ?=
+REPORTS     ?=
+on           = $(filter 1 yes true,$(1))
 REPORT_ARGS := $(if $(PERIOD),--period $(PERIOD)) $(if $(DATA),--data $(DATA)) \
-               $(if $(CONFIG),--config $(CONFIG)) $(if $(FORCE),--force) \
-               $(if $(SHOW_CODE),--show-code) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) \
+               $(if $(CONFIG),--config $(CONFIG)) $(if $(call on,$(FORCE)),--force) \
+               $(if $(call on,$(SHOW_CODE)),--show-code) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) \
+               $(if $(call on,$(CHECK)),--check) $(if $(call on,$(QUIET)),--quiet) \
+               $(if $(call on,$(VERBOSE)),--verbose) $(if $(REPORTS),--reports-dir $(REPORTS)) \
                $(if $(REPORT_LANG),--language $(REPORT_LANG))
 
 .PHONY: help env report report-cdnow sample test lint format lab bench lock clean
 
 help: ## List every target (this message)
-	@echo "Usage: make <target> [PERIOD=YYYY-MM|previous|latest] [DATA=path] [CONFIG=file] [FORCE=1] [SHOW_CODE=1] [FROM=YYYY-MM TO=YYYY-MM] [LANG=en|zh]"
+	@echo "Usage: make <target> [PERIOD=YYYY-MM|previous|latest] [DATA=path] [CONFIG=file] [FORCE=1] [SHOW_CODE=1]"
+	@echo "                     [FROM=YYYY-MM TO=YYYY-MM] [CHECK=1] [QUIET=1] [VERBOSE=1] [REPORTS=folder] [LANG=en|zh]"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
@@ -75,6 +84,7 @@ bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 	$(PY) benchmarks/bench_cleaning.py
 	$(PY) benchmarks/bench_rfm.py
 	$(PY) benchmarks/bench_clustering.py
+	$(PY) benchmarks/bench_report_input.py
 
 lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

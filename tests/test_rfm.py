@@ -164,9 +164,12 @@ def test_ids_are_stable_between_months(cleaned_sample):
     assert nov <= dec  # all-history window: nobody disappears, the same ids recur
 
 
-def test_mask_ids_is_stable_and_hides_the_id():
+def test_mask_ids_is_stable_keyed_and_hides_the_id(monkeypatch):
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", "k" * 32)
     s = rfm.mask_ids(pd.Series(["12346", "12347", "12346"]))
-    assert s[0] == s[2] != s[1] and "12346" not in s[0] and len(s[0]) == 10
+    assert s[0] == s[2] != s[1] and "12346" not in s[0] and len(s[0]) == 16
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", "other-key-" * 4)
+    assert rfm.mask_ids(pd.Series(["12346"]))[0] != s[0]  # without the key the hash cannot be recomputed
 
 
 def test_activation_export_columns(sample):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT
@@ -56,7 +58,7 @@ def scenario(tmp_path_factory, small_sample_files):
 
     good = tree_hashes(s["final"])
     bad_cfg = tmp / "bad.yaml"
-    bad_cfg.write_text(yaml.safe_dump({**yaml.safe_load(Path(cfg).read_text()), "clustering": {"k_min": 1}}))
+    bad_cfg.write_text(yaml.safe_dump({**yaml.safe_load(Path(cfg).read_text()), "clustering": {"k": 100000}}))
     s["failed"] = cli("--config", str(bad_cfg), "--reports-dir", str(reports), "--period", PERIOD, "--force")
     s["unchanged_after_failure"] = tree_hashes(s["final"]) == good
 
@@ -67,6 +69,29 @@ def scenario(tmp_path_factory, small_sample_files):
     s["unchanged_after_broken"] = tree_hashes(s["final"]) == good
 
     s["backfill"] = cli("--config", cfg, "--reports-dir", str(reports), "--from", "2025-10", "--to", "2025-12")
+
+    # the scheduler's `--period previous` on data that was not refreshed
+    before = sorted(p.name for p in reports.iterdir())
+    s["stale"] = cli("--config", cfg, "--reports-dir", str(reports), "--period", "previous")
+    s["stale_folders_unchanged"] = sorted(p.name for p in reports.iterdir()) == before
+
+    # back-dating: November from the file cut at November 30 (next to the same October report)
+    export = pd.read_csv(small_sample_files["transactions"], dtype=str, encoding="cp1252", keep_default_na=False)
+    when = pd.to_datetime(export["InvoiceDate"], format="%d/%m/%Y %H:%M")
+    cut_dir = tmp / "cut_reports"
+    shutil.copytree(reports / "2025-10", cut_dir / "2025-10")
+    nov = tmp / "export_to_2025-11-30.csv"
+    export[when < "2025-12-01"].to_csv(nov, index=False, encoding="cp1252")
+    s["cut"] = cli("--config", cfg, "--reports-dir", str(cut_dir), "--period", "2025-11", "--data", str(nov))
+    s["cut_tables"] = tables(cut_dir / "2025-11") if (cut_dir / "2025-11").exists() else {}
+    s["full_tables"] = tables(reports / "2025-11")
+
+    # a partial month: the export ends on December 15
+    dec = tmp / "export_to_2025-12-15.csv"
+    export[when < "2025-12-16"].to_csv(dec, index=False, encoding="cp1252")
+    s["partial_last"] = str(when[when < "2025-12-16"].max().date())
+    s["partial"] = cli("--config", cfg, "--reports-dir", str(cut_dir), "--period", "2025-12", "--data", str(dec))
+    s["partial_dir"] = cut_dir / "2025-12"
     return s
 
 
@@ -108,8 +133,15 @@ def test_run_json_records_everything(scenario):
     assert run["parameters"]["shared"]["period_end"] == "2025-12-31"
     assert run["parameters"]["shared"]["seed"] == 42
     assert set(run["parameters"]["notebooks"]) == set(NOTEBOOKS)
-    inp = run["input"]
-    assert inp["rows"] > 1000 and inp["size_bytes"] > 0 and len(inp["sha256"]) == 64
+    inp = {i["role"]: i for i in run["inputs"]}
+    tx = inp["transactions"]
+    assert tx["rows"] > 1000 and tx["size_bytes"] > 0 and len(tx["sha256"]) == 64
+    assignments = inp["assignments"]  # the campaign's assignment table is an input too
+    assert assignments["rows"] > 100 and len(assignments["sha256"]) == 64
+    assert run["parameters"]["force"] is True and "--force" in run["parameters"]["argv"]  # the forced rerun
+    first = json.loads((scenario["reports"] / "2025-10" / "run.json").read_text())  # a backfill, no --force
+    assert first["parameters"]["force"] is False and "--force" not in first["parameters"]["argv"]
+    assert run["partial_month"] is None and run["coverage"]["data_last"] == "2025-12-31"
     assert run["environment"]["python"].startswith("3.") and "pandas" in run["environment"]
     assert "commit" in run["git"] and "dirty" in run["git"]
     for nb in run["notebooks"]:
@@ -141,7 +173,7 @@ def test_failing_notebook_exits_nonzero_and_names_the_cell(scenario):
     r = scenario["failed"]
     assert r.returncode == 1
     assert "Notebook 03_clustering failed in cell" in r.stderr
-    assert "k_min" in r.stderr  # the exception text
+    assert "k=100000 clusters" in r.stderr  # the exception text
     failed = list((scenario["reports"] / "_failed").glob(f"{PERIOD}-*"))
     assert failed and (failed[0] / "03_clustering.ipynb").exists()
     assert json.loads((failed[0] / "run.json").read_text())["status"] == "failed"
@@ -172,3 +204,61 @@ def test_backfilled_month_keeps_last_months_cluster_ids(scenario):
     nb = json.loads((scenario["reports"] / "2025-11" / "03_clustering.ipynb").read_text())
     text = json.dumps(nb["cells"])
     assert "Aligned to 2025-10" in text
+
+
+def test_console_output_is_log_friendly(scenario):
+    out = scenario["first"].stdout + scenario["first"].stderr
+    assert "\r" not in out
+    assert "without encryption" not in out and "WARNING" not in out
+    assert out.count("done in") == 4  # one line per notebook
+
+
+def test_a_period_without_transactions_is_refused_with_exit_4_and_nothing_published(scenario):
+    r = scenario["stale"]
+    assert r.returncode == 4, r.stderr[-2000:]
+    assert "No transactions in" in r.stderr and "2024-01-01" in r.stderr and "2025-12-31" in r.stderr
+    assert scenario["stale_folders_unchanged"]
+
+
+def test_a_back_dated_month_is_byte_identical_to_the_month_made_from_the_file_cut_at_its_end(scenario):
+    assert scenario["cut"].returncode == 0, scenario["cut"].stderr[-3000:]
+    full, cut = scenario["full_tables"], scenario["cut_tables"]
+    assert len(full) >= 10 and full.keys() == cut.keys()
+    differing = [name for name in full if full[name] != cut[name]]
+    assert not differing, f"November differs when the file also holds December: {differing}"
+
+
+def test_a_partial_month_runs_and_says_so_in_run_json_the_report_and_the_index(scenario):
+    r = scenario["partial"]
+    assert r.returncode == 0, r.stderr[-3000:]
+    last = scenario["partial_last"]
+    assert last < "2025-12-31" and f"PARTIAL MONTH: the data ends {last}" in r.stdout
+    assert r.stderr == ""
+    folder = scenario["partial_dir"]
+    run = json.loads((folder / "run.json").read_text())
+    assert run["partial_month"] == {"data_ends": last}
+    assert "Partial month" in (folder / "01_data_cleaning.html").read_text()
+    assert f"partial month: data ends {last}" in (folder.parent / "index.html").read_text()
+
+
+def html_table(page: str, header: str) -> pd.DataFrame:
+    """The first HTML table with a column named ``header``, as text cells (index included)."""
+    from bs4 import BeautifulSoup
+
+    for table in BeautifulSoup(page, "html.parser").find_all("table"):
+        heads = [th.get_text(strip=True) for th in table.find("thead").find_all("tr")[0].find_all("th")]
+        if header in heads:
+            rows = [[c.get_text(strip=True) for c in tr.find_all(["th", "td"])]
+                    for tr in table.find("tbody").find_all("tr")]
+            return pd.DataFrame(rows, columns=heads[: len(rows[0])]).set_index(heads[0])
+    raise AssertionError(f"no table with a column {header!r}")
+
+
+def test_exported_segment_revenue_equals_the_html_figures_to_the_cent(scenario):
+    final = scenario["final"]
+    exported = pd.read_csv(final / "tables" / "segment_summary.csv", index_col="segment")
+    shown = html_table((final / "02_rfm_scoring.html").read_text(), "revenue_share")
+    for seg, row in exported.iterrows():
+        assert f"{row['revenue']:,.2f}" == shown.loc[seg, "revenue"], seg
+    cents = exported["revenue"] * 100
+    assert (cents - cents.round()).abs().max() < 1e-6  # whole cents, not rounded to 6 digits

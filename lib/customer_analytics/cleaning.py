@@ -33,9 +33,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from customer_analytics import parsing
 from customer_analytics.config import merge_checked, read_resource_yaml, resolve_path
 from customer_analytics.errors import ConfigError, InputError
 
+#: Loader-internal column: bit 1 = the customer id was a float artefact, bit 2 = it was padded.
+#: :func:`clean_transactions` turns it into the step-0 audit rows and drops it.
+ID_FIX_COLUMN = "_customer_id_fix"
 REQUIRED = ("customer_id", "order_id", "order_date", "amount")
 OPTIONAL = ("product_id", "quantity", "unit_price", "country", "channel", "description")
 CANONICAL = REQUIRED + OPTIONAL
@@ -45,23 +49,27 @@ ENCODINGS = ("utf-8", "cp1252", "latin-1")
 RULE_ORDER = {
     "missing_customer": "Lines without a customer id cannot be attributed to anyone, so they "
     "leave the customer analysis; their count and revenue share are reported.",
-    "duplicates": "Lines identical in every column are export duplicates; the first copy is kept.",
+    "duplicates": "Lines identical in every column, order id included, are export duplicates; the first "
+    "copy is kept. This applies only where lines are identifiable by an order or line id: without one "
+    "(CDNOW), two identical lines on the same day are two real purchases and both are kept.",
     "cancellations": "Returns and cancellations (invoice prefix or negative quantity) are netted "
     "against the same customer's most recent earlier purchase of the same product, so a cancelled "
     "order does not inflate spend; returns that match no earlier purchase are dropped and reported.",
     "nonpositive_price": "Lines with a zero or negative unit price (free samples, bad-debt "
-    "adjustments) are not sales and are removed.",
+    "adjustments) are not sales and are removed (with keep_zero_amount, zero-value lines are kept as "
+    "purchases).",
     "non_merchandise": "Postage, fees, bank charges and manual adjustments are not customer "
     "spend on products and are removed.",
-    "date_window": "Lines dated before the analysis start or after the period end (including "
-    "typo dates in the future) are removed, so a back-dated report is honest.",
+    "date_window": "Lines with no date, or dated before the analysis start, are removed. (Lines dated "
+    "after the period end, typo dates in the future included, never enter the report at all: the "
+    "period is cut before any rule runs, so a back-dated report is honest.)",
     "outliers": "Lines with an extreme amount (far above the usual range on a log scale) are "
     "flagged by default; capping or dropping them is an option.",
 }
 
 AUDIT_COLUMNS = [
-    "step", "rule", "action", "rows_removed", "rows_changed", "revenue_affected",
-    "revenue_share", "customers_affected", "example_rows", "explanation",
+    "step", "rule", "action", "rows_removed", "rows_changed", "revenue_removed", "revenue_changed",
+    "revenue_effect", "revenue_share", "customers_affected", "example_rows", "explanation",
 ]
 
 
@@ -77,6 +85,10 @@ class LoadResult:
     source_columns: list[str]
     date_format: str | None
     id_fixes: dict[str, int] = field(default_factory=dict)
+    #: False when the export has no order or line id (the loader made one per customer-day):
+    #: identical lines are then separate purchases, not duplicates.
+    lines_identifiable: bool = True
+    number_format: parsing.NumberFormat = field(default_factory=parsing.NumberFormat)
 
     def describe(self) -> str:
         """One paragraph on how the file was read, for the notebook."""
@@ -87,6 +99,7 @@ class LoadResult:
             f"Read {len(self.data):,} rows from {self.path.name} ({enc}, preset '{self.preset}', "
             f"dates '{self.date_format}'). Columns: {mapped}."
             + (f" ID fixes: {fixes}." if fixes else "")
+            + f" Numbers: {self.number_format.describe()}."
         )
 
 
@@ -113,18 +126,46 @@ def default_rules() -> dict:
 # --------------------------------------------------------------------------- loading
 
 
-def _read_header(path: Path, fmt: str, delimiter: str | None, encoding: str) -> list[str]:
+def _read_header(path: Path, fmt: str, delimiter: str | None, encoding: str, sheet=None) -> list[str]:
     if fmt == "csv":
+        parsing.check_text_file(path, encoding)
         with open(path, encoding=encoding, errors="replace", newline="") as fh:
             first = fh.readline()
         if delimiter == "whitespace":
             return first.split()
+        parsing.check_delimiter(path, first, delimiter)
         return next(csv.reader([first], delimiter=delimiter or ","), [])
     if fmt == "excel":
-        return [str(c) for c in pd.read_excel(path, header=None, nrows=1).iloc[0].tolist()]
+        return [str(c) for c in _read_excel(path, sheet, header=None, nrows=1).iloc[0].tolist()]
     import pyarrow.parquet as pq
 
-    return list(pq.read_schema(path).names)
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for a damaged file
+        raise InputError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc}). "
+                         "Re-export it, or set data.file_format if it is not Parquet.") from exc
+
+
+def _read_excel(path: Path, sheet, **kwargs) -> pd.DataFrame:
+    """Read one sheet (``data.sheet``: name or 0-based position; default the first)."""
+    try:
+        book = pd.ExcelFile(path)
+    except Exception as exc:  # zip/xml errors of a damaged or mislabelled file
+        raise InputError(f"{path}: not a readable Excel file ({type(exc).__name__}: {exc}).") from exc
+    names = book.sheet_names
+    if sheet is not None and sheet not in names and not (isinstance(sheet, int) and 0 <= sheet < len(names)):
+        raise InputError(f"{path}: no sheet {sheet!r}. Sheets in the file: {names}. Set data.sheet to one of them.")
+    return pd.read_excel(book, sheet_name=0 if sheet is None else sheet, **kwargs)
+
+
+def _sheet_hint(path: Path, sheet, wanted: list[str]) -> str:
+    """For an Excel file: the other sheets whose header holds the wanted source columns."""
+    book = pd.ExcelFile(path)
+    names = book.sheet_names
+    current = names[sheet] if isinstance(sheet, int) else (sheet or names[0])
+    hits = [n for n in names if n != current and set(wanted) & set(map(str, pd.read_excel(book, sheet_name=n, nrows=0).columns))]
+    where = f" The data seems to be on sheet {hits[0]!r}: set data.sheet: {hits[0]}." if hits else ""
+    return f" Read sheet {current!r} of {book.sheet_names}.{where}"
 
 
 def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> tuple[pd.DataFrame, str]:
@@ -226,9 +267,15 @@ def normalise_ids(ids: pd.Series, column: str = "id") -> tuple[pd.Series, dict[s
                 f"({counts.get('text', 0):,} rows), e.g. {example}. IDs must be one type; "
                 "re-export the column as text."
             )
+    out, padded, float_art = _normalise(ids)
+    return out, {"padded": int(padded.sum()), "float_artefacts": int(float_art.sum())}
+
+
+def _normalise(ids: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """:func:`normalise_ids` without the type check: the ids plus per-row masks of each fix."""
     s = ids.astype("string")
     stripped = s.str.strip()
-    padded = int((stripped != s).fillna(False).sum())
+    padded = (stripped != s).fillna(False).astype(bool)
     # the regex runs only on candidates (ending in 0 and containing a dot)
     cand = (stripped.str.endswith("0") & stripped.str.contains(".", regex=False)).fillna(False)
     float_art = pd.Series(False, index=s.index)
@@ -238,7 +285,7 @@ def normalise_ids(ids: pd.Series, column: str = "id") -> tuple[pd.Series, dict[s
     if float_art.any():
         out[float_art] = stripped[float_art].str.replace(r"\.0+$", "", regex=True)
     out = out.mask(out == "")
-    return out, {"padded": padded, "float_artefacts": int(float_art.sum())}
+    return out, padded, float_art
 
 
 def resolve_mapping(columns: list[str], preset: str, column_mapping: dict | None) -> dict[str, str]:
@@ -270,6 +317,9 @@ def load_transactions(
     encoding: str | None = None,
     date_format: str | None = None,
     column_mapping: dict | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    sheet: str | int | None = None,
 ) -> LoadResult:
     """Load a CSV, Parquet or Excel export into the canonical schema.
 
@@ -290,6 +340,11 @@ def load_transactions(
         ambiguous day/month data is refused.
     column_mapping : dict, optional
         ``{source column: canonical column}``, overriding the preset.
+    decimal, thousands : str, optional
+        Number convention of text values (see :mod:`customer_analytics.parsing`).
+        Default: inferred from the values; ambiguous values are refused.
+    sheet : str or int, optional
+        Excel sheet name or 0-based position. Default: the first sheet.
 
     Returns
     -------
@@ -306,6 +361,9 @@ def load_transactions(
     p = resolve_path(path)
     if p is None or not p.exists():
         raise InputError(f"Input file not found: {path}")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder; data.path / --data must name a file (CSV, Parquet or Excel).")
+    parsing.check_convention(decimal, thousands)
     ext = p.suffix.lower()
     fmt = file_format or ("parquet" if ext == ".parquet" else "excel" if ext in (".xlsx", ".xls") else "csv")
     if fmt not in ("csv", "parquet", "excel"):
@@ -319,7 +377,7 @@ def load_transactions(
     if p.stat().st_size == 0:
         raise InputError(f"{p}: the file is empty (0 bytes).")
 
-    header = _read_header(p, fmt, delimiter, encoding or "latin-1")
+    header = _read_header(p, fmt, delimiter, encoding or "latin-1", sheet)
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise InputError(f"{p}: duplicate column names {dupes}. Each column name must be unique.")
@@ -329,12 +387,21 @@ def load_transactions(
         raw, used_encoding = _read_csv(p, delimiter, encoding)
         first_row = 2
     elif fmt == "parquet":
-        raw, first_row = pd.read_parquet(p), 1
+        try:
+            raw, first_row = pd.read_parquet(p), 1
+        except Exception as exc:  # pyarrow errors for damaged row groups
+            raise InputError(f"{p}: not a readable Parquet file ({type(exc).__name__}: {exc}).") from exc
     else:
-        raw, first_row = pd.read_excel(p, dtype=object), 2
+        raw, first_row = _read_excel(p, sheet, dtype=object), 2
     if raw.empty:
         raise InputError(f"{p}: the file has a header but no data rows.")
 
+    missing_src = [src for src in (column_mapping or {}) if src not in raw.columns]
+    if missing_src:
+        raise InputError(
+            f"{p}: column_mapping names source column(s) {missing_src} that are not in the file. "
+            f"Columns in the file: {[str(c) for c in raw.columns]}."
+        )
     mapping = resolve_mapping(list(raw.columns), preset, column_mapping)
     order_from = pre.get("order_id_from")
     needed = [c for c in REQUIRED if c not in mapping]
@@ -348,6 +415,7 @@ def load_transactions(
             f"{p}: required column(s) {needed} not found. Columns in the file: {list(raw.columns)}. "
             f"Mapping in use (preset '{preset}'): {shown}. Add the source column to "
             "column_mapping, e.g. {'MyCustomerCol': 'customer_id'}."
+            + (_sheet_hint(p, sheet, [c for k in needed for c in pre["columns"].get(k, [])]) if fmt == "excel" else "")
         )
 
     rows = pd.Series(np.arange(first_row, first_row + len(raw)), index=raw.index)
@@ -358,6 +426,9 @@ def load_transactions(
             out[col], f = normalise_ids(raw[mapping[col]], mapping[col])
             if col == "customer_id":
                 fixes = {f"customer_id_{k}": v for k, v in f.items()}
+                _, padded, float_art = _normalise(raw[mapping[col]])
+                # which lines had their id fixed, so a period's audit counts only its own lines
+                flags = float_art.to_numpy().astype("int8") | (padded.to_numpy().astype("int8") << 1)
     # dates
     date_raw = raw[mapping["order_date"]]
     if pd.api.types.is_datetime64_any_dtype(date_raw):
@@ -365,21 +436,22 @@ def load_transactions(
         used_format = "native"
     else:
         date_str = date_raw.astype("string").fillna("").str.strip()
-        used_format = date_format or _infer_date_format(date_str, mapping["order_date"], p)
-        parsed = pd.to_datetime(date_str, format=used_format, errors="coerce")
+        serial = None if date_format else parsing.excel_serial_dates(date_raw)
+        used_format = "Excel serial days" if serial is not None else (
+            date_format or _infer_date_format(date_str, mapping["order_date"], p))
+        parsed = serial if serial is not None else pd.to_datetime(date_str, format=used_format, errors="coerce")
         _unparseable(date_str, parsed, mapping["order_date"], f"dates in format '{used_format}'", p, rows)
         out["order_date"] = parsed.astype("datetime64[ns]")
-    # numbers
-    for col in ("quantity", "unit_price", "amount"):
-        if col in mapping:
-            src = raw[mapping[col]]
-            if pd.api.types.is_numeric_dtype(src):
-                out[col] = src.astype("float64")
-            else:
-                txt = src.astype("string").fillna("").str.strip().str.replace(",", "", regex=False)
-                num = pd.to_numeric(txt.str.lstrip("£$€"), errors="coerce")
-                _unparseable(txt, num, mapping[col], "numbers", p, rows)
-                out[col] = num.astype("float64")
+    # numbers: one convention for the file, from the config or inferred (see parsing.py)
+    number_cols = [c for c in ("quantity", "unit_price", "amount") if c in mapping]
+    texts = {c: raw[mapping[c]].astype("string").fillna("").str.strip() for c in number_cols
+             if not pd.api.types.is_numeric_dtype(raw[mapping[c]])}
+    nf = (parsing.NumberFormat(decimal or ("," if thousands == "." else "."), thousands or None, "set in the config")
+          if decimal or thousands else parsing.infer_convention({mapping[c]: t for c, t in texts.items()}, p))
+    for col in number_cols:
+        out[col] = parsing.parse_numbers(raw[mapping[col]], nf, mapping[col], p, rows)
+    nf.notes = parsing.plausibility_notes({c: (mapping[c], t) for c, t in texts.items() if c in ("unit_price", "amount")},
+                                          {c: out[c] for c in texts}, nf)
     if "amount" not in out:
         out["amount"] = out["quantity"] * out["unit_price"]
     if order_from == "customer_day" and "order_id" not in mapping:
@@ -388,7 +460,9 @@ def load_transactions(
         if col in mapping:
             out[col] = raw[mapping[col]].astype("string").str.strip()
     out["source_row"] = rows.astype("int64")
-    ordered = [c for c in (*CANONICAL, "source_row") if c in out]
+    if fixes:
+        out[ID_FIX_COLUMN] = flags
+    ordered = [c for c in (*CANONICAL, "source_row", ID_FIX_COLUMN) if c in out]
     return LoadResult(
         data=out[ordered].reset_index(drop=True),
         path=p,
@@ -398,6 +472,8 @@ def load_transactions(
         source_columns=[str(c) for c in raw.columns],
         date_format=used_format,
         id_fixes=fixes,
+        lines_identifiable="order_id" in mapping,
+        number_format=nf,
     )
 
 
@@ -408,21 +484,38 @@ def _examples(rows: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     return rows.head(n).reset_index(drop=True)
 
 
+def cents(amounts: pd.Series) -> pd.Series:
+    """Line amounts in whole cents (int64), rounded half away from zero per line.
+
+    All money identities of the audit are computed on these integers, so they hold
+    exactly, whatever order floats would have been added in.
+    """
+    a = amounts.astype("float64").fillna(0.0).to_numpy()
+    return pd.Series((np.sign(a) * np.floor(np.abs(a) * 100 + 0.5)).astype("int64"), index=amounts.index)
+
+
 def _audit_row(step: int, rule: str, action: str, removed: pd.DataFrame | None,
-               changed: pd.DataFrame | None = None, revenue: float | None = None,
-               total_revenue: float = 1.0, explanation: str = "") -> dict:
-    parts = [d for d in (removed, changed) if d is not None and len(d)]
+               changed_before: pd.DataFrame | None = None, changed_after: pd.Series | None = None,
+               raw_cents: int = 0, explanation: str = "", touched_extra: pd.DataFrame | None = None) -> dict:
+    """One audit line. Money is counted in cents: removed lines' amounts (signed, as in the data)
+    and the change of kept lines' amounts (after minus before)."""
+    removed_c = int(cents(removed["amount"]).sum()) if removed is not None and len(removed) else 0
+    changed_c = 0
+    if changed_before is not None and len(changed_before) and changed_after is not None:
+        changed_c = int(cents(changed_after).sum() - cents(changed_before["amount"]).sum())
+    parts = [d for d in (removed, changed_before, touched_extra) if d is not None and len(d)]
     touched = pd.concat(parts) if parts else None
-    if revenue is None:
-        revenue = float(removed["amount"].sum()) if removed is not None and len(removed) else 0.0
+    effect_c = changed_c - removed_c
     return {
         "step": step,
         "rule": rule,
         "action": action,
         "rows_removed": 0 if removed is None else len(removed),
-        "rows_changed": 0 if changed is None else len(changed),
-        "revenue_affected": round(revenue, 2),
-        "revenue_share": round(revenue / total_revenue, 6) if total_revenue else 0.0,
+        "rows_changed": 0 if changed_before is None else len(changed_before),
+        "revenue_removed": removed_c / 100,
+        "revenue_changed": changed_c / 100,
+        "revenue_effect": effect_c / 100,
+        "revenue_share": effect_c / raw_cents if raw_cents else 0.0,
         "customers_affected": 0 if touched is None else int(touched["customer_id"].nunique()),
         "example_rows": "" if touched is None else "; ".join(map(str, touched["source_row"].head(3))),
         "explanation": explanation,
@@ -504,6 +597,7 @@ def net_returns(
     if measure == "quantity":
         out.loc[reduced_idx, "amount"] = (remaining[reduced_idx] * per_unit[reduced_idx]).round(2)
     detail = {
+        "reduced_after": out.loc[reduced_idx, "amount"],
         "matched": returns[matched_mask],
         "unmatched": returns[~matched_mask],
         "reduced": tx.loc[reduced_idx],
@@ -520,8 +614,9 @@ def clean_transactions(
     period_end: str | pd.Timestamp | None = None,
     analysis_start: str | pd.Timestamp | None = None,
     id_fixes: dict[str, int] | None = None,
+    lines_identifiable: bool | None = None,
 ) -> CleanResult:
-    """Apply the cleaning rules in :data:`RULE_ORDER` and record an audit trail.
+    """Cut the data at the period end, apply the cleaning rules in :data:`RULE_ORDER`, audit each.
 
     Parameters
     ----------
@@ -531,18 +626,40 @@ def clean_transactions(
         Overrides of the default rules (``resources/cleaning_rules.yaml``);
         unknown rule names or keys raise an error listing the valid ones.
     period_end : date-like, optional
-        Last day of the reporting period; later lines are removed. The whole day counts.
+        Last day of the reporting period (the whole day counts). Lines dated after it
+        are set aside *before* any rule runs, so that no rule (return netting,
+        duplicates, the outlier threshold) sees the future: the report of a month is
+        the same whether the file holds later months or not. They are counted in
+        ``stats['rows_after_period']`` (``stats['rows_after_today']`` of them are
+        dated after today, probably typos), not in the audit.
     analysis_start : date-like, optional
-        First day of the analysis window; earlier lines are removed.
+        First day of the analysis window; earlier lines are removed by ``date_window``.
     id_fixes : dict, optional
         ``LoadResult.id_fixes``: the loader's id normalisations, recorded as
         step 0 of the audit so the table accounts for every change.
+    lines_identifiable : bool, optional
+        Whether lines carry a real order or line id (``LoadResult.lines_identifiable``).
+        Without one, identical lines are separate purchases and ``duplicates`` keeps
+        them. Default: true when there is an ``order_id`` column.
 
     Returns
     -------
     CleanResult
         ``data`` (customer lines only), ``audit`` (one row per rule outcome, columns
         :data:`AUDIT_COLUMNS`), ``examples`` (rows each rule touched) and ``stats``.
+
+    Notes
+    -----
+    The audit adds up. Rows: the lines dated up to the period end
+    (``stats['rows_in_period']``) equal the clean rows plus every rule's
+    ``rows_removed``; ``rows_changed`` counts lines kept but altered (a purchase
+    reduced by a return, a capped or flagged outlier, an id normalised while
+    loading). Revenue, in exact cents: ``revenue_removed`` is the sum of the
+    removed lines' amounts (returns negative), ``revenue_changed`` the change of
+    kept lines' amounts, ``revenue_effect = revenue_changed - revenue_removed``; the
+    raw revenue in the period plus every ``revenue_effect`` equals the clean revenue.
+    ``revenue_share`` is ``revenue_effect`` as a fraction of the raw revenue. See
+    :func:`reconcile`.
 
     Raises
     ------
@@ -551,10 +668,27 @@ def clean_transactions(
     """
     cfg = merge_checked(default_rules(), rules or {}, where="cleaning.rules")
     df = tx.copy()
-    total_rev = float(df.loc[df["amount"] > 0, "amount"].sum()) or 1.0
+    stats: dict[str, int | float] = {"rows_in_file": len(df), "rows_after_period": 0, "rows_after_today": 0}
+    if period_end is not None:
+        end = pd.Timestamp(period_end).normalize() + pd.Timedelta(days=1)
+        after = df["order_date"] >= end
+        tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+        stats["rows_after_period"] = int(after.sum())
+        stats["rows_after_today"] = int((df["order_date"] >= tomorrow).sum())
+        df = df[~after]
+    raw_cents = int(cents(df["amount"]).sum())
+    stats.update(rows_in_period=len(df), revenue_in_period=raw_cents / 100)
+    if df.empty:
+        raise InputError(f"No lines are dated on or before the period end {pd.Timestamp(period_end).date()}: "
+                         "nothing to clean for this period.")
+    if lines_identifiable is None:
+        lines_identifiable = "order_id" in df
+    if ID_FIX_COLUMN in df:  # count the id fixes of this period's lines only
+        flag = df.pop(ID_FIX_COLUMN).to_numpy()
+        id_fixes = {"customer_id_float_artefacts": int((flag & 1).astype(bool).sum()),
+                    "customer_id_padded": int((flag & 2).astype(bool).sum())}
     audit: list[dict] = []
     examples: dict[str, pd.DataFrame] = {}
-    stats: dict[str, int | float] = {"rows_in": len(df)}
     for key, rule, what in (
         ("customer_id_float_artefacts", "customer ids: float artefacts", "float artefacts such as 12346.0 became 12346"),
         ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"),
@@ -570,39 +704,45 @@ def clean_transactions(
                 f"analyse. Check the input or disable the rule with cleaning.rules.{rule}.enabled: false."
             )
 
+    def row(step, rule, action, removed, before=None, after=None, explanation="", extra=None):
+        return _audit_row(step, rule, action, removed, before, after, raw_cents, explanation, extra)
+
     step = 0
     for rule in RULE_ORDER:
         rc = cfg[rule]
-        if not rc.get("enabled", True):
-            audit.append({**_audit_row(step := step + 1, rule, "disabled", None), "explanation": "switched off"})
-            continue
         step += 1
+        if not rc.get("enabled", True):
+            audit.append({**row(step, rule, "disabled", None), "explanation": "Switched off in cleaning.rules."})
+            continue
         text = RULE_ORDER[rule]
         if rule == "missing_customer":
             gone = df[df["customer_id"].isna()]
             df = df[df["customer_id"].notna()]
-            audit.append(_audit_row(step, rule, "remove", gone, total_revenue=total_rev, explanation=text))
-            stats["missing_customer_revenue_share"] = float(gone["amount"].clip(lower=0).sum() / total_rev)
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "duplicates":
+            if not lines_identifiable:
+                audit.append(row(step, rule, "kept", None, explanation=(
+                    "The data has no order or line id, so two identical lines (same customer, day, "
+                    "quantity and amount) are two real purchases: no line was removed as a duplicate.")))
+                examples[rule] = _examples(df.iloc[:0])
+                continue
             cols = [c for c in df.columns if c != "source_row"]
             dup = df.duplicated(subset=cols, keep="first")
             gone, df = df[dup], df[~dup]
-            audit.append(_audit_row(step, rule, "remove", gone, total_revenue=total_rev, explanation=text))
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "cancellations":
             if rc["mode"] not in ("net", "drop"):
                 raise ConfigError(f"cleaning.rules.cancellations.mode must be 'net' or 'drop', got '{rc['mode']}'")
             if rc["mode"] == "net":
                 df, d = net_returns(df, rc["invoice_prefix"], rc["max_passes"])
-                changed = pd.concat([d["reduced"], d["zeroed"]])
-                audit.append(_audit_row(
-                    step, "cancellations: matched returns", "net", d["matched"], changed,
-                    revenue=d["revenue_netted"], total_revenue=total_rev,
-                    explanation=text + f" {len(d['zeroed']):,} purchase lines were netted to zero "
-                    f"and removed, {len(d['reduced']):,} were reduced.",
+                audit.append(row(
+                    step, "cancellations: matched returns", "net", pd.concat([d["matched"], d["zeroed"]]),
+                    d["reduced"], d["reduced_after"],
+                    explanation=text + f" Removed: {len(d['matched']):,} return lines and {len(d['zeroed']):,} "
+                    f"purchase lines netted to zero; {len(d['reduced']):,} purchase lines were reduced (changed).",
                 ))
-                audit.append(_audit_row(
+                audit.append(row(
                     step, "cancellations: unmatched returns", "remove", d["unmatched"],
-                    revenue=float(d["unmatched"]["amount"].abs().sum()), total_revenue=total_rev,
                     explanation="Returns with no earlier purchase of that product by that customer "
                     "(bought before the data starts, or a data error); dropped.",
                 ))
@@ -614,19 +754,18 @@ def clean_transactions(
             measure = "quantity" if "quantity" in df else "amount"
             ret = df[measure].lt(0) | df["order_id"].str.startswith(rc["invoice_prefix"]).fillna(False)
             gone, df = df[ret], df[~ret]
-            audit.append(_audit_row(step, "cancellations: dropped", "remove", gone,
-                                    revenue=float(gone["amount"].abs().sum()), total_revenue=total_rev,
-                                    explanation="Return and cancellation lines are dropped without netting."))
+            audit.append(row(step, "cancellations: dropped", "remove", gone,
+                             explanation="Return and cancellation lines are dropped without netting."))
             examples["cancellations: dropped"] = _examples(gone)
             check_left(rule)
             continue
         elif rule == "nonpositive_price":
-            bad = df["unit_price"].le(0) if "unit_price" in df else df["amount"].le(0)
+            value = df["unit_price"] if "unit_price" in df else df["amount"]
+            bad = value.lt(0) if rc.get("keep_zero_amount") else value.le(0)
             if "description" in df and rc.get("bad_debt_pattern"):
                 bad |= df["description"].str.contains(rc["bad_debt_pattern"], regex=True).fillna(False)
             gone, df = df[bad], df[~bad]
-            audit.append(_audit_row(step, rule, "remove", gone, revenue=float(gone["amount"].abs().sum()),
-                                    total_revenue=total_rev, explanation=text))
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "non_merchandise":
             bad = pd.Series(False, index=df.index)
             if "product_id" in df and rc.get("codes"):
@@ -635,15 +774,13 @@ def clean_transactions(
             if "description" in df and rc.get("description_pattern"):
                 bad |= df["description"].str.strip().str.contains(rc["description_pattern"], regex=True).fillna(False)
             gone, df = df[bad], df[~bad]
-            audit.append(_audit_row(step, rule, "remove", gone, total_revenue=total_rev, explanation=text))
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "date_window":
-            bad = pd.Series(False, index=df.index)
+            bad = df["order_date"].isna()
             if analysis_start is not None:
                 bad |= df["order_date"] < pd.Timestamp(analysis_start)
-            if period_end is not None:
-                bad |= df["order_date"] >= pd.Timestamp(period_end).normalize() + pd.Timedelta(days=1)
             gone, df = df[bad], df[~bad]
-            audit.append(_audit_row(step, rule, "remove", gone, total_revenue=total_rev, explanation=text))
+            audit.append(row(step, rule, "remove", gone, explanation=text))
         elif rule == "outliers":
             if rc["action"] not in ("flag", "cap", "drop"):
                 raise ConfigError(f"cleaning.rules.outliers.action must be flag, cap or drop, got '{rc['action']}'")
@@ -655,25 +792,58 @@ def clean_transactions(
             out_mask = df["amount"] > threshold
             hit = df[out_mask]
             stats["outlier_threshold"] = round(threshold, 2)
-            expl = text + f" Threshold: {threshold:,.2f} per line."
+            expl = text + f" Threshold: {threshold:,.2f} per line; {len(hit):,} lines above it carry " \
+                          f"{float(cents(hit['amount']).sum()) / 100:,.2f}."
             if rc["action"] == "flag":
                 df = df.assign(is_outlier=out_mask)
-                audit.append(_audit_row(step, rule, "flag", None, hit, revenue=float(hit["amount"].sum()),
-                                        total_revenue=total_rev, explanation=expl))
+                audit.append(row(step, rule, "flag", None, hit, hit["amount"], explanation=expl))
             elif rc["action"] == "cap":
-                excess = float((hit["amount"] - threshold).sum())
                 df = df.assign(amount=df["amount"].clip(upper=threshold))
-                audit.append(_audit_row(step, rule, "cap", None, hit, revenue=excess,
-                                        total_revenue=total_rev, explanation=expl))
+                audit.append(row(step, rule, "cap", None, hit, df.loc[hit.index, "amount"], explanation=expl))
             else:
                 df = df[~out_mask]
-                audit.append(_audit_row(step, rule, "remove", hit, total_revenue=total_rev, explanation=expl))
+                audit.append(row(step, rule, "remove", hit, explanation=expl))
         examples[audit[-1]["rule"]] = _examples(gone if rule != "outliers" else hit)
         check_left(rule)
 
     audit_df = pd.DataFrame(audit, columns=AUDIT_COLUMNS)
     stats["rows_out"] = len(df)
+    stats["revenue_out"] = int(cents(df["amount"]).sum()) / 100
     return CleanResult(df.reset_index(drop=True), audit_df, examples, stats)
+
+
+def reconcile(result: CleanResult) -> pd.DataFrame:
+    """The audit as a reconciliation: lines and revenue from the raw period data to the clean table.
+
+    One row for the raw lines dated up to the period end, one per rule that removed
+    or changed anything, and one for the clean table. ``rows`` and ``revenue`` are
+    running totals; the last row equals the clean table exactly (rows, and revenue
+    to the cent), which :func:`check_reconciliation` asserts.
+    """
+    a = result.audit[result.audit["step"] > 0]
+    a = a[(a["rows_removed"] > 0) | (a["revenue_effect"] != 0)]
+    s = result.stats
+    steps = pd.DataFrame({"stage": a["rule"], "rows": -a["rows_removed"], "revenue": a["revenue_effect"],
+                          "rows_changed": a["rows_changed"]})
+    head = pd.DataFrame({"stage": ["raw lines up to the period end"], "rows": [s["rows_in_period"]],
+                         "revenue": [s["revenue_in_period"]], "rows_changed": [0]})
+    body = pd.concat([head, steps], ignore_index=True)
+    total_rows = int(body["rows"].sum())
+    total_rev = int(round(body["revenue"].mul(100).round().sum())) / 100
+    tail = pd.DataFrame({"stage": ["clean table"], "rows": [total_rows], "revenue": [total_rev],
+                         "rows_changed": [int(a["rows_changed"].sum())]})
+    out = pd.concat([body, tail], ignore_index=True)
+    return out.rename(columns={"rows": "rows (+/-)", "revenue": "revenue (+/-)"})
+
+
+def check_reconciliation(result: CleanResult) -> None:
+    """Raise ``AssertionError`` unless the audit adds up (rows and cents) to the clean table."""
+    a = result.audit[result.audit["step"] > 0]
+    s = result.stats
+    rows = s["rows_in_period"] - int(a["rows_removed"].sum())
+    assert rows == len(result.data) == s["rows_out"], (rows, len(result.data))
+    rev = round(s["revenue_in_period"] * 100) + int(round((a["revenue_effect"] * 100).round().sum()))
+    assert rev == int(cents(result.data["amount"]).sum()), (rev, int(cents(result.data["amount"]).sum()))
 
 
 # -------------------------------------------------------------------------- summaries
@@ -686,16 +856,20 @@ def summarise(tx: pd.DataFrame) -> pd.Series:
             "rows": len(tx),
             "customers": int(tx["customer_id"].nunique()),
             "orders": int(tx["order_id"].nunique()),
-            "revenue": round(float(tx["amount"].sum()), 2),
+            "revenue": int(cents(tx["amount"]).sum()) / 100,
             "first_date": tx["order_date"].min().date().isoformat() if len(tx) else "",
             "last_date": tx["order_date"].max().date().isoformat() if len(tx) else "",
         }
     )
 
 
-def before_after(raw: pd.DataFrame, clean: pd.DataFrame) -> pd.DataFrame:
-    """Side-by-side :func:`summarise` of the raw and the clean table."""
-    return pd.DataFrame({"raw": summarise(raw), "clean": summarise(clean)})
+def before_after(raw: pd.DataFrame, clean: pd.DataFrame, period_end=None) -> pd.DataFrame:
+    """Side-by-side :func:`summarise` of the raw lines (up to ``period_end``, the scope of the
+    audit, when given) and the clean table."""
+    if period_end is not None:
+        raw = raw[~(raw["order_date"] >= pd.Timestamp(period_end).normalize() + pd.Timedelta(days=1))]
+    return pd.DataFrame({"raw": summarise(raw.drop(columns=ID_FIX_COLUMN, errors="ignore")),
+                         "clean": summarise(clean)})
 
 
 def missing_by_column(tx: pd.DataFrame) -> pd.DataFrame:
@@ -721,7 +895,7 @@ def top_groups(tx: pd.DataFrame, column: str, n: int = 10) -> pd.DataFrame:
     if column not in tx:
         return pd.DataFrame(columns=["customers", "revenue", "revenue_share"])
     g = tx.groupby(column).agg(customers=("customer_id", "nunique"), revenue=("amount", "sum"))
-    g["revenue_share"] = (g["revenue"] / g["revenue"].sum()).round(4)
+    g["revenue_share"] = g["revenue"] / g["revenue"].sum()
     g["revenue"] = g["revenue"].round(2)
     return g.sort_values("revenue", ascending=False).head(n)
 

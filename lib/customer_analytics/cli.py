@@ -1,16 +1,23 @@
 """Command line: ``python -m customer_analytics {report,make-sample}``.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad input or configuration,
-3 the report exists already (use --force), 130 interrupted.
+3 the report exists already (use --force), 4 stale data (no transactions in the
+requested period: the export was not refreshed, or the month is before the data
+starts; nothing is published), 5 internal error (one line on the console, the
+traceback in a log file), 6 another run holds the period's lock, 130 interrupted.
+A read-only or full output folder is bad input (2).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
-from customer_analytics.errors import InputError, ReportExistsError
+from customer_analytics.errors import InputError, LockHeldError, ReportExistsError, StaleDataError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,12 +36,33 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace an existing report (only after success)")
     r.add_argument("--reports-dir", help="output folder (default: reports/)")
     r.add_argument("--notebooks-dir", help="notebook folder (default: notebooks/)")
-    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--quiet", action="store_true", help="print only errors and the final paths")
+    r.add_argument("--verbose", action="store_true", help="also log each notebook cell as it runs")
+    r.add_argument("--check", action="store_true",
+                   help="check the config, the input and the period (the guard included), print the plan "
+                        "and exit with the code the run would get, without running or writing anything")
     s = sub.add_parser("make-sample", help="write the seeded synthetic shop export and campaign tables")
     s.add_argument("--out", default="data/sample", help="output folder (default: data/sample)")
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--customers", type=int, default=1500)
     return p
+
+
+def write_error_log(exc: BaseException, reports: Path | None) -> Path:
+    """Write the traceback of an unexpected error to ``<reports>/_logs/`` (else the temp folder)."""
+    from customer_analytics.config import project_root
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    text = "".join(traceback.format_exception(exc))
+    for folder in ((reports or project_root() / "reports") / "_logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"customer-analytics-error-{stamp}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return Path("(no log written: no writable folder)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     from customer_analytics import runner
 
     kwargs = dict(data=args.data, config=args.config, show_code=args.show_code, force=args.force, language=args.language,
-                  reports_dir=args.reports_dir, notebooks_dir=args.notebooks_dir, progress=not args.quiet)
+                  reports_dir=args.reports_dir, notebooks_dir=args.notebooks_dir, progress=not args.quiet,
+                  verbose=args.verbose and not args.quiet, check_only=args.check,
+                  argv=list(argv if argv is not None else sys.argv[1:]))
     reports = Path(args.reports_dir) if args.reports_dir else None
     try:
         if args.start or args.end:
@@ -61,11 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             for per, status in results.items():
                 print(f"  {per}: {status}")
             failed = [p for p, s in results.items() if s.startswith("failed")]
+            stale = [p for p, s in results.items() if s.startswith("no data")]
             index = (reports or runner.project_root() / "reports") / "index.html"
             print(f"Index: {index}")
-            return 1 if failed else 0
+            return 1 if failed else 4 if stale else 0
         folder = runner.run_report(period=args.period, **kwargs)
-        print(f"Index: {folder.parent / 'index.html'}")
+        if not args.check:
+            print(f"Index: {folder.parent / 'index.html'}")
         return 0
     except ReportExistsError as exc:
         print(f"Refused: {exc}", file=sys.stderr)
@@ -75,12 +107,24 @@ def main(argv: list[str] | None = None) -> int:
         print("The executed notebook with the error is under reports/_failed/; any earlier report is unchanged.",
               file=sys.stderr)
         return 1
+    except StaleDataError as exc:
+        print(f"Stale data: {exc}", file=sys.stderr)
+        return 4
     except InputError as exc:
         print(f"Input error: {exc}", file=sys.stderr)
         return 2
+    except LockHeldError as exc:
+        print(f"Refused: {exc}", file=sys.stderr)
+        return 6
     except KeyboardInterrupt:
         print("Interrupted: nothing was published; the partial run is under reports/_failed/.", file=sys.stderr)
         return 130
+    except Exception as exc:  # anything else is a bug: one line here, the traceback in a log file
+        log = write_error_log(exc, reports)
+        one_line = " ".join(str(exc).split())[:300]
+        print(f"Internal error while {runner.current_step['name']}: {type(exc).__name__}: {one_line}. "
+              f"The traceback is in {log}", file=sys.stderr)
+        return 5
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,16 @@ FREE_FORM_KEYS = {"column_mapping", "thresholds", "planned_split", "rules_file"}
 
 
 def project_root() -> Path:
-    """Return the repository root (the folder holding ``pyproject.toml``).
+    """Return the project root: relative paths in configs, ``reports/`` and ``notebooks/`` hang off it.
 
-    The package is installed in editable mode from ``lib/``, so the root is two
-    levels above this file. Falls back to the current directory's nearest parent
-    with a ``pyproject.toml``.
+    The environment variable ``CUSTOMER_ANALYTICS_ROOT`` names it explicitly (to run the
+    template's code on another project folder). Otherwise it is the repository root: the
+    package is installed in editable mode from ``lib/``, so the root is two levels above
+    this file; failing that, the current directory's nearest parent with a ``pyproject.toml``.
     """
+    env = os.environ.get("CUSTOMER_ANALYTICS_ROOT")
+    if env:
+        return Path(env).expanduser().resolve()
     here = Path(__file__).resolve().parents[2]
     if (here / "pyproject.toml").exists():
         return here
@@ -125,10 +130,27 @@ def load_config(path: str | Path | None = None) -> dict:
     Raises
     ------
     ConfigError
-        For a missing file, invalid YAML or an unknown key (the message lists valid keys).
+        For a missing file, invalid YAML, an unknown key (the message lists valid keys)
+        or a value of the wrong type or range (see :mod:`customer_analytics.schema`).
     """
+    from customer_analytics.schema import validate_config
+
     defaults = read_resource_yaml("defaults.yaml")
+    # every key of every cleaning rule can be overridden under cleaning.rules, and only those
+    defaults["cleaning"]["rules"] = read_resource_yaml("cleaning_rules.yaml")
     if path is None or str(path) == "":
-        return defaults
+        return validate_config(defaults, "defaults.yaml")
     user = read_yaml(resolve_path(path))
-    return merge_checked(defaults, user, where=f"config file {path}")
+    check_rules(user, f"config file {path}")
+    return validate_config(merge_checked(defaults, user, where=f"config file {path}"), f"config file {path}")
+
+
+def check_rules(user: Any, where: str) -> None:
+    """Check a user file's ``cleaning.rules`` against the rules and keys of ``cleaning_rules.yaml``."""
+    from customer_analytics.schema import _rule_problems
+
+    section = user.get("cleaning") if isinstance(user, dict) else None
+    rules = section.get("rules") if isinstance(section, dict) else None
+    problems = _rule_problems(rules, where) if rules is not None else []
+    if problems:
+        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -19,12 +19,14 @@ with the same library code and the same config, so every notebook runs with its 
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import cleaning, rfm
+from customer_analytics import cleaning, parsing, rfm
 from customer_analytics.config import load_config, project_root, resolve_path
 from customer_analytics.errors import ConfigError
 
@@ -51,9 +53,11 @@ class RunContext:
     def describe(self) -> str:
         staged = self.run_dir.parent.name == STAGING_DIR  # a report run: name the folder it is published to
         folder = reports_root(self) / self.period if staged else self.run_dir
-        shown = f"{folder.parent.name}/{folder.name}"  # no absolute local path in a report
+        shown = Path(os.path.relpath(folder.resolve(), project_root())).as_posix()  # no machine-specific paths
+        note = partial_note(self)
         return (f"Period {self.period} (as of {self.as_of.date()}), data {self.data_path.name}, "
-                f"run folder {shown}, seed {self.seed}, labels in '{self.language}'.")
+                f"run folder {shown}, seed {self.seed}, labels in '{self.language}'."
+                + (f" {note}" if note else ""))
 
 
 def period_of(period_end: str) -> tuple[str, pd.Timestamp]:
@@ -79,7 +83,7 @@ def make_context(period_end: str | None = None, data_path: str | None = None, co
         period, as_of = period_of(str(cleaning.last_complete_month(loaded.data["order_date"])))
     else:
         period, as_of = period_of(period_end)
-    folder = Path(run_dir) if run_dir else project_root() / "reports" / "_interactive" / period
+    folder = resolve_path(run_dir) if run_dir else project_root() / "reports" / "_interactive" / period
     folder.mkdir(parents=True, exist_ok=True)
     lang = language or cfg["language"]
     if lang not in ("en", "zh"):
@@ -92,7 +96,8 @@ def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.Load
     d = {**cfg["data"], **{k: v for k, v in overrides.items() if v is not None}}
     return cleaning.load_transactions(
         data_path or d["path"], preset=d["preset"], file_format=d["file_format"], delimiter=d["delimiter"],
-        encoding=d["encoding"], date_format=d["date_format"], column_mapping=d["column_mapping"])
+        encoding=d["encoding"], date_format=d["date_format"], column_mapping=d["column_mapping"],
+        decimal=d.get("decimal"), thousands=d.get("thousands"), sheet=d.get("sheet"))
 
 
 def clean_transactions(ctx: RunContext) -> pd.DataFrame:
@@ -100,10 +105,7 @@ def clean_transactions(ctx: RunContext) -> pd.DataFrame:
     p = ctx.path(CLEAN_FILE)
     if not p.exists():
         print(f"{p.name} not found in the run folder: running the cleaning step with the config.")
-        loaded = load(ctx.config, ctx.data_path)
-        res = cleaning.clean_transactions(loaded.data, ctx.config["cleaning"]["rules"], ctx.as_of,
-                                          ctx.config["cleaning"]["analysis_start"], loaded.id_fixes)
-        res.data.to_parquet(p, index=False)
+        clean(ctx, load_input(ctx)).data.to_parquet(p, index=False)
     return pd.read_parquet(p)
 
 
@@ -125,12 +127,15 @@ def params(section: dict, **overrides) -> dict:
     Raises
     ------
     ConfigError
-        If an override is not a key of the section.
+        If an override is not a key of the section, or the schema refuses a value
+        (:func:`customer_analytics.schema.validate_section`).
     """
+    from customer_analytics.schema import validate_section
+
     unknown = [k for k in overrides if k not in section]
     if unknown:
         raise ConfigError(f"Unknown parameter(s) {unknown}; valid: {', '.join(sorted(section))}")
-    return {**section, **{k: v for k, v in overrides.items() if v is not None}}
+    return validate_section({**section, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def reports_root(ctx: RunContext) -> Path:
@@ -226,3 +231,154 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
     spec.variant_column, spec.user_column, spec.segment_columns = "variant", "customer_id", segs
     notes.append(f"Segments: {', '.join(segs) or 'none'} as of {before.date()}, the day before the first exposure.")
     return out, spec, notes
+
+
+# ------------------------------------------------------------ the period and the input, read once
+
+INPUT_FILE = "input.parquet"      # the runner's typed copy of the loaded input (removed before publishing)
+INPUT_META = "input.json"
+PERIOD_FILE = "period.json"       # the period's coverage by the data, written before notebook 01 runs
+
+
+def period_coverage(dates: pd.Series, period: str, today: pd.Timestamp | None = None) -> dict:
+    """How the data covers a reporting month.
+
+    Parameters
+    ----------
+    dates : Series of datetime64
+        ``order_date`` of every loaded line.
+    period : str
+        'YYYY-MM'.
+    today : Timestamp, optional
+        Dates after today are typos (e.g. 2099) and do not count as the data's end.
+
+    Returns
+    -------
+    dict
+        ``period``, ``period_start``, ``period_end``, ``data_first`` and ``data_last`` (the
+        first and last dates on or before today), ``rows_in_period`` (lines dated in the
+        month), and ``partial_month``: ``None``, or ``{"data_ends": data_last}`` when the
+        month ends after the last transaction (the month is only partly covered).
+    """
+    today = (today or pd.Timestamp.today()).normalize()
+    p = pd.Period(period, freq="M")
+    start, end = p.start_time.normalize(), p.end_time.normalize()
+    d = dates.dropna()
+    d = d[d < today + pd.Timedelta(days=1)]
+    first = d.min().normalize() if len(d) else None
+    last = d.max().normalize() if len(d) else None
+    n = int(((d >= start) & (d < end + pd.Timedelta(days=1))).sum())
+    partial = {"data_ends": str(last.date())} if n and last is not None and last < end else None
+    return {"period": str(p), "period_start": str(start.date()), "period_end": str(end.date()),
+            "data_first": str(first.date()) if first is not None else None,
+            "data_last": str(last.date()) if last is not None else None,
+            "rows_in_period": n, "partial_month": partial}
+
+
+def check_coverage(cov: dict, source: str) -> None:
+    """Refuse a period the data has no transactions in (:class:`StaleDataError`), naming the range."""
+    from customer_analytics.errors import StaleDataError
+
+    if cov["rows_in_period"]:
+        return
+    rng = (f"the data runs from {cov['data_first']} to {cov['data_last']}" if cov["data_first"]
+           else "the data has no dates on or before today")
+    if cov["data_first"] and cov["period_end"] < cov["data_first"]:
+        why = "The period is before the data starts: choose a later --period."
+    elif cov["data_last"] and cov["period_start"] > cov["data_last"]:
+        why = ("The period is after the last transaction: has the export been refreshed? Nothing was "
+               "published; rerun when the data covers the month.")
+    else:
+        why = "The data has a gap over this month."
+    raise StaleDataError(f"No transactions in {cov['period']} ({cov['period_start']} to {cov['period_end']}) "
+                         f"in {source}: {rng}. {why}")
+
+
+def partial_note(ctx: RunContext) -> str | None:
+    """'Partial month: data ends YYYY-MM-DD ...' when this run's period is only partly covered."""
+    import json
+
+    p = ctx.path(PERIOD_FILE)
+    if not p.exists():
+        return None
+    part = json.loads(p.read_text()).get("partial_month")
+    if not part:
+        return None
+    return (f"Partial month: the data ends {part['data_ends']}, before the period end {ctx.as_of.date()}. "
+            "Figures for this month cover only the days up to then.")
+
+
+def save_input(loaded: cleaning.LoadResult, folder: Path) -> None:
+    """Write the loaded input as typed Parquet plus its reading metadata (see :func:`load_input`)."""
+    import json
+
+    loaded.data.to_parquet(folder / INPUT_FILE, index=False)
+    meta = {"path": str(loaded.path), "encoding": loaded.encoding, "preset": loaded.preset,
+            "mapping": loaded.mapping, "source_columns": loaded.source_columns,
+            "date_format": loaded.date_format, "id_fixes": loaded.id_fixes,
+            "lines_identifiable": loaded.lines_identifiable,
+            "number_format": dataclasses.asdict(loaded.number_format)}
+    (folder / INPUT_META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+
+
+def load_input(ctx: RunContext, **overrides) -> cleaning.LoadResult:
+    """The input of this run: the runner's typed copy when present (read once), else the source file.
+
+    In a report run the runner has read and validated the source already and left a
+    Parquet copy in the run folder; reading it costs a fraction of parsing the
+    source again. Run on its own, the notebook reads the source with the config's
+    ``data`` section (``overrides`` are the notebook's parameters; ``None`` = config).
+    """
+    import json
+
+    p, meta = ctx.path(INPUT_FILE), ctx.path(INPUT_META)
+    if p.exists() and meta.exists():
+        m = json.loads(meta.read_text(encoding="utf-8"))
+        if Path(m["path"]) == Path(ctx.data_path):
+            return cleaning.LoadResult(data=pd.read_parquet(p), path=Path(m["path"]), encoding=m["encoding"],
+                                       preset=m["preset"], mapping=m["mapping"],
+                                       source_columns=m["source_columns"], date_format=m["date_format"],
+                                       id_fixes=m["id_fixes"], lines_identifiable=m["lines_identifiable"],
+                                       number_format=parsing.NumberFormat(**m["number_format"]))
+    return load(ctx.config, ctx.data_path, **overrides)
+
+
+def clean(ctx: RunContext, loaded: cleaning.LoadResult, analysis_start=None, rules=None) -> cleaning.CleanResult:
+    """Clean ``loaded`` for this run's period with the config's rules (notebook values override)."""
+    c = params(ctx.config["cleaning"], analysis_start=analysis_start, rules=rules)
+    result = cleaning.clean_transactions(loaded.data, c["rules"], ctx.as_of, c["analysis_start"], loaded.id_fixes,
+                                         loaded.lines_identifiable)
+    # step 0 of the audit also says which number convention the loader read the amounts with, and why
+    result.audit = pd.concat([parsing.audit_rows(loaded.number_format, list(loaded.mapping.values())),
+                              result.audit], ignore_index=True)
+    return result
+
+
+def record_coverage(ctx: RunContext, loaded: cleaning.LoadResult) -> dict:
+    """Check and record how the data covers this run's period (see :func:`period_coverage`).
+
+    Refuses a period without transactions, as the report runner does, and writes
+    ``period.json`` to the run folder so later notebooks flag a partial month.
+    """
+    import json
+
+    cov = period_coverage(loaded.data["order_date"], ctx.period)
+    check_coverage(cov, loaded.path.name)
+    ctx.path(PERIOD_FILE).write_text(json.dumps(cov, indent=1) + "\n", encoding="utf-8")
+    return cov
+
+
+def coverage_text(cov: dict, stats: dict) -> str:
+    """Plain-words account of the lines a period report sees and the ones it sets aside."""
+    out = (f"The file holds {stats['rows_in_file']:,} lines dated {cov['data_first']} to {cov['data_last']}. "
+           f"This report covers the {stats['rows_in_period']:,} lines dated up to the period end {cov['period_end']}")
+    if stats["rows_after_period"]:
+        out += (f"; the {stats['rows_after_period']:,} later lines are left out, so this month's report is the "
+                "same whether or not the file already holds later months")
+        if stats["rows_after_today"]:
+            out += f" ({stats['rows_after_today']:,} of them are dated after today: probably typos)"
+    out += "."
+    if cov.get("partial_month"):
+        out += (f" **Partial month:** the data ends {cov['partial_month']['data_ends']}, before the period "
+                "end; this month's figures cover only the days up to then.")
+    return out

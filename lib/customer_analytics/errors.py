@@ -15,5 +15,18 @@ class ConfigError(InputError):
     """A configuration file or parameter is invalid."""
 
 
+class StaleDataError(InputError):
+    """The requested period has no transactions in the data (an export not refreshed, or a month
+    before the data starts). The report CLI exits with its own code (4) so a scheduler can alert."""
+
+
 class ReportExistsError(RuntimeError):
     """A report for the period exists already and ``--force`` was not given."""
+
+
+class OutputError(InputError):
+    """The output folder cannot be written (read-only, missing or full); nothing was published."""
+
+
+class LockHeldError(RuntimeError):
+    """Another run holds the lock of the period being reported."""

@@ -35,6 +35,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.markup import esc
 
 SRM_ALPHA = 0.001
 SMD_LIMIT = 0.1
@@ -549,41 +550,42 @@ def decision_summary(res: ExperimentResult, primary: str) -> str:
                      "The assignment is broken; the numbers below are not trustworthy.")
     if len(res.balance) and res.balance["imbalanced"].any():
         bad = res.balance[res.balance["imbalanced"]]
-        lines.append(f"Pre-period imbalance in {', '.join(bad['arm'] + ': ' + bad['covariate'])} (|SMD| > 0.1): "
+        lines.append(f"Pre-period imbalance in {esc(', '.join(bad['arm'] + ': ' + bad['covariate']))} (|SMD| > 0.1): "
                      "prefer the CUPED-adjusted estimates.")
     eff = res.effects[res.effects["metric"] == primary].set_index("arm")
     pw = res.power[res.power["metric"] == primary].set_index("arm")
     lvl = int(round((1 - res.alpha) * 100))
     winners = eff[(eff["p_value"] < res.alpha) & (eff["diff"] > 0)]
-    for arm, e in eff.iterrows():
+    for arm_label, e in eff.iterrows():
+        arm = esc(arm_label)  # labels come from the data: escaped before they enter Markdown
         ci = f"{e['diff']:+.4g} ({lvl}% CI {e['ci_low']:+.4g} to {e['ci_high']:+.4g})"
         if e["p_value"] < res.alpha:
             word = "raised" if e["diff"] > 0 else "lowered"
-            lines.append(f"{arm} {word} {primary} by {ci}, p = {e['p_value']:.3g}; relative lift {e['lift']:+.1%}.")
+            lines.append(f"{arm} {word} {esc(primary)} by {ci}, p = {e['p_value']:.3g}; relative lift {e['lift']:+.1%}.")
         else:
-            mde = pw.loc[arm, "mde_abs"] if arm in pw.index else np.nan
+            mde = pw.loc[arm_label, "mde_abs"] if arm_label in pw.index else np.nan
             if pd.notna(mde) and abs(e["ci_high"] - e["ci_low"]) / 2 > 0.5 * mde:
                 lines.append(f"{arm}: inconclusive. The difference is {ci}, p = {e['p_value']:.3g}; with these sample "
                              f"sizes only effects of about {mde:.3g} or more would reliably be detected, so this is "
                              "not evidence of no effect.")
             else:
-                lines.append(f"{arm}: no detectable effect on {primary}: {ci}, p = {e['p_value']:.3g}.")
+                lines.append(f"{arm}: no detectable effect on {esc(primary)}: {ci}, p = {e['p_value']:.3g}.")
     if len(winners):
         best = winners["diff"].idxmax()
-        lines.insert(0 if not res.srm.flagged else 1, f"**Winner on {primary}: {best}.**")
+        lines.insert(0 if not res.srm.flagged else 1, f"**Winner on {esc(primary)}: {esc(best)}.**")
     else:
-        lines.insert(0 if not res.srm.flagged else 1, f"**No arm beat control on {primary}.**")
+        lines.insert(0 if not res.srm.flagged else 1, f"**No arm beat control on {esc(primary)}.**")
     if len(res.segments):
         s = res.segments[(res.segments["metric"] == primary)]
         sig = s[s["significant_adjusted"]]
         if len(sig):
-            parts = [f"{r.arm} in {r.segment} ({r.diff:+.3g})" for r in sig.itertuples()]
+            parts = [f"{esc(r.arm)} in {esc(r.segment)} ({r.diff:+.3g})" for r in sig.itertuples()]
             lines.append("Significant after multiple-comparison adjustment: " + "; ".join(parts) + ".")
         for arm, g in s.groupby("arm"):
             if len(g) > 1 and (g["ci_low"].max() > g["ci_high"].min()):
-                lines.append(f"The effect of {arm} differs between segments (intervals do not all overlap: "
-                             f"highest in {g.loc[g['diff'].idxmax(), 'segment']}, lowest in "
-                             f"{g.loc[g['diff'].idxmin(), 'segment']}).")
+                lines.append(f"The effect of {esc(arm)} differs between segments (intervals do not all overlap: "
+                             f"highest in {esc(g.loc[g['diff'].idxmax(), 'segment'])}, lowest in "
+                             f"{esc(g.loc[g['diff'].idxmin(), 'segment'])}).")
     small = res.sizes[res.sizes["warning"] != ""]
     if len(small):
         lines.append(f"{len(small)} arm/segment group(s) are too small for the normal approximation; "

@@ -52,24 +52,31 @@ def _change(now: float, before: float | None, language: str) -> str:
     return t("summary.vs_previous", language, change=f"{(now - before) / abs(before) * 100:+.1f}%")
 
 
+def guest_share(audit: pd.DataFrame) -> float:
+    """Share of the period's raw revenue on lines without a customer (the ``missing_customer`` audit row)."""
+    row = audit[audit["rule"] == "missing_customer"]
+    return float(row["revenue_share"].abs().sum()) if "revenue_share" in audit and len(row) else 0.0
+
+
 def cleaning_bullets(raw_rows: int, clean_rows: int, stats: dict, audit: pd.DataFrame,
                      language: str = "en") -> list[str]:
     """Executive summary of the cleaning step (3-4 bullets).
 
-    What changed (rows kept and removed), what weighed most (the rule that removed
-    the most revenue), what it means for the analysis (lines without a customer),
-    and the decision: whether the data can be used as is.
+    What changed (rows kept and removed), what weighed most (the rule with the
+    largest effect on revenue), what it means for the analysis (lines without a
+    customer), and the decision: whether the data can be used as is (less than a
+    fifth of the lines removed).
     """
     removed = 1 - clean_rows / raw_rows if raw_rows else 0.0
     out = [t("summary.clean_rows", language, clean=fmt_int(clean_rows), raw=fmt_int(raw_rows),
              removed=fmt_share(removed))]
-    if "revenue_affected" in audit and len(audit) and audit["revenue_affected"].abs().sum() > 0:
-        top = audit.loc[audit["revenue_affected"].abs().idxmax()]
-        share = top.get("revenue_share", float("nan"))
-        out.append(t("summary.clean_top_rule", language, rule=_esc(value_label("audit_rule", top.get("rule", top.name), language)),
-                     share=fmt_share(share)))
-    out.append(t("summary.clean_guests", language,
-                 share=fmt_share(stats.get("missing_customer_revenue_share", 0.0))))
+    effect = next((c for c in ("revenue_effect", "revenue_affected") if c in audit), None)
+    if effect and len(audit) and audit[effect].abs().sum() > 0:
+        top = audit.loc[audit[effect].abs().idxmax()]
+        share = abs(top.get("revenue_share", float("nan")))
+        out.append(t("summary.clean_top_rule", language,
+                     rule=_esc(value_label("audit_rule", top.get("rule", top.name), language)), share=fmt_share(share)))
+    out.append(t("summary.clean_guests", language, share=fmt_share(guest_share(audit))))
     out.append(t("summary.clean_ok" if removed < 0.2 else "summary.clean_check", language))
     return out
 

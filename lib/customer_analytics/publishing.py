@@ -175,7 +175,8 @@ def collect_periods(reports_dir: str | Path) -> list[dict]:
     """Every published period's :func:`period_row`, newest first."""
     root = Path(reports_dir)
     rows = []
-    for rj in sorted(root.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/run.json"), reverse=True):
+    # period folders (YYYY-MM) and named report folders; not _failed, _interactive or .staging
+    for rj in sorted((p for p in root.glob("*/run.json") if not p.parent.name.startswith(("_", "."))), reverse=True):
         rows.append(period_row(rj.parent, json.loads(rj.read_text())))
     return rows
 

@@ -23,7 +23,6 @@ The aggregation runs in DuckDB (vectorised, on all cores); see ``benchmarks/benc
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -326,25 +325,27 @@ def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = 
     covers: quantile scores are relative, so a "recent" segment can hold customers
     who last bought months ago); ``mean_recency_days``, ``mean_frequency``,
     ``mean_monetary``; ``action``. The index holds the labels in ``language`` and
-    the column ``segment_code`` the language-independent key.
+    the column ``segment_code`` the language-independent key. ``revenue`` is summed in
+    whole cents, so it is exact; nothing is rounded: the exported table keeps full
+    precision, the HTML formats it.
     """
     order = load_scheme(scheme).order
-    g = scored.groupby("segment")
+    g = scored.assign(_cents=(scored["monetary"] * 100).round().astype("int64")).groupby("segment")
     out = pd.DataFrame(
         {
             "customers": g.size(),
-            "revenue": g["monetary"].sum().round(2),
-            "median_recency_days": g["recency_days"].median().round(1),
+            "revenue": g["_cents"].sum() / 100,
+            "median_recency_days": g["recency_days"].median(),
             "max_recency_days": g["recency_days"].max(),
-            "mean_recency_days": g["recency_days"].mean().round(1),
-            "mean_frequency": g["frequency"].mean().round(2),
-            "mean_monetary": g["monetary"].mean().round(2),
+            "mean_recency_days": g["recency_days"].mean(),
+            "mean_frequency": g["frequency"].mean(),
+            "mean_monetary": g["monetary"].mean(),
         }
     ).reindex(order)
     out[["customers", "revenue"]] = out[["customers", "revenue"]].fillna(0)
     out["customers"] = out["customers"].astype("int64")
-    out.insert(1, "share", (out["customers"] / out["customers"].sum()).round(4))
-    out.insert(3, "revenue_share", (out["revenue"] / out["revenue"].sum()).round(4))
+    out.insert(1, "share", out["customers"] / out["customers"].sum())
+    out.insert(3, "revenue_share", out["revenue"] / out["revenue"].sum())
     out["action"] = [action_table(language).get(k, "") for k in out.index]
     out.insert(0, "segment_code", out.index)
     out.index = [label_table(language).get(k, k) for k in out.index]
@@ -470,9 +471,11 @@ def top_movements(matrix: pd.DataFrame, language: str = "en", n: int = 5) -> lis
     return [t("nb02.movement", language, n=f"{v:,}", a=labels.get(a, a), b=labels.get(b, b)) for (a, b), v in s.items()]
 
 
-def mask_ids(ids: pd.Series, salt: str = "customer-analytics") -> pd.Series:
-    """Replace ids with a short salted SHA-256 hash (for reports that leave the team)."""
-    return ids.astype(str).map(lambda v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:10])
+def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:
+    """Replace ids with a keyed hash (HMAC-SHA256); see :func:`customer_analytics.privacy.mask_ids`."""
+    from customer_analytics import privacy
+
+    return privacy.mask_ids(ids, key)
 
 
 def activation_export(scored: pd.DataFrame, period: str, language: str = "en") -> pd.DataFrame:
