@@ -79,7 +79,7 @@ def test_dashboard_shows_period_figures_top_segment_by_name_and_trends(tmp_path)
     _period(tmp_path, "2025-11", 21000.0, 210, 20, {**MIX, "champions": 0.25}, moves, partial={"data_ends": "2025-11-20"})
     page = publishing.write_index(tmp_path).read_text()
     for text in ["Data set: sample", "$19,193.40", "195", "Lost (50.0% of revenue)", "offer_a",
-                 "partial month: data end 2025-11-20", 'href="2025-11/02_rfm_scoring.html"']:
+                 "partial month: data ends 2025-11-20", 'href="2025-11/02_rfm_scoring.html"']:
         assert text in page, text
     assert page.count('src="data:image/png;base64,') == 4  # revenue, customers, segment mix, migration
     assert "http://" not in page and "https://" not in page  # self-contained
