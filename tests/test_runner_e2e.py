@@ -257,8 +257,8 @@ def html_table(page: str, header: str) -> pd.DataFrame:
 def test_exported_segment_revenue_equals_the_html_figures_to_the_cent(scenario):
     final = scenario["final"]
     exported = pd.read_csv(final / "tables" / "segment_summary.csv", index_col="segment")
-    shown = html_table((final / "02_rfm_scoring.html").read_text(), "revenue_share")
+    shown = html_table((final / "02_rfm_scoring.html").read_text(), "Share of revenue")  # headers in words
     for seg, row in exported.iterrows():
-        assert f"{row['revenue']:,.2f}" == shown.loc[seg, "revenue"], seg
+        assert f"£{row['revenue']:,.2f}" == shown.loc[seg, "Net revenue"], seg
     cents = exported["revenue"] * 100
     assert (cents - cents.round()).abs().max() < 1e-6  # whole cents, not rounded to 6 digits
