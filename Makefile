@@ -13,13 +13,15 @@ KERNEL      := customer-analytics
 DEPS_HASH   := $(shell cat pyproject.toml requirements.lock 2>/dev/null | $(PYTHON) -c "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])")
 STAMP       := $(VENV)/.installed-$(DEPS_HASH)
 
-# Report options: make report PERIOD=2025-11 DATA=path CONFIG=file FORCE=1 SHOW_CODE=1 CHECK=1 ...
+# Report options: make report PERIOD=2025-11 DATA=path CONFIG=file FORCE=1 SHOW_CODE=1 CHECK=1 LANG=zh ...
 # Switches (FORCE, SHOW_CODE, CHECK, QUIET, VERBOSE) are on only for 1, yes or true: FORCE=0 is off.
 PERIOD      ?=
 DATA        ?=
 CONFIG      ?=
 FORCE       ?=
 SHOW_CODE   ?=
+# LANG=en|zh sets the report language; any other LANG (the shell's locale) is ignored
+REPORT_LANG := $(filter en zh,$(LANG))
 FROM        ?=
 TO          ?=
 CHECK       ?=
@@ -31,13 +33,14 @@ REPORT_ARGS := $(if $(PERIOD),--period $(PERIOD)) $(if $(DATA),--data $(DATA)) \
                $(if $(CONFIG),--config $(CONFIG)) $(if $(call on,$(FORCE)),--force) \
                $(if $(call on,$(SHOW_CODE)),--show-code) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) \
                $(if $(call on,$(CHECK)),--check) $(if $(call on,$(QUIET)),--quiet) \
-               $(if $(call on,$(VERBOSE)),--verbose) $(if $(REPORTS),--reports-dir $(REPORTS))
+               $(if $(call on,$(VERBOSE)),--verbose) $(if $(REPORTS),--reports-dir $(REPORTS)) \
+               $(if $(REPORT_LANG),--language $(REPORT_LANG))
 
 .PHONY: help env report report-cdnow sample test lint format lab bench lock clean
 
 help: ## List every target (this message)
 	@echo "Usage: make <target> [PERIOD=YYYY-MM|previous|latest] [DATA=path] [CONFIG=file] [FORCE=1] [SHOW_CODE=1]"
-	@echo "                     [FROM=YYYY-MM TO=YYYY-MM] [CHECK=1] [QUIET=1] [VERBOSE=1] [REPORTS=folder]"
+	@echo "                     [FROM=YYYY-MM TO=YYYY-MM] [CHECK=1] [QUIET=1] [VERBOSE=1] [REPORTS=folder] [LANG=en|zh]"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 

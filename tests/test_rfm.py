@@ -177,8 +177,8 @@ def test_activation_export_columns(sample):
     scored["segment"] = "champions"
     out = rfm.activation_export(scored, "2024-03")
     assert list(out.columns) == ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
-                                 "m_score", "segment", "action", "period"]
-    assert out["segment"].iloc[0] == "Champions" and out["period"].iloc[0] == "2024-03"
+                                 "m_score", "segment_code", "segment", "action", "period"]
+    assert out["segment"].iloc[0] == "Champions" and out["segment_code"].iloc[0] == "champions" and out["period"].iloc[0] == "2024-03"
 
 
 def test_cjk_font_is_found_and_renders_chinese_without_missing_glyphs(recwarn):

@@ -112,8 +112,8 @@ def test_period_folder_holds_reports_notebooks_and_run_json(scenario):
 
 def test_html_reports_contain_headline_tables_and_embedded_charts(scenario):
     html = scenario["first_html"]
-    assert "rows_removed" in html["01_data_cleaning"]          # the cleaning audit table
-    assert "revenue_share" in html["02_rfm_scoring"] and "Champions" in html["02_rfm_scoring"]
+    assert "Rows removed" in html["01_data_cleaning"]          # the cleaning audit table
+    assert "Share of revenue" in html["02_rfm_scoring"] and "Champions" in html["02_rfm_scoring"]
     assert "silhouette" in html["03_clustering"]
     assert "Newcombe" in html["04_ab_evaluation"] and "SRM chi-square" in html["04_ab_evaluation"]
     expected = {"01_data_cleaning": 1, "02_rfm_scoring": 5, "03_clustering": 3, "04_ab_evaluation": 1,
@@ -166,7 +166,7 @@ def test_run_json_records_everything(scenario):
 def test_index_links_the_period_with_headlines(scenario):
     index = (scenario["reports"] / "index.html").read_text()
     assert f'href="{PERIOD}/01_data_cleaning.html"' in index
-    assert "Active customers" in index and "success" in index
+    assert "Customers who bought" in index and "Revenue in the period" in index and "success" in index
 
 
 def test_rerun_without_force_is_refused(scenario):
@@ -271,8 +271,8 @@ def html_table(page: str, header: str) -> pd.DataFrame:
 def test_exported_segment_revenue_equals_the_html_figures_to_the_cent(scenario):
     final = scenario["final"]
     exported = pd.read_csv(final / "tables" / "segment_summary.csv", index_col="segment")
-    shown = html_table((final / "02_rfm_scoring.html").read_text(), "revenue_share")
+    shown = html_table((final / "02_rfm_scoring.html").read_text(), "Share of revenue")  # headers in words
     for seg, row in exported.iterrows():
-        assert f"{row['revenue']:,.2f}" == shown.loc[seg, "revenue"], seg
+        assert f"£{row['revenue']:,.2f}" == shown.loc[seg, "Net revenue"], seg
     cents = exported["revenue"] * 100
     assert (cents - cents.round()).abs().max() < 1e-6  # whole cents, not rounded to 6 digits

@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--config", help="run config YAML (default: package defaults; see config/)")
     r.add_argument("--from", dest="start", help="backfill: first period YYYY-MM")
     r.add_argument("--to", dest="end", help="backfill: last period YYYY-MM")
+    r.add_argument("--language", choices=["en", "zh"], help="report language (default: the config's language)")
     r.add_argument("--show-code", action="store_true", help="keep code cells in the HTML reports")
     r.add_argument("--force", action="store_true", help="replace an existing report (only after success)")
     r.add_argument("--reports-dir", help="output folder (default: reports/)")
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from customer_analytics import runner
 
-    kwargs = dict(data=args.data, config=args.config, show_code=args.show_code, force=args.force,
+    kwargs = dict(data=args.data, config=args.config, show_code=args.show_code, force=args.force, language=args.language,
                   reports_dir=args.reports_dir, notebooks_dir=args.notebooks_dir, progress=not args.quiet,
                   verbose=args.verbose and not args.quiet, check_only=args.check,
                   argv=list(argv if argv is not None else sys.argv[1:]))

@@ -317,11 +317,17 @@ def score_customers(
 
 
 def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = "en") -> pd.DataFrame:
-    """Customers, share, revenue, revenue share, mean R/F/M and the action, per segment.
+    """Customers, share, revenue, revenue share, recency range, mean F/M and the action, per segment.
 
-    ``share`` is the segment's fraction of customers and ``revenue_share`` its fraction of
-    the customers' total ``monetary``; ``revenue`` is summed in whole cents, so it is exact.
-    Nothing is rounded: the exported table keeps full precision, the HTML formats it.
+    Columns: ``customers``; ``share`` (of scored customers, a fraction of 1);
+    ``revenue`` (net revenue in the look-back window); ``revenue_share``;
+    ``median_recency_days`` and ``max_recency_days`` (the recency a segment really
+    covers: quantile scores are relative, so a "recent" segment can hold customers
+    who last bought months ago); ``mean_recency_days``, ``mean_frequency``,
+    ``mean_monetary``; ``action``. The index holds the labels in ``language`` and
+    the column ``segment_code`` the language-independent key. ``revenue`` is summed in
+    whole cents, so it is exact; nothing is rounded: the exported table keeps full
+    precision, the HTML formats it.
     """
     order = load_scheme(scheme).order
     g = scored.assign(_cents=(scored["monetary"] * 100).round().astype("int64")).groupby("segment")
@@ -329,17 +335,104 @@ def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = 
         {
             "customers": g.size(),
             "revenue": g["_cents"].sum() / 100,
+            "median_recency_days": g["recency_days"].median(),
+            "max_recency_days": g["recency_days"].max(),
             "mean_recency_days": g["recency_days"].mean(),
             "mean_frequency": g["frequency"].mean(),
             "mean_monetary": g["monetary"].mean(),
         }
-    ).reindex(order).fillna(0)
+    ).reindex(order)
+    out[["customers", "revenue"]] = out[["customers", "revenue"]].fillna(0)
     out["customers"] = out["customers"].astype("int64")
     out.insert(1, "share", out["customers"] / out["customers"].sum())
     out.insert(3, "revenue_share", out["revenue"] / out["revenue"].sum())
     out["action"] = [action_table(language).get(k, "") for k in out.index]
+    out.insert(0, "segment_code", out.index)
     out.index = [label_table(language).get(k, k) for k in out.index]
     return out.rename_axis("segment")
+
+
+#: Segments whose names promise recent buyers (checked by :func:`recency_warnings`).
+RECENT_SEGMENTS = ("champions", "loyal_customers", "new_customers", "potential_loyalist",
+                   "important_value", "important_development")
+
+
+def recency_warnings(summary: pd.DataFrame, max_median_days: float) -> pd.DataFrame:
+    """The "recent" segments whose median recency is above ``max_median_days``.
+
+    Quantile scores rank customers against each other: in a customer base that has
+    mostly lapsed, the top recency score can go to customers who last bought
+    months ago. A segment named as recent (see :data:`RECENT_SEGMENTS`) whose
+    median ``recency_days`` exceeds the limit is flagged.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`segment_summary` (needs ``segment_code``, ``customers`` and
+        ``median_recency_days``).
+    max_median_days : float
+        The limit (config ``report.recent_segment_max_median_days``).
+
+    Returns
+    -------
+    DataFrame
+        One row per flagged segment: label (index), segment_code, customers,
+        median_recency_days, max_recency_days. Empty when all is well.
+    """
+    m = (summary["segment_code"].isin(RECENT_SEGMENTS) & (summary["customers"] > 0)
+         & (summary["median_recency_days"] > float(max_median_days)))
+    return summary.loc[m, ["segment_code", "customers", "median_recency_days", "max_recency_days"]]
+
+
+def period_activity(tx: pd.DataFrame, period: str, lapse_days: int = 90) -> dict:
+    """What happened *in* one calendar month, from clean transactions.
+
+    Definitions (``period`` is 'YYYY-MM'; only purchases up to its last day count):
+
+    - **revenue**: net revenue (sum of ``amount``) of lines dated in the period;
+    - **orders**: distinct orders in the period;
+    - **active_customers**: customers with at least one line dated in the period;
+    - **new_customers**: active customers whose first purchase ever is in the period;
+    - **returning_customers**: active customers who had bought before the period;
+    - **lapsed_customers**: customers whose time since their last purchase passed
+      ``lapse_days`` during the period (last purchase + ``lapse_days`` falls in it),
+      that is, who became lapsed this month.
+
+    Returns
+    -------
+    dict
+        The figures above plus ``period`` and ``lapse_days``.
+    """
+    p = pd.Period(period, freq="M")
+    start, end = p.start_time.normalize(), p.end_time.normalize()
+    day = tx["order_date"].dt.normalize()
+    upto = tx[day <= end]
+    d = day[day <= end]
+    inside = upto[d >= start]
+    first = upto.groupby("customer_id")["order_date"].min().dt.normalize()
+    last = upto.groupby("customer_id")["order_date"].max().dt.normalize()
+    active = inside["customer_id"].unique()
+    new = int((first.reindex(active) >= start).sum())
+    lapse_at = last + pd.Timedelta(days=int(lapse_days))
+    return {"period": str(p), "revenue": round(float(inside["amount"].sum()), 2),
+            "orders": int(inside["order_id"].nunique()), "active_customers": int(len(active)),
+            "new_customers": new, "returning_customers": int(len(active)) - new,
+            "lapsed_customers": int(((lapse_at >= start) & (lapse_at <= end)).sum()),
+            "lapse_days": int(lapse_days)}
+
+
+def net_migration(matrix: pd.DataFrame, segments: list[str]) -> pd.Series:
+    """Net movement into each of ``segments``: customers who entered minus customers who left.
+
+    Entered = column total without the diagonal (incl. customers new this period);
+    left = row total without the diagonal (incl. those no longer active).
+    """
+    out = {}
+    for s in segments:
+        came = matrix[s].sum() - (matrix.loc[s, s] if s in matrix.index else 0) if s in matrix else 0
+        went = matrix.loc[s].sum() - (matrix.loc[s, s] if s in matrix.columns else 0) if s in matrix.index else 0
+        out[s] = int(came - went)
+    return pd.Series(out, name="net_migration", dtype="int64")
 
 
 def migration_matrix(
@@ -373,9 +466,9 @@ def top_movements(matrix: pd.DataFrame, language: str = "en", n: int = 5) -> lis
     s = matrix.stack()
     moved = np.array([a != b for a, b in s.index]) & (s > 0).to_numpy()
     s = s[moved].sort_values(ascending=False, kind="stable").head(n)
-    if language == "zh":
-        return [f"{v:,} 位{labels.get(a, a)}变为{labels.get(b, b)}" for (a, b), v in s.items()]
-    return [f"{v:,} {labels.get(a, a)} moved to {labels.get(b, b)}" for (a, b), v in s.items()]
+    from customer_analytics.i18n import t
+
+    return [t("nb02.movement", language, n=f"{v:,}", a=labels.get(a, a), b=labels.get(b, b)) for (a, b), v in s.items()]
 
 
 def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:
@@ -386,10 +479,15 @@ def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:
 
 
 def activation_export(scored: pd.DataFrame, period: str, language: str = "en") -> pd.DataFrame:
-    """One row per customer, as a marketing tool imports it."""
+    """One row per customer, as a marketing tool imports it.
+
+    ``segment_code`` is the stable, language-independent key (``champions``) that a
+    downstream tool can key on; ``segment`` and ``action`` are text in ``language``.
+    """
     labels, actions = label_table(language), action_table(language)
     out = scored[["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
                   "m_score"]].copy()
+    out["segment_code"] = scored["segment"].astype("string")
     out["segment"] = scored["segment"].map(lambda k: labels.get(k, k))
     out["action"] = scored["segment"].map(lambda k: actions.get(k, ""))
     out["period"] = period

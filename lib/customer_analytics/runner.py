@@ -411,7 +411,7 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
                show_code: bool = False, force: bool = False, reports_dir: str | Path | None = None,
                notebooks_dir: str | Path | None = None, kernel_name: str = KERNEL_NAME,
                progress: bool = True, verbose: bool = False, check_only: bool = False,
-               argv: list[str] | None = None, today: dt.date | None = None) -> Path:
+               argv: list[str] | None = None, today: dt.date | None = None, language: str | None = None) -> Path:
     """Run every notebook for one period and publish ``reports/<period>/`` atomically.
 
     Returns the path of the period folder. Raises :class:`ReportExistsError` when the
@@ -429,19 +429,21 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
     lock = PeriodLock()
     try:
         return _run_report(lock, period, data, config, show_code, force, reports_dir, notebooks_dir, kernel_name,
-                           progress, verbose, check_only, argv, today)
+                           progress, verbose, check_only, argv, today, language)
     finally:
         lock.release()
 
 
 def _run_report(lock: PeriodLock, period, data, config, show_code, force, reports_dir, notebooks_dir, kernel_name,
-                progress, verbose, check_only, argv, today) -> Path:
+                progress, verbose, check_only, argv, today, language=None) -> Path:
     _step("checking the configuration")
     root = project_root()
     reports = Path(reports_dir) if reports_dir else root / "reports"
     nb_dir = Path(notebooks_dir) if notebooks_dir else root / "notebooks"
     cfg_path = resolve_path(config) if config else None
     cfg = load_config(cfg_path)
+    if language:  # --language overrides the config's report language
+        cfg["language"] = language
     schema.check_input_files(cfg, f"config file {config}" if config else "defaults.yaml")
     if cfg["mask_ids"]:
         privacy.mask_key()

@@ -210,6 +210,9 @@ class ExperimentSection(_Section):
 
 class ReportSection(_Section):
     keep_failed: Annotated[int, Field(ge=0)]
+    currency: str
+    lapse_days: PosInt
+    recent_segment_max_median_days: Annotated[float, Field(gt=0)] | Annotated[int, Field(ge=1)]
 
 
 class ClvSection(_Section):

@@ -1,0 +1,187 @@
+"""The top of every report: title, period, data set and an executive summary from the numbers.
+
+:func:`report_header` renders the Markdown a report opens with. The bullet builders
+(:func:`cleaning_bullets`, :func:`rfm_bullets`) turn a notebook's figures into 3-6
+sentences: what changed, what the decision is, what to do next. All text comes
+from the language catalogs (:mod:`customer_analytics.i18n`); every value taken
+from data or config is HTML-escaped before it goes into the Markdown.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from customer_analytics.formatting import fmt_int, fmt_money, fmt_share
+from customer_analytics.i18n import t
+
+
+def dataset_name(config_path: str | None, data_path: str | Path | None) -> str:
+    """A short data-set name: the config file's stem, else the data file's stem."""
+    for p in (config_path, data_path):
+        if p:
+            return Path(str(p)).stem
+    return "sample"
+
+
+def _esc(v) -> str:
+    return html.escape(str(v))
+
+
+def report_header(title: str, period: str, dataset: str, bullets: list[str], language: str = "en",
+                  data_ends: str | None = None) -> str:
+    """Markdown for the top of a report: title, period and data set, then the executive summary.
+
+    ``bullets`` are already-escaped sentences (from the builders in this module);
+    ``title``, ``period``, ``dataset`` and ``data_ends`` are escaped here.
+    """
+    meta = t("summary.meta", language, period=_esc(period), dataset=_esc(dataset))
+    if data_ends:
+        meta += " " + t("summary.partial", language, date=_esc(data_ends))
+    lines = [f"# {_esc(title)}", "", meta, "", f"**{t('summary.heading', language)}**", ""]
+    lines += [f"- {b}" for b in bullets]
+    return "\n".join(lines)
+
+
+def _change(now: float, before: float | None, language: str) -> str:
+    if before is None or before == 0 or pd.isna(before):
+        return ""
+    return t("summary.vs_previous", language, change=f"{(now - before) / abs(before) * 100:+.1f}%")
+
+
+def guest_share(audit: pd.DataFrame) -> float:
+    """Share of the period's raw revenue on lines without a customer (the ``missing_customer`` audit row)."""
+    row = audit[audit["rule"] == "missing_customer"]
+    return float(row["revenue_share"].abs().sum()) if "revenue_share" in audit and len(row) else 0.0
+
+
+def cleaning_bullets(raw_rows: int, clean_rows: int, stats: dict, audit: pd.DataFrame,
+                     language: str = "en") -> list[str]:
+    """Executive summary of the cleaning step (3-4 bullets).
+
+    What changed (rows kept and removed), what weighed most (the rule with the
+    largest effect on revenue), what it means for the analysis (lines without a
+    customer), and the decision: whether the data can be used as is (less than a
+    fifth of the lines removed).
+    """
+    removed = 1 - clean_rows / raw_rows if raw_rows else 0.0
+    out = [t("summary.clean_rows", language, clean=fmt_int(clean_rows), raw=fmt_int(raw_rows),
+             removed=fmt_share(removed))]
+    effect = next((c for c in ("revenue_effect", "revenue_affected") if c in audit), None)
+    if effect and len(audit) and audit[effect].abs().sum() > 0:
+        top = audit.loc[audit[effect].abs().idxmax()]
+        share = abs(top.get("revenue_share", float("nan")))
+        out.append(t("summary.clean_top_rule", language,
+                     rule=_esc(value_label("audit_rule", top.get("rule", top.name), language)), share=fmt_share(share)))
+    out.append(t("summary.clean_guests", language, share=fmt_share(guest_share(audit))))
+    out.append(t("summary.clean_ok" if removed < 0.2 else "summary.clean_check", language))
+    return out
+
+
+def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, warnings: pd.DataFrame,
+                net: pd.Series | None, language: str = "en", currency: str = "") -> list[str]:
+    """Executive summary of the RFM report (4-6 bullets).
+
+    - what changed: revenue and buyers in the period (vs the previous month), new buyers;
+    - where the value is: the largest segment by revenue, by name, with its shares;
+    - movement: net migration into the top segment;
+    - the decision and next step: the at-risk segment holding the most revenue and its action;
+    - a caution when a "recent" segment's recency is not recent (see :func:`rfm.recency_warnings`).
+    """
+    out = [t("summary.rfm_period", language, revenue=fmt_money(activity["revenue"], _esc(currency)),
+             change=_change(activity["revenue"], (previous or {}).get("revenue"), language),
+             active=fmt_int(activity["active_customers"]), new=fmt_int(activity["new_customers"]),
+             lapsed=fmt_int(activity["lapsed_customers"]), days=activity["lapse_days"])]
+    top = summary["revenue_share"].idxmax()
+    out.append(t("summary.rfm_top", language, segment=_esc(top),
+                 revenue_share=fmt_share(summary.loc[top, "revenue_share"]),
+                 share=fmt_share(summary.loc[top, "share"])))
+    if net is not None and len(net):
+        key = net.index[0]
+        label = summary.index[summary["segment_code"] == key]
+        out.append(t("summary.rfm_net", language, n=f"{int(net.iloc[0]):+,}",
+                     segment=_esc(label[0] if len(label) else key)))
+    risky = summary[summary["segment_code"].isin(["at_risk", "cant_lose_them", "important_retention",
+                                                  "important_winback"]) & (summary["customers"] > 0)]
+    if len(risky):
+        r = risky.sort_values("revenue", ascending=False).iloc[0]
+        out.append(t("summary.rfm_next", language, n=fmt_int(r["customers"]), segment=_esc(risky.sort_values(
+            "revenue", ascending=False).index[0]), revenue=fmt_money(r["revenue"], _esc(currency)),
+            action=_esc(r["action"])))
+    else:
+        out.append(t("summary.rfm_next_none", language))
+    if len(warnings):
+        w = warnings.iloc[0]
+        out.append(t("summary.rfm_warning", language, segment=_esc(warnings.index[0]),
+                     median=fmt_int(w["median_recency_days"]), max=fmt_int(w["max_recency_days"])))
+    return out[:6]
+
+
+def say(key: str, language: str = "en", **values):
+    """The catalog text of ``key`` as displayable Markdown; ``values`` are HTML-escaped first."""
+    from IPython.display import Markdown
+
+    return Markdown(t(key, language, **{k: _esc(v) for k, v in values.items()}))
+
+
+def bullet_list(heading: str, items: list[str]):
+    """A bold lead-in line and a bulleted list (items escaped) as displayable Markdown."""
+    from IPython.display import Markdown
+
+    return Markdown("\n".join([heading, "", *[f"- {_esc(s)}" for s in items]]))
+
+
+def describe(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """Count, mean, spread and quartiles of each column, one row per measure, headers in words.
+
+    The rows are the measures (named via the catalog's ``col.<name>``), the columns the
+    statistics: customers (count), mean, standard deviation, minimum, 25th
+    percentile, median, 75th percentile and maximum.
+    """
+    from customer_analytics.i18n import column_label
+
+    d = df.describe().T
+    d.columns = ["count", "mean", "std", "min", "p25", "median", "p75", "max"]
+    d["count"] = d["count"].astype("int64")
+    d.index = [column_label(c, language) for c in d.index]
+    d = d.rename(columns={c: t(f"stat.{c}", language) for c in d.columns})
+    return d.rename_axis(t("stat.measure", language))
+
+
+def data_ends(tx: pd.DataFrame, as_of: pd.Timestamp) -> str | None:
+    """The last transaction date when the data stop before the period end (a partial month), else None."""
+    if not len(tx):
+        return None
+    last = pd.Timestamp(tx["order_date"].max()).normalize()
+    return str(last.date()) if last < pd.Timestamp(as_of).normalize() else None
+
+
+def value_label(prefix: str, value, language: str = "en") -> str:
+    """A data value in words: the catalog's ``<prefix>.<value as a key>``, else the value itself.
+
+    ``value_label("audit_rule", "cancellations: matched returns")`` looks up
+    ``audit_rule.cancellations_matched_returns``.
+    """
+    from customer_analytics.i18n import has
+
+    key = f"{prefix}.{re.sub(r'[^0-9a-zA-Z]+', '_', str(value)).strip('_').lower()}"
+    return t(key, language) if has(key, language) else str(value)
+
+
+def label_values(df: pd.DataFrame, columns: dict[str, str], language: str = "en") -> pd.DataFrame:
+    """A copy of ``df`` with the values of each column (column -> catalog prefix) in words."""
+    out = df.copy()
+    for col, prefix in columns.items():
+        if col in out:
+            out[col] = out[col].map(lambda v, p=prefix: value_label(p, v, language))
+    return out
+
+
+def bold(text):
+    """``text`` (escaped) as a bold Markdown line, e.g. a sub-heading naming a rule or a segment."""
+    from IPython.display import Markdown
+
+    return Markdown(f"**{_esc(text)}**")

@@ -1,0 +1,124 @@
+"""Publishing: what the HTML report hides and moves, and the dashboard built from period folders."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from customer_analytics import publishing, reporting, rfm
+
+
+def _nb():
+    header = new_markdown_cell("# 09 · Title\n\n**Purpose.** x\n\n**How to run.** `papermill ...`")
+    params = new_code_cell("period_end = None", metadata={"tags": ["parameters"]})
+    injected = new_code_cell("period_end = '2025-12-31'", metadata={"tags": ["injected-parameters"]})
+    setup = new_code_cell("print(ctx.describe())", metadata={"tags": ["report-hide"]})
+    body = new_markdown_cell("## 1. Section\n\nText.")
+    noisy = new_code_cell("x", metadata={"tags": ["report-hide-output"]},
+                          outputs=[new_output("stream", name="stdout", text="/home/me/run\n")])
+    summary = new_code_cell("summary", metadata={"tags": ["report-summary"]},
+                            outputs=[new_output("display_data", data={"text/markdown": "# 09 · Title\n\n- bullet"})])
+    return new_notebook(cells=[header, params, injected, setup, body, noisy, summary])
+
+
+def test_reader_notebook_hides_boilerplate_and_opens_with_the_summary():
+    cells = publishing.reader_notebook(_nb()).cells
+    sources = [c.source for c in cells]
+    assert sources[0] == "summary"                       # the summary comes first
+    assert not any("period_end" in s or "describe" in s or "How to run" in s for s in sources)
+    assert all(not c.get("outputs") for c in cells if c.source == "x")
+    assert "## 1. Section\n\nText." in sources
+
+
+def test_untagged_header_keeps_only_its_title():
+    nb = _nb()
+    nb.cells = nb.cells[:5]  # no summary cell: the title line stays
+    cells = publishing.reader_notebook(nb).cells
+    assert cells[0].source == "# 09 · Title"
+
+
+def test_show_code_keeps_every_cell_in_order():
+    nb = _nb()
+    assert [c.source for c in publishing.reader_notebook(nb, show_code=True).cells] == [c.source for c in nb.cells]
+
+
+def _period(root, period, revenue, active, new, mix, moves=None, status="success", dataset="sample",
+            partial=None, language="en"):
+    folder = root / period
+    (folder / "tables").mkdir(parents=True)
+    run = {"period": period, "status": status, "dataset": dataset, "partial_month": partial,
+           "parameters": {"shared": {"language": language}},
+           "notebooks": [{"name": "01_data_cleaning"}, {"name": "02_rfm_scoring"}],
+           "headlines": {"04_ab_evaluation": {"winner": "offer_a"}}}
+    (folder / "run.json").write_text(json.dumps(run))
+    summary = pd.DataFrame({"segment_code": list(mix), "customers": [int(v * 100) for v in mix.values()],
+                            "revenue": [1000.0 * v for v in mix.values()]},
+                           index=[rfm.label_table(language)[k] for k in mix])
+    summary["share"] = summary["customers"] / summary["customers"].sum()
+    summary["revenue_share"] = summary["revenue"] / summary["revenue"].sum()
+    activity = {"period": period, "revenue": revenue, "orders": active, "active_customers": active,
+                "new_customers": new, "returning_customers": active - new, "lapsed_customers": 3, "lapse_days": 90}
+    for name, table in publishing.period_tables(activity, summary, "$").items():
+        reporting.save_table(table, folder, name, index=False)
+    if moves is not None:
+        reporting.save_table(moves, folder, "migration_counts")
+    return folder
+
+
+MIX = {"champions": 0.2, "loyal_customers": 0.3, "lost": 0.5}
+
+
+def test_dashboard_shows_period_figures_top_segment_by_name_and_trends(tmp_path):
+    order = ["champions", "loyal_customers", "lost"]
+    moves = pd.DataFrame([[5, 1, 0, 0], [2, 6, 0, 0], [0, 0, 9, 1], [3, 0, 0, 0]],
+                         index=[*order, "new_this_period"], columns=[*order, "no_longer_active"])
+    _period(tmp_path, "2025-10", 19193.4, 195, 12, MIX, moves)
+    _period(tmp_path, "2025-11", 21000.0, 210, 20, {**MIX, "champions": 0.25}, moves, partial={"data_ends": "2025-11-20"})
+    page = publishing.write_index(tmp_path).read_text()
+    for text in ["Data set: sample", "$19,193.40", "195", "Lost (50.0% of revenue)", "offer_a",
+                 "partial month: data ends 2025-11-20", 'href="2025-11/02_rfm_scoring.html"']:
+        assert text in page, text
+    assert page.count('src="data:image/png;base64,') == 4  # revenue, customers, segment mix, migration
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
+def test_dashboard_separates_data_sets_and_notes_too_few_periods(tmp_path):
+    _period(tmp_path, "2025-10", 100.0, 5, 1, MIX, dataset="cdnow")
+    _period(tmp_path, "2025-11", 200.0, 6, 2, MIX, dataset="sample")
+    page = publishing.write_index(tmp_path).read_text()
+    assert "Data set: cdnow" in page and "Data set: sample" in page
+    assert page.count("at least two successful periods") == 2 and "base64" not in page
+
+
+def test_dashboard_in_chinese(tmp_path):
+    _period(tmp_path, "2025-10", 100.0, 5, 1, MIX, language="zh")
+    page = publishing.write_index(tmp_path).read_text()
+    assert "客户分析报告" in page and "本期收入" in page and "已流失客户" in page
+
+
+def test_dashboard_escapes_values_from_data(tmp_path):
+    _period(tmp_path, "2025-10", 100.0, 5, 1, MIX, dataset="<script>x</script>")
+    page = publishing.write_index(tmp_path).read_text()
+    assert "<script>x" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("name", ["save_table", "record_headlines", "setup_plots", "export_html", "write_index",
+                                  "collect_headlines", "plot_monthly", "plot_forest", "format_table"])
+def test_reporting_keeps_its_names(name):
+    assert callable(getattr(reporting, name))
+
+
+def test_exported_html_is_titled_and_hides_the_parameters(tmp_path):
+    import nbformat
+
+    nb = _nb()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "09.ipynb"
+    nbformat.write(nb, src)
+    page = publishing.export_html(src, tmp_path / "09.html").read_text()
+    assert "<title>09 · Title</title>" in page and "period_end" not in page and "How to run" not in page
+    shown = publishing.export_html(src, tmp_path / "09c.html", show_code=True).read_text()
+    assert "period_end" in shown

@@ -1,0 +1,83 @@
+"""The HTML reports, checked as a reader would read them (see ``report_html.py``).
+
+The checker is tested on small hand-written pages (each problem it must catch, and a
+clean page it must pass), then run on the reports of a real sample run of notebooks
+01 and 02 (rendered through the same export the runner uses).
+"""
+
+from __future__ import annotations
+
+import pytest
+from report_html import problems
+
+#: Notebooks whose reports must read cleanly; extend as the other notebooks adopt the helpers.
+CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring"]
+
+
+def page(body: str) -> str:
+    return f"<html><head><style>.x{{a:1e5}}</style></head><body>{body}</body></html>"
+
+
+TABLE = "<table><thead><tr><th>Segment</th><th>{head}</th></tr></thead><tbody><tr><td>A</td><td>{value}</td></tr></tbody></table>"
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ("<p>{'k': 2, 'silhouette': 0.4931}</p>", "dict or list repr"),
+    ("<p>['Champions', 'Lost']</p>", "dict or list repr"),
+    ("<p>Revenue 3.5e+05 this month</p>", "scientific notation"),
+    (TABLE.format(head="Net revenue", value="1.2e6"), "scientific notation"),
+    (TABLE.format(head="p value", value="0.0000"), "p-value printed as"),
+    ("<p>p = 0.0000</p>", "0.0000 printed"),
+    (TABLE.format(head="Share of revenue", value="0.187388"), "bare fraction"),
+    ("<table><thead><tr><th>a</th></tr></thead><tbody></tbody></table>", "empty table"),
+    ("<h2>4. Method</h2><h2>5. Results</h2>", "followed directly by heading"),
+    ("<pre>period_end = None</pre>", "parameter cell text"),
+    ("<p>run folder /home/ana/reports/2025-12</p>", "local path"),
+])
+def test_checker_catches_what_a_reader_would_notice(body, needle):
+    found = problems(page(body))
+    assert any(needle in f for f in found), found
+
+
+def test_checker_passes_a_clean_report():
+    body = ("<h1>02 · RFM</h1><p>Period 2025-12</p><h2>1. Segments</h2>"
+            + TABLE.format(head="Share of revenue", value="18.7%")
+            + TABLE.format(head="p value", value="&lt;0.001")
+            + TABLE.format(head="p value", value="1.2e-05")
+            + "<h2>2. Migration</h2><p>No customer changed segment.</p><img src='data:image/png;base64,AA'>")
+    assert problems(page(body)) == []
+
+
+@pytest.fixture(scope="module")
+def sample_reports(tmp_path_factory, small_sample_files):
+    """Notebooks 01 and 02 run on the small sample and exported as the runner does."""
+    import papermill as pm
+    from conftest import ROOT
+
+    from customer_analytics import publishing
+
+    out = tmp_path_factory.mktemp("html")
+    run = out / "run"
+    pages = {}
+    for name in CHECKED_NOTEBOOKS:
+        nb = out / f"{name}.ipynb"
+        pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(nb), kernel_name="customer-analytics",
+                            cwd=str(ROOT / "notebooks"), progress_bar=False,
+                            parameters={"period_end": "2025-12-31", "config_path": str(small_sample_files["config"]),
+                                        "run_dir": str(run)})
+        pages[name] = publishing.export_html(nb, out / f"{name}.html").read_text(encoding="utf-8")
+    return pages
+
+
+@pytest.mark.parametrize("name", CHECKED_NOTEBOOKS)
+def test_sample_report_reads_cleanly(sample_reports, name):
+    assert problems(sample_reports[name]) == []
+
+
+@pytest.mark.parametrize("name", CHECKED_NOTEBOOKS)
+def test_sample_report_opens_with_its_executive_summary(sample_reports, name):
+    from report_html import visible_soup
+
+    text = visible_soup(sample_reports[name]).get_text(" ", strip=True)
+    assert text.index("Executive summary") < text.index("1.")
+    assert "How to run" not in text

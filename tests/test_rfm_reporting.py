@@ -1,0 +1,79 @@
+"""RFM figures the reports and the dashboard show: recency ranges, warnings, period activity, net migration."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from customer_analytics import charts, narrative, rfm
+
+
+def _tx(rows):
+    return pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"]).assign(
+        order_date=lambda d: pd.to_datetime(d["order_date"]))
+
+
+TX = _tx([
+    ("a", "1", "2025-01-10", 10.0), ("a", "2", "2025-03-05", 20.0),   # returning buyer in March
+    ("b", "3", "2025-03-20", 5.0),                                     # new in March
+    ("c", "4", "2024-12-15", 7.0),                                     # last bought 2024-12-15: lapses 2025-03-15
+    ("d", "5", "2025-04-02", 9.0),                                     # after the period: never counted
+])
+
+
+def test_period_activity_counts_only_the_month_itself():
+    a = rfm.period_activity(TX, "2025-03", lapse_days=90)
+    assert a["revenue"] == 25.0 and a["orders"] == 2
+    assert (a["active_customers"], a["new_customers"], a["returning_customers"]) == (2, 1, 1)
+    assert a["lapsed_customers"] == 1  # c: 2024-12-15 + 90 days = 2025-03-15
+
+
+def test_segment_summary_shows_the_recency_each_segment_covers():
+    scored = pd.DataFrame({"customer_id": list("abcd"), "recency_days": [5, 200, 10, 400],
+                           "frequency": [3, 3, 1, 1], "monetary": [10.0, 20.0, 5.0, 1.0],
+                           "segment": ["champions", "champions", "new_customers", "lost"]})
+    s = rfm.segment_summary(scored)
+    assert s.loc["Champions", "median_recency_days"] == 102.5 and s.loc["Champions", "max_recency_days"] == 200
+    assert s.loc["Champions", "segment_code"] == "champions"
+    w = rfm.recency_warnings(s, max_median_days=90)
+    assert list(w.index) == ["Champions"]               # recent by name, not by data
+    assert rfm.recency_warnings(s, max_median_days=365).empty
+    assert "Lost" not in rfm.recency_warnings(s, 1).index  # only segments named as recent are checked
+
+
+def test_net_migration_counts_entries_minus_exits():
+    order = ["champions", "loyal_customers"]
+    m = pd.DataFrame([[10, 2, 1], [4, 8, 0], [3, 1, 0]], index=[*order, "new_this_period"],
+                     columns=[*order, "no_longer_active"])
+    net = rfm.net_migration(m, ["champions"])
+    assert net["champions"] == (4 + 3) - (2 + 1)
+
+
+def test_each_segment_keeps_its_colour_in_any_language():
+    en, zh = rfm.label_table("en"), rfm.label_table("zh")
+    assert charts.color_for("champions") == charts.color_for(en["champions"]) == charts.color_for(zh["champions"])
+    keys = rfm.load_scheme("en11").order
+    assert len(set(charts.colors_for(keys))) == len(keys)
+    assert charts.color_for(2) == charts.color_for("2")
+
+
+def test_rfm_summary_names_the_change_the_top_segment_and_the_next_step():
+    scored = pd.DataFrame({"customer_id": list("abcde"), "recency_days": [5, 200, 10, 400, 300],
+                           "frequency": [3, 3, 1, 1, 4], "monetary": [100.0, 20.0, 5.0, 1.0, 50.0],
+                           "segment": ["champions", "champions", "new_customers", "lost", "at_risk"]})
+    s = rfm.segment_summary(scored)
+    act = rfm.period_activity(TX, "2025-03")
+    prev = rfm.period_activity(TX, "2025-02")
+    bullets = narrative.rfm_bullets(act, prev, s, rfm.recency_warnings(s, 90), pd.Series({"champions": 3}), "en", "$")
+    text = "\n".join(bullets)
+    assert 3 <= len(bullets) <= 6
+    assert "$25.00" in text and "**Champions**" in text and "+3" in text and "At Risk" in text
+    assert "Caution" in text
+    s_zh = rfm.segment_summary(scored, language="zh")
+    zh = "\n".join(narrative.rfm_bullets(act, prev, s_zh, s_zh.iloc[:0], None, "zh", "$"))
+    assert "冠军客户" in zh and "下一步" in zh and "Caution" not in zh
+
+
+def test_report_header_escapes_values_from_data():
+    md = narrative.report_header("02 · RFM", "2025-12", "<b>shop</b>", ["x"], "en", data_ends="2025-12-20")
+    assert md.startswith("# 02 · RFM") and "&lt;b&gt;shop&lt;/b&gt;" in md and "2025-12-20" in md
+    assert "Executive summary" in md
