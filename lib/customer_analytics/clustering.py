@@ -912,5 +912,6 @@ def segments_view(ct: pd.DataFrame, names: dict[int, str]):
     view.columns = view.columns.astype(str)
     cols = list(view.columns)
     view.insert(0, "cluster", [f"{int(c)}: {names.get(int(c), 'noise')}" for c in view.index])
-    return (view.style.format("{:,}", subset=cols).format(escape="html", subset=["cluster"]).hide(axis="index")
+    return (view.style.format("{:,}", subset=cols).format(escape="html", subset=["cluster"])
+            .format_index(escape="html", axis=1).hide(axis="index")  # segment names come from config files
             .set_properties(subset=["cluster"], **{"text-align": "left"}))

@@ -491,11 +491,11 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
         "dataset": dataset_name(cfg_path, data_path or plan.experiment_table), "partial_month": coverage["partial_month"],
         "skipped": plan.skipped,
         "coverage": {k: coverage[k] for k in ("data_first", "data_last", "rows_in_period")},
-        "parameters": {"shared": {**shared, "run_dir": rel(final)}, "argv": argv, "show_code": show_code,
+        "parameters": {"shared": {**shared, "run_dir": rel(final)}, "argv": _relative_args(argv), "show_code": show_code,
                        "force": force, "notebooks": {}},
         "inputs": inputs,
         "input_read": {"encoding": loaded.encoding, "preset": loaded.preset} if loaded is not None else None,
-        "environment": {**versions(), "kernel": kernel_name, "kernel_python": kernel_python},
+        "environment": {**versions(), "kernel": kernel_name, "kernel_python": rel(kernel_python)},
         "git": git_state(root), "notebooks": [], "error": None, "removed_stale_staging": stale,
     }
     raw_ids = set(loaded.data["customer_id"].dropna().unique()) if cfg["mask_ids"] and loaded is not None else set()
@@ -615,6 +615,14 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
         print(f"Report written to {final}" + (f" (PARTIAL MONTH: data ends {part['data_ends']})" if part else ""),
               flush=True)
     return index.parent / per
+
+
+def _relative_args(argv: list[str] | None) -> list[str] | None:
+    """The command line as given, with paths inside the project shown relative to its root."""
+    if argv is None:
+        return None
+    root = str(project_root()) + os.sep
+    return [a.replace(root, "") for a in argv]
 
 
 def _drop_input_copy(folder: Path) -> None:
