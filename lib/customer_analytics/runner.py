@@ -618,11 +618,10 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
 
 
 def _relative_args(argv: list[str] | None) -> list[str] | None:
-    """The command line as given, with paths inside the project shown relative to its root."""
+    """The command line as given, with absolute paths shown relative to the project root."""
     if argv is None:
         return None
-    root = str(project_root()) + os.sep
-    return [a.replace(root, "") for a in argv]
+    return [rel(a) if os.path.isabs(a) else a for a in argv]
 
 
 def _drop_input_copy(folder: Path) -> None:
