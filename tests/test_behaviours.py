@@ -1,0 +1,294 @@
+"""Behaviours a user meets in the results, checked where the user meets them.
+
+Each test names the behaviour it protects. They are written against the public
+results (the analysis result and its decision text, the exported tables and
+customers.csv, the run context), so that a plausible slip in the code behind them
+(a dropped adjustment, an ignored sign, an inverted mapping, a float sum of money)
+makes a test fail even when every helper still passes its own test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
+from statsmodels.stats.multitest import multipletests
+
+from customer_analytics import cleaning, clustering, context, reporting, rfm
+from customer_analytics import experiments as ex
+
+# ------------------------------------------------------------------ experiment tables
+
+
+def arm(name: str, users: int, conversions: int, segment: str | None = None) -> pd.DataFrame:
+    """``users`` rows of one arm, the first ``conversions`` of them converted."""
+    y = np.zeros(users)
+    y[:conversions] = 1.0
+    out = pd.DataFrame({"variant": name, "converted": y})
+    return out.assign(region=segment) if segment else out
+
+
+def spec(segments: bool = False) -> ex.ExperimentSpec:
+    return ex.ExperimentSpec("variant", "control", binary_metrics=["converted"],
+                             segment_columns=["region"] if segments else [])
+
+
+def four_regions() -> pd.DataFrame:
+    """Two regions with a nominally significant lift (p = 0.021 and 0.041), two with none."""
+    parts = []
+    for region, treated in (("north", 36), ("south", 34), ("east", 20), ("west", 20)):
+        parts += [arm("control", 200, 20, region), arm("treatment", 200, treated, region)]
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.parametrize("correction", ["holm", "fdr_bh"])
+def test_segment_results_use_the_adjusted_p_values(correction):
+    res = ex.analyse(four_regions(), spec(segments=True), correction=correction)
+    seg = res.segments.set_index("segment")
+    assert seg.loc["north", "p_value"] < 0.05 and seg.loc["south", "p_value"] < 0.05
+    expected = multipletests(res.segments["p_value"], method=correction)[1]
+    assert res.segments["p_adjusted"].to_numpy() == pytest.approx(expected, abs=1e-12)
+    assert (seg["p_adjusted"] > seg["p_value"]).loc[["north", "south"]].all()
+    assert not res.segments["significant_adjusted"].any()
+    # four comparisons: neither nominal lift survives the adjustment, and the text says nothing of it
+    assert "Significant after multiple-comparison adjustment" not in res.summary()
+
+
+def test_holm_and_benjamini_hochberg_give_different_adjusted_p_values():
+    holm = ex.analyse(four_regions(), spec(segments=True), correction="holm").segments
+    bh = ex.analyse(four_regions(), spec(segments=True), correction="fdr_bh").segments
+    assert holm.set_index("segment").loc["south", "p_adjusted"] == pytest.approx(3 * 0.04051697280293327, rel=1e-6)
+    assert bh.set_index("segment").loc["south", "p_adjusted"] == pytest.approx(2 * 0.04051697280293327, rel=1e-6)
+
+
+def test_a_segment_that_survives_the_adjustment_is_named():
+    parts = []
+    for region, treated in (("north", 60), ("east", 20)):
+        parts += [arm("control", 200, 20, region), arm("treatment", 200, treated, region)]
+    res = ex.analyse(pd.concat(parts, ignore_index=True), spec(segments=True))
+    assert "Significant after multiple-comparison adjustment: treatment in north (+0.2)." in res.summary()
+    assert "treatment in east" not in res.summary()
+
+
+def test_a_significantly_worse_arm_is_not_the_winner():
+    df = pd.concat([arm("control", 1000, 100), arm("treatment", 1000, 60)], ignore_index=True)
+    text = ex.analyse(df, spec()).summary()
+    assert text.startswith("**No arm beat control on converted.**")
+    assert "Winner" not in text
+    assert "treatment lowered converted by -0.04" in text
+    assert text.endswith("Next: do not roll out; if the effect matters, rerun with the sample size in the planning table.")
+
+
+def test_the_winner_is_the_best_arm_that_beats_control_not_the_largest_change():
+    df = pd.concat([arm("control", 1000, 100), arm("better", 1000, 130), arm("worse", 1000, 40)], ignore_index=True)
+    text = ex.analyse(df, spec()).summary()
+    assert text.startswith("**Winner on converted: better.**")
+    assert "better raised converted by +0.03" in text and "worse lowered converted by -0.06" in text
+    assert text.endswith("Next: roll out the winner to the segments where it works, keep a hold-out to confirm.")
+
+
+def test_groups_with_fewer_than_ten_successes_or_failures_are_flagged():
+    df = pd.concat([arm("control", 100, 50), arm("few_successes", 100, 9), arm("few_failures", 100, 91),
+                    arm("ten_successes", 100, 10), arm("ten_failures", 100, 90), arm("thirty_users", 30, 15),
+                    arm("twenty_nine_users", 29, 15)], ignore_index=True)
+    res = ex.analyse(df, spec())
+    flagged = res.sizes.index[res.sizes["warning"] != ""].tolist()
+    assert sorted(flagged) == ["few_failures", "few_successes", "twenty_nine_users"]
+    assert res.sizes.loc["few_successes", "converted_successes"] == 9
+    assert "3 arm/segment group(s) are too small for the normal approximation" in res.summary()
+
+
+def test_groups_are_checked_per_segment():
+    parts = [arm("control", 100, 50, "north"), arm("treatment", 100, 50, "north"),
+             arm("control", 100, 50, "south"), arm("treatment", 100, 5, "south")]
+    res = ex.analyse(pd.concat(parts, ignore_index=True), spec(segments=True))
+    flagged = res.sizes.index[res.sizes["warning"] != ""].tolist()
+    assert flagged == [("south", "treatment")]
+    assert "1 arm/segment group(s) are too small" in res.summary()
+
+
+# ------------------------------------------------------------------ run context
+
+
+@pytest.mark.parametrize("given,period,as_of", [
+    ("2024-02", "2024-02", "2024-02-29"),
+    ("2025-02", "2025-02", "2025-02-28"),
+    ("2025-11-30", "2025-11", "2025-11-30"),
+    ("2025-12-01", "2025-12", "2025-12-31"),
+])
+def test_the_period_ends_on_the_last_day_of_the_month(tmp_path, given, period, as_of):
+    ctx = context.make_context(given, run_dir=str(tmp_path))
+    assert (ctx.period, ctx.as_of) == (period, pd.Timestamp(as_of))
+    assert f"(as of {as_of})" in ctx.describe()
+
+
+def test_a_purchase_on_the_last_day_of_the_period_counts_with_recency_zero(tmp_path):
+    ctx = context.make_context("2024-02", run_dir=str(tmp_path))
+    tx = pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["1", "2"],
+                       "order_date": pd.to_datetime(["2024-02-29 17:30", "2024-02-01 08:00"]), "amount": [10.0, 5.0]})
+    out = rfm.compute_rfm(tx, ctx.as_of).set_index("customer_id")
+    assert out.loc["a", "recency_days"] == 0 and out.loc["b", "recency_days"] == 28
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_the_run_uses_the_seed_it_is_given(tmp_path, seed):
+    ctx = context.make_context("2025-11", run_dir=str(tmp_path), seed=seed)
+    assert ctx.config["seed"] != seed and ctx.seed == seed
+    assert f"seed {seed}," in ctx.describe()
+
+
+def test_without_a_seed_the_run_uses_the_configs(tmp_path):
+    ctx = context.make_context("2025-11", run_dir=str(tmp_path))
+    assert ctx.seed == ctx.config["seed"]
+
+
+# ------------------------------------------------------------------ segment table
+
+
+def test_revenue_share_is_a_share_of_revenue_not_of_customers(tmp_path):
+    scored = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"], "recency_days": [3, 300, 310, 320], "frequency": [9, 1, 1, 1],
+        "monetary": [900.0, 30.0, 30.0, 40.0], "segment": ["champions", "hibernating", "hibernating", "hibernating"],
+    })
+    summary = rfm.segment_summary(scored)
+    table = pd.read_csv(reporting.save_table(summary, tmp_path, "segment_summary"), index_col=0)
+    champions, hibernating = table.loc["Champions"], table.loc["Hibernating"]
+    assert (champions["customers"], champions["share"], champions["revenue"]) == (1, 0.25, 900.0)
+    assert (champions["revenue_share"], hibernating["revenue_share"]) == (0.9, 0.1)
+    assert (hibernating["customers"], hibernating["share"], hibernating["revenue"]) == (3, 0.75, 100.0)
+    assert table["revenue_share"].sum() == pytest.approx(1.0) and table.loc["Lost", "revenue_share"] == 0
+
+
+# ------------------------------------------------------------------ clustering
+
+CENTRES = [(5, 30, 5000), (300, 1, 20), (40, 5, 400), (700, 3, 3000)]
+
+
+def planted(n_per: int = 60, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rows = [pd.DataFrame({col: np.exp(np.log1p(v) + rng.normal(0, 0.15, n_per)) - 1
+                          for col, v in zip(("recency_days", "frequency", "monetary"), c, strict=True)})
+            for c in CENTRES]
+    return pd.concat(rows, ignore_index=True), np.repeat(np.arange(len(CENTRES)), n_per)
+
+
+def test_cluster_ids_follow_last_months_ids(tmp_path):
+    table, _ = planted()
+    x = clustering.build_features(table)
+    now = clustering.fit(x, 4, seed=1)
+    # last month the same groups carried other ids: model label L was called LAST_ID[L]
+    last_id = {0: 2, 1: 3, 2: 0, 3: 1}
+    previous = now.centroids.rename(index=last_id)
+    mapping, moved = clustering.align_to_previous(now.centroids, previous)
+    assert mapping == last_id and (moved == 0).all()
+    stable = clustering.relabel(now, mapping)
+    assert (stable.labels == np.array([last_id[v] for v in now.labels])).all()
+    assert np.allclose(stable.centroids.sort_index(), previous.sort_index())
+    # the saved model gives new customers the same stable ids
+    clustering.save(stable, tmp_path, {i: f"cluster {i}" for i in range(4)})
+    assert (clustering.predict_stable(tmp_path, x) == stable.labels).all()
+    saved = pd.read_csv(tmp_path / "cluster_centroids.csv", index_col="cluster")
+    assert {c: int(m) for c, m in saved["model_label"].items()} == {v: k for k, v in last_id.items()}
+
+
+def test_a_new_cluster_gets_a_new_id_after_the_last_one():
+    table, _ = planted()
+    x = clustering.build_features(table)
+    now = clustering.fit(x, 4, seed=1)
+    previous = now.centroids.drop(index=3).rename(index={0: 5, 1: 6, 2: 7})
+    mapping, _ = clustering.align_to_previous(now.centroids, previous)
+    assert mapping == {0: 5, 1: 6, 2: 7, 3: 8}
+
+
+def test_silhouette_is_computed_on_the_scaled_features():
+    table, _ = planted()
+    x = clustering.build_features(table)
+    x["log_monetary"] *= 20  # a feature on a much larger scale: scaling matters
+    metrics = clustering.search_k(x, 3, 4, seed=5, silhouette_sample=10_000)
+    z = StandardScaler().fit_transform(x.to_numpy())
+    for k in (3, 4):
+        labels = KMeans(n_clusters=k, n_init=10, random_state=5).fit(z).labels_
+        assert metrics.loc[k, "silhouette"] == pytest.approx(silhouette_score(z, labels), abs=1e-9)
+        assert abs(metrics.loc[k, "silhouette"] - silhouette_score(x.to_numpy(), labels)) > 0.01
+        assert metrics.loc[k, "min_share"] == pytest.approx(np.bincount(labels).min() / len(labels))
+
+
+def test_stability_separates_planted_groups_from_noise():
+    table, _ = planted(40)
+    stable = clustering.stability(clustering.build_features(table), 4, seed=3, n_bootstrap=3)
+    assert list(stable.index) == [3, 4, 5] and (stable["n_bootstrap"] == 3).all()
+    assert stable.loc[4, "ari_mean"] > 0.95 and stable.loc[4, "ari_min"] > 0.95
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame({"recency_days": rng.uniform(0, 400, 200), "frequency": rng.uniform(1, 10, 200),
+                          "monetary": rng.uniform(10, 500, 200)})
+    unstable = clustering.stability(clustering.build_features(noise), 7, seed=3, n_bootstrap=3, neighbours=False)
+    assert list(unstable.index) == [7] and unstable.loc[7, "ari_mean"] < 0.8
+
+
+# ------------------------------------------------------------------ duplicates and money
+
+
+def lines(rows: list[tuple]) -> pd.DataFrame:
+    cols = ["customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price", "source_row"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["order_date"] = pd.to_datetime(df["order_date"])
+    for c in ("customer_id", "order_id", "product_id"):
+        df[c] = df[c].astype("string")
+    return df
+
+
+DUPLICATE_CASES = lines([
+    # the same purchase in two orders: two purchases
+    ("c1", "A1", "2025-11-03 10:00", 9.79, "P1", 1.0, 9.79, 2),
+    ("c1", "A2", "2025-11-03 10:00", 9.79, "P1", 1.0, 9.79, 3),
+    # the same order line twice with a different quantity: two lines
+    ("c2", "B1", "2025-11-04 11:00", 9.79, "P1", 1.0, 9.79, 4),
+    ("c2", "B1", "2025-11-04 11:00", 9.79, "P1", 2.0, 9.79, 5),
+    # an export duplicate: identical in every column but the source row
+    ("c3", "E1", "2025-11-05 12:00", 5.00, "P2", 1.0, 5.00, 6),
+    ("c3", "E1", "2025-11-05 12:00", 5.00, "P2", 1.0, 5.00, 7),
+    ("c4", "F1", "2025-11-06 09:00", 7.70, "P3", 1.0, 7.70, 8),
+])
+
+
+def test_duplicates_need_every_column_equal_and_the_first_copy_is_kept():
+    res = cleaning.clean_transactions(DUPLICATE_CASES)
+    assert res.data["source_row"].tolist() == [2, 3, 4, 5, 6, 8]
+    dup = res.audit.set_index("rule").loc["duplicates"]
+    assert (dup["rows_removed"], dup["revenue_affected"], dup["example_rows"]) == (1, 5.0, "7")
+
+
+def test_duplicates_are_not_counted_twice_in_the_customer_table():
+    clean = cleaning.clean_transactions(DUPLICATE_CASES).data
+    out = rfm.compute_rfm(clean, "2025-11-30").set_index("customer_id")
+    assert out.loc["c1", "frequency"] == 2 and out.loc["c1", "monetary"] == 19.58
+    assert out.loc["c3", "frequency"] == 1 and out.loc["c3", "monetary"] == 5.0
+
+
+def test_money_in_customers_csv_is_exact(tmp_path):
+    # 7.70 + 11.88 is 19.580000000000002 in floating point
+    tx = lines([("a", "1", "2025-11-03", 7.70, "P1", 1.0, 7.70, 2), ("a", "2", "2025-11-10", 11.88, "P2", 1.0, 11.88, 3),
+                ("b", "3", "2025-11-04", 0.10, "P1", 1.0, 0.10, 4), ("b", "3", "2025-11-04", 0.20, "P2", 1.0, 0.20, 5),
+                ("c", "4", "2025-10-01", 50.00, "P3", 1.0, 50.00, 6)])
+    scored = rfm.score_customers(tx, "2025-11-30")
+    export = rfm.activation_export(scored, "2025-11")
+    export.to_csv(tmp_path / "customers.csv", index=False, lineterminator="\n")
+    back = pd.read_csv(tmp_path / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
+    assert back.loc["a", "monetary"] == 19.58 and back.loc["b", "monetary"] == 0.3
+    text = (tmp_path / "customers.csv").read_text()
+    assert "19.580000000000002" not in text and ",19.58," in text and ",0.3," in text
+    aov = rfm.score_customers(tx, "2025-11-30", monetary="aov").set_index("customer_id")
+    assert aov.loc["a", "monetary"] == 9.79
+
+
+def test_experiment_revenue_is_exact():
+    tx = lines([("a", "1", "2025-11-03", 7.70, "P1", 1.0, 7.70, 2), ("a", "2", "2025-11-10", 11.88, "P2", 1.0, 11.88, 3),
+                ("a", "0", "2025-10-01", 0.10, "P1", 1.0, 0.10, 4), ("a", "00", "2025-10-02", 0.20, "P1", 1.0, 0.20, 5)])
+    assignments = pd.DataFrame({"customer_id": ["a", "b"], "variant": ["treatment", "control"],
+                                "exposure_date": ["2025-11-01", "2025-11-01"]})
+    out, _ = ex.derive_outcomes(assignments, tx, window_days=28)
+    a = out.set_index("customer_id").loc["a"]
+    assert (a["revenue"], a["orders"], a["converted"], a["pre_revenue"]) == (19.58, 2.0, 1.0, 0.3)
