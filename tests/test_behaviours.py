@@ -292,3 +292,21 @@ def test_experiment_revenue_is_exact():
     out, _ = ex.derive_outcomes(assignments, tx, window_days=28)
     a = out.set_index("customer_id").loc["a"]
     assert (a["revenue"], a["orders"], a["converted"], a["pre_revenue"]) == (19.58, 2.0, 1.0, 0.3)
+
+
+# ------------------------------------------------------------------ report tables
+
+
+def test_the_score_levels_table_has_a_named_column(tmp_path):
+    scored = rfm.add_scores(pd.DataFrame({"customer_id": list("abcd"), "recency_days": [1, 2, 3, 4],
+                                          "frequency": [1, 1, 1, 2], "monetary": [5.0, 6.0, 7.0, 8.0]}), 4)
+    path = reporting.save_table(rfm.levels_used(scored).to_frame(), tmp_path, "score_levels")
+    assert path.read_text().splitlines()[:2] == [",levels", "r,4"]
+    assert rfm.levels_used(scored).to_dict() == {"r": 4, "f": 2, "m": 4}
+
+
+def test_masked_ids_are_the_same_in_every_report():
+    # hashed ids must not change between runs or releases, or months cannot be compared
+    assert rfm.mask_ids(pd.Series(["12346", "a b"])).tolist() == ["5db81efe62", "ea92a8d13b"]
+    assert rfm.mask_ids(pd.Series([12346])).tolist() == ["5db81efe62"]
+    assert rfm.mask_ids(pd.Series(["12346"]), salt="shop").tolist() == ["668b7df164"]
