@@ -95,9 +95,14 @@ def test_groups_with_fewer_than_ten_successes_or_failures_are_flagged():
                     arm("ten_successes", 100, 10), arm("ten_failures", 100, 90), arm("thirty_users", 30, 15),
                     arm("twenty_nine_users", 29, 15)], ignore_index=True)
     res = ex.analyse(df, spec())
-    flagged = res.sizes.index[res.sizes["warning"] != ""].tolist()
-    assert sorted(flagged) == ["few_failures", "few_successes", "twenty_nine_users"]
-    assert res.sizes.loc["few_successes", "converted_successes"] == 9
+    small = "too small for the normal approximation"
+    expected = pd.DataFrame({
+        "users": [100, 100, 100, 100, 100, 30, 29],
+        "converted_successes": [50, 91, 9, 90, 10, 15, 15],
+        "warning": ["", small, small, "", "", "", small],
+    }, index=pd.Index(["control", "few_failures", "few_successes", "ten_failures", "ten_successes", "thirty_users",
+                       "twenty_nine_users"], name="variant"))
+    pd.testing.assert_frame_equal(res.sizes, expected, check_dtype=False)
     assert "3 arm/segment group(s) are too small for the normal approximation" in res.summary()
 
 
@@ -162,6 +167,22 @@ def test_revenue_share_is_a_share_of_revenue_not_of_customers(tmp_path):
     assert table["revenue_share"].sum() == pytest.approx(1.0) and table.loc["Lost", "revenue_share"] == 0
 
 
+def test_the_segment_table_in_full():
+    scored = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"], "recency_days": [3, 300, 310, 321], "frequency": [9, 1, 2, 2],
+        "monetary": [900.0, 30.0, 30.0, 40.0], "segment": ["champions", "hibernating", "hibernating", "hibernating"],
+    })
+    table = rfm.segment_summary(scored)
+    assert table.index.name == "segment" and table.index[0] == "Champions" and len(table) == 11
+    assert list(table.columns) == ["customers", "share", "revenue", "revenue_share", "mean_recency_days",
+                                   "mean_frequency", "mean_monetary", "action"]
+    assert table.loc["Hibernating"].tolist() == [3, 0.75, 100.0, 0.1, 310.3, 1.67, 33.33,
+                                                 "Low-cost reactivation only; include in seasonal campaigns."]
+    assert table.loc["Lost"].tolist() == [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "Do not spend; keep in a low-frequency newsletter."]
+    zh = rfm.segment_summary(scored, language="zh")
+    assert zh.index[0] == "冠军客户" and zh.loc["冠军客户", "action"] == "给予奖励、新品抢先体验和推荐邀请，无需折扣。"
+
+
 # ------------------------------------------------------------------ clustering
 
 CENTRES = [(5, 30, 5000), (300, 1, 20), (40, 5, 400), (700, 3, 3000)]
@@ -201,6 +222,28 @@ def test_a_new_cluster_gets_a_new_id_after_the_last_one():
     previous = now.centroids.drop(index=3).rename(index={0: 5, 1: 6, 2: 7})
     mapping, _ = clustering.align_to_previous(now.centroids, previous)
     assert mapping == {0: 5, 1: 6, 2: 7, 3: 8}
+
+
+def test_centroid_shift_and_new_ids_are_reported():
+    table, _ = planted()
+    x = clustering.build_features(table)
+    now = clustering.fit(x, 4, seed=1)
+    previous = (now.centroids + np.array([0.3, 0.0, 0.4])).loc[[2, 0]].rename(index={2: 5, 0: 6})
+    mapping, moved = clustering.align_to_previous(now.centroids, previous)
+    assert mapping == {2: 5, 0: 6, 1: 7, 3: 8}
+    assert moved.name == "centroid_shift" and moved.index.tolist() == [5, 6]
+    assert moved.to_numpy() == pytest.approx([0.5, 0.5])
+
+
+def test_relabelling_keeps_noise_and_the_fit():
+    cent = pd.DataFrame({"log_recency_days": [1.0, 2.0, 3.0], "log_frequency": [0.0, 1.0, 2.0],
+                         "log_monetary": [5.0, 6.0, 7.0]})
+    fit = clustering.ClusterFit("pipeline", np.array([0, 1, -1, 2, 1]), cent, 3, "hdbscan", "note")
+    out = clustering.relabel(fit, {0: 5, 1: 3})
+    assert out.labels.tolist() == [5, 3, -1, 2, 3]
+    assert out.centroids.index.tolist() == [2, 3, 5] and out.centroids.loc[5, "log_monetary"] == 5.0
+    assert (out.pipeline, out.k, out.algorithm, out.note, out.id_map) == ("pipeline", 3, "hdbscan", "note", {0: 5, 1: 3})
+    assert out.noise_share == 0.2
 
 
 def test_silhouette_is_computed_on_the_scaled_features():
