@@ -353,3 +353,12 @@ def test_masked_ids_are_the_same_in_every_report():
     assert rfm.mask_ids(pd.Series(["12346", "a b"])).tolist() == ["5db81efe62", "ea92a8d13b"]
     assert rfm.mask_ids(pd.Series([12346])).tolist() == ["5db81efe62"]
     assert rfm.mask_ids(pd.Series(["12346"]), salt="shop").tolist() == ["668b7df164"]
+
+
+def test_business_thresholds_score_on_the_edges():
+    # edges are the upper bounds of levels 1..n-1: a value on an edge belongs to the lower level
+    values = pd.Series([1.0, 2.0, 5.0, 6.0, 10.0], index=list("abcde"))
+    higher = rfm.threshold_scores(values, [6, 2])
+    assert higher.tolist() == [1, 1, 2, 2, 3] and higher.dtype == "int64" and higher.index.tolist() == list("abcde")
+    recency = np.asarray(rfm.threshold_scores(values, [2, 6], higher_is_better=False))
+    assert recency.tolist() == [3, 3, 2, 2, 1] and recency.dtype == np.int64
