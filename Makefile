@@ -76,7 +76,8 @@ bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 # Mutation check (slow, not part of `make test`): mutmut mutates experiments, rfm, cleaning and
 # clustering ([tool.mutmut] in pyproject.toml) in a scratch copy where lib/ is laid out as src/,
 # runs the fast unit tests that cover each mutated function, and prints the survivors per module.
-# MODULE=rfm limits the run to one module; a second run reuses the results of unchanged code.
+# MODULE=rfm limits the run to one module (MODULE=rfm.x_segment_summary to one function);
+# results are kept in .mutate/, so a repeated or interrupted run continues where it stopped.
 MODULE      ?=
 MUTATE_DIR  := .mutate
 mutate: env ## Mutation check of the analysis modules against the fast unit tests (slow; MODULE=rfm for one)
@@ -84,7 +85,7 @@ mutate: env ## Mutation check of the analysis modules against the fast unit test
 	rm -rf $(MUTATE_DIR)/src $(MUTATE_DIR)/tests $(MUTATE_DIR)/data $(MUTATE_DIR)/config
 	cp -Rp lib $(MUTATE_DIR)/src && cp -Rp tests data config pyproject.toml $(MUTATE_DIR)/
 	cd $(MUTATE_DIR) && OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONPATH= nice -n 10 \
-		$(abspath $(VENV))/bin/mutmut run --max-children 2 $(if $(MODULE),"customer_analytics.$(MODULE).*")
+		$(abspath $(VENV))/bin/mutmut run --max-children 2 $(if $(MODULE),"customer_analytics.$(MODULE)*")
 	cd $(MUTATE_DIR) && $(PY) ../tools/mutation_summary.py $(abspath $(VENV))/bin/mutmut
 
 lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
