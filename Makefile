@@ -76,8 +76,8 @@ bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 # Mutation check (slow, not part of `make test`): mutmut mutates experiments, rfm, cleaning and
 # clustering ([tool.mutmut] in pyproject.toml) in a scratch copy where lib/ is laid out as src/,
 # runs the fast unit tests that cover each mutated function, and prints the survivors per module.
-# MODULE=rfm limits the run to one module (MODULE=rfm.x_segment_summary to one function);
-# results are kept in .mutate/, so a repeated or interrupted run continues where it stopped.
+# MODULE=rfm limits the run to one module (MODULE=rfm.x_segment_summary to one function) and
+# reruns those mutants; without MODULE a run continues where an interrupted one stopped.
 MODULE      ?=
 MUTATE_DIR  := .mutate
 mutate: env ## Mutation check of the analysis modules against the fast unit tests (slow; MODULE=rfm for one)
