@@ -45,6 +45,11 @@ def results(mutmut: str) -> dict[str, str]:
     return out
 
 
+def _order(name: str) -> tuple[str, int]:
+    func, _, number = name.partition("__mutmut_")
+    return func, int(number) if number.isdigit() else 0
+
+
 def main(mutmut: str = "mutmut", equivalents_file: str = "../tools/mutation_equivalents.txt") -> int:
     status = results(mutmut)
     equiv = equivalents(Path(equivalents_file))
@@ -64,9 +69,24 @@ def main(mutmut: str = "mutmut", equivalents_file: str = "../tools/mutation_equi
         killed = sum(1 for s in counted.values() if s not in SURVIVING)
         print(f"{module:<12} {len(res):>8} {killed:>7} {c['survived']:>9} {c['no tests']:>9} {len(eq):>7} "
               f"{sum(c[s] for s in NOT_RUN):>8} {rate:>9}")
+    partial = [m for m in MODULES if any(s in NOT_RUN for s in by_module.get(m, {}).values())]
+    if partial:
+        print(f"\nNot every mutant was run in {', '.join(partial)}; per function (where any was run):")
+        print(f"{'function':<48} {'run':>5} {'equiv.':>7} {'surviving':>10} {'survival':>9}")
+        for module in MODULES:
+            funcs: dict[str, list[str]] = defaultdict(list)
+            for n, st in by_module.get(module, {}).items():
+                if st not in NOT_RUN:
+                    funcs[n.partition("__mutmut_")[0].split(".", 2)[2]].append(n)
+            for func, names in sorted(funcs.items()):
+                eq = sum(1 for n in names if n in equiv)
+                surv = sum(1 for n in names if n not in equiv and by_module[module][n] in SURVIVING)
+                base = len(names) - eq
+                rate = f"{surv / base:.1%}" if base else "-"
+                print(f"{module + '.' + func:<48} {len(names):>5} {eq:>7} {surv:>10} {rate:>9}")
     for module in MODULES:
         res = by_module.get(module, {})
-        surv = sorted(n for n, s in res.items() if s in SURVIVING and n not in equiv)
+        surv = sorted((n for n, s in res.items() if s in SURVIVING and n not in equiv), key=_order)
         if surv:
             print(f"\nSurviving mutants in {module} ({len(surv)}); see one with `mutmut show <name>` in .mutate/:")
             for n in surv:
