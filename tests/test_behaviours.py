@@ -362,3 +362,16 @@ def test_business_thresholds_score_on_the_edges():
     assert higher.tolist() == [1, 1, 2, 2, 3] and higher.dtype == "int64" and higher.index.tolist() == list("abcde")
     recency = np.asarray(rfm.threshold_scores(values, [2, 6], higher_is_better=False))
     assert recency.tolist() == [3, 3, 2, 2, 1] and recency.dtype == np.int64
+
+
+def test_segment_table_rounding_and_a_custom_scheme(tmp_path):
+    scheme = tmp_path / "two.yaml"
+    scheme.write_text("type: score_grid\nrules:\n  - {segment: vip, r: [1, 5], fm: [3, 5]}\n"
+                      "  - {segment: rest, r: [1, 5], fm: [1, 2.5]}\n")
+    scored = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_days": [1, 2, 3], "frequency": [3, 1, 1],
+                           "monetary": [200.0, 50.0, 50.0], "segment": ["vip", "rest", "rest"]})
+    table = rfm.segment_summary(scored, str(scheme))
+    # segments without a label or an action in segments.yaml keep their key and get no action
+    assert table.index.tolist() == ["vip", "rest"] and table["action"].tolist() == ["", ""]
+    assert table["customers"].dtype == "int64"
+    assert table["share"].tolist() == [0.3333, 0.6667] and table["revenue_share"].tolist() == [0.6667, 0.3333]
