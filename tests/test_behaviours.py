@@ -71,6 +71,35 @@ def test_a_segment_that_survives_the_adjustment_is_named():
     res = ex.analyse(pd.concat(parts, ignore_index=True), spec(segments=True))
     assert "Significant after multiple-comparison adjustment: treatment in north (+0.2)." in res.summary()
     assert "treatment in east" not in res.summary()
+    assert ("The effect of treatment differs between segments (intervals do not all overlap: highest in north, "
+            "lowest in east).") in res.summary()
+
+
+def test_a_broken_assignment_stops_the_reader_first():
+    df = pd.concat([arm("control", 1000, 100), arm("treatment", 800, 120)], ignore_index=True)
+    res = ex.analyse(df, spec())
+    assert res.srm.flagged
+    paragraphs = res.summary().split("\n\n")
+    assert paragraphs[0].startswith("**Stop: the arms are not in the planned proportions (SRM p < 0.001).**")
+    assert paragraphs[1] == "**Winner on converted: treatment.**"
+    assert paragraphs[-1] == "Next: fix the assignment and rerun."
+    planned = ex.analyse(df, ex.ExperimentSpec("variant", "control", binary_metrics=["converted"],
+                                               planned_split={"control": 5, "treatment": 4}))
+    assert not planned.srm.flagged and planned.summary().startswith("**Winner on converted: treatment.**")
+
+
+def test_pre_period_imbalance_points_to_cuped():
+    rng = np.random.default_rng(3)
+    pre = np.r_[rng.normal(100, 20, 400), rng.normal(110, 20, 400)]
+    df = pd.DataFrame({"variant": ["control"] * 400 + ["treatment"] * 400, "pre": pre,
+                       "revenue": pre * 0.5 + rng.normal(0, 5, 800)})
+    res = ex.analyse(df, ex.ExperimentSpec("variant", "control", continuous_metrics=["revenue"], covariate="pre"))
+    assert res.balance["imbalanced"].tolist() == [True]
+    assert ("Pre-period imbalance in treatment: pre (|SMD| > 0.1): prefer the CUPED-adjusted estimates."
+            in res.summary())
+    balanced = df.assign(pre=np.r_[pre[:400], pre[:400]])
+    assert "imbalance" not in ex.analyse(balanced, ex.ExperimentSpec(
+        "variant", "control", continuous_metrics=["revenue"], covariate="pre")).summary()
 
 
 def test_a_significantly_worse_arm_is_not_the_winner():
