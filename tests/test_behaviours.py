@@ -19,6 +19,7 @@ from statsmodels.stats.multitest import multipletests
 
 from customer_analytics import cleaning, clustering, context, reporting, rfm
 from customer_analytics import experiments as ex
+from customer_analytics.errors import InputError
 
 # ------------------------------------------------------------------ experiment tables
 
@@ -404,3 +405,9 @@ def test_segment_table_rounding_and_a_custom_scheme(tmp_path):
     assert table.index.tolist() == ["vip", "rest"] and table["action"].tolist() == ["", ""]
     assert table["customers"].dtype == "int64"
     assert table["share"].tolist() == [0.3333, 0.6667] and table["revenue_share"].tolist() == [0.6667, 0.3333]
+
+
+def test_a_transaction_table_without_amounts_is_refused_by_name():
+    tx = pd.DataFrame({"customer_id": ["a"], "order_id": ["1"], "order_date": pd.to_datetime(["2025-11-03"])})
+    with pytest.raises(InputError, match=r"compute_rfm needs columns \['amount'\]"):
+        rfm.compute_rfm(tx, "2025-11-30")
