@@ -353,6 +353,10 @@ def test_money_in_customers_csv_is_exact(tmp_path):
     assert back.loc["a", "monetary"] == 19.58 and back.loc["b", "monetary"] == 0.3
     text = (tmp_path / "customers.csv").read_text()
     assert "19.580000000000002" not in text and ",19.58," in text and ",0.3," in text
+    # whole numbers stay whole in the file (recency 20, not 20.0)
+    assert text.splitlines()[1].startswith("a,20,2,19.58,")
+    assert scored.dtypes[rfm.RFM_COLUMNS].astype(str).tolist() == [
+        "string", "int64", "int64", "float64", "datetime64[ns]", "datetime64[ns]", "int64"]
     aov = rfm.score_customers(tx, "2025-11-30", monetary="aov").set_index("customer_id")
     assert aov.loc["a", "monetary"] == 9.79
 
