@@ -67,10 +67,11 @@ def test_holm_and_benjamini_hochberg_give_different_adjusted_p_values():
 
 def test_a_segment_that_survives_the_adjustment_is_named():
     parts = []
-    for region, treated in (("north", 60), ("east", 20)):
+    for region, treated in (("north", 60), ("south", 60), ("east", 20)):
         parts += [arm("control", 200, 20, region), arm("treatment", 200, treated, region)]
     res = ex.analyse(pd.concat(parts, ignore_index=True), spec(segments=True))
-    assert "Significant after multiple-comparison adjustment: treatment in north (+0.2)." in res.summary()
+    assert ("Significant after multiple-comparison adjustment: treatment in north (+0.2); treatment in south (+0.2)."
+            in res.summary())
     assert "treatment in east" not in res.summary()
     assert ("The effect of treatment differs between segments (intervals do not all overlap: highest in north, "
             "lowest in east).") in res.summary()
@@ -81,8 +82,13 @@ def test_a_broken_assignment_stops_the_reader_first():
     res = ex.analyse(df, spec())
     assert res.srm.flagged
     paragraphs = res.summary().split("\n\n")
-    assert paragraphs[0].startswith("**Stop: the arms are not in the planned proportions (SRM p < 0.001).**")
+    assert paragraphs[0] == ("**Stop: the arms are not in the planned proportions (SRM p < 0.001).** "
+                             "The assignment is broken; the numbers below are not trustworthy.")
     assert paragraphs[1] == "**Winner on converted: treatment.**"
+    assert paragraphs[-1] == "Next: fix the assignment and rerun."
+    no_winner = pd.concat([arm("control", 1000, 100), arm("treatment", 800, 80)], ignore_index=True)
+    paragraphs = ex.analyse(no_winner, spec()).summary().split("\n\n")
+    assert paragraphs[0].startswith("**Stop:") and paragraphs[1] == "**No arm beat control on converted.**"
     assert paragraphs[-1] == "Next: fix the assignment and rerun."
     planned = ex.analyse(df, ex.ExperimentSpec("variant", "control", binary_metrics=["converted"],
                                                planned_split={"control": 5, "treatment": 4}))
@@ -91,14 +97,14 @@ def test_a_broken_assignment_stops_the_reader_first():
 
 def test_pre_period_imbalance_points_to_cuped():
     rng = np.random.default_rng(3)
-    pre = np.r_[rng.normal(100, 20, 400), rng.normal(110, 20, 400)]
-    df = pd.DataFrame({"variant": ["control"] * 400 + ["treatment"] * 400, "pre": pre,
-                       "revenue": pre * 0.5 + rng.normal(0, 5, 800)})
+    pre = np.r_[rng.normal(100, 20, 400), rng.normal(110, 20, 400), rng.normal(90, 20, 400)]
+    df = pd.DataFrame({"variant": ["control"] * 400 + ["a"] * 400 + ["b"] * 400, "pre": pre,
+                       "revenue": pre * 0.5 + rng.normal(0, 5, 1200)})
     res = ex.analyse(df, ex.ExperimentSpec("variant", "control", continuous_metrics=["revenue"], covariate="pre"))
-    assert res.balance["imbalanced"].tolist() == [True]
-    assert ("Pre-period imbalance in treatment: pre (|SMD| > 0.1): prefer the CUPED-adjusted estimates."
+    assert res.balance["imbalanced"].tolist() == [True, True]
+    assert ("Pre-period imbalance in a: pre, b: pre (|SMD| > 0.1): prefer the CUPED-adjusted estimates."
             in res.summary())
-    balanced = df.assign(pre=np.r_[pre[:400], pre[:400]])
+    balanced = df.assign(pre=np.r_[pre[:400], pre[:400], pre[:400]])
     assert "imbalance" not in ex.analyse(balanced, ex.ExperimentSpec(
         "variant", "control", continuous_metrics=["revenue"], covariate="pre")).summary()
 
@@ -415,3 +421,20 @@ def test_a_transaction_table_without_amounts_is_refused_by_name():
     tx = pd.DataFrame({"customer_id": ["a"], "order_id": ["1"], "order_date": pd.to_datetime(["2025-11-03"])})
     with pytest.raises(InputError, match=r"compute_rfm needs columns \['amount'\]"):
         rfm.compute_rfm(tx, "2025-11-30")
+
+
+def test_intervals_in_the_decision_text_carry_their_confidence_level():
+    df = pd.concat([arm("control", 1000, 100), arm("treatment", 1000, 130)], ignore_index=True)
+    assert "treatment raised converted by +0.03 (95% CI +0.002" in ex.analyse(df, spec()).summary()
+    assert "treatment raised converted by +0.03 (90% CI +0.0065" in ex.analyse(df, spec(), alpha=0.1).summary()
+
+
+def test_an_underpowered_result_is_not_read_as_no_effect():
+    df = pd.concat([arm("control", 100, 20), arm("treatment", 100, 24)], ignore_index=True)
+    text = ex.analyse(df, spec()).summary()
+    assert "treatment: inconclusive. The difference is +0.04 (95% CI" in text
+    assert "would reliably be detected, so this is not evidence of no effect." in text
+    # a rate so close to 1 that no lift can be detected at all: no detection limit to quote
+    ceiling = pd.concat([arm("control", 100, 99), arm("treatment", 100, 99)], ignore_index=True)
+    text = ex.analyse(ceiling, spec()).summary()
+    assert "treatment: no detectable effect on converted: +0 (95% CI" in text and text.count(", p = 1.") == 1
