@@ -139,7 +139,8 @@ def test_groups_with_fewer_than_ten_successes_or_failures_are_flagged():
     }, index=pd.Index(["control", "few_failures", "few_successes", "ten_failures", "ten_successes", "thirty_users",
                        "twenty_nine_users"], name="variant"))
     pd.testing.assert_frame_equal(res.sizes, expected)  # counts stay whole numbers
-    assert "3 arm/segment group(s) are too small for the normal approximation" in res.summary()
+    assert ("3 arm/segment group(s) are too small for the normal approximation; treat their results as indicative."
+            in res.summary().split("\n\n"))
 
 
 def test_groups_are_checked_per_segment():
@@ -365,6 +366,8 @@ def test_money_in_customers_csv_is_exact(tmp_path):
         "string", "int64", "int64", "float64", "datetime64[ns]", "datetime64[ns]", "int64"]
     aov = rfm.score_customers(tx, "2025-11-30", monetary="aov").set_index("customer_id")
     assert aov.loc["a", "monetary"] == 9.79
+    three = lines([("d", str(i), "2025-11-0" + str(i), 10 / 3, "P1", 1.0, 10 / 3, 10 + i) for i in (1, 2, 3)])
+    assert rfm.compute_rfm(three, "2025-11-30", monetary="aov")["monetary"].tolist() == [3.33]
 
 
 def test_experiment_revenue_is_exact():
