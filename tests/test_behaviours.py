@@ -366,7 +366,7 @@ def test_money_in_customers_csv_is_exact(tmp_path):
         "string", "int64", "int64", "float64", "datetime64[ns]", "datetime64[ns]", "int64"]
     aov = rfm.score_customers(tx, "2025-11-30", monetary="aov").set_index("customer_id")
     assert aov.loc["a", "monetary"] == 9.79
-    three = lines([("d", str(i), "2025-11-0" + str(i), 10 / 3, "P1", 1.0, 10 / 3, 10 + i) for i in (1, 2, 3)])
+    three = lines([("d", str(i), f"2025-11-0{i}", v, "P1", 1.0, v, 10 + i) for i, v in ((1, 3.33), (2, 3.33), (3, 3.34))])
     assert rfm.compute_rfm(three, "2025-11-30", monetary="aov")["monetary"].tolist() == [3.33]
 
 
