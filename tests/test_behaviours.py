@@ -441,3 +441,27 @@ def test_an_underpowered_result_is_not_read_as_no_effect():
     ceiling = pd.concat([arm("control", 100, 99), arm("treatment", 100, 99)], ignore_index=True)
     text = ex.analyse(ceiling, spec()).summary()
     assert "treatment: no detectable effect on converted: +0 (95% CI" in text and text.count(", p = 1.") == 1
+
+
+def test_customers_csv_names_the_segment_and_its_action():
+    scored = pd.DataFrame({"customer_id": ["a", "b"], "recency_days": [1, 2], "frequency": [3, 1],
+                           "monetary": [200.0, 50.0], "r_score": [5, 4], "f_score": [5, 1], "m_score": [5, 1],
+                           "segment": ["champions", "vip"]})
+    out = rfm.activation_export(scored, "2025-11").set_index("customer_id")
+    assert out.loc["a", ["segment", "action", "period"]].tolist() == [
+        "Champions", "Reward them; early access and referral asks. No discounts needed.", "2025-11"]
+    # a segment from a custom scheme keeps its key and gets no action
+    assert out.loc["b", ["segment", "action"]].tolist() == ["vip", ""]
+
+
+def test_capping_is_applied_and_said():
+    y = np.r_[np.zeros(50), np.arange(1, 51, dtype=float), np.zeros(50), np.arange(1, 51, dtype=float) + 1000]
+    df = pd.DataFrame({"variant": ["control"] * 100 + ["treatment"] * 100, "revenue": y})
+    s = ex.ExperimentSpec("variant", "control", continuous_metrics=["revenue"])
+    res = ex.analyse(df, s, cap_percentile=50)
+    cap = float(np.percentile(y[y != 0], 50))
+    assert res.notes == [f"'revenue' capped at its 50th percentile of non-zero values: {cap:,.2f}."]
+    assert res.effects.loc[0, "mean_treatment"] == pytest.approx(np.minimum(y[100:], cap).mean())
+    plain = ex.analyse(df, s, cap_percentile=50, cap_ignore_zeros=False)
+    assert plain.notes == [f"'revenue' capped at its 50th percentile: {float(np.percentile(y, 50)):,.2f}."]
+    assert ex.analyse(df, s).notes == []
