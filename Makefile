@@ -36,7 +36,7 @@ REPORT_ARGS := $(if $(PERIOD),--period $(PERIOD)) $(if $(DATA),--data $(DATA)) \
                $(if $(call on,$(VERBOSE)),--verbose) $(if $(REPORTS),--reports-dir $(REPORTS)) \
                $(if $(REPORT_LANG),--language $(REPORT_LANG))
 
-.PHONY: help env report report-cdnow sample test lint format lab bench lock clean
+.PHONY: help env report report-cdnow sample test lint format lab bench mutate lock clean
 
 help: ## List every target (this message)
 	@echo "Usage: make <target> [PERIOD=YYYY-MM|previous|latest] [DATA=path] [CONFIG=file] [FORCE=1] [SHOW_CODE=1]"
@@ -87,6 +87,21 @@ bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 	$(PY) benchmarks/bench_report_input.py
 	$(PY) benchmarks/bench_clv.py
 
+# Mutation check (slow, not part of `make test`): mutmut mutates experiments, rfm, cleaning and
+# clustering ([tool.mutmut] in pyproject.toml) in a scratch copy where lib/ is laid out as src/,
+# runs the fast unit tests that cover each mutated function, and prints the survivors per module.
+# MODULE=rfm limits the run to one module (MODULE=rfm.x_segment_summary to one function) and
+# reruns those mutants; without MODULE a run continues where an interrupted one stopped.
+MODULE      ?=
+MUTATE_DIR  := .mutate
+mutate: env ## Mutation check of the analysis modules against the fast unit tests (slow; MODULE=rfm for one)
+	@mkdir -p $(MUTATE_DIR)
+	rm -rf $(MUTATE_DIR)/src $(MUTATE_DIR)/tests $(MUTATE_DIR)/data $(MUTATE_DIR)/config
+	cp -Rp lib $(MUTATE_DIR)/src && cp -Rp tests data config pyproject.toml $(MUTATE_DIR)/
+	cd $(MUTATE_DIR) && OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONPATH= nice -n 10 \
+		$(abspath $(VENV))/bin/mutmut run --max-children 2 $(if $(MODULE),"customer_analytics.$(MODULE)*")
+	cd $(MUTATE_DIR) && $(PY) ../tools/mutation_summary.py $(abspath $(VENV))/bin/mutmut
+
 lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
@@ -96,6 +111,6 @@ lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 
 clean: ## Remove generated reports, caches and the virtual environment (never data/raw)
 	rm -rf reports/20[0-9][0-9]-[0-9][0-9] reports/_failed reports/_interactive reports/.staging reports/index.html
-	rm -rf .pytest_cache .ruff_cache build lib/*.egg-info
+	rm -rf .pytest_cache .ruff_cache build lib/*.egg-info $(MUTATE_DIR)
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
 	rm -rf $(VENV)
