@@ -81,3 +81,29 @@ def test_sample_report_opens_with_its_executive_summary(sample_reports, name):
     text = visible_soup(sample_reports[name]).get_text(" ", strip=True)
     assert text.index("Executive summary") < text.index("1.")
     assert "How to run" not in text
+
+
+@pytest.fixture(scope="module")
+def clv_report_zh(tmp_path_factory, small_sample_files):
+    """Notebook 05 alone in Chinese on the small sample (it builds its inputs from 01 and 02 itself)."""
+    import papermill as pm
+    from conftest import ROOT
+
+    from customer_analytics import publishing
+
+    out = tmp_path_factory.mktemp("html_zh")
+    nb = out / "05_clv_churn.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "05_clv_churn.ipynb"), str(nb), kernel_name="customer-analytics",
+                        cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        parameters={"period_end": "2025-12-31", "config_path": str(small_sample_files["config"]),
+                                    "run_dir": str(out / "run"), "language": "zh"})
+    return publishing.export_html(nb, out / "05_clv_churn.html").read_text(encoding="utf-8")
+
+
+def test_clv_report_reads_cleanly_in_chinese(clv_report_zh):
+    from report_html import visible_soup
+
+    assert problems(clv_report_zh) == []
+    text = visible_soup(clv_report_zh).get_text(" ", strip=True)
+    assert text.index("执行摘要") < text.index("1. 模型看到的数据")
+    assert "留出期检验" in text and "流失风险" in text and "Executive summary" not in text

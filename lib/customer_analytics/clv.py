@@ -665,7 +665,7 @@ def auc_verdict(auc: pd.DataFrame, model_name: str, language: str = "en") -> str
     text = t("nb05.verdict_lead", language, model=model_name) + t("nb05.verdict_join", language).join(parts) \
         + t("nb05.verdict_end", language)
     if not beats_recency(auc):
-        text += " " + t("nb05.verdict_no_gain", language)
+        text += t("nb05.verdict_no_gain", language)
     return text
 
 
