@@ -48,3 +48,10 @@ def test_no_customer_at_risk_and_no_holdout_purchase_are_said_in_words():
 def test_the_summary_reads_in_chinese():
     out = bullets(language="zh")
     assert "预测通过了留出期检验" in out[1] and "**决策：**" in out[2] and "**下一步：**" in out[3]
+
+
+def test_dollar_amounts_in_markdown_are_never_read_as_a_formula():
+    shown = narrative.md_money(769974.386, "$")
+    assert "$" not in shown and "&#36;769,974.39" in shown and "tex2jax_ignore" in shown
+    assert narrative.md_money(12.5, "£") == "£12.50"
+    assert "$" not in bullets(currency="$")[0]

@@ -187,6 +187,19 @@ def bold(text):
     return Markdown(f"**{_esc(text)}**")
 
 
+def md_money(v, currency: str = "") -> str:
+    """Money for Markdown text: :func:`fmt_money` with the symbol escaped and never read as math.
+
+    Two dollar amounts in one line (``$12.00 ... $3.50``) would otherwise be taken for an
+    inline formula by the Markdown renderer and MathJax, swallowing the text between them. A
+    ``$`` is written as the character reference ``&#36;`` inside a span that MathJax skips.
+    """
+    text = fmt_money(v, html.escape(str(currency)))
+    if "$" not in text:
+        return text
+    return f'<span class="tex2jax_ignore">{text.replace("$", "&#36;")}</span>'
+
+
 #: Holdout error (in percent of actual repeat purchases) up to which the CLV forecast counts as checked.
 CLV_MAX_ERROR_PCT = 20.0
 
@@ -210,7 +223,7 @@ def clv_bullets(pred: pd.DataFrame, error_pct: float, holdout_days: int, churn_b
     from customer_analytics.markup import esc
 
     def money(v) -> str:
-        return fmt_money(v, esc(currency))
+        return md_money(v, currency)
 
     out = [t("nb05.sum_forecast", language, n=fmt_int(len(pred)), months=clv_months,
              total=money(pred["clv"].sum()), mean=money(pred["clv"].mean()),
