@@ -271,9 +271,35 @@ def test_verdict_does_not_call_a_model_that_ties_recency_an_improvement():
     assert "not an improvement" not in clv.auc_verdict(auc, "BG/NBD")
 
 
-def test_styled_tables_escape_text_from_data():
-    html = clv.style(pd.DataFrame({"customer_id": ["<b>x</b>"], "clv": [1234.5]}), money=["clv"]).to_html()
-    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html and "1,234.50" in html
+def test_the_verdict_reads_in_chinese_with_the_baselines_named_in_words():
+    auc = pd.DataFrame({"score": ["BG/NBD", "recency", "logistic"], "auc": [0.78, 0.78, 0.80],
+                        "model_minus_this_low": [np.nan, -0.01, -0.03],
+                        "model_minus_this_high": [np.nan, 0.01, -0.005]})
+    text = clv.auc_verdict(auc, "BG/NBD", "zh")
+    assert "与最近购买间隔基准无法区分" in text and "不如逻辑回归基准" in text and "recency" not in text
+    assert not clv.beats_recency(auc)
+
+
+def test_report_tables_escape_text_from_data_and_show_money_and_shares():
+    from customer_analytics.formatting import format_table
+
+    df = pd.DataFrame({"customer_id": ["<b>x</b>"], "clv": [1234.5], "churn_risk": [0.585]})
+    html = format_table(df, currency="£", labels=clv.column_labels("en"),
+                        kinds={"clv": "money", "churn_risk": "share"}).to_html()
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
+    assert "£1,234.50" in html and "58.5%" in html and "Predicted CLV" in html and "Churn risk" in html
+
+
+def test_validation_tables_show_the_error_as_a_fraction_and_the_scores_in_words():
+    v = clv.Validation(pd.Timestamp("2025-07-04"), pd.Timestamp("2025-12-31"), "weeks",
+                       pd.DataFrame({"customers": [10], "actual": [200.0], "predicted": [219.0], "error_pct": [9.5]}),
+                       pd.DataFrame({"frequency": ["0"], "customers": [10], "actual": [0.3], "predicted": [0.4]}),
+                       pd.DataFrame(), pd.DataFrame({"score": ["BG/NBD", "recency"], "auc": [0.8, 0.7]}), 90, "")
+    tables = clv.validation_tables(v, "zh")
+    assert tables["totals"]["error"].iloc[0] == pytest.approx(0.095)
+    assert {"actual_total", "predicted_total"} <= set(tables["totals"].columns)
+    assert {"actual_mean", "predicted_mean"} <= set(tables["by_frequency"].columns)
+    assert tables["auc"]["score"].tolist() == ["BG/NBD", "最近购买间隔"]
 
 
 def test_a_purchase_during_the_last_day_counts_and_the_next_day_does_not():

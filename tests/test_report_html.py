@@ -1,8 +1,8 @@
 """The HTML reports, checked as a reader would read them (see ``report_html.py``).
 
 The checker is tested on small hand-written pages (each problem it must catch, and a
-clean page it must pass), then run on the reports of a real sample run of notebooks
-01 and 02 (rendered through the same export the runner uses).
+clean page it must pass), then run on the reports of a real sample run of the notebooks
+in :data:`CHECKED_NOTEBOOKS` (rendered through the same export the runner uses).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from report_html import problems
 
 #: Notebooks whose reports must read cleanly; extend as the other notebooks adopt the helpers.
-CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring"]
+CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "05_clv_churn"]
 
 
 def page(body: str) -> str:
@@ -50,7 +50,7 @@ def test_checker_passes_a_clean_report():
 
 @pytest.fixture(scope="module")
 def sample_reports(tmp_path_factory, small_sample_files):
-    """Notebooks 01 and 02 run on the small sample and exported as the runner does."""
+    """The checked notebooks run in order on the small sample and exported as the runner does."""
     import papermill as pm
     from conftest import ROOT
 
@@ -81,3 +81,29 @@ def test_sample_report_opens_with_its_executive_summary(sample_reports, name):
     text = visible_soup(sample_reports[name]).get_text(" ", strip=True)
     assert text.index("Executive summary") < text.index("1.")
     assert "How to run" not in text
+
+
+@pytest.fixture(scope="module")
+def clv_report_zh(tmp_path_factory, small_sample_files):
+    """Notebook 05 alone in Chinese on the small sample (it builds its inputs from 01 and 02 itself)."""
+    import papermill as pm
+    from conftest import ROOT
+
+    from customer_analytics import publishing
+
+    out = tmp_path_factory.mktemp("html_zh")
+    nb = out / "05_clv_churn.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "05_clv_churn.ipynb"), str(nb), kernel_name="customer-analytics",
+                        cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        parameters={"period_end": "2025-12-31", "config_path": str(small_sample_files["config"]),
+                                    "run_dir": str(out / "run"), "language": "zh"})
+    return publishing.export_html(nb, out / "05_clv_churn.html").read_text(encoding="utf-8")
+
+
+def test_clv_report_reads_cleanly_in_chinese(clv_report_zh):
+    from report_html import visible_soup
+
+    assert problems(clv_report_zh) == []
+    text = visible_soup(clv_report_zh).get_text(" ", strip=True)
+    assert text.index("执行摘要") < text.index("1. 模型看到的数据")
+    assert "留出期检验" in text and "流失风险" in text and "Executive summary" not in text

@@ -126,7 +126,7 @@ def test_html_reports_contain_headline_tables_and_embedded_charts(scenario):
 
 def test_clv_report_shows_the_holdout_checks_and_the_at_risk_list(scenario):
     html = scenario["first_html"]["05_clv_churn"]
-    assert "repeat purchases in the holdout" in html and "error_pct" in html
+    assert "repeat purchases in the holdout" in html and "Predicted repeat purchases" in html
     assert "ROC AUC" in html and "recency" in html and "logistic" in html
     assert "high-value customers at risk" in html
     header = (scenario["final"] / "customers.csv").read_text().splitlines()[0].split(",")

@@ -185,3 +185,60 @@ def bold(text):
     from IPython.display import Markdown
 
     return Markdown(f"**{_esc(text)}**")
+
+
+def md_money(v, currency: str = "") -> str:
+    """Money for Markdown text: :func:`fmt_money` with the symbol escaped and never read as math.
+
+    Two dollar amounts in one line (``$12.00 ... $3.50``) would otherwise be taken for an
+    inline formula by the Markdown renderer and MathJax, swallowing the text between them. A
+    ``$`` is written as the character reference ``&#36;`` inside a span that MathJax skips.
+    """
+    text = fmt_money(v, html.escape(str(currency)))
+    if "$" not in text:
+        return text
+    return f'<span class="tex2jax_ignore">{text.replace("$", "&#36;")}</span>'
+
+
+#: Holdout error (in percent of actual repeat purchases) up to which the CLV forecast counts as checked.
+CLV_MAX_ERROR_PCT = 20.0
+
+
+def clv_bullets(pred: pd.DataFrame, error_pct: float, holdout_days: int, churn_beats_recency: bool,
+                risk: pd.DataFrame, by_segment: pd.DataFrame, horizon_days: int, clv_months: int,
+                language: str = "en", currency: str = "", max_error_pct: float = CLV_MAX_ERROR_PCT) -> list[str]:
+    """Executive summary of the CLV and churn report (4-5 bullets).
+
+    - what the forecast says: total and mean predicted CLV over ``clv_months`` and the
+      purchases expected in ``horizon_days`` (from ``pred``, one row per customer);
+    - whether it can be trusted: the holdout error of the total repeat purchases
+      (``error_pct``, in percent) against ``max_error_pct``;
+    - the decision on churn: rank by the model's churn risk only when it beats days since
+      the last purchase (``churn_beats_recency``);
+    - what to do next: contact the high-value customers at risk (``risk``: the at-risk list
+      with a ``clv`` column), or say that there are none;
+    - where the value is: the segment with the largest share of predicted CLV
+      (``by_segment``: ``segment`` and ``clv_share`` columns), when there is one.
+    """
+    from customer_analytics.markup import esc
+
+    def money(v) -> str:
+        return md_money(v, currency)
+
+    out = [t("nb05.sum_forecast", language, n=fmt_int(len(pred)), months=clv_months,
+             total=money(pred["clv"].sum()), mean=money(pred["clv"].mean()),
+             purchases=fmt_int(pred["expected_purchases"].sum()), days=horizon_days)]
+    if error_pct is None or pd.isna(error_pct):
+        out.append(t("nb05.sum_unchecked", language, days=holdout_days))
+    else:
+        key = "nb05.sum_checked" if abs(error_pct) <= max_error_pct else "nb05.sum_off"
+        out.append(t(key, language, days=holdout_days, error=f"{error_pct:+.1f}%", limit=f"{max_error_pct:.0f}%"))
+    out.append(t("nb05.sum_churn_model" if churn_beats_recency else "nb05.sum_churn_recency", language))
+    if len(risk):
+        out.append(t("nb05.sum_next", language, n=fmt_int(len(risk)), clv=money(risk["clv"].sum())))
+    else:
+        out.append(t("nb05.sum_next_none", language))
+    if len(by_segment) and by_segment["clv_share"].notna().any():
+        top = by_segment.loc[by_segment["clv_share"].idxmax()]
+        out.append(t("nb05.sum_segment", language, segment=esc(top["segment"]), share=fmt_share(top["clv_share"])))
+    return out[:6]
