@@ -66,7 +66,7 @@ def test_rfm_summary_names_the_change_the_top_segment_and_the_next_step():
     bullets = narrative.rfm_bullets(act, prev, s, rfm.recency_warnings(s, 90), pd.Series({"champions": 3}), "en", "$")
     text = "\n".join(bullets)
     assert 3 <= len(bullets) <= 6
-    assert "$25.00" in text and "**Champions**" in text and "+3" in text and "At Risk" in text
+    assert "&#36;25.00" in text and "tex2jax_ignore" in text and "**Champions**" in text and "+3" in text and "At Risk" in text
     assert "Caution" in text
     s_zh = rfm.segment_summary(scored, language="zh")
     zh = "\n".join(narrative.rfm_bullets(act, prev, s_zh, s_zh.iloc[:0], None, "zh", "$"))

@@ -91,7 +91,7 @@ def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, wa
     - the decision and next step: the at-risk segment holding the most revenue and its action;
     - a caution when a "recent" segment's recency is not recent (see :func:`rfm.recency_warnings`).
     """
-    out = [t("summary.rfm_period", language, revenue=fmt_money(activity["revenue"], _esc(currency)),
+    out = [t("summary.rfm_period", language, revenue=md_money(activity["revenue"], currency),
              change=_change(activity["revenue"], (previous or {}).get("revenue"), language),
              active=fmt_int(activity["active_customers"]), new=fmt_int(activity["new_customers"]),
              lapsed=fmt_int(activity["lapsed_customers"]), days=activity["lapse_days"])]
@@ -109,7 +109,7 @@ def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, wa
     if len(risky):
         r = risky.sort_values("revenue", ascending=False).iloc[0]
         out.append(t("summary.rfm_next", language, n=fmt_int(r["customers"]), segment=_esc(risky.sort_values(
-            "revenue", ascending=False).index[0]), revenue=fmt_money(r["revenue"], _esc(currency)),
+            "revenue", ascending=False).index[0]), revenue=md_money(r["revenue"], currency),
             action=_esc(r["action"])))
     else:
         out.append(t("summary.rfm_next_none", language))
