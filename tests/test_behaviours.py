@@ -9,6 +9,8 @@ makes a test fail even when every helper still passes its own test.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -54,8 +56,10 @@ def test_segment_results_use_the_adjusted_p_values(correction):
     assert res.segments["p_adjusted"].to_numpy() == pytest.approx(expected, abs=1e-12)
     assert (seg["p_adjusted"] > seg["p_value"]).loc[["north", "south"]].all()
     assert not res.segments["significant_adjusted"].any()
-    # four comparisons: neither nominal lift survives the adjustment, and the text says nothing of it
-    assert "Significant after multiple-comparison adjustment" not in res.summary()
+    # four comparisons: neither nominal lift survives the adjustment, and the text names no segment
+    text = html.unescape(res.summary())
+    assert "Works in" not in text and "region = north" not in text and "region = south" not in text
+    assert "No segment shows a significant effect after the per-segment correction." in text.split("\n\n")
 
 
 def test_holm_and_benjamini_hochberg_give_different_adjusted_p_values():
@@ -70,29 +74,36 @@ def test_a_segment_that_survives_the_adjustment_is_named():
     for region, treated in (("north", 60), ("south", 60), ("east", 20)):
         parts += [arm("control", 200, 20, region), arm("treatment", 200, treated, region)]
     res = ex.analyse(pd.concat(parts, ignore_index=True), spec(segments=True))
-    assert ("Significant after multiple-comparison adjustment: treatment in north (+0.2); treatment in south (+0.2)."
-            in res.summary())
-    assert "treatment in east" not in res.summary()
-    assert ("The effect of treatment differs between segments (intervals do not all overlap: highest in north, "
-            "lowest in east).") in res.summary()
+    text = html.unescape(res.summary())
+    assert ("Works in (significant after the per-segment correction): treatment in region = north (+20.00 pp "
+            "(95% CI +12.29 to +27.51 pp), adjusted p < 0.0001); treatment in region = south (+20.00 pp") in text
+    assert "region = east" not in text
+    assert text.endswith("Next: roll out treatment to the users it was tested on; the effect is proven in "
+                         "region = north, region = south. Keep a hold-out to confirm.")
+    seg = res.segments.set_index("segment")
+    assert seg["significant_adjusted"].to_dict() == {"east": False, "north": True, "south": True}
 
 
 def test_a_broken_assignment_stops_the_reader_first():
     df = pd.concat([arm("control", 1000, 100), arm("treatment", 800, 120)], ignore_index=True)
     res = ex.analyse(df, spec())
     assert res.srm.flagged
-    paragraphs = res.summary().split("\n\n")
-    assert paragraphs[0] == ("**Stop: the arms are not in the planned proportions (SRM p < 0.001).** "
-                             "The assignment is broken; the numbers below are not trustworthy.")
-    assert paragraphs[1] == "**Winner on converted: treatment.**"
-    assert paragraphs[-1] == "Next: fix the assignment and rerun."
+    stop = ("**Stop: the arms are not in the planned proportions (SRM p < 0.001).** "
+            "The assignment is broken; the numbers below are not trustworthy.")
+    # a significant lift does not make a winner when the assignment is broken
+    paragraphs = html.unescape(res.summary()).split("\n\n")
+    assert paragraphs[0] == stop and res.decision().winner is None
+    assert paragraphs[1] == ("**No arm is a proven winner on converted.** the arms are not in the planned "
+                             "proportions (SRM p < 0.0001), so the assignment is broken and no result can be trusted.")
+    assert "Winner on" not in "\n\n".join(paragraphs) and paragraphs[-1] == "Next: fix the assignment and rerun."
     no_winner = pd.concat([arm("control", 1000, 100), arm("treatment", 800, 80)], ignore_index=True)
-    paragraphs = ex.analyse(no_winner, spec()).summary().split("\n\n")
-    assert paragraphs[0].startswith("**Stop:") and paragraphs[1] == "**No arm beat control on converted.**"
+    paragraphs = html.unescape(ex.analyse(no_winner, spec()).summary()).split("\n\n")
+    assert paragraphs[0] == stop and paragraphs[1].startswith("**No arm is a proven winner on converted.**")
     assert paragraphs[-1] == "Next: fix the assignment and rerun."
     planned = ex.analyse(df, ex.ExperimentSpec("variant", "control", binary_metrics=["converted"],
                                                planned_split={"control": 5, "treatment": 4}))
-    assert not planned.srm.flagged and planned.summary().startswith("**Winner on converted: treatment.**")
+    assert not planned.srm.flagged and planned.decision().winner == "treatment"
+    assert html.unescape(planned.summary()).startswith("**Winner on converted: treatment**: +5.00 pp")
 
 
 def test_pre_period_imbalance_points_to_cuped():
@@ -111,19 +122,26 @@ def test_pre_period_imbalance_points_to_cuped():
 
 def test_a_significantly_worse_arm_is_not_the_winner():
     df = pd.concat([arm("control", 1000, 100), arm("treatment", 1000, 60)], ignore_index=True)
-    text = ex.analyse(df, spec()).summary()
-    assert text.startswith("**No arm beat control on converted.**")
-    assert "Winner" not in text
-    assert "treatment lowered converted by -0.04" in text
+    res = ex.analyse(df, spec())
+    text = html.unescape(res.summary())
+    assert res.decision().winner is None
+    assert text.startswith("**No arm is a proven winner on converted.** treatment moved converted the wrong way "
+                           "(adjusted p = 0.000978).")
+    assert "Winner" not in text and "treatment vs control: -4.00 pp (95% CI -6.40 to -1.63 pp)" in text
+    # a significant harm is a finding, not an inconclusive result
+    assert "under-powered" not in text and "inconclusive" not in text
     assert text.endswith("Next: do not roll out; if the effect matters, rerun with the sample size in the planning table.")
 
 
 def test_the_winner_is_the_best_arm_that_beats_control_not_the_largest_change():
     df = pd.concat([arm("control", 1000, 100), arm("better", 1000, 130), arm("worse", 1000, 40)], ignore_index=True)
-    text = ex.analyse(df, spec()).summary()
-    assert text.startswith("**Winner on converted: better.**")
-    assert "better raised converted by +0.03" in text and "worse lowered converted by -0.06" in text
-    assert text.endswith("Next: roll out the winner to the segments where it works, keep a hold-out to confirm.")
+    res = ex.analyse(df, spec())
+    text = html.unescape(res.summary())
+    assert res.decision().winner == "better"
+    assert text.startswith("**Winner on converted: better**: +3.00 pp (95% CI +0.20 to +5.81 pp)")
+    assert "better vs control: +3.00 pp" in text and "worse vs control: -6.00 pp" in text
+    assert text.endswith("Next: roll out better to the users it was tested on; no single segment stands out after "
+                         "the per-segment correction. Keep a hold-out to confirm.")
 
 
 def test_groups_with_fewer_than_ten_successes_or_failures_are_flagged():
@@ -132,24 +150,30 @@ def test_groups_with_fewer_than_ten_successes_or_failures_are_flagged():
                     arm("twenty_nine_users", 29, 15)], ignore_index=True)
     res = ex.analyse(df, spec())
     small = "too small for the normal approximation"
+    sizes = res.sizes.set_index("arm")
+    assert (sizes["segment_column"] == "(all)").all() and (sizes["segment"] == "(all)").all()
     expected = pd.DataFrame({
         "users": [100, 100, 100, 100, 100, 30, 29],
         "converted_successes": [50, 91, 9, 90, 10, 15, 15],
         "warning": ["", small, small, "", "", "", small],
     }, index=pd.Index(["control", "few_failures", "few_successes", "ten_failures", "ten_successes", "thirty_users",
-                       "twenty_nine_users"], name="variant"))
-    pd.testing.assert_frame_equal(res.sizes, expected)  # counts stay whole numbers
+                       "twenty_nine_users"], name="arm"))
+    pd.testing.assert_frame_equal(sizes[["users", "converted_successes", "warning"]], expected,
+                                  check_dtype=False, check_index_type=False)
+    assert sizes["users"].dtype == "int64" and sizes["converted_successes"].dtype == "int64"  # whole numbers
     assert ("3 arm/segment group(s) are too small for the normal approximation; treat their results as indicative."
-            in res.summary().split("\n\n"))
+            in html.unescape(res.summary()).split("\n\n"))
 
 
 def test_groups_are_checked_per_segment():
     parts = [arm("control", 100, 50, "north"), arm("treatment", 100, 50, "north"),
              arm("control", 100, 50, "south"), arm("treatment", 100, 5, "south")]
     res = ex.analyse(pd.concat(parts, ignore_index=True), spec(segments=True))
-    flagged = res.sizes.index[res.sizes["warning"] != ""].tolist()
-    assert flagged == [("south", "treatment")]
-    assert "1 arm/segment group(s) are too small" in res.summary()
+    flagged = res.sizes[res.sizes["warning"] != ""]
+    # the pooled treatment arm (55 successes) is fine; only its south group is too small
+    assert list(zip(flagged["segment_column"], flagged["segment"], flagged["arm"], strict=True)) == [
+        ("region", "south", "treatment")]
+    assert "1 arm/segment group(s) are too small" in html.unescape(res.summary())
 
 
 # ------------------------------------------------------------------ run context
@@ -211,11 +235,22 @@ def test_the_segment_table_in_full():
     })
     table = rfm.segment_summary(scored)
     assert table.index.name == "segment" and table.index[0] == "Champions" and len(table) == 11
-    assert list(table.columns) == ["customers", "share", "revenue", "revenue_share", "mean_recency_days",
+    assert list(table.columns) == ["segment_code", "customers", "share", "revenue", "revenue_share",
+                                   "median_recency_days", "max_recency_days", "mean_recency_days",
                                    "mean_frequency", "mean_monetary", "action"]
-    assert table.loc["Hibernating"].tolist() == [3, 0.75, 100.0, 0.1, 310.3, 1.67, 33.33,
-                                                 "Low-cost reactivation only; include in seasonal campaigns."]
-    assert table.loc["Lost"].tolist() == [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "Do not spend; keep in a low-frequency newsletter."]
+    hib = table.loc["Hibernating"]
+    assert hib[["segment_code", "customers", "share", "revenue", "revenue_share", "median_recency_days",
+                "max_recency_days", "action"]].tolist() == [
+        "hibernating", 3, 0.75, 100.0, 0.1, 310.0, 321.0, "Low-cost reactivation only; include in seasonal campaigns."]
+    # full precision: formatting happens only where the table is shown
+    assert hib[["mean_recency_days", "mean_frequency", "mean_monetary"]].tolist() == pytest.approx(
+        [931 / 3, 5 / 3, 100 / 3], rel=1e-12)
+    lost = table.loc["Lost"]
+    assert lost[["segment_code", "customers", "share", "revenue", "revenue_share", "action"]].tolist() == [
+        "lost", 0, 0.0, 0.0, 0.0, "Do not spend; keep in a low-frequency newsletter."]
+    # an empty segment has no typical customer: its recency, frequency and spend are missing, not zero
+    assert lost[["median_recency_days", "max_recency_days", "mean_recency_days", "mean_frequency",
+                 "mean_monetary"]].isna().all()
     zh = rfm.segment_summary(scored, language="zh")
     assert zh.index[0] == "冠军客户" and zh.loc["冠军客户", "action"] == "给予奖励、新品抢先体验和推荐邀请，无需折扣。"
 
@@ -287,7 +322,7 @@ def test_silhouette_is_computed_on_the_scaled_features():
     table, _ = planted()
     x = clustering.build_features(table)
     x["log_monetary"] *= 20  # a feature on a much larger scale: scaling matters
-    metrics = clustering.search_k(x, 3, 4, seed=5, silhouette_sample=10_000)
+    metrics = clustering.search_k(x, [3, 4], seed=5, silhouette_sample=10_000, stability_fits=2).table
     z = StandardScaler().fit_transform(x.to_numpy())
     for k in (3, 4):
         labels = KMeans(n_clusters=k, n_init=10, random_state=5).fit(z).labels_
@@ -298,14 +333,16 @@ def test_silhouette_is_computed_on_the_scaled_features():
 
 def test_stability_separates_planted_groups_from_noise():
     table, _ = planted(40)
-    stable = clustering.stability(clustering.build_features(table), 4, seed=3, n_bootstrap=3)
-    assert list(stable.index) == [3, 4, 5] and (stable["n_bootstrap"] == 3).all()
-    assert stable.loc[4, "ari_mean"] > 0.95 and stable.loc[4, "ari_min"] > 0.95
+    stable = clustering.search_k(clustering.build_features(table), [3, 4, 5], seed=3, stability_fits=3).table
+    assert list(stable.index) == [3, 4, 5]
+    assert stable.loc[4, "stability_ari"] > 0.95 and stable.loc[4, "stability_ari_min"] > 0.95
     rng = np.random.default_rng(0)
     noise = pd.DataFrame({"recency_days": rng.uniform(0, 400, 200), "frequency": rng.uniform(1, 10, 200),
                           "monetary": rng.uniform(10, 500, 200)})
-    unstable = clustering.stability(clustering.build_features(noise), 7, seed=3, n_bootstrap=3, neighbours=False)
-    assert list(unstable.index) == [7] and unstable.loc[7, "ari_mean"] < 0.8
+    unstable = clustering.search_k(clustering.build_features(noise), [7], seed=3, stability_fits=3).table
+    assert list(unstable.index) == [7] and unstable.loc[7, "stability_ari"] < 0.8
+    # the rule reads it: noise is not recommended for targeting, the planted groups are
+    assert not clustering.choose_k(unstable).recommended and clustering.choose_k(stable).recommended
 
 
 # ------------------------------------------------------------------ duplicates and money
@@ -338,7 +375,8 @@ def test_duplicates_need_every_column_equal_and_the_first_copy_is_kept():
     res = cleaning.clean_transactions(DUPLICATE_CASES)
     assert res.data["source_row"].tolist() == [2, 3, 4, 5, 6, 8]
     dup = res.audit.set_index("rule").loc["duplicates"]
-    assert (dup["rows_removed"], dup["revenue_affected"], dup["example_rows"]) == (1, 5.0, "7")
+    assert (dup["rows_removed"], dup["rows_changed"], dup["revenue_removed"], dup["revenue_effect"],
+            dup["example_rows"]) == (1, 0, 5.0, -5.0, "7")
 
 
 def test_duplicates_are_not_counted_twice_in_the_customer_table():
@@ -391,11 +429,13 @@ def test_the_score_levels_table_has_a_named_column(tmp_path):
     assert rfm.levels_used(scored).to_dict() == {"r": 4, "f": 2, "m": 4}
 
 
-def test_masked_ids_are_the_same_in_every_report():
-    # hashed ids must not change between runs or releases, or months cannot be compared
-    assert rfm.mask_ids(pd.Series(["12346", "a b"])).tolist() == ["5db81efe62", "ea92a8d13b"]
-    assert rfm.mask_ids(pd.Series([12346])).tolist() == ["5db81efe62"]
-    assert rfm.mask_ids(pd.Series(["12346"]), salt="shop").tolist() == ["668b7df164"]
+def test_masked_ids_are_the_same_in_every_report(monkeypatch):
+    # masked ids must not change between runs or releases (same key), or months cannot be compared
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", "0123456789abcdef")
+    assert rfm.mask_ids(pd.Series(["12346", "a b"])).tolist() == ["67013534fe58844e", "29e562d41e97b951"]
+    assert rfm.mask_ids(pd.Series([12346])).tolist() == ["67013534fe58844e"]  # a numeric id masks like its text
+    # another key gives other codes: without the key the ids cannot be recomputed from a list of candidates
+    assert rfm.mask_ids(pd.Series(["12346"]), key=b"another-key-0123").tolist() == ["beefc7efefa98fc1"]
 
 
 def test_business_thresholds_score_on_the_edges():
@@ -407,7 +447,7 @@ def test_business_thresholds_score_on_the_edges():
     assert recency.tolist() == [3, 3, 2, 2, 1] and recency.dtype == np.int64
 
 
-def test_segment_table_rounding_and_a_custom_scheme(tmp_path):
+def test_segment_table_precision_and_a_custom_scheme(tmp_path):
     scheme = tmp_path / "two.yaml"
     scheme.write_text("type: score_grid\nrules:\n  - {segment: vip, r: [1, 5], fm: [3, 5]}\n"
                       "  - {segment: rest, r: [1, 5], fm: [1, 2.5]}\n")
@@ -417,7 +457,9 @@ def test_segment_table_rounding_and_a_custom_scheme(tmp_path):
     # segments without a label or an action in segments.yaml keep their key and get no action
     assert table.index.tolist() == ["vip", "rest"] and table["action"].tolist() == ["", ""]
     assert table["customers"].dtype == "int64"
-    assert table["share"].tolist() == [0.3333, 0.6667] and table["revenue_share"].tolist() == [0.6667, 0.3333]
+    # shares keep full precision (no rounding in the exported table), so they add up to exactly 1
+    assert table["share"].tolist() == [1 / 3, 2 / 3] and table["revenue_share"].tolist() == [2 / 3, 1 / 3]
+    assert table["share"].sum() == 1.0 and table["revenue_share"].sum() == 1.0
 
 
 def test_a_transaction_table_without_amounts_is_refused_by_name():
@@ -428,19 +470,25 @@ def test_a_transaction_table_without_amounts_is_refused_by_name():
 
 def test_intervals_in_the_decision_text_carry_their_confidence_level():
     df = pd.concat([arm("control", 1000, 100), arm("treatment", 1000, 130)], ignore_index=True)
-    assert "treatment raised converted by +0.03 (95% CI +0.002" in ex.analyse(df, spec()).summary()
-    assert "treatment raised converted by +0.03 (90% CI +0.0065" in ex.analyse(df, spec(), alpha=0.1).summary()
+    text95 = html.unescape(ex.analyse(df, spec()).summary())
+    assert "treatment vs control: +3.00 pp (95% CI +0.20 to +5.81 pp)" in text95 and "90% CI" not in text95
+    text90 = html.unescape(ex.analyse(df, spec(), alpha=0.1).summary())
+    assert "treatment vs control: +3.00 pp (90% CI +0.65 to +5.35 pp)" in text90 and "95% CI" not in text90
 
 
 def test_an_underpowered_result_is_not_read_as_no_effect():
     df = pd.concat([arm("control", 100, 20), arm("treatment", 100, 24)], ignore_index=True)
-    text = ex.analyse(df, spec()).summary()
-    assert "treatment: inconclusive. The difference is +0.04 (95% CI" in text
-    assert "would reliably be detected, so this is not evidence of no effect." in text
-    # a rate so close to 1 that no lift can be detected at all: no detection limit to quote
+    text = html.unescape(ex.analyse(df, spec()).summary())
+    assert text.startswith("**No arm is a proven winner on converted.** The experiment is under-powered for the "
+                           "effects seen: with these sample sizes only effects of about 17.60 pp (88%) or more would "
+                           "be detected reliably (MDE at 80% power), so this is inconclusive, not evidence of no effect.")
+    assert "treatment vs control: +4.00 pp (95% CI -7.50 to +15.39 pp)" in text and "large enough" not in text
+    # a rate so close to 1 that no lift can be detected at all: no detection limit to quote, and no claim
+    # that the experiment was large enough
     ceiling = pd.concat([arm("control", 100, 99), arm("treatment", 100, 99)], ignore_index=True)
-    text = ex.analyse(ceiling, spec()).summary()
-    assert "treatment: no detectable effect on converted: +0 (95% CI" in text and text.count(", p = 1.") == 1
+    text = html.unescape(ex.analyse(ceiling, spec()).summary())
+    assert "large enough" not in text and "MDE at" not in text
+    assert "not evidence of no effect" in text and text.count("; p = 1, adjusted p = 1;") == 1
 
 
 def test_customers_csv_names_the_segment_and_its_action():

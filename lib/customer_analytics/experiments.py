@@ -1099,8 +1099,15 @@ def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
                 reasons.append(f"{esc(arm)} moved {esc(primary)} the wrong way ({p_text('adjusted p', e[p_col])}).")
         pw = res.power[res.power["metric"] == primary].set_index("arm")
         kind = eff["kind"].iloc[0] if len(eff) else "binary"
-        under = [(a, pw.loc[a, "mde_abs"], pw.loc[a, "mde_relative"]) for a in eff.index
-                 if a in pw.index and pd.notna(pw.loc[a, "mde_abs"]) and abs(eff.loc[a, "diff"]) < pw.loc[a, "mde_abs"]]
+        # only arms without a significant result can be under-powered; a significant harm is a finding
+        open_arms = [a for a in eff.index if a in pw.index and eff.loc[a, p_col] >= res.alpha]
+        under = [(a, pw.loc[a, "mde_abs"], pw.loc[a, "mde_relative"]) for a in open_arms
+                 if pd.notna(pw.loc[a, "mde_abs"]) and abs(eff.loc[a, "diff"]) < pw.loc[a, "mde_abs"]]
+        undetectable = [a for a in open_arms if pd.isna(pw.loc[a, "mde_abs"])]
+        if undetectable and not under:
+            reasons.append(f"With these sample sizes no effect on {esc(primary)} that the metric leaves room for "
+                           "would be detected reliably, so this is inconclusive, not evidence of "
+                           "no effect.")
         if under:
             a, mde, rel = under[0]
             size = f"{mde * 100:.2f} pp" if kind == "binary" else fmt_number(mde, signed=False)
