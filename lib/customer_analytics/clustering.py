@@ -281,6 +281,7 @@ class KChoice:
     table: pd.DataFrame
     stable_ari: float = STABLE_ARI
     min_share: float = 0.02
+    facts: dict = field(default_factory=dict)  # what the reason says, for :func:`choice_reason`
 
     def summary(self) -> str:
         """One line: the chosen k, whether it is recommended, and the reason."""
@@ -303,51 +304,78 @@ def choose_k(table: pd.DataFrame, min_share: float = 0.02, stable_ari: float = S
         The bar (smallest cluster share, mean subsample ARI) and the silhouette tie margin.
     fixed : int, optional
         A k fixed by the analyst: chosen regardless, with whether it meets the bar.
+
+    The reason is stored in English (``reason``) and as facts (``facts``), from which
+    :func:`choice_reason` writes it in any report language.
     """
     t = table.copy()
     stable = t["stability_ari"] >= stable_ari
     big = t["min_share"] >= min_share
     t["meets_bar"] = stable & big
-    fails = np.where(~stable & ~big, f"unstable and a cluster below {min_share:.0%}",
-                     np.where(~stable, "unstable", f"a cluster below {min_share:.0%}"))
-    t["verdict"] = np.where(t["meets_bar"], "meets the bar", fails)
+    t["verdict"] = [verdict_text(bool(a), bool(b), min_share) for a, b in zip(stable, big, strict=True)]
     ok = t[t["meets_bar"]]
-    bar = (f"clusters stable under resampling (mean ARI at least {stable_ari:g}) and a smallest cluster "
-           f"of at least {min_share:.0%} of customers")
+    facts = {"stable_ari": stable_ari, "min_share": min_share, "tie": silhouette_tie,
+             "k_min": int(t.index.min()), "k_max": int(t.index.max())}
     if fixed:
         k = int(fixed)
         good = bool(t.loc[k, "meets_bar"])
-        reason = (f"k = {k} was fixed by the analyst (parameter `k`); it "
-                  + ("meets the bar (" + bar + ")." if good else f"does NOT meet the bar: {t.loc[k, 'verdict']}."))
-        return KChoice(k, reason, good, t, stable_ari, min_share)
-    rng_txt = f"{int(t.index.min())} to {int(t.index.max())}"
-    if ok.empty:
+        facts.update(case="fixed", k=k, good=good, stable=bool(stable[k]), big=bool(big[k]))
+    elif ok.empty:
         pool = t[big] if big.any() else t
-        k = int(pool["stability_ari"].idxmax())
-        reason = (f"No k from {rng_txt} meets the bar ({bar}): the best mean ARI is "
-                  f"{t['stability_ari'].max():.2f}. These customers do not fall into groups that k-means "
-                  f"finds reliably, so use the RFM segments (notebook 02) for targeting. The clusters below "
-                  f"(k = {k}, the most stable) are shown for reference only.")
-        return KChoice(k, reason, False, t, stable_ari, min_share)
-    best = ok["silhouette"].max()
-    near = ok[ok["silhouette"] >= best - silhouette_tie]
-    k = int(near.index.max())
-    k_best = int(ok["silhouette"].idxmax())
-    if k == k_best:
-        reason = (f"k = {k} won: of the k that meet the bar (k = {_ks(ok.index)}), it has the highest "
-                  f"silhouette ({best:.3f}), so its clusters are the best separated.")
+        k, good = int(pool["stability_ari"].idxmax()), False
+        facts.update(case="none", k=k, best_ari=float(t["stability_ari"].max()))
     else:
-        reason = (f"k = {k} won: of the k that meet the bar (k = {_ks(ok.index)}), its silhouette "
-                  f"({ok.loc[k, 'silhouette']:.3f}) is within {silhouette_tie:g} of the best ({best:.3f} at "
-                  f"k = {k_best}), a tie, and ties go to the larger k because it gives more groups to target.")
-    others = ok.index.difference(near.index)
-    if len(others):
-        verb = "meets" if len(others) == 1 else "meet"
-        reason += f" k = {_ks(others)} also {verb} the bar but {'is' if len(others) == 1 else 'are'} less well separated."
-    out = t[~t["meets_bar"]]
-    if len(out):
-        reason += " Not eligible: " + "; ".join(f"k = {int(i)} ({v})" for i, v in out["verdict"].items()) + "."
-    return KChoice(k, reason + f" The bar: {bar}.", True, t, stable_ari, min_share)
+        best = ok["silhouette"].max()
+        near = ok[ok["silhouette"] >= best - silhouette_tie]
+        k, good = int(near.index.max()), True
+        out = t[~t["meets_bar"]]
+        facts.update(case="won", k=k, k_best=int(ok["silhouette"].idxmax()), ok=[int(i) for i in ok.index],
+                     best=float(best), silhouette=float(ok.loc[k, "silhouette"]),
+                     others=[int(i) for i in ok.index.difference(near.index)],
+                     out=[(int(i), bool(stable[i]), bool(big[i])) for i in out.index])
+    choice = KChoice(k, "", good, t, stable_ari, min_share, facts)
+    choice.reason = choice_reason(choice, "en")
+    return choice
+
+
+def verdict_text(stable: bool, big: bool, min_share: float, language: str = "en") -> str:
+    """One k's verdict in words: meets the bar, or what it fails (unstable, a cluster too small)."""
+    from customer_analytics.i18n import t
+
+    key = "meets" if stable and big else ("both" if not stable and not big else ("unstable" if not stable else "small"))
+    return t(f"nb03.verdict.{key}", language, share=f"{min_share:.0%}")
+
+
+def choice_reason(choice: KChoice, language: str = "en") -> str:
+    """Why this k, in the report language: the rule applied, the winner, ties, what was not eligible.
+
+    Written from ``choice.facts`` (set by :func:`choose_k`) with the catalog keys ``nb03.reason.*``.
+    """
+    from customer_analytics.i18n import t
+
+    f = choice.facts
+
+    def r(key, **v):
+        return t(f"nb03.reason.{key}", language, **v)
+
+    bar = r("bar", ari=f"{f['stable_ari']:g}", share=f"{f['min_share']:.0%}")
+    k = f["k"]
+    if f["case"] == "fixed":
+        tail = (r("fixed_meets", bar=bar) if f["good"]
+                else r("fixed_fails", verdict=verdict_text(f["stable"], f["big"], f["min_share"], language)))
+        return r("fixed", k=k) + tail
+    if f["case"] == "none":
+        return r("none", k_min=f["k_min"], k_max=f["k_max"], bar=bar, best=f"{f['best_ari']:.2f}", k=k)
+    parts = [r("won_best", k=k, ks=_ks(f["ok"]), best=f"{f['best']:.3f}") if k == f["k_best"] else
+             r("won_tie", k=k, ks=_ks(f["ok"]), silhouette=f"{f['silhouette']:.3f}", tie=f"{f['tie']:g}",
+               best=f"{f['best']:.3f}", k_best=f["k_best"])]
+    if f["others"]:
+        parts.append(r("others_one" if len(f["others"]) == 1 else "others_many", ks=_ks(f["others"])))
+    if f["out"]:
+        items = [r("item", k=i, verdict=verdict_text(a, b, f["min_share"], language)) for i, a, b in f["out"]]
+        parts.append(r("not_eligible", items=r("item_sep").join(items)))
+    parts.append(r("bar_end", bar=bar))
+    return r("sep").join(parts)
 
 
 @dataclass
@@ -451,24 +479,15 @@ MEDIAN = {"en": "median {}", "zh": "{}中位数"}
 def median_words(col: str, language: str = "en") -> str:
     """'median days since last purchase' (en) / '距上次购买天数中位数' (zh)."""
     return MEDIAN[language].format(FEATURE_WORDS[language][col])
-CHANGE_TEXT = {
-    "en": {"change": "cluster {cid}: '{old}' → '{new}' ({details})",
-           "detail": "median {feature} {before} → {after}, {where}",
-           "low": "now at or below the {q_low} percentile of customers ({v_low})",
-           "mid": "now between the {q_low} and {q_high} percentiles of customers ({v_low}–{v_high})",
-           "high": "now at or above the {q_high} percentile of customers ({v_high})",
-           "new": "cluster {cid} is new this month: '{new}'",
-           "gone": "cluster {cid} ('{old}') has no counterpart this month",
-           "list_sep": "; "},
-    "zh": {"change": "群组 {cid}：'{old}' → '{new}'（{details}）",
-           "detail": "{feature}中位数 {before} → {after}，{where}",
-           "low": "现处于全部客户第 {q_low} 百分位或以下（{v_low}）",
-           "mid": "现处于全部客户第 {q_low} 与第 {q_high} 百分位之间（{v_low}–{v_high}）",
-           "high": "现处于全部客户第 {q_high} 百分位或以上（{v_high}）",
-           "new": "群组 {cid} 为本月新增：'{new}'",
-           "gone": "群组 {cid}（'{old}'）本月没有对应群组",
-           "list_sep": "；"},
-}
+#: Parts of a name-change sentence (catalog keys ``nb03.change.<part>``), see :func:`name_changes`.
+CHANGE_PARTS = ("change", "detail", "low", "mid", "high", "new", "gone", "list_sep")
+
+
+def change_text(language: str = "en") -> dict[str, str]:
+    """The templates of the name-change sentences in ``language``, from the catalog (``nb03.change.*``)."""
+    from customer_analytics.i18n import t
+
+    return {part: t(f"nb03.change.{part}", language) for part in CHANGE_PARTS}
 
 
 def _check_language(language: str) -> None:
@@ -594,7 +613,7 @@ def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.D
     cols = [f"{c}_level" for c in BASE_FEATURES]
     if any(c not in previous.columns for c in cols):
         return []
-    t, words = CHANGE_TEXT[language], FEATURE_WORDS[language]
+    t, words = change_text(language), FEATURE_WORDS[language]
     old_names, new_names = name_clusters(previous, language), name_clusters(current, language)
     q = {"q_low": _pct(cut.attrs.get("q_low", 0.25), language), "q_high": _pct(cut.attrs.get("q_high", 0.75), language)}
     out = []
