@@ -836,26 +836,35 @@ def _plain_axis(axis, log: bool = False) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}"))
 
 
-def plot_k_choice(choice: KChoice):
-    """Silhouette, stability and smallest-cluster share against k: the bar, and the chosen k marked."""
+def plot_k_choice(choice: KChoice, language: str = "en", fits: int = 20):
+    """Silhouette, stability and smallest-cluster share against k: the bar, and the chosen k marked.
+
+    ``fits`` is the number of refits behind the stability figure (named in the middle panel's title).
+    """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-    t = choice.table
-    ok = t["meets_bar"].to_numpy()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-    panels = [("silhouette", "Separation: silhouette\n(higher = better separated)", None),
-              ("stability_ari", "Stability: mean ARI of 20 refits\n(higher = more reproducible)", choice.stable_ari),
-              ("min_share", "Smallest cluster's share of customers", choice.min_share)]
-    for ax, (col, title, bar) in zip(axes, panels, strict=True):
-        ax.plot(t.index, t[col], color="#999", zorder=1)
-        ax.scatter(t.index[ok], t.loc[ok, col], color="#2a7ab9", zorder=2, label="meets the bar")
-        ax.scatter(t.index[~ok], t.loc[~ok, col], color="#c44e52", marker="x", zorder=2, label="fails the bar")
-        ax.scatter([choice.k], [t.loc[choice.k, col]], s=180, facecolors="none", edgecolors="black", lw=1.5,
-                   zorder=3, label=f"chosen k = {choice.k}")
+    from customer_analytics.charts import SERIES
+    from customer_analytics.i18n import t
+
+    def c(key, **v):
+        return t(f"nb03.chart.{key}", language, **v)
+
+    tb = choice.table
+    ok = tb["meets_bar"].to_numpy()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    panels = [("silhouette", c("k_silhouette"), c("y_silhouette"), None),
+              ("stability_ari", c("k_ari", fits=fits), c("y_ari"), choice.stable_ari),
+              ("min_share", c("k_share"), c("y_share"), choice.min_share)]
+    for ax, (col, title, ylabel, bar) in zip(axes, panels, strict=True):
+        ax.plot(tb.index, tb[col], color=SERIES["neutral"], zorder=1)
+        ax.scatter(tb.index[ok], tb.loc[ok, col], color=SERIES["revenue"], zorder=2, label=c("meets"))
+        ax.scatter(tb.index[~ok], tb.loc[~ok, col], color=SERIES["lapsed"], marker="x", zorder=2, label=c("fails"))
+        ax.scatter([choice.k], [tb.loc[choice.k, col]], s=180, facecolors="none", edgecolors="black", lw=1.5,
+                   zorder=3, label=c("chosen", k=choice.k))
         if bar is not None:
-            ax.axhline(bar, color="#c44e52", ls="--", lw=1)
-        ax.set(title=title, xlabel="k (number of clusters)")
+            ax.axhline(bar, color=SERIES["lapsed"], ls="--", lw=1)
+        ax.set(title=title, xlabel=c("k_x"), ylabel=ylabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.get_major_formatter().set_useOffset(False)
     axes[1].set_ylim(top=1.02)
@@ -865,39 +874,52 @@ def plot_k_choice(choice: KChoice):
     return fig
 
 
-def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str], language: str = "en"):
-    """Each cluster's median days since last purchase, orders and spend, against all customers' cut-offs."""
+def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str], language: str = "en",
+                 currency: str = ""):
+    """Each cluster's median days since last purchase, orders and spend, against all customers' cut-offs.
+
+    Each cluster keeps its colour from the project palette (:func:`customer_analytics.charts.color_for`).
+    """
     import matplotlib.pyplot as plt
 
+    from customer_analytics.charts import color_for
+    from customer_analytics.i18n import t
+
+    _check_language(language)
     w = FEATURE_WORDS[language]
     ids = list(levels.index)
     labels = [f"{int(c)}: {names.get(int(c), c)}" for c in ids]
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 0.45 * len(ids) + 2.2), sharey=True)
-    q_low, q_high = _pct(cut.attrs.get("q_low", 0.25), "en"), _pct(cut.attrs.get("q_high", 0.75), "en")
+    q_low, q_high = _pct(cut.attrs.get("q_low", 0.25), language), _pct(cut.attrs.get("q_high", 0.75), language)
     for ax, col in zip(axes, BASE_FEATURES, strict=True):
         y = np.arange(len(ids))[::-1]
-        ax.barh(y, levels[f"median_{col}"], color=[colours[i % len(colours)] for i in range(len(ids))])
+        ax.barh(y, levels[f"median_{col}"], color=[color_for(int(c)) for c in ids])
         ax.axvline(cut.loc[col, "low"], color="#555", ls="--", lw=1)
         ax.axvline(cut.loc[col, "high"], color="#555", ls=":", lw=1.2)
         if col != "recency_days":
             ax.set_xscale("log")
         _plain_axis(ax.xaxis, log=col != "recency_days")
-        ax.set(title=f"{w[col]}\n({BETTER[language][col]})", xlabel=median_words(col, language))
+        xlabel = median_words(col, language)
+        if col == "monetary" and currency:
+            xlabel = t("nb03.chart.spend_unit", language, label=xlabel, currency=currency)
+        ax.set(title=f"{w[col]}\n({BETTER[language][col]})", xlabel=xlabel)
         ax.set_yticks(y, labels)
     axes[0].tick_params(axis="y", labelsize=9)
-    fig.suptitle("What each cluster looks like: its median customer against all customers", y=1.0)
-    fig.text(0.01, -0.02, f"Bars: the cluster's median. Dashed line: the {q_low} percentile of all customers; dotted "
-             f"line: the {q_high} percentile. These are the cut-offs for the words in the names. Orders and spend "
-             "are on a log scale (equal steps = equal ratios).", fontsize=8.5, ha="left", va="top", wrap=True)
+    fig.suptitle(t("nb03.chart.profile_title", language), y=1.0)
+    fig.text(0.01, -0.02, t("nb03.chart.profile_note", language, q_low=q_low, q_high=q_high),
+             fontsize=8.5, ha="left", va="top", wrap=True)
     fig.tight_layout()
     return fig
 
 
-def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sample: int = 3000):
+def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sample: int = 3000,
+             language: str = "en"):
     """2-D PCA map of the scaled features for a seeded sample of customers, coloured and labelled by cluster name."""
     import matplotlib.pyplot as plt
     from sklearn.decomposition import PCA
+
+    from customer_analytics.charts import color_for
+    from customer_analytics.i18n import t
 
     rng = np.random.default_rng(seed)
     idx = seeded_sample(len(x), sample, rng)
@@ -905,12 +927,14 @@ def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sam
     fig, ax = plt.subplots(figsize=(8, 4.8))
     lab = np.asarray(labels)[idx]
     for c in sorted(set(lab)):
-        ax.scatter(z[lab == c, 0], z[lab == c, 1], s=6, alpha=0.6, label=f"{int(c)}: {names.get(int(c), 'noise')}")
-    ax.set(title=f"Customers on a 2-D map of their three features (sample of {len(idx):,})",
-           xlabel="first principal component", ylabel="second principal component")
+        ax.scatter(z[lab == c, 0], z[lab == c, 1], s=6, alpha=0.6, color=color_for(int(c)),
+                   label=f"{int(c)}: {names.get(int(c), 'noise')}")
+    ax.set(title=t("nb03.chart.pca_title", language, n=f"{len(idx):,}"),
+           xlabel=t("nb03.chart.pc1", language), ylabel=t("nb03.chart.pc2", language))
     for axis in (ax.xaxis, ax.yaxis):
         axis.get_major_formatter().set_useOffset(False)
-    ax.legend(title="cluster", markerscale=3, fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.legend(title=t("nb03.chart.cluster", language), markerscale=3, fontsize=8, loc="center left",
+              bbox_to_anchor=(1, 0.5))
     fig.tight_layout()
     return fig
 
@@ -933,3 +957,94 @@ def segments_view(ct: pd.DataFrame, names: dict[int, str]):
     view.insert(0, "cluster", [f"{int(c)}: {names.get(int(c), 'noise')}" for c in view.index])
     return (view.style.format("{:,}", subset=cols).format(escape="html", subset=["cluster"]).hide(axis="index")
             .set_properties(subset=["cluster"], **{"text-align": "left"}))
+
+
+# ------------------------------------------------------------------ report tables and charts in the report language
+# The tables below keep raw values (formatted by :func:`customer_analytics.formatting.show`); their headers in
+# words come from :func:`table_labels`. Charts take their text from the catalog (``nb03.chart.*``) and their
+# colours from the one palette (:func:`customer_analytics.charts.color_for`).
+
+
+def table_labels(language: str = "en", cut: pd.DataFrame | None = None) -> dict[str, str]:
+    """Column -> header in words for the tables of this module (``k_table``, ``profile_table``, ...)."""
+    from customer_analytics.i18n import t
+
+    _check_language(language)
+    out = {c: t(f"nb03.col_{c}", language) for c in ("k", "silhouette", "ari", "ari_min", "min_share", "verdict",
+                                                     "cluster", "moved", "feature", "between", "name", "customers",
+                                                     "share", "revenue_share")}
+    out = {{"ari": "stability_ari", "ari_min": "stability_ari_min"}.get(k, k): v for k, v in out.items()}
+    out.update({f"median_{c}": median_words(c, language) for c in BASE_FEATURES})
+    if cut is not None:
+        q_low, q_high = (_pct(cut.attrs.get(q, d), language) for q, d in (("q_low", 0.25), ("q_high", 0.75)))
+        out.update(low=t("nb03.col_pct", language, q=q_low), high=t("nb03.col_pct", language, q=q_high),
+                   below=t("nb03.col_below", language, q=q_low), above=t("nb03.col_above", language, q=q_high))
+    return out
+
+
+def k_table(choice: KChoice, language: str = "en") -> pd.DataFrame:
+    """The k search as a table (raw values): figures per k and the verdict in words, the chosen k marked."""
+    from customer_analytics.i18n import t
+
+    tb = choice.table.reset_index()
+    stable = tb["stability_ari"] >= choice.stable_ari
+    big = tb["min_share"] >= choice.min_share
+    verdict = [verdict_text(bool(a), bool(b), choice.min_share, language) for a, b in zip(stable, big, strict=True)]
+    return pd.DataFrame({
+        "k": tb["k"].astype(int), "silhouette": tb["silhouette"], "stability_ari": tb["stability_ari"],
+        "stability_ari_min": tb["stability_ari_min"], "min_share": tb["min_share"],
+        "verdict": [t("nb03.chosen_mark", language, verdict=v) if int(k) == choice.k else v
+                    for k, v in zip(tb["k"], verdict, strict=True)],
+    })
+
+
+def profile_table(prof: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
+    """The cluster profile as a table (raw values): id, name, size, shares and medians, no index."""
+    return pd.DataFrame({
+        "cluster": prof.index.astype(int), "name": [names.get(int(c), "noise") for c in prof.index],
+        "customers": prof["customers"].to_numpy(), "share": prof["share"].to_numpy(),
+        "revenue_share": prof["revenue_share"].to_numpy(),
+        **{f"median_{c}": prof[f"median_{c}"].to_numpy() for c in BASE_FEATURES},
+    })
+
+
+def cutoff_table(cut: pd.DataFrame, language: str = "en", currency: str = "") -> pd.DataFrame:
+    """The naming cut-offs: per feature (in words) the two percentile values and the three words they separate."""
+    _check_language(language)
+    w, words = FEATURE_WORDS[language], NAME_WORDS[language]
+
+    def value(c, v):
+        return currency + _fmt_value(c, v) if c == "monetary" else _fmt_value(c, v)
+
+    return pd.DataFrame({
+        "feature": [f"{w[c]} ({BETTER[language][c]})" for c in BASE_FEATURES],
+        "low": [value(c, cut.loc[c, "low"]) for c in BASE_FEATURES],
+        "high": [value(c, cut.loc[c, "high"]) for c in BASE_FEATURES],
+        "below": [words[c][0] for c in BASE_FEATURES], "between": [words[c][1] for c in BASE_FEATURES],
+        "above": [words[c][2] for c in BASE_FEATURES],
+    })
+
+
+def moved_table(moved: pd.Series, names: dict[int, str]) -> pd.DataFrame:
+    """How far each matched cluster centre moved since last month (log units), with the cluster's name."""
+    return pd.DataFrame({"cluster": moved.index.astype(int), "name": [names.get(int(c), "noise") for c in moved.index],
+                         "moved": moved.to_numpy()})
+
+
+def segments_table(ct: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
+    """Clusters (id: name) against RFM segments: customer counts, the cluster as the first column."""
+    view = ct.copy()
+    view.columns = view.columns.astype(str)
+    view.insert(0, "cluster", [f"{int(c)}: {names.get(int(c), 'noise')}" for c in view.index])
+    return view.reset_index(drop=True)
+
+
+def fit_note(fitted: ClusterFit, search: KSearch | None, n_customers: int, language: str = "en") -> str:
+    """How the final model was fitted, in one sentence ('' when nothing needs saying)."""
+    from customer_analytics.i18n import t
+
+    if fitted.algorithm == "hdbscan":
+        return t("nb03.fit_noise", language, share=f"{fitted.noise_share:.1%}")
+    if fitted.note and search is not None:
+        return t("nb03.fit_sample", language, n_fit=f"{search.n_fit:,}", n=f"{n_customers:,}")
+    return ""
