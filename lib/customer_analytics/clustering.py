@@ -1025,10 +1025,17 @@ def cutoff_table(cut: pd.DataFrame, language: str = "en", currency: str = "") ->
     })
 
 
-def moved_table(moved: pd.Series, names: dict[int, str]) -> pd.DataFrame:
-    """How far each matched cluster centre moved since last month (log units), with the cluster's name."""
-    return pd.DataFrame({"cluster": moved.index.astype(int), "name": [names.get(int(c), "noise") for c in moved.index],
-                         "moved": moved.to_numpy()})
+def moved_table(moved: pd.Series, names: dict[int, str] | None = None) -> pd.DataFrame:
+    """How far each matched cluster centre moved since last month (log units), with the name when given."""
+    out = pd.DataFrame({"cluster": moved.index.astype(int), "moved": moved.to_numpy()})
+    if names is not None:
+        out.insert(1, "name", [names.get(int(c), "noise") for c in moved.index])
+    return out
+
+
+def percentile(q: float, language: str = "en") -> str:
+    """A share as a percentile in words: 0.25 -> '25th' (en), '25' (zh, used as 第 25 百分位)."""
+    return _pct(q, language)
 
 
 def segments_table(ct: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
