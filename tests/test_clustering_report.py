@@ -102,7 +102,8 @@ def test_summary_names_the_top_cluster_and_gives_the_decision_and_next_step():
 def test_summary_when_the_clusters_fail_the_bar_recommends_the_rfm_segments():
     b = bullets(recommended=False, changes=[])
     assert "do not meet the bar" in b[3] and "RFM segments" in b[4] and "kept its id and name" in b[2]
-    assert "2 cluster(s) changed" in bullets(changes=["a", "b"])[2]
+    assert "2 clusters changed their name" in bullets(changes=["a", "b"])[2]
+    assert bullets(changes=["a"])[2].startswith("1 cluster changed its name")
 
 
 def test_summary_in_chinese():
@@ -117,3 +118,14 @@ def test_fit_note_in_the_report_language():
     assert HAN.search(clustering.fit_note(fitted, None, 4, "zh"))
     plain = clustering.ClusterFit(None, np.array([0, 1]), pd.DataFrame(), 2, "kmeans", "")
     assert clustering.fit_note(plain, None, 2) == ""
+
+
+def test_name_change_sentence_shows_spend_with_the_currency():
+    row = {"median_recency_days": 50, "median_frequency": 1, "median_monetary": 12.0, "recency_days_level": "mid",
+           "frequency_level": "low", "monetary_level": "mid"}
+    prev = pd.DataFrame([row])
+    cur = prev.assign(median_monetary=10.0, monetary_level="low")
+    cut = pd.DataFrame({"low": [30.0, 1, 11.5], "high": [120.0, 4, 150.0]}, index=clustering.BASE_FEATURES)
+    cut.attrs.update(q_low=0.25, q_high=0.75)
+    assert "(median spend £12.00 → £10.00, now at or below the 25th percentile of customers (£11.50))" in \
+        clustering.name_changes(cur, prev, cut, "en", "£")[0]

@@ -588,7 +588,7 @@ def _pct(q: float, language: str) -> str:
 
 
 def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.DataFrame,
-                 language: str = "en") -> list[str]:
+                 language: str = "en", currency: str = "") -> list[str]:
     """One sentence per cluster id whose name changed since last month (empty when none did).
 
     Parameters
@@ -600,6 +600,8 @@ def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.D
         This month's :func:`cutoffs`, quoted in the sentence.
     language : str
         ``en`` or ``zh``; both months' names are written in this language.
+    currency : str
+        Symbol put before spend figures (the config's ``report.currency``); none by default.
 
     A cluster keeps its name unless a median crossed a cut-off; each sentence gives the
     old and new name and, for every feature that crossed, the median before and after
@@ -627,12 +629,15 @@ def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.D
         moved = [c for c in BASE_FEATURES if current.loc[cid, f"{c}_level"] != previous.loc[cid, f"{c}_level"]]
         if not moved:
             continue
+        def v(c, x):
+            return (currency if c == "monetary" else "") + _fmt_value(c, x)
+
         details = t["list_sep"].join(
             t["detail"].format(
-                feature=words[c], before=_fmt_value(c, previous.loc[cid, f"median_{c}"]),
-                after=_fmt_value(c, current.loc[cid, f"median_{c}"]),
+                feature=words[c], before=v(c, previous.loc[cid, f"median_{c}"]),
+                after=v(c, current.loc[cid, f"median_{c}"]),
                 where=t[current.loc[cid, f"{c}_level"]].format(
-                    **q, v_low=_fmt_value(c, cut.loc[c, "low"]), v_high=_fmt_value(c, cut.loc[c, "high"])))
+                    **q, v_low=v(c, cut.loc[c, "low"]), v_high=v(c, cut.loc[c, "high"])))
             for c in moved)
         out.append(t["change"].format(cid=cid, old=old_names[int(cid)], new=new_names[int(cid)], details=details))
     return out

@@ -145,7 +145,8 @@ def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_a
     if changes is None:
         out.append(t("nb03.summary.first_month", language))
     elif changes:
-        out.append(t("nb03.summary.changed_names", language, n=len(changes)))
+        out.append(t("nb03.summary.changed_names_one", language) if len(changes) == 1
+                   else t("nb03.summary.changed_names", language, n=len(changes)))
     else:
         out.append(t("nb03.summary.same_names", language))
     share = fmt_share(min_share, 0)
