@@ -7,6 +7,8 @@ CHECKED_NOTEBOOKS (rendered through the same export the runner uses).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from report_html import problems
 
@@ -81,3 +83,27 @@ def test_sample_report_opens_with_its_executive_summary(sample_reports, name):
     text = visible_soup(sample_reports[name]).get_text(" ", strip=True)
     assert text.index("Executive summary") < text.index("1.")
     assert "How to run" not in text
+
+
+def test_clustering_report_reads_cleanly_in_chinese(tmp_path, small_sample_files):
+    """Notebook 03 alone (it builds its inputs) with language zh: clean for a reader, and Chinese throughout."""
+    import papermill as pm
+    from conftest import ROOT
+    from report_html import visible_soup
+
+    from customer_analytics import publishing
+
+    nb = tmp_path / "03_clustering.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "03_clustering.ipynb"), str(nb), kernel_name="customer-analytics",
+                        cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        parameters={"period_end": "2025-12-31", "config_path": str(small_sample_files["config"]),
+                                    "run_dir": str(tmp_path / "run"), "language": "zh"})
+    html = publishing.export_html(nb, tmp_path / "03.html").read_text(encoding="utf-8")
+    assert problems(html) == []
+    soup = visible_soup(html)
+    text = soup.get_text(" ", strip=True)
+    assert text.index("执行摘要") < text.index("1. 聚成几类")
+    assert "决策" in text and "选定：k =" in text
+    heads = [h.get_text(" ", strip=True) for h in soup.select("h2")] + [th.get_text(strip=True) for th in soup.select("th")]
+    english = [h for h in heads if re.search(r"[A-Za-z]{4}", h) and not re.search(r"[\u4e00-\u9fff]", h)]
+    assert not english, english
