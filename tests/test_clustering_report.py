@@ -65,7 +65,7 @@ def test_profile_and_cutoff_tables_have_no_index_and_words_in_both_languages():
     view = clustering.profile_table(prof, names)
     html = format_table(view, currency="£", labels=clustering.table_labels("en")).to_html()
     assert "75.0%" in html and "£250.00" in html and "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
-    assert "Share of revenue" in html and "median days since last purchase" in html
+    assert "Share of revenue" in html and "Median days since last purchase" in html
     cut = pd.DataFrame({"low": [30.0, 1, 12.5], "high": [120.0, 4, 150.0]}, index=clustering.BASE_FEATURES)
     cut.attrs.update(q_low=0.25, q_high=0.75)
     labels = clustering.table_labels("zh", cut)

@@ -104,6 +104,7 @@ def test_clustering_report_reads_cleanly_in_chinese(tmp_path, small_sample_files
     text = soup.get_text(" ", strip=True)
     assert text.index("执行摘要") < text.index("1. 聚成几类")
     assert "决策" in text and "选定：k =" in text
+    assert "**" not in text  # every bold lead-in rendered as bold
     heads = [h.get_text(" ", strip=True) for h in soup.select("h2")] + [th.get_text(strip=True) for th in soup.select("th")]
     english = [h for h in heads if re.search(r"[A-Za-z]{4}", h) and not re.search(r"[\u4e00-\u9fff]", h)]
     assert not english, english

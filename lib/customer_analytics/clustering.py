@@ -979,7 +979,8 @@ def table_labels(language: str = "en", cut: pd.DataFrame | None = None) -> dict[
                                                      "cluster", "moved", "feature", "between", "name", "customers",
                                                      "share", "revenue_share")}
     out = {{"ari": "stability_ari", "ari_min": "stability_ari_min"}.get(k, k): v for k, v in out.items()}
-    out.update({f"median_{c}": median_words(c, language) for c in BASE_FEATURES})
+    out.update({f"median_{c}": median_words(c, language)[:1].upper() + median_words(c, language)[1:]
+                for c in BASE_FEATURES})
     if cut is not None:
         q_low, q_high = (_pct(cut.attrs.get(q, d), language) for q, d in (("q_low", 0.25), ("q_high", 0.75)))
         out.update(low=t("nb03.col_pct", language, q=q_low), high=t("nb03.col_pct", language, q=q_high),
