@@ -129,3 +129,9 @@ def test_name_change_sentence_shows_spend_with_the_currency():
     cut.attrs.update(q_low=0.25, q_high=0.75)
     assert "(median spend £12.00 → £10.00, now at or below the 25th percentile of customers (£11.50))" in \
         clustering.name_changes(cur, prev, cut, "en", "£")[0]
+
+
+def test_segments_table_follows_the_scheme_order():
+    ct = pd.DataFrame([[1, 2, 3]], index=pd.Index([0], name="cluster"), columns=["Lost", "Champions", "At Risk"])
+    view = clustering.segments_table(ct, {0: "a"}, ["Champions", "At Risk"])
+    assert list(view.columns) == ["cluster", "Champions", "At Risk", "Lost"] and view.loc[0, "cluster"] == "0: a"

@@ -1044,10 +1044,15 @@ def percentile(q: float, language: str = "en") -> str:
     return _pct(q, language)
 
 
-def segments_table(ct: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
-    """Clusters (id: name) against RFM segments: customer counts, the cluster as the first column."""
+def segments_table(ct: pd.DataFrame, names: dict[int, str], order: list[str] | None = None) -> pd.DataFrame:
+    """Clusters (id: name) against RFM segments: customer counts, the cluster as the first column.
+
+    ``order`` lists segment labels in the scheme's order (best first); segments not in it follow.
+    """
     view = ct.copy()
     view.columns = view.columns.astype(str)
+    if order:
+        view = view[[c for c in order if c in view.columns] + [c for c in view.columns if c not in order]]
     view.insert(0, "cluster", [f"{int(c)}: {names.get(int(c), 'noise')}" for c in view.index])
     return view.reset_index(drop=True)
 
