@@ -7,11 +7,13 @@ in :data:`CHECKED_NOTEBOOKS` (rendered through the same export the runner uses).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from report_html import problems
 
 #: Notebooks whose reports must read cleanly; extend as the other notebooks adopt the helpers.
-CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "05_clv_churn"]
+CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "05_clv_churn"]
 
 
 def page(body: str) -> str:
@@ -50,7 +52,7 @@ def test_checker_passes_a_clean_report():
 
 @pytest.fixture(scope="module")
 def sample_reports(tmp_path_factory, small_sample_files):
-    """The checked notebooks run in order on the small sample and exported as the runner does."""
+    """The checked notebooks run in order (03 reads what 01 and 02 wrote) on the small sample, exported as the runner does."""
     import papermill as pm
     from conftest import ROOT
 
@@ -107,3 +109,28 @@ def test_clv_report_reads_cleanly_in_chinese(clv_report_zh):
     text = visible_soup(clv_report_zh).get_text(" ", strip=True)
     assert text.index("执行摘要") < text.index("1. 模型看到的数据")
     assert "留出期检验" in text and "流失风险" in text and "Executive summary" not in text
+
+
+def test_clustering_report_reads_cleanly_in_chinese(tmp_path, small_sample_files):
+    """Notebook 03 alone (it builds its inputs) with language zh: clean for a reader, and Chinese throughout."""
+    import papermill as pm
+    from conftest import ROOT
+    from report_html import visible_soup
+
+    from customer_analytics import publishing
+
+    nb = tmp_path / "03_clustering.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "03_clustering.ipynb"), str(nb), kernel_name="customer-analytics",
+                        cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        parameters={"period_end": "2025-12-31", "config_path": str(small_sample_files["config"]),
+                                    "run_dir": str(tmp_path / "run"), "language": "zh"})
+    html = publishing.export_html(nb, tmp_path / "03.html").read_text(encoding="utf-8")
+    assert problems(html) == []
+    soup = visible_soup(html)
+    text = soup.get_text(" ", strip=True)
+    assert text.index("执行摘要") < text.index("1. 聚成几类")
+    assert "决策" in text and "选定：k =" in text
+    assert "**" not in text  # every bold lead-in rendered as bold
+    heads = [h.get_text(" ", strip=True) for h in soup.select("h2")] + [th.get_text(strip=True) for th in soup.select("th")]
+    english = [h for h in heads if re.search(r"[A-Za-z]{4}", h) and not re.search(r"[\u4e00-\u9fff]", h)]
+    assert not english, english

@@ -1,7 +1,8 @@
 """The top of every report: title, period, data set and an executive summary from the numbers.
 
 :func:`report_header` renders the Markdown a report opens with. The bullet builders
-(:func:`cleaning_bullets`, :func:`rfm_bullets`) turn a notebook's figures into 3-6
+(:func:`cleaning_bullets`, :func:`rfm_bullets`,
+:func:`clustering_bullets`) turn a notebook's figures into 3-6
 sentences: what changed, what the decision is, what to do next. All text comes
 from the language catalogs (:mod:`customer_analytics.i18n`); every value taken
 from data or config is HTML-escaped before it goes into the Markdown.
@@ -118,6 +119,44 @@ def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, wa
         out.append(t("summary.rfm_warning", language, segment=_esc(warnings.index[0]),
                      median=fmt_int(w["median_recency_days"]), max=fmt_int(w["max_recency_days"])))
     return out[:6]
+
+
+def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_ari: float, min_share: float,
+                       profile: pd.DataFrame, names: dict, changes: list[str] | None, ari_rfm: float,
+                       language: str = "en", similar_ari: float = 0.5) -> list[str]:
+    """Executive summary of the clustering report (4-5 bullets).
+
+    - what was found: k groups among the customers, with separation (silhouette) and stability (mean ARI);
+    - where the value is: the cluster with the largest share of revenue, by name, with its shares;
+    - what changed: whether ids and names carried over from last month (``changes`` None: no earlier month);
+    - the decision: the clusters can be used for targeting only when they meet the bar (``recommended``);
+    - what to do next: with a usable clustering that agrees little with the RFM segments (ARI with the RFM
+      segments below ``similar_ari``), start with the top cluster; otherwise keep the RFM segments.
+
+    ``profile`` is :func:`customer_analytics.clustering.profile` (index cluster id; ``customers``,
+    ``share``, ``revenue_share``); ``names`` maps cluster id to name.
+    """
+    top = profile["revenue_share"].idxmax()
+    name = _esc(names.get(int(top), top))
+    out = [t("nb03.summary.clusters", language, k=k, n=fmt_int(profile["customers"].sum()),
+             silhouette=f"{silhouette:.2f}", ari=f"{stability_ari:.2f}"),
+           t("nb03.summary.top", language, name=name, revenue_share=fmt_share(profile.loc[top, "revenue_share"]),
+             share=fmt_share(profile.loc[top, "share"]))]
+    if changes is None:
+        out.append(t("nb03.summary.first_month", language))
+    elif changes:
+        out.append(t("nb03.summary.changed_names_one", language) if len(changes) == 1
+                   else t("nb03.summary.changed_names", language, n=len(changes)))
+    else:
+        out.append(t("nb03.summary.same_names", language))
+    share = fmt_share(min_share, 0)
+    if not recommended:
+        out += [t("nb03.summary.decision_no", language, share=share), t("nb03.summary.next_rfm", language)]
+    else:
+        out.append(t("nb03.summary.decision_yes", language, k=k, share=share))
+        key = "next_similar" if ari_rfm >= similar_ari else "next_different"
+        out.append(t(f"nb03.summary.{key}", language, ari=f"{ari_rfm:.2f}", name=name))
+    return out
 
 
 def say(key: str, language: str = "en", **values):
