@@ -1187,6 +1187,20 @@ def _segment_claims(res: ExperimentResult, primary: str, arm: str | None = None)
     return s[s["arm"] == arm] if arm else s
 
 
+def segment_claims(res: ExperimentResult, primary: str | None = None, arm: str | None = None) -> pd.DataFrame:
+    """Segment cells where an arm is proven to work on the primary metric.
+
+    A claim needs the per-segment adjusted p-value below alpha and a favourable effect
+    (the same rule as the decision, applied per segment cell).
+    """
+    return _segment_claims(res, primary or res.primary, arm)
+
+
+def next_step(res: ExperimentResult, language: str = "en", primary: str | None = None) -> str:
+    """What to do next, in one sentence from the decision (fix, do not roll out, or roll out where)."""
+    return _next_step(res, decide(res, primary, language), language)
+
+
 def decision_summary(res: ExperimentResult, primary: str | None = None, language: str = "en") -> str:
     """A short plain-language decision text generated from the numbers (Markdown, in ``language``).
 
