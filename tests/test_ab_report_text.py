@@ -64,20 +64,20 @@ def test_summary_bullets_say_what_changed_the_decision_and_what_next():
                      roi=ex.ROISettings({"offer_a": 0.1, "offer_b": 0.1}, 20.0, "converted"))
     bullets = [unescape(b) for b in narrative.ab_bullets(res)]
     assert 3 <= len(bullets) <= 6
-    assert bullets[0].startswith("6,000 users in 2 treatment arm(s) (offer_a, offer_b) and control (control)")
-    assert "**offer_a**, +2.10 pp against control (+21% relative lift)" in bullets[1]
-    assert bullets[2] == "**Decision:** offer_a wins on converted: +2.10 pp against control (+21% relative lift)."
-    assert "per treated user (ROI" in bullets[3]   # +2.1 pp x 20 = 0.42 per user against 0.10 of cost
+    assert bullets[0] == "**Decision:** offer_a wins on converted: +2.10 pp against control (+21% relative lift)."
+    assert bullets[1].startswith("6,000 users in 2 treatment arm(s) (offer_a, offer_b) and control (control)")
+    assert "**offer_a**, +2.10 pp against control (+21% relative lift)" in bullets[2]
+    assert "+0.32 of incremental profit per treated user (95% CI" in bullets[3]   # +2.1 pp x 20 = 0.42 per user against 0.10 of cost
     assert bullets[-1].startswith("**Next: roll out offer_a")
     zh = [unescape(b) for b in narrative.ab_bullets(res, "zh")]
-    assert len(zh) == len(bullets) and zh[2].startswith("**决策：**offer_a 在 converted 上胜出")
+    assert len(zh) == len(bullets) and zh[0].startswith("**决策**：offer_a 在 converted 上胜出")
     assert latin_words(" ".join(zh), "offer_a", "offer_b", "converted", "control") == set()
 
 
 def test_without_a_winner_the_bullets_name_the_best_arm_and_advise_not_to_roll_out():
     bullets = [unescape(b) for b in narrative.ab_bullets(ex.analyse(three_arm_table(), THREE))]
-    assert "Best arm: **offer_a**" in bullets[1] and "adjusted p 0.0683" in bullets[1]
-    assert "No arm is a proven winner" in bullets[2] and bullets[-1].startswith("**Next: do not roll out")
+    assert "Best arm: **offer_a**" in bullets[2] and "adjusted p 0.0683" in bullets[2]
+    assert "No arm is a proven winner" in bullets[0] and bullets[-1].startswith("**Next: do not roll out")
 
 
 def test_without_an_experiment_the_summary_is_one_sentence():

@@ -108,7 +108,7 @@ def test_ab_report_in_chinese_reads_cleanly_with_its_decision_first(ab_report_zh
 
     assert problems(ab_report_zh) == []
     text = visible_soup(ab_report_zh).get_text(" ", strip=True)
-    assert text.index("执行摘要") < text.index("决策：") < text.index("1. 看结果之前的检查")
+    assert text.index("执行摘要") < text.index("决策 ：") < text.index("1. 看结果之前的检查")
     for english in ("How to read", "Checks before any result", "No arm is a proven winner", "Rule:", "Next:",
                     "CI", "Users observed", "relative lift"):
         assert english not in text, english

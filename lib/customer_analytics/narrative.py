@@ -123,11 +123,11 @@ def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, wa
 def ab_bullets(result, language: str = "en") -> list[str]:
     """Executive summary of the A/B evaluation (3-6 bullets; one sentence without an experiment).
 
+    - first the decision, by the one decision rule (:func:`customer_analytics.experiments.decision_sentence`);
     - what was tested: users, arms, the primary metric, and whether the arm sizes match the plan (SRM);
     - what changed: the winner (else the arm with the most favourable effect) against control,
       in pp for rates, with its relative lift and adjusted p-value;
-    - the decision, by the one decision rule (:func:`customer_analytics.experiments.decision_sentence`);
-    - the money, when costs are configured: incremental profit per treated user and ROI of that arm;
+    - the money, when costs are configured: incremental profit per treated user (with its interval) and ROI of that arm;
     - where it works: segments proven after the per-segment correction (at most three named);
     - what to do next (:func:`customer_analytics.experiments.next_step`).
 
@@ -144,7 +144,8 @@ def ab_bullets(result, language: str = "en") -> list[str]:
     dec = result.decision(language=L)
     arms = ex.treatment_arms_of(result)
     srm = t("nb04.b_srm_bad" if result.srm.flagged else "nb04.b_srm_ok", L)
-    out = [t("nb04.b_tested", L, users=fmt_int(result.srm.table["observed"].sum()), k=len(arms),
+    out = [t("nb04.b_decision", L, decision=esc(ex.decision_sentence(result, L))),
+           t("nb04.b_tested", L, users=fmt_int(result.srm.table["observed"].sum()), k=len(arms),
              arms=", ".join(esc(a) for a in arms), control=esc(result.spec.control_label), metric=esc(dec.primary),
              srm=srm)]
     cand = dec.candidates.set_index("arm")
@@ -156,11 +157,11 @@ def ab_bullets(result, language: str = "en") -> list[str]:
         p_adj = e["seq_p_adjusted"] if result.options.get("sequential") and "seq_p_adjusted" in cand else e["p_adjusted"]
         out.append(t("nb04.b_best", L, arm=esc(best), effect=ex.fmt_effect(e["kind"], e["diff"]),
                      lift=ex.fmt_pct(e["lift"]), p=fmt_pvalue(p_adj)))
-    out.append(t("nb04.b_decision", L, decision=esc(ex.decision_sentence(result, L))))
     if len(result.roi) and best in set(result.roi["arm"]):
         r = result.roi.set_index("arm").loc[best]
         out.append(t("nb04.b_roi", L, arm=esc(best), profit=ex.fmt_number(r["profit_per_user"]),
-                     roi=ex.fmt_pct(r["roi"])))
+                     level=f"{(1 - result.alpha) * 100:g}%", low=ex.fmt_number(r["profit_per_user_ci_low"]),
+                     high=ex.fmt_number(r["profit_per_user_ci_high"]), roi=ex.fmt_pct(r["roi"])))
     if len(result.segments):
         claims = ex.segment_claims(result, dec.primary)
         cells = [f"{esc(r.arm)}: {esc(r.segment_column)} = {esc(r.segment)}" for r in claims.head(3).itertuples()]
