@@ -103,3 +103,18 @@ def test_tables_show_p_values_shares_and_pp_with_headers_in_the_report_language(
     assert "置信区间" in html and "0.0683" in html and "相对提升（区间）" in html and "胜出概率" in html
     srm = ex.for_reader(res.srm.table.reset_index(), "en")
     assert set(srm["flagged"]) == {"no"}
+
+
+def test_a_table_mixing_rates_and_means_writes_each_row_in_its_unit():
+    df = three_arm_table().assign(revenue=lambda d: d["converted"] * 40.0)
+    res = ex.analyse(df, ex.ExperimentSpec("variant", "control", binary_metrics=["converted"],
+                                           continuous_metrics=["revenue"]))
+    power = ex.for_reader(res.power, "en").set_index(["arm", "metric"])
+    assert power.loc[("offer_a", "converted"), "mde_abs"].endswith(" pp")
+    assert power.loc[("offer_a", "converted"), "control_mean"] == "10.0%"
+    assert power.loc[("offer_a", "revenue"), "control_mean"] == "4.00"
+    cuped = ex.readable_cuped(pd.DataFrame({"arm": ["a"], "metric": ["m"], "kind": ["binary"], "diff": [0.01],
+                                            "ci_low": [0.0], "ci_high": [0.02], "p_value": [0.04],
+                                            "variance_reduction": [0.1], "unadjusted_ci_width": [0.025],
+                                            "theta": [0.000383]}))
+    assert cuped.loc[0, "theta"] == "0.000383"   # not rounded to 0.000

@@ -64,6 +64,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.formatting import fmt_share
 from customer_analytics.i18n import t
 from customer_analytics.markup import esc
 
@@ -1023,7 +1024,10 @@ def readable_effects(effects: pd.DataFrame, alpha: float = 0.05, language: str =
 
 
 def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05, language: str = "en") -> pd.DataFrame:
-    """CUPED rows for a reader: adjusted effect in pp (rates) or the metric's unit; shares stay numbers."""
+    """CUPED rows for a reader: adjusted effect in pp (rates) or the metric's unit; shares stay numbers.
+
+    ``theta`` is shown with three significant digits (as text), so that a small coefficient is not rounded to 0.
+    """
     c = cuped
     return pd.DataFrame({
         "arm": c["arm"], "metric": c["metric"],
@@ -1032,14 +1036,15 @@ def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05, language: str = "en
         "p": c["p_value"].astype(float),
         "variance reduction": c["variance_reduction"].astype(float),
         "interval width vs unadjusted": (c["ci_high"] - c["ci_low"]) / c["unadjusted_ci_width"],
-        "theta": c["theta"],
+        # three significant digits without scientific notation: a small theta is not shown as 0.000
+        "theta": c["theta"].map(lambda x: np.format_float_positional(x, precision=3, fractional=False, trim="-")),
     }).reset_index(drop=True)
 
 
 #: Display kind of the experiment tables' columns whose names do not say it (see formatting.KINDS).
 TABLE_KINDS = {"p": "pvalue", "adjusted p": "pvalue", "seq_p_value": "pvalue", "seq_p_adjusted": "pvalue",
                "chance to beat": "share", "variance reduction": "share", "interval width vs unadjusted": "share",
-               "expected": "number", "chi2": "number", "smd": "number", "theta": "number",
+               "expected": "number", "chi2": "number", "smd": "number",
                "mean_treatment": "number", "mean_control": "number", "control_mean": "number",
                "mde_relative": "share", "target_lift": "share", "roi": "share", "roi_ci_low": "share",
                "roi_ci_high": "share", "value_per_user_treatment": "number", "value_per_user_control": "number",
@@ -1073,7 +1078,11 @@ def table_options(df: pd.DataFrame, language: str = "en") -> dict:
 
 
 def for_reader(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
-    """An experiment table with its words in ``language``: yes/no for flags, warnings and statuses in words."""
+    """An experiment table with its words in ``language``: yes/no for flags, warnings and statuses in words.
+
+    In a table mixing rates and means (such as the power table), differences are written per row
+    in their own unit: percentage points for rates, the metric's unit for means.
+    """
     out = df.copy()
     for c in out.columns:
         if pd.api.types.is_bool_dtype(out[c]):
@@ -1085,6 +1094,13 @@ def for_reader(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     if "status" in out:
         out["status"] = np.where(out["status"] == "ok", t("nb04.status_ok", language),
                                  t("nb04.status_skipped", language, n=MIN_CELL_USERS))
+    if "kind" in out and out["kind"].nunique() > 1:  # rates and means in one column: each row in its own unit
+        binary = out["kind"] == "binary"
+        for c in [*_RATE_COLUMNS, "control_mean"]:
+            if c in out:
+                rate = fmt_share if c == "control_mean" else (lambda v, sign="" if c == "mde_abs" else "+": f"{v * 100:{sign}.2f} pp")
+                out[c] = [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=c not in ("control_mean", "mde_abs")))
+                          for v, b in zip(out[c], binary, strict=True)]
     if "kind" in out:
         out["kind"] = out["kind"].map({"binary": t("nb04.kind_binary", language),
                                        "continuous": t("nb04.kind_continuous", language)}).fillna(out["kind"])
