@@ -113,6 +113,8 @@ def test_a_table_mixing_rates_and_means_writes_each_row_in_its_unit():
     assert power.loc[("offer_a", "converted"), "mde_abs"].endswith(" pp")
     assert power.loc[("offer_a", "converted"), "control_mean"] == "10.0%"
     assert power.loc[("offer_a", "revenue"), "control_mean"] == "4.00"
+    html = format_table(ex.for_reader(res.power, "en"), **ex.table_options(res.power, "en")).to_html()
+    assert "10.0%" in html and " pp" in html and "Minimum detectable difference" in html
     cuped = ex.readable_cuped(pd.DataFrame({"arm": ["a"], "metric": ["m"], "kind": ["binary"], "diff": [0.01],
                                             "ci_low": [0.0], "ci_high": [0.02], "p_value": [0.04],
                                             "variance_reduction": [0.1], "unadjusted_ci_width": [0.025],

@@ -1071,6 +1071,8 @@ def table_options(df: pd.DataFrame, language: str = "en") -> dict:
     kinds = {c: k for c, k in TABLE_KINDS.items() if c in df}
     if "kind" in df and len(df) and (df["kind"] == "binary").all():
         kinds.update({c: "pp" for c in _RATE_COLUMNS if c in df})
+    elif "kind" in df and df["kind"].nunique() > 1:  # written per row by :func:`for_reader`
+        kinds.update({c: "text" for c in (*_RATE_COLUMNS, "control_mean") if c in df})
     labels = {str(c): t(_label_key(c), language) if has(_label_key(c), language) else
               t("nb04.successes", language, metric=str(c)[:-len("_successes")]) if str(c).endswith("_successes") else
               column_label(c, language) for c in df.columns}
