@@ -13,7 +13,7 @@ import pytest
 from report_html import problems
 
 #: Notebooks whose reports must read cleanly; extend as the other notebooks adopt the helpers.
-CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "05_clv_churn"]
+CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
 
 
 def page(body: str) -> str:
@@ -134,3 +134,46 @@ def test_clustering_report_reads_cleanly_in_chinese(tmp_path, small_sample_files
     heads = [h.get_text(" ", strip=True) for h in soup.select("h2")] + [th.get_text(strip=True) for th in soup.select("th")]
     english = [h for h in heads if re.search(r"[A-Za-z]{4}", h) and not re.search(r"[\u4e00-\u9fff]", h)]
     assert not english, english
+
+
+def run_and_export(name: str, folder, parameters: dict) -> str:
+    import papermill as pm
+    from conftest import ROOT
+
+    from customer_analytics import publishing
+
+    nb = folder / f"{name}.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(nb), kernel_name="customer-analytics",
+                        cwd=str(ROOT / "notebooks"), progress_bar=False, parameters=parameters)
+    return publishing.export_html(nb, folder / f"{name}.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def ab_report_zh(tmp_path_factory, small_sample_files):
+    """Notebook 04 in Chinese on the small sample (it builds its inputs itself)."""
+    out = tmp_path_factory.mktemp("html_zh")
+    return run_and_export("04_ab_evaluation", out, {"period_end": "2025-12-31", "language": "zh", "run_dir": str(out / "run"),
+                                                    "config_path": str(small_sample_files["config"])})
+
+
+def test_ab_report_in_chinese_reads_cleanly_with_its_decision_first(ab_report_zh):
+    from report_html import visible_soup
+
+    assert problems(ab_report_zh) == []
+    text = visible_soup(ab_report_zh).get_text(" ", strip=True)
+    assert text.index("执行摘要") < text.index("决策 ：") < text.index("1. 看结果之前的检查")
+    for english in ("How to read", "Checks before any result", "No arm is a proven winner", "Rule:", "Next:",
+                    "CI", "Users observed", "relative lift"):
+        assert english not in text, english
+
+
+def test_ab_report_without_an_experiment_says_so_in_one_sentence(tmp_path, small_sample_files):
+    from report_html import visible_soup
+
+    page = run_and_export("04_ab_evaluation", tmp_path, {"period_end": "2025-12-31", "mode": "none",
+                                                         "run_dir": str(tmp_path / "run"),
+                                                         "config_path": str(small_sample_files["config"])})
+    assert problems(page) == []
+    text = visible_soup(page).get_text(" ", strip=True)
+    assert text.count("No experiment was evaluated for this period.") == 2   # the summary and the body
+    assert not any(h in text for h in ("How to read", "1. Checks", "8. Decision", "Planning and power"))

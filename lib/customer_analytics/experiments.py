@@ -52,6 +52,7 @@ Definitions (treatment arm t against control c; alpha = 0.05 unless set):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -63,6 +64,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.formatting import fmt_share
+from customer_analytics.i18n import t
 from customer_analytics.markup import esc
 
 SRM_ALPHA = 0.001
@@ -173,10 +176,10 @@ class SRMResult:
     def flagged(self) -> bool:
         return self.p_value < SRM_ALPHA
 
-    def summary(self) -> str:
-        verdict = "SAMPLE RATIO MISMATCH: do not trust the results until the assignment is explained" \
-            if self.flagged else "no sample-ratio mismatch"
-        return f"SRM chi-square = {self.chi2:.2f}, p = {self.p_value:.4g}: {verdict}."
+    def summary(self, language: str = "en") -> str:
+        """The check in one sentence, in ``language`` (catalog keys ``nb04.srm_*``)."""
+        verdict = t("nb04.srm_flagged" if self.flagged else "nb04.srm_ok", language)
+        return t("nb04.srm_summary", language, chi2=f"{self.chi2:,.2f}", p=p_text("p", self.p_value), verdict=verdict)
 
 
 def srm_test(arms: pd.Series, planned: dict[str, float] | None = None,
@@ -735,13 +738,13 @@ class ExperimentResult:
     def primary(self) -> str:
         return self.options.get("primary_metric") or self.spec.metrics[0]
 
-    def decision(self, primary: str | None = None) -> Decision:
+    def decision(self, primary: str | None = None, language: str = "en") -> Decision:
         """The decision on the primary metric under the one decision rule (:func:`decide`)."""
-        return decide(self, primary or self.primary)
+        return decide(self, primary or self.primary, language)
 
-    def summary(self, primary: str | None = None) -> str:
-        """The plain-language decision text (Markdown)."""
-        return decision_summary(self, primary or self.primary)
+    def summary(self, primary: str | None = None, language: str = "en") -> str:
+        """The plain-language decision text (Markdown) in ``language``."""
+        return decision_summary(self, primary or self.primary, language)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every exported table by name (the files under ``tables/``)."""
@@ -949,12 +952,18 @@ def fmt_number(v: float, signed: bool = True) -> str:
     return f"{v:{sign},.2f}" if abs(v) >= 1 else f"{v:{sign}.3g}"
 
 
-def fmt_diff(kind: str, diff: float, lo: float, hi: float, alpha: float = 0.05) -> str:
+def fmt_diff(kind: str, diff: float, lo: float, hi: float, alpha: float = 0.05, language: str = "en") -> str:
     """Absolute effect with its interval: '+7.66 pp (95% CI +6.99 to +8.32 pp)' for rates."""
     lvl = f"{(1 - alpha) * 100:g}%"
     if kind == "binary":
-        return f"{diff * 100:+.2f} pp ({lvl} CI {lo * 100:+.2f} to {hi * 100:+.2f} pp)"
-    return f"{fmt_number(diff)} ({lvl} CI {fmt_number(lo)} to {fmt_number(hi)})"
+        return t("nb04.interval", language, value=f"{diff * 100:+.2f} pp", level=lvl, low=f"{lo * 100:+.2f}",
+                 high=f"{hi * 100:+.2f} pp")
+    return t("nb04.interval", language, value=fmt_number(diff), level=lvl, low=fmt_number(lo), high=fmt_number(hi))
+
+
+def fmt_effect(kind: str, diff: float) -> str:
+    """An effect without its interval: '+7.66 pp' for rates, '+1.25' in the metric's unit otherwise."""
+    return f"{diff * 100:+.2f} pp" if kind == "binary" else fmt_number(diff)
 
 
 def fmt_pct(v: float) -> str:
@@ -963,9 +972,10 @@ def fmt_pct(v: float) -> str:
     return f"{v * 100:+.0f}%" if abs(v) >= 0.1 else f"{v * 100:+.1f}%"
 
 
-def fmt_lift(lift: float, lo: float, hi: float, alpha: float = 0.05) -> str:
+def fmt_lift(lift: float, lo: float, hi: float, alpha: float = 0.05, language: str = "en") -> str:
     """Relative lift with its interval: '+72% (95% CI +60% to +84%)'."""
-    return f"{fmt_pct(lift)} ({(1 - alpha) * 100:g}% CI {fmt_pct(lo)} to {fmt_pct(hi)})"
+    return t("nb04.interval", language, value=fmt_pct(lift), level=f"{(1 - alpha) * 100:g}%", low=fmt_pct(lo),
+             high=fmt_pct(hi))
 
 
 def fmt_p(p: float) -> str:
@@ -980,55 +990,126 @@ def p_text(label: str, p: float) -> str:
     return f"{label} {f}" if f.startswith("<") else f"{label} = {f}"
 
 
-def readable_effects(effects: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Effects for a reader: rates in % and pp, relative lift in %, p-values rounded.
+def readable_effects(effects: pd.DataFrame, alpha: float = 0.05, language: str = "en") -> pd.DataFrame:
+    """Effects for a reader: rates in % and pp, relative lift in %, interval words in ``language``.
 
     Works for the effects, pairwise and segment-effects tables (skipped cells are left out).
+    The p-value columns (``p``, ``adjusted p``) and ``chance to beat`` stay numbers; the
+    report formats them (see :func:`table_options`).
     """
     e = effects[effects.get("status", pd.Series("ok", index=effects.index)) == "ok"] \
         if "status" in effects else effects
     ctrl_col = "mean_versus" if "mean_versus" in e else "mean_control"
     chance_col = "prob_beat_versus" if "prob_beat_versus" in e else "prob_beat_control"
+    vs = t("nb04.vs", language)
 
     def level(kind, m):
         return f"{m * 100:.2f}%" if kind == "binary" else fmt_number(m, signed=False)
 
     out = pd.DataFrame({
         **({"segment": e["segment_column"] + " = " + e["segment"].astype(str)} if "segment_column" in e else {}),
-        "arm": e["arm"] + (" vs " + e["versus"] if "versus" in e else ""),
+        "arm": e["arm"] + (f" {vs} " + e["versus"] if "versus" in e else ""),
         "metric": e["metric"],
         "treatment": [level(k, m) for k, m in zip(e["kind"], e["mean_treatment"], strict=True)],
         "comparison": [level(k, m) for k, m in zip(e["kind"], e[ctrl_col], strict=True)],
-        "effect": [fmt_diff(k, d, lo, hi, alpha) for k, d, lo, hi in
+        "effect": [fmt_diff(k, d, lo, hi, alpha, language) for k, d, lo, hi in
                    zip(e["kind"], e["diff"], e["ci_low"], e["ci_high"], strict=True)],
-        "relative lift": [fmt_lift(x, lo, hi, alpha) for x, lo, hi in
+        "relative lift": [fmt_lift(x, lo, hi, alpha, language) for x, lo, hi in
                           zip(e["lift"], e["lift_ci_low"], e["lift_ci_high"], strict=True)],
-        "p": e["p_value"].map(fmt_p),
-        "adjusted p": e["p_adjusted"].map(fmt_p),
-        "chance to beat": e[chance_col].map(lambda x: f"{x:.1%}" if pd.notna(x) else "n/a"),
+        "p": e["p_value"].astype(float),
+        "adjusted p": e["p_adjusted"].astype(float),
+        "chance to beat": e[chance_col].astype(float),
     })
     return out.reset_index(drop=True)
 
 
-def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """CUPED rows for a reader: adjusted effect in pp (rates) or the metric's unit, interval shrinkage in %."""
+def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05, language: str = "en") -> pd.DataFrame:
+    """CUPED rows for a reader: adjusted effect in pp (rates) or the metric's unit; shares stay numbers.
+
+    ``theta`` is shown with three significant digits (as text), so that a small coefficient is not rounded to 0.
+    """
     c = cuped
     return pd.DataFrame({
         "arm": c["arm"], "metric": c["metric"],
-        "CUPED effect": [fmt_diff(k, d, lo, hi, alpha) for k, d, lo, hi in
+        "CUPED effect": [fmt_diff(k, d, lo, hi, alpha, language) for k, d, lo, hi in
                          zip(c["kind"], c["diff"], c["ci_low"], c["ci_high"], strict=True)],
-        "p": c["p_value"].map(fmt_p),
-        "variance reduction": c["variance_reduction"].map(lambda x: f"{x:.1%}"),
-        "interval width vs unadjusted": ((c["ci_high"] - c["ci_low"]) / c["unadjusted_ci_width"]).map(lambda x: f"{x:.0%}"),
-        "theta": c["theta"],
+        "p": c["p_value"].astype(float),
+        "variance reduction": c["variance_reduction"].astype(float),
+        "interval width vs unadjusted": (c["ci_high"] - c["ci_low"]) / c["unadjusted_ci_width"],
+        # three significant digits without scientific notation: a small theta is not shown as 0.000
+        "theta": c["theta"].map(lambda x: np.format_float_positional(x, precision=3, fractional=False, trim="-")),
     }).reset_index(drop=True)
 
 
-def styled(df: pd.DataFrame, digits: int = 4):
-    """A table for display: floats to ``digits`` significant figures, no index column."""
-    fmt = {c: (lambda x, d=digits: fmt_number(x, signed=False) if abs(x) >= 1 else f"{x:.{d}g}")
-           for c in df.columns if pd.api.types.is_float_dtype(df[c])}
-    return df.style.format(fmt, na_rep="").hide(axis="index")
+#: Display kind of the experiment tables' columns whose names do not say it (see formatting.KINDS).
+TABLE_KINDS = {"p": "pvalue", "adjusted p": "pvalue", "seq_p_value": "pvalue", "seq_p_adjusted": "pvalue",
+               "chance to beat": "share", "variance reduction": "share", "interval width vs unadjusted": "share",
+               "expected": "number", "chi2": "number", "smd": "number",
+               "mean_treatment": "number", "mean_control": "number", "control_mean": "number",
+               "mde_relative": "share", "target_lift": "share", "roi": "share", "roi_ci_low": "share",
+               "roi_ci_high": "share", "value_per_user_treatment": "number", "value_per_user_control": "number",
+               "incremental_value_per_user": "number", "incremental_cost_per_user": "number",
+               "profit_per_user": "number", "profit_per_user_ci_low": "number", "profit_per_user_ci_high": "number",
+               "total_cost": "number", "total_profit": "number", "total_profit_ci_low": "number",
+               "total_profit_ci_high": "number"}
+_RATE_COLUMNS = ("diff", "ci_low", "ci_high", "seq_ci_low", "seq_ci_high", "mde_abs")
+
+
+def _label_key(name) -> str:
+    return "nb04.col." + re.sub(r"[^0-9a-zA-Z]+", "_", str(name)).strip("_").lower()
+
+
+def table_options(df: pd.DataFrame, language: str = "en") -> dict:
+    """Keyword options for :func:`customer_analytics.formatting.show` of an experiment table.
+
+    ``kinds``: p-values, shares and plain numbers by column (:data:`TABLE_KINDS`); the
+    differences of a table whose rows are all rates (``kind == 'binary'``) in percentage points.
+    ``labels``: headers in words from the catalog (``nb04.col.<name>``).
+    """
+    from customer_analytics.i18n import column_label, has
+
+    kinds = {c: k for c, k in TABLE_KINDS.items() if c in df}
+    if "kind" in df and len(df) and (df["kind"] == "binary").all():
+        kinds.update({c: "pp" for c in _RATE_COLUMNS if c in df})
+    elif "kind" in df and df["kind"].nunique() > 1:  # written per row by :func:`for_reader`
+        kinds.update({c: "text" for c in (*_RATE_COLUMNS, "control_mean") if c in df})
+    labels = {str(c): t(_label_key(c), language) if has(_label_key(c), language) else
+              t("nb04.successes", language, metric=str(c)[:-len("_successes")]) if str(c).endswith("_successes") else
+              column_label(c, language) for c in df.columns}
+    return {"kinds": kinds, "labels": labels}
+
+
+def for_reader(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """An experiment table with its words in ``language``: yes/no for flags, warnings and statuses in words.
+
+    In a table mixing rates and means (such as the power table), differences are written per row
+    in their own unit: percentage points for rates, the metric's unit for means.
+    """
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].map({True: t("nb04.yes", language), False: t("nb04.no", language)})
+    if "warning" in out:
+        out["warning"] = out["warning"].map({"too small: skipped": t("nb04.warn_skipped", language),
+                                             "too small for the normal approximation": t("nb04.warn_small", language),
+                                             "": ""}).fillna(out["warning"])
+    if "status" in out:
+        out["status"] = np.where(out["status"] == "ok", t("nb04.status_ok", language),
+                                 t("nb04.status_skipped", language, n=MIN_CELL_USERS))
+    if "kind" in out and out["kind"].nunique() > 1:  # rates and means in one column: each row in its own unit
+        binary = out["kind"] == "binary"
+        for c in [*_RATE_COLUMNS, "control_mean"]:
+            if c in out:
+                rate = fmt_share if c == "control_mean" else (lambda v, sign="" if c == "mde_abs" else "+": f"{v * 100:{sign}.2f} pp")
+                out[c] = [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=c not in ("control_mean", "mde_abs")))
+                          for v, b in zip(out[c], binary, strict=True)]
+    if "kind" in out:
+        out["kind"] = out["kind"].map({"binary": t("nb04.kind_binary", language),
+                                       "continuous": t("nb04.kind_continuous", language)}).fillna(out["kind"])
+    for c in ("segment_column", "segment"):
+        if c in out:
+            out[c] = out[c].replace({"(all)": t("nb04.all", language)})
+    return out
 
 
 # ------------------------------------------------------------------ the decision
@@ -1039,7 +1120,8 @@ class Decision:
     """The decision on the primary metric under the one decision rule.
 
     ``winner`` is None unless an arm's adjusted p-value is below alpha, its effect is
-    favourable and no SRM is flagged. ``reasons`` says why there is no winner.
+    favourable and no SRM is flagged. ``reasons`` says why there is no winner; the
+    texts are in ``language``.
     """
 
     primary: str
@@ -1047,31 +1129,34 @@ class Decision:
     rule: str
     reasons: list[str]
     candidates: pd.DataFrame
+    language: str = "en"
 
     def summary(self) -> str:
-        head = f"Winner on {self.primary}: {self.winner}" if self.winner else \
-            f"No arm is a proven winner on {self.primary}"
-        return head + (": " + " ".join(self.reasons) if self.reasons else ".")
+        L = self.language
+        head = t("nb04.winner_plain", L, metric=self.primary, arm=self.winner) if self.winner else \
+            t("nb04.no_winner_plain", L, metric=self.primary)
+        return head + (t("nb04.colon", L) + " ".join(self.reasons) if self.reasons else t("nb04.stop", L))
 
 
-def decision_rule(res: ExperimentResult) -> str:
-    """The rule in words, with this run's settings."""
+def decision_rule(res: ExperimentResult, language: str = "en") -> str:
+    """The rule in words, with this run's settings, in ``language``."""
     o = res.options
     corr = o.get("correction", "holm")
     k = len(treatment_arms_of(res))
-    how = "no correction" if corr == "none" else f"the {corr} correction across the {k} arm(s) compared with control"
-    seq = " (always-valid p-value of the confidence sequence, as sequential looks are on)" if o.get("sequential") else ""
-    direction = "higher" if o.get("higher_is_better", True) else "lower"
-    return (f"An arm wins when its p-value{seq} for the primary metric, adjusted with {how}, is below "
-            f"{res.alpha:g}; its effect makes the metric {direction}; and no sample-ratio mismatch is flagged.")
+    how = t("nb04.rule_no_correction", language) if corr == "none" else \
+        t("nb04.rule_correction", language, correction=corr, k=k)
+    seq = t("nb04.rule_sequential", language) if o.get("sequential") else ""
+    direction = t("nb04.higher" if o.get("higher_is_better", True) else "nb04.lower", language)
+    return t("nb04.rule", language, sequential=seq, how=how, alpha=f"{res.alpha:g}", direction=direction)
 
 
 def treatment_arms_of(res: ExperimentResult) -> list[str]:
     return sorted(res.effects["arm"].unique()) if len(res.effects) else []
 
 
-def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
-    """Apply the decision rule to the primary metric; see :func:`decision_rule`."""
+def decide(res: ExperimentResult, primary: str | None = None, language: str = "en") -> Decision:
+    """Apply the decision rule to the primary metric; see :func:`decision_rule`. Texts in ``language``."""
+    L = language
     primary = primary or res.primary
     if primary not in res.spec.metrics:
         raise ConfigError(f"primary_metric '{primary}' is not among the metrics {res.spec.metrics}")
@@ -1085,18 +1170,18 @@ def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
     reasons = []
     winner = None
     if res.srm.flagged:
-        reasons.append(f"the arms are not in the planned proportions ({p_text('SRM p', res.srm.p_value)}), so the "
-                       "assignment is broken and no result can be trusted.")
+        reasons.append(t("nb04.reason_srm", L, srm_p=p_text(t("nb04.srm_p", L), res.srm.p_value)))
     elif len(passed):
         winner = str((sign * passed["diff"]).idxmax())
     if winner is None and not res.srm.flagged:
         corr = o.get("correction", "holm")
         for arm, e in eff.iterrows():
             if e[raw_col] < res.alpha and favourable[arm] and e[p_col] >= res.alpha:
-                reasons.append(f"{esc(arm)} has {p_text('p', e[raw_col])}, which becomes {fmt_p(e[p_col])} after the "
-                               f"{corr} correction for {len(eff)} arms compared with control: not significant.")
+                reasons.append(t("nb04.reason_adjusted", L, arm=esc(arm), p=p_text("p", e[raw_col]),
+                                 p_adjusted=fmt_p(e[p_col]), correction=corr, k=len(eff)))
             elif e[p_col] < res.alpha and not favourable[arm]:
-                reasons.append(f"{esc(arm)} moved {esc(primary)} the wrong way ({p_text('adjusted p', e[p_col])}).")
+                reasons.append(t("nb04.reason_wrong_way", L, arm=esc(arm), metric=esc(primary),
+                                 p_adjusted=p_text(t("nb04.adjusted_p", L), e[p_col])))
         pw = res.power[res.power["metric"] == primary].set_index("arm")
         kind = eff["kind"].iloc[0] if len(eff) else "binary"
         # only arms without a significant result can be under-powered; a significant harm is a finding
@@ -1111,14 +1196,11 @@ def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
         if under:
             a, mde, rel = under[0]
             size = f"{mde * 100:.2f} pp" if kind == "binary" else fmt_number(mde, signed=False)
-            reasons.append(f"The experiment is under-powered for the effects seen: with these sample sizes only "
-                           f"effects of about {size} ({fmt_pct(rel).lstrip('+')}) or more would be detected "
-                           f"reliably (MDE at {res.options.get('power', 0.8):.0%} power), so this is inconclusive, "
-                           "not evidence of no effect.")
+            reasons.append(t("nb04.reason_underpowered", L, size=size, relative=fmt_pct(rel).lstrip("+"),
+                             power=f"{res.options.get('power', 0.8):.0%}"))
         if not reasons:
-            reasons.append("no arm's difference from control is significant, and the experiment was large enough "
-                           "to detect effects of the planned size.")
-    return Decision(primary, winner, decision_rule(res), reasons, eff.reset_index())
+            reasons.append(t("nb04.reason_null", L))
+    return Decision(primary, winner, decision_rule(res, L), reasons, eff.reset_index(), L)
 
 
 def _segment_claims(res: ExperimentResult, primary: str, arm: str | None = None) -> pd.DataFrame:
@@ -1130,88 +1212,128 @@ def _segment_claims(res: ExperimentResult, primary: str, arm: str | None = None)
     return s[s["arm"] == arm] if arm else s
 
 
-def decision_summary(res: ExperimentResult, primary: str | None = None) -> str:
-    """A short plain-language decision text generated from the numbers (Markdown)."""
+def segment_claims(res: ExperimentResult, primary: str | None = None, arm: str | None = None) -> pd.DataFrame:
+    """Segment cells where an arm is proven to work on the primary metric.
+
+    A claim needs the per-segment adjusted p-value below alpha and a favourable effect
+    (the same rule as the decision, applied per segment cell).
+    """
+    return _segment_claims(res, primary or res.primary, arm)
+
+
+def next_step(res: ExperimentResult, language: str = "en", primary: str | None = None) -> str:
+    """What to do next, in one sentence from the decision (fix, do not roll out, or roll out where)."""
+    return _next_step(res, decide(res, primary, language), language)
+
+
+def decision_summary(res: ExperimentResult, primary: str | None = None, language: str = "en") -> str:
+    """A short plain-language decision text generated from the numbers (Markdown, in ``language``).
+
+    Labels from data (arms, metrics, segments) are escaped with :func:`customer_analytics.markup.esc`.
+    """
+    L = language
     primary = primary or res.primary
-    dec = decide(res, primary)
+    dec = decide(res, primary, L)
     a = res.alpha
+    lvl = f"{(1 - a) * 100:g}%"
+    adj, sep = t("nb04.adjusted_p", L), t("nb04.sep", L)
     lines = []
     if res.srm.flagged:
-        lines.append("**Stop: the arms are not in the planned proportions (SRM p < 0.001).** "
-                     "The assignment is broken; the numbers below are not trustworthy.")
+        lines.append(t("nb04.sum_stop", L))
     if dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
-        lines.append(f"**Winner on {esc(primary)}: {esc(dec.winner)}**: {fmt_diff(e['kind'], e['diff'], e['ci_low'], e['ci_high'], a)}, "
-                     f"relative lift {fmt_lift(e['lift'], e['lift_ci_low'], e['lift_ci_high'], a)}.")
+        lines.append(t("nb04.sum_winner", L, metric=esc(primary), arm=esc(dec.winner),
+                       effect=fmt_diff(e["kind"], e["diff"], e["ci_low"], e["ci_high"], a, L),
+                       lift=fmt_lift(e["lift"], e["lift_ci_low"], e["lift_ci_high"], a, L)))
     else:
-        lines.append(f"**No arm is a proven winner on {esc(primary)}.** " + " ".join(dec.reasons))
-    lines.append(f"Rule: {dec.rule}")
+        lines.append(t("nb04.sum_no_winner", L, metric=esc(primary), reasons=" ".join(dec.reasons)))
+    lines.append(t("nb04.sum_rule", L, rule=dec.rule))
     if len(res.balance) and res.balance["imbalanced"].any():
         bad = res.balance[res.balance["imbalanced"]]
-        lines.append(f"Pre-period imbalance in {esc(', '.join(bad['arm'] + ': ' + bad['covariate']))} (|SMD| > 0.1): "
-                     "prefer the CUPED-adjusted estimates.")
+        lines.append(t("nb04.sum_imbalance", L, cells=esc(", ".join(bad["arm"] + ": " + bad["covariate"]))))
     seq = res.options.get("sequential") and "seq_p_value" in dec.candidates
     for r in dec.candidates.itertuples():
-        txt = (f"{esc(r.arm)} vs control: {fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, relative lift "
-               f"{fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, a)}; {p_text('p', r.p_value)}, "
-               f"{p_text('adjusted p', r.p_adjusted)}; chance to beat control {r.prob_beat_control:.1%}.")
+        txt = t("nb04.sum_arm", L, arm=esc(r.arm), effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L),
+                lift=fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, a, L), p=p_text("p", r.p_value),
+                p_adjusted=p_text(adj, r.p_adjusted), chance=f"{r.prob_beat_control:.1%}")
         if seq:
-            txt += (f" Always-valid: {fmt_diff(r.kind, r.diff, r.seq_ci_low, r.seq_ci_high, a)} (confidence "
-                    f"sequence), {p_text('adjusted p', r.seq_p_adjusted)}.")
+            txt += t("nb04.sum_arm_sequential", L, effect=fmt_diff(r.kind, r.diff, r.seq_ci_low, r.seq_ci_high, a, L),
+                     p_adjusted=p_text(adj, r.seq_p_adjusted))
         lines.append(txt)
     if len(res.pairwise):
         pw = res.pairwise[res.pairwise["metric"] == primary]
         for r in pw.itertuples():
-            verdict = "a significant difference" if r.p_adjusted < a else "no significant difference"
-            lines.append(f"{esc(r.arm)} vs {esc(r.versus)}: {fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, "
-                         f"{p_text('adjusted p', r.p_adjusted)}: {verdict} between the two treatments.")
+            verdict = t("nb04.pair_significant" if r.p_adjusted < a else "nb04.pair_not_significant", L)
+            lines.append(t("nb04.sum_pair", L, arm=esc(r.arm), versus=esc(r.versus),
+                           effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L),
+                           p_adjusted=p_text(adj, r.p_adjusted), verdict=verdict))
     if len(res.roi):
         for r in res.roi.itertuples():
-            roi_txt = f"ROI {fmt_pct(r.roi)} ({(1 - a) * 100:g}% CI {fmt_pct(r.roi_ci_low)} to {fmt_pct(r.roi_ci_high)})" \
-                if pd.notna(r.roi) else "no extra cost, so no ROI"
-            lines.append(f"{esc(r.arm)}: incremental profit {fmt_number(r.profit_per_user)} per treated user "
-                         f"({(1 - a) * 100:g}% CI {fmt_number(r.profit_per_user_ci_low)} to "
-                         f"{fmt_number(r.profit_per_user_ci_high)}), {fmt_number(r.total_profit)} in total over "
-                         f"{r.n_treatment:,} users ({fmt_number(r.total_profit_ci_low)} to "
-                         f"{fmt_number(r.total_profit_ci_high)}); {roi_txt}.")
+            roi_txt = t("nb04.roi_text", L, roi=fmt_pct(r.roi), level=lvl, low=fmt_pct(r.roi_ci_low),
+                        high=fmt_pct(r.roi_ci_high)) if pd.notna(r.roi) else t("nb04.roi_none", L)
+            lines.append(t("nb04.sum_roi", L, arm=esc(r.arm), profit=fmt_number(r.profit_per_user), level=lvl,
+                           low=fmt_number(r.profit_per_user_ci_low), high=fmt_number(r.profit_per_user_ci_high),
+                           total=fmt_number(r.total_profit), n=f"{r.n_treatment:,}",
+                           total_low=fmt_number(r.total_profit_ci_low), total_high=fmt_number(r.total_profit_ci_high),
+                           roi=roi_txt))
     claims = _segment_claims(res, primary)
     if len(claims):
-        parts = [f"{esc(r.arm)} in {esc(r.segment_column)} = {esc(r.segment)} ({fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a)}, "
-                 f"{p_text('adjusted p', r.p_adjusted)})" for r in claims.itertuples()]
-        lines.append("Works in (significant after the per-segment correction): " + "; ".join(parts) + ".")
+        parts = [t("nb04.claim", L, arm=esc(r.arm), column=esc(r.segment_column), segment=esc(r.segment),
+                   effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L), p_adjusted=p_text(adj, r.p_adjusted))
+                 for r in claims.itertuples()]
+        lines.append(t("nb04.sum_claims", L, cells=sep.join(parts)))
     elif len(res.segments):
-        lines.append("No segment shows a significant effect after the per-segment correction.")
+        lines.append(t("nb04.sum_no_claims", L))
     skipped = res.segments[res.segments["status"] != "ok"] if len(res.segments) else pd.DataFrame()
     if len(skipped):
         cells = skipped.drop_duplicates(["segment_column", "segment", "arm"])
-        lines.append("Too small, skipped: " + "; ".join(
-            f"{esc(r.segment_column)} = {esc(r.segment)} for {esc(r.arm)} ({r.n_treatment} vs {r.n_control} users)"
-            for r in cells.itertuples()) + ".")
+        lines.append(t("nb04.sum_skipped", L, cells=sep.join(
+            t("nb04.skipped_cell", L, column=esc(r.segment_column), segment=esc(r.segment), arm=esc(r.arm),
+              n_treatment=r.n_treatment, n_control=r.n_control) for r in cells.itertuples())))
     small = res.sizes[res.sizes["warning"] == "too small for the normal approximation"]
     if len(small):
-        lines.append(f"{len(small)} arm/segment group(s) are too small for the normal approximation; "
-                     "treat their results as indicative.")
-    lines.append(_next_step(res, dec))
+        lines.append(t("nb04.sum_small", L, n=len(small)))
+    lines.append(_next_step(res, dec, L))
     return "\n\n".join(lines)
 
 
-def _next_step(res: ExperimentResult, dec: Decision) -> str:
+def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> str:
+    L = language
     if res.srm.flagged:
-        return "Next: fix the assignment and rerun."
+        return t("nb04.next_fix", L)
     if not dec.winner:
-        return "Next: do not roll out; if the effect matters, rerun with the sample size in the planning table."
+        return t("nb04.next_no_winner", L)
     roi_note = ""
     if len(res.roi):
         r = res.roi.set_index("arm").loc[dec.winner]
         if r["profit_per_user_ci_high"] < 0:
-            return (f"Next: do not roll out {esc(dec.winner)} at these costs: it raises {esc(dec.primary)} but loses money "
-                    f"({fmt_number(r['profit_per_user'])} per treated user).")
-        roi_note = (" It pays at these costs." if r["profit_per_user_ci_low"] > 0 else
-                    " Whether it pays at these costs is not yet clear (the profit interval includes 0).")
+            return t("nb04.next_loses_money", L, arm=esc(dec.winner), metric=esc(dec.primary),
+                     profit=fmt_number(r["profit_per_user"]))
+        roi_note = t("nb04.next_pays" if r["profit_per_user_ci_low"] > 0 else "nb04.next_pays_unclear", L)
     claims = _segment_claims(res, dec.primary, dec.winner)
-    where = ("; the effect is proven in " + ", ".join(f"{esc(r.segment_column)} = {esc(r.segment)}" for r in claims.itertuples())
-             if len(claims) else "; no single segment stands out after the per-segment correction")
-    return f"Next: roll out {esc(dec.winner)} to the users it was tested on{where}. Keep a hold-out to confirm.{roi_note}"
+    where = t("nb04.next_proven_in", L, cells=", ".join(f"{esc(r.segment_column)} = {esc(r.segment)}"
+                                                        for r in claims.itertuples())) \
+        if len(claims) else t("nb04.next_no_segment", L)
+    return t("nb04.next_roll_out", L, arm=esc(dec.winner), where=where, roi_note=roi_note)
+
+
+def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None) -> str:
+    """The decision in one plain-text sentence (for the dashboard and the summary; not escaped).
+
+    Uses the same rule as :func:`decide`: the winner with its effect and relative lift,
+    or why there is none (broken assignment, no proven winner), or no experiment at all.
+    """
+    L = language
+    if res is None:
+        return t("nb04.decision_none", L)
+    dec = decide(res, primary, L)
+    if res.srm.flagged:
+        return t("nb04.decision_srm", L)
+    if dec.winner:
+        e = dec.candidates.set_index("arm").loc[dec.winner]
+        return t("nb04.decision_winner", L, arm=dec.winner, metric=dec.primary, effect=fmt_effect(e["kind"], e["diff"]),
+                 lift=fmt_pct(e["lift"]))
+    return t("nb04.decision_no_winner", L, metric=dec.primary)
 
 
 def headline_figures(res: ExperimentResult | None, primary: str | None = None) -> dict:
@@ -1320,27 +1442,39 @@ def analysis_options(p: dict, spec: ExperimentSpec, seed: int) -> dict:
 # ------------------------------------------------------------------ figure
 
 
-def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05):
-    """Forest plot of per-segment differences, grouped by segment column, labelled 'column = segment · arm'.
+def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05, language: str = "en"):
+    """Forest plot of per-segment differences, grouped by segment column, one colour per arm (legend).
 
-    Skipped (too small) cells are left out; rates are shown in percentage points.
+    Rows are labelled 'column = segment · arm'; skipped (too small) cells are left out; rates are
+    shown in percentage points. Title and axis in ``language``; colours from the one palette
+    (:func:`customer_analytics.charts.color_for`).
     """
     import matplotlib.pyplot as plt
 
+    from customer_analytics.charts import color_for, plain_axis
+
     r = segments[(segments["metric"] == metric) & (segments["status"] == "ok")]
     r = r.sort_values(["segment_column", "segment", "arm"]).reset_index(drop=True)
-    scale, unit = (100, " (pp)") if len(r) and r["kind"].iloc[0] == "binary" else (1, "")
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(r) + 1.5))
+    binary = bool(len(r)) and r["kind"].iloc[0] == "binary"
+    scale = 100 if binary else 1
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(r) + 1.8))
     y = np.arange(len(r))[::-1]
-    ax.errorbar(r["diff"] * scale, y, xerr=[(r["diff"] - r["ci_low"]) * scale, (r["ci_high"] - r["diff"]) * scale],
-                fmt="o", color="#4c72b0", ecolor="#999", capsize=3)
+    for arm in sorted(r["arm"].unique()):
+        m = (r["arm"] == arm).to_numpy()
+        g = r[m]
+        ax.errorbar(g["diff"] * scale, y[m], xerr=[(g["diff"] - g["ci_low"]) * scale, (g["ci_high"] - g["diff"]) * scale],
+                    fmt="o", color=color_for(arm), ecolor=color_for(arm), alpha=0.9, capsize=3, label=str(arm))
     for i in range(1, len(r)):  # a line between segment columns
         if r["segment_column"].iloc[i] != r["segment_column"].iloc[i - 1]:
             ax.axhline(y[i] + 0.5, color="#ccc", lw=1)
     ax.axvline(0, color="grey", ls="--")
     ax.set_yticks(y, [f"{c} = {s} · {a}" for c, s, a in zip(r["segment_column"], r["segment"], r["arm"], strict=True)])
-    ax.set(title=f"{metric}: difference vs control by segment", xlabel=f"difference vs control{unit}, "
-           f"{(1 - alpha) * 100:g}% CI (unadjusted)")
+    plain_axis(ax.xaxis)
+    unit = t("nb04.chart_unit_pp" if binary else "nb04.chart_unit_metric", language)
+    ax.set(title=t("nb04.chart_forest_title", language, metric=metric),
+           xlabel=t("nb04.chart_forest_x", language, unit=unit, level=f"{(1 - alpha) * 100:g}%"))
+    if len(r):
+        ax.legend(title=t("nb04.chart_arm", language), fontsize=8, loc="best")
     fig.tight_layout()
     return fig
 

@@ -157,6 +157,54 @@ def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_a
         key = "next_similar" if ari_rfm >= similar_ari else "next_different"
         out.append(t(f"nb03.summary.{key}", language, ari=f"{ari_rfm:.2f}", name=name))
     return out
+def ab_bullets(result, language: str = "en") -> list[str]:
+    """Executive summary of the A/B evaluation (3-6 bullets; one sentence without an experiment).
+
+    - first the decision, by the one decision rule (:func:`customer_analytics.experiments.decision_sentence`);
+    - what was tested: users, arms, the primary metric, and whether the arm sizes match the plan (SRM);
+    - what changed: the winner (else the arm with the most favourable effect) against control,
+      in pp for rates, with its relative lift and adjusted p-value;
+    - the money, when costs are configured: incremental profit per treated user (with its interval) and ROI of that arm;
+    - where it works: segments proven after the per-segment correction (at most three named);
+    - what to do next (:func:`customer_analytics.experiments.next_step`).
+
+    ``result`` is an :class:`customer_analytics.experiments.ExperimentResult` or None.
+    Labels from data are escaped with :func:`customer_analytics.markup.esc`.
+    """
+    from customer_analytics import experiments as ex
+    from customer_analytics.formatting import fmt_pvalue
+    from customer_analytics.markup import esc
+
+    L = language
+    if result is None:
+        return [t("nb04.decision_none", L)]
+    dec = result.decision(language=L)
+    arms = ex.treatment_arms_of(result)
+    srm = t("nb04.b_srm_bad" if result.srm.flagged else "nb04.b_srm_ok", L)
+    out = [t("nb04.b_decision", L, decision=esc(ex.decision_sentence(result, L))),
+           t("nb04.b_tested", L, users=fmt_int(result.srm.table["observed"].sum()), k=len(arms),
+             arms=", ".join(esc(a) for a in arms), control=esc(result.spec.control_label), metric=esc(dec.primary),
+             srm=srm)]
+    cand = dec.candidates.set_index("arm")
+    best = dec.winner
+    if len(cand):
+        sign = 1 if result.options.get("higher_is_better", True) else -1
+        best = best or str((sign * cand["diff"]).idxmax())
+        e = cand.loc[best]
+        p_adj = e["seq_p_adjusted"] if result.options.get("sequential") and "seq_p_adjusted" in cand else e["p_adjusted"]
+        out.append(t("nb04.b_best", L, arm=esc(best), effect=ex.fmt_effect(e["kind"], e["diff"]),
+                     lift=ex.fmt_pct(e["lift"]), p=fmt_pvalue(p_adj)))
+    if len(result.roi) and best in set(result.roi["arm"]):
+        r = result.roi.set_index("arm").loc[best]
+        out.append(t("nb04.b_roi", L, arm=esc(best), profit=ex.fmt_number(r["profit_per_user"]),
+                     level=f"{(1 - result.alpha) * 100:g}%", low=ex.fmt_number(r["profit_per_user_ci_low"]),
+                     high=ex.fmt_number(r["profit_per_user_ci_high"]), roi=ex.fmt_pct(r["roi"])))
+    if len(result.segments):
+        claims = ex.segment_claims(result, dec.primary)
+        cells = [f"{esc(r.arm)}: {esc(r.segment_column)} = {esc(r.segment)}" for r in claims.head(3).itertuples()]
+        out.append(t("nb04.b_segments", L, cells=t("nb04.sep", L).join(cells)) if cells else t("nb04.b_no_segments", L))
+    out.append(f"**{ex.next_step(result, L, dec.primary)}**")
+    return out[:6]
 
 
 def say(key: str, language: str = "en", **values):

@@ -1,0 +1,122 @@
+"""The A/B report's words: the decision, its rule and reasons, the summary bullets, in English and Chinese."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customer_analytics import experiments as ex
+from customer_analytics import narrative
+from customer_analytics.formatting import format_table
+
+
+def three_arm_table(x_a: int = 242, n: int = 2000, x_c: int = 200, x_b: int = 200, a: str = "offer_a") -> pd.DataFrame:
+    """control 200/2000; offer_a 242/2000 (p = 0.034, Holm over two arms 0.068); offer_b = control."""
+    def arm(name, x):
+        return pd.DataFrame({"variant": name, "converted": np.r_[np.ones(x), np.zeros(n - x)]})
+    return pd.concat([arm("control", x_c), arm(a, x_a), arm("offer_b", x_b)], ignore_index=True)
+
+
+THREE = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"])
+LATIN_WORD = re.compile(r"\b(?!pp\b|vs\b|SRM\b|ROI\b|CUPED\b|MDE\b|holm\b)[A-Za-z]{3,}\b")
+
+
+def latin_words(text: str, *allowed: str) -> set[str]:
+    """English words left in a Chinese text (metric and arm names from the data allowed)."""
+    return {w for w in LATIN_WORD.findall(unescape(text)) if not any(w in a for a in allowed)}
+
+
+def test_the_winner_sentence_carries_the_effect_in_pp_and_the_lift_in_percent():
+    res = ex.analyse(three_arm_table(), THREE, correction="none")
+    assert ex.decision_sentence(res) == "offer_a wins on converted: +2.10 pp against control (+21% relative lift)."
+    assert ex.decision_sentence(res, "zh") == "offer_a 在 converted 上胜出：相对对照组 +2.10 pp（相对提升 +21%）。"
+    assert ex.decision_sentence(None, "zh") == "本期没有评估任何实验。"
+    held = ex.analyse(three_arm_table(), THREE)  # Holm: 0.068
+    assert ex.decision_sentence(held) == "No arm is a proven winner on converted, so nothing is rolled out yet."
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"correction": "none"}, {"sequential": True, "sequential_tuning": 4000},
+                                    {"roi": ex.ROISettings({"offer_a": 5.0, "offer_b": 5.0}, 10.0, "converted")}])
+def test_the_chinese_decision_text_has_no_english_left(kwargs):
+    res = ex.analyse(three_arm_table(x_a=300 if "roi" in kwargs else 242), THREE, **kwargs)
+    zh = res.summary(language="zh")
+    assert latin_words(zh, "offer_a", "offer_b", "converted", "control") == set(), zh
+    assert "下一步" in zh and "规则" in zh and "置信区间" in zh
+    en = res.summary()
+    assert "Next:" in en and "Rule:" in en and "CI" in en
+    # the same numbers in both languages
+    assert re.findall(r"[+-]\d+\.\d+ pp", unescape(zh)) == re.findall(r"[+-]\d+\.\d+ pp", unescape(en))
+    assert res.decision(language="zh").rule.startswith("当一个实验组")
+
+
+def test_srm_reason_and_summary_in_chinese():
+    srm = ex.analyse(three_arm_table(x_a=300).iloc[500:], THREE, correction="none")
+    assert "样本比例失衡" in srm.srm.summary("zh") and "SAMPLE RATIO MISMATCH" in srm.srm.summary()
+    assert "修正分组" in srm.summary(language="zh") and "分组有问题" in srm.decision(language="zh").reasons[0]
+
+
+def test_summary_bullets_say_what_changed_the_decision_and_what_next():
+    res = ex.analyse(three_arm_table(), THREE, correction="none",
+                     roi=ex.ROISettings({"offer_a": 0.1, "offer_b": 0.1}, 20.0, "converted"))
+    bullets = [unescape(b) for b in narrative.ab_bullets(res)]
+    assert 3 <= len(bullets) <= 6
+    assert bullets[0] == "**Decision:** offer_a wins on converted: +2.10 pp against control (+21% relative lift)."
+    assert bullets[1].startswith("6,000 users in 2 treatment arm(s) (offer_a, offer_b) and control (control)")
+    assert "**offer_a**, +2.10 pp against control (+21% relative lift)" in bullets[2]
+    assert "+0.32 of incremental profit per treated user (95% CI" in bullets[3]   # +2.1 pp x 20 = 0.42 per user against 0.10 of cost
+    assert bullets[-1].startswith("**Next: roll out offer_a")
+    zh = [unescape(b) for b in narrative.ab_bullets(res, "zh")]
+    assert len(zh) == len(bullets) and zh[0].startswith("**决策**：offer_a 在 converted 上胜出")
+    assert latin_words(" ".join(zh), "offer_a", "offer_b", "converted", "control") == set()
+
+
+def test_without_a_winner_the_bullets_name_the_best_arm_and_advise_not_to_roll_out():
+    bullets = [unescape(b) for b in narrative.ab_bullets(ex.analyse(three_arm_table(), THREE))]
+    assert "Best arm: **offer_a**" in bullets[2] and "adjusted p 0.0683" in bullets[2]
+    assert "No arm is a proven winner" in bullets[0] and bullets[-1].startswith("**Next: do not roll out")
+
+
+def test_without_an_experiment_the_summary_is_one_sentence():
+    assert narrative.ab_bullets(None) == ["No experiment was evaluated for this period."]
+    assert narrative.ab_bullets(None, "zh") == ["本期没有评估任何实验。"]
+
+
+def test_bullets_escape_arm_labels():
+    res = ex.analyse(three_arm_table(a="<b>x</b>"), THREE, correction="none")
+    text = " ".join(narrative.ab_bullets(res))
+    assert "<b>" not in text and "&lt;b&gt;x&lt;/b&gt;" in text
+
+
+def test_tables_show_p_values_shares_and_pp_with_headers_in_the_report_language():
+    res = ex.analyse(three_arm_table(), THREE, sequential=True, sequential_tuning=4000)
+    seq = res.effects[["arm", "kind", "diff", "seq_ci_low", "p_value", "seq_p_adjusted"]]
+    opts = ex.table_options(seq, "zh")
+    assert opts["kinds"] == {"diff": "pp", "seq_ci_low": "pp", "seq_p_adjusted": "pvalue"}
+    html = format_table(ex.for_reader(seq, "zh"), language="zh", **opts).to_html()
+    assert "+2.10 pp" in html and "实验组" in html and "始终有效校正后 p 值" in html and "比率" in html
+    readable = ex.readable_effects(res.effects, res.alpha, "zh")
+    html = format_table(readable, language="zh", **ex.table_options(readable, "zh")).to_html()
+    assert "置信区间" in html and "0.0683" in html and "相对提升（区间）" in html and "胜出概率" in html
+    srm = ex.for_reader(res.srm.table.reset_index(), "en")
+    assert set(srm["flagged"]) == {"no"}
+
+
+def test_a_table_mixing_rates_and_means_writes_each_row_in_its_unit():
+    df = three_arm_table().assign(revenue=lambda d: d["converted"] * 40.0)
+    res = ex.analyse(df, ex.ExperimentSpec("variant", "control", binary_metrics=["converted"],
+                                           continuous_metrics=["revenue"]))
+    power = ex.for_reader(res.power, "en").set_index(["arm", "metric"])
+    assert power.loc[("offer_a", "converted"), "mde_abs"].endswith(" pp")
+    assert power.loc[("offer_a", "converted"), "control_mean"] == "10.0%"
+    assert power.loc[("offer_a", "revenue"), "control_mean"] == "4.00"
+    html = format_table(ex.for_reader(res.power, "en"), **ex.table_options(res.power, "en")).to_html()
+    assert "10.0%" in html and " pp" in html and "Minimum detectable difference" in html
+    cuped = ex.readable_cuped(pd.DataFrame({"arm": ["a"], "metric": ["m"], "kind": ["binary"], "diff": [0.01],
+                                            "ci_low": [0.0], "ci_high": [0.02], "p_value": [0.04],
+                                            "variance_reduction": [0.1], "unadjusted_ci_width": [0.025],
+                                            "theta": [0.000383]}))
+    assert cuped.loc[0, "theta"] == "0.000383"   # not rounded to 0.000
