@@ -235,7 +235,7 @@ def test_exported_money_is_exact_to_the_cent_and_floats_keep_their_digits(tmp_pa
 
 def test_force_0_in_make_is_not_force():
     def dry(*args):
-        return subprocess.run(["make", "-n", "report", *args], cwd=ROOT, capture_output=True, text=True,
+        return subprocess.run(["make", "--no-print-directory", "-n", "report", *args], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.splitlines()[-1]
     assert "--force" not in dry("FORCE=0") and "--force" not in dry()
     assert "--force" in dry("FORCE=1") and "--check" in dry("CHECK=1")
