@@ -336,7 +336,9 @@ class ClvFit:
         for label, m, names in ((MODELS[self.model], self.purchase_model, PURCHASE_PARAMS[self.model]),
                                 ("Gamma-Gamma", self.spend_model, SPEND_PARAMS)):
             for k, v in self._draws(m, names).items():
-                row = {"model": label, "parameter": k, "value": float(v.mean()), "time_unit": self.time_unit}
+                rate = label != "Gamma-Gamma" and k in ("alpha", "beta")  # per time unit; the rest are shapes
+                row = {"model": label, "parameter": k, "value": float(v.mean()),
+                       "time_unit": self.time_unit if rate else ""}
                 if self.method == "mcmc":
                     row["ci_low"], row["ci_high"] = (float(x) for x in np.quantile(v, [0.03, 0.97]))
                 rows.append(row)
