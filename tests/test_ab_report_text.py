@@ -120,3 +120,20 @@ def test_a_table_mixing_rates_and_means_writes_each_row_in_its_unit():
                                             "variance_reduction": [0.1], "unadjusted_ci_width": [0.025],
                                             "theta": [0.000383]}))
     assert cuped.loc[0, "theta"] == "0.000383"   # not rounded to 0.000
+
+
+def test_a_decision_on_outcome_windows_still_open_is_marked_provisional_everywhere():
+    assignments = pd.DataFrame({"customer_id": ["1", "2"], "variant": ["control", "offer_a"],
+                                "exposure_date": ["2025-11-27", "2025-11-28"]})
+    tx = pd.DataFrame({"customer_id": ["1"], "order_id": ["A1"], "order_date": pd.to_datetime(["2025-11-29"]),
+                       "amount": [5.0]})
+    _, notes = ex.derive_outcomes(assignments, tx, 28, "2025-11-30")
+    assert ex.window_open(notes) and not ex.window_open(["Segments: segment as of 2025-11-02."])
+    res = ex.analyse(three_arm_table(), ex.ExperimentSpec("variant", "control", None, ["converted"], [], None, []),
+                     correction="none")
+    final = ex.decision_sentence(res, "en")
+    assert final.startswith("offer_a") and "Provisional" not in final
+    assert ex.decision_sentence(res, "en", provisional=True).startswith("Provisional (some outcome windows")
+    assert ex.decision_sentence(res, "zh", provisional=True).startswith("暂定结论")
+    bullets = unescape("\n".join(narrative.ab_bullets(res, "en", provisional=True)))
+    assert "Provisional" in bullets.splitlines()[0]

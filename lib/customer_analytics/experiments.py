@@ -1317,15 +1317,28 @@ def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> st
     return t("nb04.next_roll_out", L, arm=esc(dec.winner), where=where, roi_note=roi_note)
 
 
-def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None) -> str:
+#: The words of :func:`derive_outcomes`' note when outcome windows run past the period end.
+OPEN_WINDOW_NOTE = "outcomes are incomplete"
+
+
+def window_open(notes: list[str]) -> bool:
+    """Whether the experiment's notes say some outcome windows end after the period end."""
+    return any(OPEN_WINDOW_NOTE in str(n) for n in notes or [])
+
+
+def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None,
+                      provisional: bool = False) -> str:
     """The decision in one plain-text sentence (for the dashboard and the summary; not escaped).
 
     Uses the same rule as :func:`decide`: the winner with its effect and relative lift,
     or why there is none (broken assignment, no proven winner), or no experiment at all.
+    ``provisional`` (outcome windows still open, :func:`window_open`) prefixes it with a warning.
     """
     L = language
     if res is None:
         return t("nb04.decision_none", L)
+    if provisional:
+        return t("nb04.provisional_prefix", L) + decision_sentence(res, language, primary)
     dec = decide(res, primary, L)
     if res.srm.flagged:
         return t("nb04.decision_srm", L)
@@ -1510,7 +1523,7 @@ def derive_outcomes(assignments: pd.DataFrame, tx: pd.DataFrame, window_days: in
     end = a["exposure"].max() + pd.Timedelta(days=window_days)
     if as_of is not None and end > pd.Timestamp(as_of) + pd.Timedelta(days=1):
         notes.append(f"The outcome window of the last exposures ends {end.date()}, after the period end "
-                     f"{pd.Timestamp(as_of).date()}: outcomes are incomplete.")
+                     f"{pd.Timestamp(as_of).date()}: {OPEN_WINDOW_NOTE}.")
     t = tx[["customer_id", "order_id", "order_date", "amount"]].merge(a, on="customer_id")
     in_win = (t["order_date"] >= t["exposure"]) & (t["order_date"] < t["exposure"] + pd.Timedelta(days=window_days))
     pre = (t["order_date"] < t["exposure"]) & (t["order_date"] >= t["exposure"] - pd.Timedelta(days=pre_days))

@@ -157,7 +157,7 @@ def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_a
         key = "next_similar" if ari_rfm >= similar_ari else "next_different"
         out.append(t(f"nb03.summary.{key}", language, ari=f"{ari_rfm:.2f}", name=name))
     return out
-def ab_bullets(result, language: str = "en") -> list[str]:
+def ab_bullets(result, language: str = "en", provisional: bool = False) -> list[str]:
     """Executive summary of the A/B evaluation (3-6 bullets; one sentence without an experiment).
 
     - first the decision, by the one decision rule (:func:`customer_analytics.experiments.decision_sentence`);
@@ -168,7 +168,8 @@ def ab_bullets(result, language: str = "en") -> list[str]:
     - where it works: segments proven after the per-segment correction (at most three named);
     - what to do next (:func:`customer_analytics.experiments.next_step`).
 
-    ``result`` is an :class:`customer_analytics.experiments.ExperimentResult` or None.
+    ``result`` is an :class:`customer_analytics.experiments.ExperimentResult` or None. With
+    ``provisional`` (outcome windows still open at the period end) the decision says so first.
     Labels from data are escaped with :func:`customer_analytics.markup.esc`.
     """
     from customer_analytics import experiments as ex
@@ -181,7 +182,7 @@ def ab_bullets(result, language: str = "en") -> list[str]:
     dec = result.decision(language=L)
     arms = ex.treatment_arms_of(result)
     srm = t("nb04.b_srm_bad" if result.srm.flagged else "nb04.b_srm_ok", L)
-    out = [t("nb04.b_decision", L, decision=esc(ex.decision_sentence(result, L))),
+    out = [t("nb04.b_decision", L, decision=esc(ex.decision_sentence(result, L, provisional=provisional))),
            t("nb04.b_tested", L, users=fmt_int(result.srm.table["observed"].sum()), k=len(arms),
              arms=", ".join(esc(a) for a in arms), control=esc(result.spec.control_label), metric=esc(dec.primary),
              srm=srm)]
