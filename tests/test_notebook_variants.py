@@ -83,6 +83,8 @@ def test_05_with_pareto_nbd_in_days_states_its_unit_and_updates_the_export(tmp_p
     assert "Pareto/NBD (MAP, flat priors, time unit days)" in out
     assert "Calibration: up to 2025-09-02; holdout: 120 days" in out
     params = (tmp_path / "tables" / "clv_parameters.csv").read_text().splitlines()
-    assert params[1].startswith("Pareto/NBD,r,") and params[1].endswith(",days")
+    assert params[1].startswith("Pareto/NBD,r,") and params[1].endswith(",")  # a shape: no unit
+    rates = [r for r in params if r.startswith(("Pareto/NBD,alpha,", "Pareto/NBD,beta,"))]
+    assert len(rates) == 2 and all(r.endswith(",days") for r in rates)  # the rates are per day
     header = (tmp_path / "customers.csv").read_text().splitlines()[0].split(",")
     assert {"p_alive", "expected_purchases", "churn_risk", "clv", "clv_action"} <= set(header)
