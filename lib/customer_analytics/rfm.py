@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from customer_analytics import cleaning
 from customer_analytics.config import read_resource_yaml, read_yaml
 from customer_analytics.errors import ConfigError, InputError
 
@@ -330,7 +331,7 @@ def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = 
     precision, the HTML formats it.
     """
     order = load_scheme(scheme).order
-    g = scored.assign(_cents=(scored["monetary"] * 100).round().astype("int64")).groupby("segment")
+    g = scored.assign(_cents=cleaning.cents(scored["monetary"])).groupby("segment")
     out = pd.DataFrame(
         {
             "customers": g.size(),

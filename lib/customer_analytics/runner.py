@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import cleaning, context, privacy, reporting, schema
+from customer_analytics import cleaning, context, narrative, privacy, reporting, schema
 from customer_analytics.config import load_config, project_root, resolve_path
 from customer_analytics.errors import (
     ConfigError,
@@ -402,11 +402,6 @@ def other_inputs(cfg: dict) -> list[dict]:
     return out
 
 
-def dataset_name(cfg_path: Path | None, data_path: Path) -> str:
-    """Short name of the data set a report is about: the config file's stem, else the data file's."""
-    return cfg_path.stem if cfg_path else data_path.stem
-
-
 def run_report(period: str | None = None, data: str | None = None, config: str | None = None,
                show_code: bool = False, force: bool = False, reports_dir: str | Path | None = None,
                notebooks_dir: str | Path | None = None, kernel_name: str = KERNEL_NAME,
@@ -488,7 +483,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
               "mask_ids": bool(cfg["mask_ids"])}
     record = {
         "period": per, "period_end": period_end, "status": "running", "started": _now(),
-        "dataset": dataset_name(cfg_path, data_path or plan.experiment_table), "partial_month": coverage["partial_month"],
+        "dataset": narrative.dataset_name(cfg_path, data_path or plan.experiment_table), "partial_month": coverage["partial_month"],
         "skipped": plan.skipped,
         "coverage": {k: coverage[k] for k in ("data_first", "data_last", "rows_in_period")},
         "parameters": {"shared": {**shared, "run_dir": rel(final)}, "argv": _relative_args(argv), "show_code": show_code,
@@ -546,6 +541,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
     bar = progress and verbose and sys.stdout.isatty()
     old_handler = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     ipc_dir = Path(tempfile.mkdtemp(prefix="ca-kernel-"))
+    kernel_manager = _kernel_manager_class(ipc_dir)
     try:
         for i, name in enumerate(plan.notebooks, 1):
             src, params = sources[name], all_params[name]
@@ -558,7 +554,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
             try:
                 pm.execute_notebook(str(src), str(out_nb), parameters=params, kernel_name=kernel_name,
                                     cwd=str(nb_dir), progress_bar=bar, log_output=verbose and not bar,
-                                    kernel_manager_class=_kernel_manager_class(ipc_dir),
+                                    kernel_manager_class=kernel_manager,
                                     # the kernel's own log (shutdown chatter) stays out of the scheduler's log;
                                     # a failing cell still reaches the console through papermill
                                     extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
