@@ -42,7 +42,6 @@ sentence per change.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -776,58 +775,6 @@ def load_levels(folder: str | Path) -> pd.DataFrame | None:
 # ------------------------------------------------------------------ tables and figures for the report
 
 
-def k_table_view(choice: KChoice):
-    """The k search table as the reader sees it: plain headers, percentages, chosen k marked, no index."""
-    t = choice.table.reset_index()
-    view = pd.DataFrame({
-        "k": t["k"].astype(int),
-        "silhouette (higher = better separated)": t["silhouette"],
-        "stability: mean ARI": t["stability_ari"],
-        "stability: worst refit": t["stability_ari_min"],
-        "smallest cluster": t["min_share"],
-        "verdict": np.where(t["k"] == choice.k, "chosen · " + t["verdict"], t["verdict"]),
-    })
-    fmt = {"silhouette (higher = better separated)": "{:.3f}", "stability: mean ARI": "{:.2f}",
-           "stability: worst refit": "{:.2f}", "smallest cluster": "{:.1%}"}
-    bold = np.where(view["k"] == choice.k, "font-weight: bold", "")
-    return (view.style.format(fmt, escape="html").hide(axis="index").apply(lambda _: bold, axis=0)
-            .set_properties(subset=["verdict"], **{"text-align": "left"}))
-
-
-def profile_view(prof: pd.DataFrame, names: dict[int, str], language: str = "en"):
-    """The cluster profile as the reader sees it: name first, plain headers, %, thousands separators."""
-    _check_language(language)
-    med = {c: median_words(c, language) for c in BASE_FEATURES}
-    view = pd.DataFrame({
-        "cluster": prof.index.astype(int),
-        "name": [names.get(int(c), "noise") for c in prof.index],
-        "customers": prof["customers"].to_numpy(),
-        "share of customers": prof["share"].to_numpy(),
-        "share of revenue": prof["revenue_share"].to_numpy(),
-        **{med[c]: prof[f"median_{c}"].to_numpy() for c in BASE_FEATURES},
-    })
-    fmt = {"customers": "{:,.0f}", "share of customers": "{:.1%}", "share of revenue": "{:.1%}",
-           med["recency_days"]: "{:,.0f}", med["frequency"]: "{:,.1f}", med["monetary"]: "{:,.2f}"}
-    return (view.style.format(fmt, escape="html").hide(axis="index")
-            .set_properties(subset=["name"], **{"text-align": "left"}))
-
-
-def cutoff_view(cut: pd.DataFrame, language: str = "en"):
-    """The naming cut-offs in words: per feature, the two percentiles and the three words they separate."""
-    w, words = FEATURE_WORDS[language], NAME_WORDS[language]
-    q_low, q_high = _pct(cut.attrs.get("q_low", 0.25), "en"), _pct(cut.attrs.get("q_high", 0.75), "en")
-    view = pd.DataFrame({
-        "feature": [f"{w[c]} ({BETTER[language][c]})" for c in BASE_FEATURES],
-        f"{q_low} percentile": [_fmt_value(c, cut.loc[c, "low"]) for c in BASE_FEATURES],
-        f"{q_high} percentile": [_fmt_value(c, cut.loc[c, "high"]) for c in BASE_FEATURES],
-        f"at or below the {q_low}": [words[c][0] for c in BASE_FEATURES],
-        "in between": [words[c][1] for c in BASE_FEATURES],
-        f"at or above the {q_high}": [words[c][2] for c in BASE_FEATURES],
-    })
-    text = [c for c in view.columns if "percentile" not in c]
-    return view.style.format(escape="html").hide(axis="index").set_properties(subset=text, **{"text-align": "left"})
-
-
 def _plain_axis(axis, log: bool = False) -> None:
     """Plain tick labels with thousands separators: no offset, no scientific exponent.
 
@@ -944,25 +891,9 @@ def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sam
     return fig
 
 
-def escape(text: str) -> str:
-    """HTML-escape a data- or config-derived string before it goes into Markdown (quotes kept readable)."""
-    return html.escape(str(text), quote=False)
-
-
 def name_column(labels, names: dict[int, str]) -> np.ndarray:
     """The cluster name of every customer ("noise" for customers a density method left out)."""
     return pd.Series(np.asarray(labels)).map(names).fillna("noise").to_numpy(dtype=object)
-
-
-def segments_view(ct: pd.DataFrame, names: dict[int, str]):
-    """Clusters (named) against RFM segments as the reader sees it: counts with thousands separators."""
-    view = ct.copy()
-    view.columns = view.columns.astype(str)
-    cols = list(view.columns)
-    view.insert(0, "cluster", [f"{int(c)}: {names.get(int(c), 'noise')}" for c in view.index])
-    return (view.style.format("{:,}", subset=cols).format(escape="html", subset=["cluster"])
-            .format_index(escape="html", axis=1).hide(axis="index")  # segment names come from config files
-            .set_properties(subset=["cluster"], **{"text-align": "left"}))
 
 
 # ------------------------------------------------------------------ report tables and charts in the report language
