@@ -9,10 +9,22 @@ anything a user sees, so they are left out of the rate and listed apart.
 
 Survival rate = surviving non-equivalent mutants / all non-equivalent mutants.
 Timeouts count as killed (the mutant made the tests hang).
+
+With ``--sample N`` everything is computed on a simple random sample of N of
+the generated mutants (drawn without replacement with ``--seed``, from the
+sorted list of all mutant names, so the same code and seed give the same
+sample). The rate is then an estimate of the full run's rate; it is printed
+with a 95% Wilson interval (statsmodels ``proportion_confint``).
+
+Usage (inside ``.mutate/``)::
+
+    python ../tools/mutation_summary.py [--sample N] [--seed S] MUTMUT   # the summary
+    python ../tools/mutation_summary.py --names pending|survivors [--sample N] [--seed S] MUTMUT
 """
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -50,14 +62,46 @@ def _order(name: str) -> tuple[str, int]:
     return func, int(number) if number.isdigit() else 0
 
 
-def main(mutmut: str = "mutmut", equivalents_file: str = "../tools/mutation_equivalents.txt") -> int:
-    status = results(mutmut)
+def sample(status: dict[str, str], n: int | None, seed: int = 0) -> dict[str, str]:
+    """A seeded simple random sample of ``n`` mutants (all of them when ``n`` is None or too large)."""
+    import numpy as np
+
+    if n is None or n >= len(status):
+        return status
+    names = sorted(status)
+    picked = np.random.default_rng(seed).choice(len(names), size=n, replace=False)
+    return {names[i]: status[names[i]] for i in sorted(picked)}
+
+
+def names(status: dict[str, str], equiv: dict[str, str], which: str) -> list[str]:
+    """Mutants to run: ``pending`` (never run) or ``survivors`` (never run, or survived last time), sorted.
+
+    A mutant killed once stays killed when tests are added, so only these need running again.
+    """
+    wanted = NOT_RUN if which == "pending" else NOT_RUN | SURVIVING
+    return sorted((n for n, s in status.items() if s in wanted and n not in equiv), key=_order)
+
+
+def wilson(k: int, n: int) -> str:
+    """95% Wilson interval of the proportion k / n, as text."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return f"{lo:.1%} to {hi:.1%}"
+
+
+def main(mutmut: str = "mutmut", equivalents_file: str = "../tools/mutation_equivalents.txt",
+         n_sample: int | None = None, seed: int = 0) -> int:
+    status = sample(results(mutmut), n_sample, seed)
     equiv = equivalents(Path(equivalents_file))
+    if n_sample:
+        print(f"Random sample of {len(status):,} mutants (seed {seed}); rates are estimates with 95% Wilson intervals.\n")
     by_module: dict[str, dict[str, str]] = defaultdict(dict)
     for name, st in status.items():
         by_module[name.split(".")[1]][name] = st
     print(f"{'module':<12} {'mutants':>8} {'killed':>7} {'survived':>9} {'no tests':>9} {'equiv.':>7} "
           f"{'not run':>8} {'survival':>9}")
+    totals: Counter = Counter()
     for module in MODULES:
         res = by_module.get(module, {})
         c = Counter(res.values())
@@ -67,8 +111,14 @@ def main(mutmut: str = "mutmut", equivalents_file: str = "../tools/mutation_equi
         surv = sorted(n for n, s in counted.items() if s in SURVIVING)
         rate = f"{len(surv) / len(counted):.1%}" if counted else "-"
         killed = sum(1 for s in counted.values() if s not in SURVIVING)
+        ci = f"  ({wilson(len(surv), len(counted))})" if n_sample and counted else ""
         print(f"{module:<12} {len(res):>8} {killed:>7} {c['survived']:>9} {c['no tests']:>9} {len(eq):>7} "
-              f"{sum(c[s] for s in NOT_RUN):>8} {rate:>9}")
+              f"{sum(c[s] for s in NOT_RUN):>8} {rate:>9}{ci}")
+        totals.update(mutants=len(res), killed=killed, surviving=len(surv), counted=len(counted))
+    if totals["counted"]:
+        ci = f"  ({wilson(totals['surviving'], totals['counted'])})" if n_sample else ""
+        print(f"{'all four':<12} {totals['mutants']:>8} {totals['killed']:>7} {'':>9} {'':>9} {'':>7} {'':>8} "
+              f"{totals['surviving'] / totals['counted']:>9.1%}{ci}")
     partial = [m for m in MODULES if any(s in NOT_RUN for s in by_module.get(m, {}).values())]
     if partial:
         print(f"\nNot every mutant was run in {', '.join(partial)}; per function (where any was run):")
@@ -94,5 +144,22 @@ def main(mutmut: str = "mutmut", equivalents_file: str = "../tools/mutation_equi
     return 0
 
 
+def cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mutmut", nargs="?", default="mutmut", help="the mutmut executable")
+    parser.add_argument("--names", choices=["pending", "survivors"], default=None,
+                        help="print mutant names instead: never run (pending), or never run and surviving (survivors)")
+    parser.add_argument("--sample", type=int, default=None, help="only a seeded random sample of N mutants")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--equivalents", default="../tools/mutation_equivalents.txt")
+    a = parser.parse_args(argv)
+    if a.names:
+        status = sample(results(a.mutmut), a.sample, a.seed)
+        picked = names(status, equivalents(Path(a.equivalents)), a.names)
+        print(" ".join(picked))
+        return 0
+    return main(a.mutmut, a.equivalents, a.sample, a.seed)
+
+
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    sys.exit(cli(sys.argv[1:]))
