@@ -67,6 +67,13 @@ def test_rfm_table_states_recency_orders_and_net_revenue_per_customer():
     pd.testing.assert_frame_equal(out, RFM_ALL_HISTORY)
 
 
+def test_an_extra_column_named_like_amount_in_other_case_is_not_summed():
+    # the query language ignores case; only the canonical columns may reach it
+    wide = TX.copy()
+    wide.insert(0, "Amount", 1000.00)
+    pd.testing.assert_frame_equal(rfm.compute_rfm(wide, "2024-03-31"), RFM_ALL_HISTORY)
+
+
 def test_a_two_month_window_starts_after_the_same_day_two_months_back():
     # window: 2024-01-31 < day <= 2024-03-31, so e (Jan 31) and c drop out
     out = rfm.compute_rfm(TX, pd.Timestamp("2024-03-31 15:00"), window_months=2)
