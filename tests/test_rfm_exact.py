@@ -427,10 +427,13 @@ def test_segment_summary_table_in_report_order():
         "Reward them; early access and referral asks. No discounts needed.")
 
 
-def test_segment_summary_in_chinese_and_for_a_custom_scheme(tmp_path):
+def test_segment_summary_in_chinese():
     zh = rfm.segment_summary(SCORED_BY_HAND, "en11", "zh")
     assert zh.index[[0, -1]].tolist() == ["冠军客户", "已流失客户"]
     assert zh["action"].iloc[0] == "给予奖励、新品抢先体验和推荐邀请，无需折扣。"
+
+
+def test_segment_summary_of_a_custom_scheme_keeps_unknown_keys_as_labels(tmp_path):
     path = scheme_file(tmp_path, "own.yaml", "type: score_grid\nrules:\n"
                        "  - {segment: vip, r: [4, 5], fm: [1, 5]}\n"
                        "  - {segment: champions, r: [1, 3], fm: [1, 5]}\n")
