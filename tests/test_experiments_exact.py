@@ -663,3 +663,257 @@ def test_roi_with_one_value_source_and_no_extra_cost():
 def test_roi_settings_are_checked_before_anything_is_computed(settings, message):
     with pytest.raises(ConfigError, match=message):
         ex.roi_table(_roi_data(), _roi_spec(), settings)
+
+# ------------------------------------------------------------------ the analysis, whole tables
+
+KINDS = {"conv": "binary", "rev": "continuous"}
+ARMS = ("A", "B", "C")
+
+
+def four_arms() -> pd.DataFrame:
+    """three_arms() plus an arm C: arm A's users again, each with 2.0 more revenue."""
+    d = three_arms()
+    extra = d[d["variant"] == "A"].assign(variant="C", user=lambda x: "C" + x["user"], rev=lambda x: x["rev"] + 2.0)
+    return pd.concat([d, extra], ignore_index=True)
+
+
+RUNS = {
+    "defaults": {},
+    "bh": dict(alpha=0.1, correction="fdr_bh", sequential=True, sequential_tuning=300, primary_metric="rev",
+               power=0.9, target_lift=0.2),
+    "bonferroni": dict(correction="bonferroni", bootstrap=True, seed=9, alpha=0.1),
+}
+_CACHE: dict = {}
+
+
+def run(name: str) -> ex.ExperimentResult:
+    """The analysis of four_arms() with the options RUNS[name] (computed once per session)."""
+    if name not in _CACHE:
+        _CACHE[name] = ex.analyse(four_arms(), full_spec(), **RUNS[name])
+    return _CACHE[name]
+
+
+def holm(p) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    m, order, out = len(p), np.argsort(p), np.empty(len(p))
+    out[order] = np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
+
+
+def bh(p) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    m, order, out = len(p), np.argsort(p)[::-1], np.empty(len(p))
+    out[order] = np.minimum(1, np.minimum.accumulate(p[order] * m / (m - np.arange(m))))
+    return out
+
+
+def adjusted(p, method: str) -> np.ndarray:
+    """Adjusted p-values written out; missing ones stay missing and are not counted."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    f = {"holm": holm, "fdr_bh": bh, "bonferroni": lambda q: np.minimum(1, len(q) * q), "none": lambda q: q}
+    out[ok] = f[method](p[ok])
+    return out
+
+
+def test_the_written_out_adjustments_are_the_statsmodels_ones():
+    p = np.array([0.001, 0.04, 0.03, 0.2, 0.01, 0.6])
+    for method in ("holm", "fdr_bh", "bonferroni"):
+        assert adjusted(p, method) == approx(multipletests(p, method=method)[1])
+
+
+def ref_row(t: pd.DataFrame, c: pd.DataFrame, metric: str, arm: str, alpha: float, bootstrap: bool = False,
+            seed: int = 0) -> dict:
+    """One effect row as the tables show it, from the estimators and the variance written out."""
+    y_t, y_c = t[metric].to_numpy(float), c[metric].to_numpy(float)
+    if KINDS[metric] == "binary":
+        row = ex.binary_effect(y_t, y_c, metric, arm, alpha).as_row()
+        p_t, p_c = y_t.mean(), y_c.mean()
+        row["var_diff"] = p_t * (1 - p_t) / len(y_t) + p_c * (1 - p_c) / len(y_c)
+    else:
+        row = ex.continuous_effect(y_t, y_c, metric, arm, alpha, bootstrap, seed).as_row()
+        row["var_diff"] = np.var(y_t, ddof=1) / len(y_t) + np.var(y_c, ddof=1) / len(y_c)
+    return row
+
+
+def test_one_effect_row_carries_the_variance_of_the_difference():
+    d = three_arms()
+    t, c = d[d["variant"] == "B"], d[d["variant"] == "control"]
+    for m in ("conv", "rev"):
+        assert_row(ex._effect(t, c, m, "B", KINDS[m], 0.1, False, 0), ref_row(t, c, m, "B", 0.1))
+    assert_row(ex._effect(t, c, "rev", "B", "continuous", 0.1, True, 3), ref_row(t, c, "rev", "B", 0.1, True, 3))
+    row = ex._effect(t, c, "conv", "B", "binary", 0.05, False, 0)
+    p_t, p_c = t["conv"].mean(), c["conv"].mean()
+    assert row["var_diff"] == approx(p_t * (1 - p_t) / 51 + p_c * (1 - p_c) / 70)
+
+
+def expected_effects(alpha: float, correction: str, bootstrap: bool = False, seed: int = 0) -> pd.DataFrame:
+    d = four_arms()
+    c = d[d["variant"] == "control"]
+    rows = [ref_row(d[d["variant"] == a], c, m, a, alpha, bootstrap, seed) for a in ARMS for m in ("conv", "rev")]
+    eff = pd.DataFrame(rows)
+    eff["p_adjusted"] = np.nan
+    for m in ("conv", "rev"):
+        sel = eff["metric"] == m
+        eff.loc[sel, "p_adjusted"] = adjusted(eff.loc[sel, "p_value"], correction)
+    eff["significant"] = eff["p_adjusted"] < alpha
+    return eff
+
+
+def test_effects_table_adjusts_p_values_across_the_arms_of_each_metric():
+    res = run("defaults")
+    pd.testing.assert_frame_equal(res.effects, expected_effects(0.05, "holm"), rtol=1e-12)
+    assert res.effects["significant"].tolist() == [False, False, True, True, False, True]
+    assert (res.effects["p_adjusted"] >= res.effects["p_value"]).all()
+    assert "seq_p_value" not in res.effects and res.alpha == 0.05
+
+
+def test_effects_table_with_bonferroni_and_bootstrap_intervals():
+    res = run("bonferroni")
+    pd.testing.assert_frame_equal(res.effects, expected_effects(0.1, "bonferroni", True, 9), rtol=1e-12)
+    assert res.effects["significant"].tolist() == [False, False, True, True, False, True]
+    assert res.alpha == 0.1 and (res.effects["method"] == ["Newcombe CI, pooled z-test",
+                                                           "Welch p-value, bootstrap CI"] * 3).all()
+
+
+def test_sequential_columns_for_the_primary_metric_only():
+    res = run("bh")
+    eff = expected_effects(0.1, "fdr_bh")
+    prim = (eff["metric"] == "rev").to_numpy()
+    n = eff["n_treatment"] + eff["n_control"]
+    hw = ex.sequential_halfwidth(eff["var_diff"], n, 0.1, 300)
+    seq_p = ex.sequential_p_value(eff["diff"], eff["var_diff"], n, 0.1, 300)
+    eff["seq_ci_low"] = np.where(prim, eff["diff"] - hw, np.nan)
+    eff["seq_ci_high"] = np.where(prim, eff["diff"] + hw, np.nan)
+    eff["seq_p_value"] = np.where(prim, seq_p, np.nan)
+    eff["seq_p_adjusted"] = np.nan
+    eff.loc[prim, "seq_p_adjusted"] = bh(seq_p[prim])
+    pd.testing.assert_frame_equal(res.effects, eff, rtol=1e-12)
+    assert res.effects["significant"].tolist() == [False, True, True, True, False, True]
+    assert res.notes == ["Sequential looks: rev is judged with always-valid confidence sequences (tuned for 300 "
+                         "users per comparison).", "1 segment x arm cell(s) have fewer than 10 users in an arm: "
+                         "reported as too small and skipped."]
+
+
+def test_segment_effects_table_reports_small_cells_and_adjusts_across_all_cells():
+    res = run("bh")
+    d = four_arms()
+    rows = []
+    for seg in ("north", "south"):
+        g = d[d["region"] == seg]
+        c = g[g["variant"] == "control"]
+        for a in ARMS:
+            t = g[g["variant"] == a]
+            for m in ("conv", "rev"):
+                base = {"segment_column": "region", "segment": seg, "arm": a, "metric": m}
+                if seg == "south" and a == "B":
+                    rows.append({**base, "kind": KINDS[m], "n_treatment": 6, "n_control": 30,
+                                 "status": "too small: skipped (6 users in B, 30 in control; fewer than 10)"})
+                else:
+                    rows.append({**base, **ref_row(t, c, m, a, 0.1), "status": "ok"})
+    exp = pd.DataFrame(rows)
+    first = ["segment_column", "segment", "arm", "metric", "kind", "status", "n_treatment", "n_control"]
+    exp = exp[first + [c for c in exp.columns if c not in first]]
+    exp["p_adjusted"] = adjusted(exp["p_value"], "fdr_bh")
+    exp["significant_adjusted"] = exp["p_adjusted"] < 0.1
+    pd.testing.assert_frame_equal(res.segments, exp, rtol=1e-12)
+    assert res.segments["significant_adjusted"].sum() > 0 and res.segments["p_adjusted"].isna().sum() == 2
+
+
+def test_segments_with_every_cell_large_enough_add_no_note():
+    d = three_arms()
+    d = d[d["variant"] != "B"]
+    res = ex.analyse(d, full_spec(), correction="none")
+    assert res.notes == [] and (res.segments["status"] == "ok").all()
+    assert res.segments["p_adjusted"].tolist() == res.segments["p_value"].tolist()
+    assert res.effects["p_adjusted"].tolist() == res.effects["p_value"].tolist()
+    assert res.options["correction"] == "none" and res.pairwise.empty
+
+
+def test_a_segment_analysis_without_segments_covariate_or_costs_gives_empty_tables():
+    d = three_arms()
+    res = ex.analyse(d, ex.ExperimentSpec("variant", "control", binary_metrics=["conv"]))
+    assert res.segments.empty and res.srm_segments.empty and res.balance.empty and res.cuped.empty
+    assert res.roi.empty and res.notes == []
+    assert res.sizes["segment_column"].unique().tolist() == ["(all)"]
+
+
+def test_skipped_cells_are_counted_once_per_segment_and_arm():
+    d = three_arms()
+    d.loc[d.index[:3], "variant"] = "C"  # a third arm with 3 users, all in the north
+    res = ex.analyse(d, ex.ExperimentSpec("variant", "control", binary_metrics=["conv"], continuous_metrics=["rev"],
+                                          segment_columns=["region"]), correction="none")
+    assert res.notes == ["3 segment x arm cell(s) have fewer than 10 users in an arm: reported as too small and "
+                         "skipped."]
+
+
+def test_pairwise_table_compares_the_treatment_arms_and_adjusts_per_metric():
+    res = run("defaults")
+    d = four_arms()
+    rows = []
+    for a, b in (("A", "B"), ("A", "C"), ("B", "C")):
+        for m in ("conv", "rev"):
+            rows.append({**ref_row(d[d["variant"] == a], d[d["variant"] == b], m, a, 0.05), "versus": b})
+    exp = pd.DataFrame(rows).rename(columns={"mean_control": "mean_versus", "n_control": "n_versus",
+                                             "prob_beat_control": "prob_beat_versus"})
+    exp["p_adjusted"] = np.nan
+    for m in ("conv", "rev"):
+        sel = exp["metric"] == m
+        exp.loc[sel, "p_adjusted"] = holm(exp.loc[sel, "p_value"])
+    exp = exp[["arm", "versus", "metric"] + [c for c in exp.columns if c not in ("arm", "versus", "metric")]]
+    pd.testing.assert_frame_equal(res.pairwise, exp, rtol=1e-12)
+    bh_pairs = run("bh").pairwise
+    for m in ("conv", "rev"):
+        sel = bh_pairs["metric"] == m
+        assert bh_pairs.loc[sel, "p_adjusted"].to_numpy() == approx(bh(bh_pairs.loc[sel, "p_value"]))
+
+
+def test_power_table_per_arm_and_metric():
+    res = run("bh")
+    d = four_arms()
+    c = d[d["variant"] == "control"]
+    rows = []
+    for a in ARMS:
+        t = d[d["variant"] == a]
+        pc = c["conv"].mean()
+        mde = ex.mde_binary(pc, len(t), len(c), 0.1, 0.9)
+        rows.append({"arm": a, "metric": "conv", "kind": "binary", "control_mean": pc, "n_treatment": len(t),
+                     "n_control": 70, "mde_abs": mde, "mde_relative": mde / pc, "target_lift": 0.2,
+                     "n_per_arm_for_target": ex.sample_size_binary(pc, 0.2, 0.1, 0.9)})
+        sd = np.sqrt((np.var(t["rev"], ddof=1) + np.var(c["rev"], ddof=1)) / 2)
+        mc = c["rev"].mean()
+        mde = ex.mde_continuous(sd, len(t), 70, 0.1, 0.9)
+        assert ex.power_two_sample(mde, sd, sd, len(t), 70, 0.1) == approx(0.9, rel=1e-9)
+        rows.append({"arm": a, "metric": "rev", "kind": "continuous", "control_mean": mc, "n_treatment": len(t),
+                     "n_control": 70, "mde_abs": mde, "mde_relative": mde / mc, "target_lift": 0.2,
+                     "n_per_arm_for_target": ex.sample_size_continuous(mc, sd, 0.2, 0.1, 0.9)})
+    pd.testing.assert_frame_equal(res.power, pd.DataFrame(rows), rtol=1e-12)
+    assert res.power["n_per_arm_for_target"].tolist() == [1418, 76, 1418, 83, 1418, 76]
+    assert run("defaults").power["target_lift"].tolist() == [0.05] * 6
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss")
+def test_power_table_leaves_impossible_plans_empty():
+    df = pd.DataFrame({"g": ["c"] * 20 + ["t"] * 20, "y": [1.0] * 19 + [0.0] + [1.0] * 20,
+                       "z": [0.0] * 40, "w": [0.0] * 10 + [2.0] * 10 + [1.0] * 20})
+    spec = ex.ExperimentSpec("g", "c", binary_metrics=["y"], continuous_metrics=["z", "w"])
+    p = pd.DataFrame(ex._power_rows(df, spec, {"y": "binary", "z": "continuous", "w": "continuous"}, ["t"],
+                                    0.05, 0.8, 0.1)).set_index("metric")
+    assert np.isnan(p.loc["y", "n_per_arm_for_target"]) and np.isnan(p.loc["y", "mde_abs"])
+    assert p.loc["z", ["mde_abs", "mde_relative", "n_per_arm_for_target"]].isna().all()
+    assert p.loc["z", "control_mean"] == 0.0
+    assert p.loc["w", "control_mean"] == 1.0 and p.loc["w", "mde_abs"] > 0
+    assert p.loc["w", "n_per_arm_for_target"] == ex.sample_size_continuous(1.0, np.sqrt(0.5 * 20 / 19), 0.1)
+    kinds = {"y": "binary", "z": "continuous", "w": "continuous"}
+    zero = pd.DataFrame(ex._power_rows(df.assign(w=[-1.0, 1.0] * 10 + [1.0] * 20), spec, kinds, ["t"], 0.05, 0.8,
+                                       0.1)).set_index("metric")
+    assert zero.loc["w", "mde_abs"] > 0 and np.isnan(zero.loc["w", "mde_relative"])
+    assert np.isnan(zero.loc["w", "n_per_arm_for_target"])
+    never = pd.DataFrame(ex._power_rows(df.assign(y=[0.0] * 40), spec, kinds, ["t"], 0.05, 0.8,
+                                        0.1)).set_index("metric")
+    assert np.isnan(never.loc["y", "n_per_arm_for_target"]) and never.loc["y", "control_mean"] == 0.0
+    assert never.loc["y", "mde_abs"] > 0 and np.isnan(never.loc["y", "mde_relative"])
+    full = pd.DataFrame(ex._power_rows(df.assign(y=[1.0] * 10 + [0.0] * 10 + [1.0] * 20), spec, kinds, ["t"],
+                                       0.05, 0.8, 1.0)).set_index("metric")
+    assert np.isnan(full.loc["y", "n_per_arm_for_target"]) and full.loc["y", "mde_abs"] > 0
