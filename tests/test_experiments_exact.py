@@ -917,3 +917,204 @@ def test_power_table_leaves_impossible_plans_empty():
     full = pd.DataFrame(ex._power_rows(df.assign(y=[1.0] * 10 + [0.0] * 10 + [1.0] * 20), spec, kinds, ["t"],
                                        0.05, 0.8, 1.0)).set_index("metric")
     assert np.isnan(full.loc["y", "n_per_arm_for_target"]) and full.loc["y", "mde_abs"] > 0
+
+
+def test_cuped_table_per_arm_and_metric():
+    res = run("bh")
+    d = four_arms()
+    c = d[d["variant"] == "control"]
+    rows = []
+    for a in ARMS:
+        t = d[d["variant"] == a]
+        for m in ("conv", "rev"):
+            r = ex.cuped_effect(t[m].to_numpy(float), c[m].to_numpy(float), t["pre"].to_numpy(float),
+                                c["pre"].to_numpy(float), m, a, 0.1)
+            rows.append({**r.as_row(), "kind": KINDS[m]})
+    pd.testing.assert_frame_equal(res.cuped, pd.DataFrame(rows), rtol=1e-12)
+    assert (res.cuped.loc[res.cuped["metric"] == "rev", "variance_reduction"] > 0.5).all()
+
+
+def test_checks_before_results_in_the_analysis():
+    res = run("defaults")
+    d = four_arms()
+    pd.testing.assert_frame_equal(res.srm.table, ex.srm_test(d["variant"]).table)
+    assert res.srm.table.index.tolist() == ["A", "B", "C", "control"]
+    pd.testing.assert_frame_equal(res.srm_segments, ex.srm_by_segment(d, full_spec(), "region"))
+    assert res.srm_segments["users"].tolist() == [169, 92]
+    pd.testing.assert_frame_equal(res.balance, ex.balance(d, full_spec(), ["pre"]))
+    assert res.balance["arm"].tolist() == ["A", "B", "C"]
+    pd.testing.assert_frame_equal(res.sizes, ex.all_group_sizes(d, full_spec()))
+    halves = four_arms().assign(half=lambda x: np.where(x.index % 2 == 0, "even", "odd"))
+    planned = ex.analyse(halves, ex.ExperimentSpec("variant", "control", binary_metrics=["conv"],
+                                                   segment_columns=["region", "half"],
+                                                        planned_split={"A": 1, "B": 1, "C": 1, "control": 1}))
+    assert planned.srm.p_value == approx(stats.chisquare([70, 51, 70, 70]).pvalue)
+    assert planned.srm_segments["segment_column"].tolist() == ["region"] * 2 + ["half"] * 2
+    with pytest.raises(ConfigError, match=r"planned_split lacks arm\(s\) \['C'\]"):
+        ex.analyse(four_arms(), ex.ExperimentSpec("variant", "control", binary_metrics=["conv"],
+                                                  planned_split={"A": 1, "B": 1, "control": 1}))
+
+
+def test_result_keeps_the_options_and_exports_every_table():
+    res = run("bh")
+    assert res.options == {"alpha": 0.1, "power": 0.9, "correction": "fdr_bh", "cap_percentile": None,
+                           "cap_ignore_zeros": True, "bootstrap": False, "target_lift": 0.2, "seed": 0,
+                           "primary_metric": "rev", "higher_is_better": True, "sequential": True,
+                           "sequential_tuning": 300, "roi": None}
+    assert res.primary == "rev" and run("defaults").primary == "conv"
+    assert run("defaults").options == {"alpha": 0.05, "power": 0.8, "correction": "holm", "cap_percentile": None,
+                                       "cap_ignore_zeros": True, "bootstrap": False, "target_lift": 0.05,
+                                       "seed": 0, "primary_metric": "conv", "higher_is_better": True,
+                                       "sequential": False, "sequential_tuning": 5000, "roi": None}
+    assert run("bonferroni").options["seed"] == 9 and run("bonferroni").options["bootstrap"] is True
+    assert res.spec == full_spec()
+    tables = res.tables()
+    assert list(tables) == ["srm", "srm_segments", "balance", "group_sizes", "effects", "pairwise", "cuped",
+                            "segment_effects", "power", "roi"]
+    pd.testing.assert_frame_equal(tables["srm"], res.srm.table.reset_index())
+    for name, attr in (("srm_segments", "srm_segments"), ("balance", "balance"), ("group_sizes", "sizes"),
+                       ("effects", "effects"), ("pairwise", "pairwise"), ("cuped", "cuped"),
+                       ("segment_effects", "segments"), ("power", "power"), ("roi", "roi")):
+        assert tables[name] is getattr(res, attr)
+
+
+def test_result_decision_and_summary_are_about_the_primary_metric():
+    res = run("bh")
+    def same(a: ex.Decision, b: ex.Decision) -> bool:
+        pd.testing.assert_frame_equal(a.candidates, b.candidates)
+        return (a.primary, a.winner, a.rule, a.reasons, a.language) == (b.primary, b.winner, b.rule, b.reasons,
+                                                                         b.language)
+
+    assert same(res.decision(), ex.decide(res, "rev")) and res.decision().primary == "rev"
+    assert same(res.decision("conv"), ex.decide(res, "conv"))
+    assert same(res.decision(language="zh"), ex.decide(res, "rev", "zh"))
+    assert res.summary() == ex.decision_summary(res, "rev")
+    assert res.summary(language="zh") == ex.decision_summary(res, "rev", "zh")
+    assert res.summary("conv", "zh") == ex.decision_summary(res, "conv", "zh")
+    assert res.summary() != res.summary("conv")
+    bare = ex.ExperimentResult(full_spec(), res.srm, *[pd.DataFrame()] * 7, alpha=0.05)
+    assert bare.primary == "conv" and bare.notes == [] and bare.options == {}
+    assert bare.pairwise.empty and bare.roi.empty
+
+
+def test_capping_is_applied_to_continuous_metrics_and_noted():
+    d = three_arms()
+    spec = ex.ExperimentSpec("variant", "control", binary_metrics=["conv"], continuous_metrics=["rev", "pre"])
+    res = ex.analyse(d, spec, cap_percentile=90)
+    cap_rev = np.percentile(d.loc[d["rev"] != 0, "rev"], 90)
+    cap_pre = np.percentile(d.loc[d["pre"] != 0, "pre"], 90)
+    assert res.notes == [f"'rev' capped at its 90th percentile of non-zero values: {cap_rev:,.2f}.",
+                         f"'pre' capped at its 90th percentile of non-zero values: {cap_pre:,.2f}."]
+    capped = d.assign(rev=d["rev"].clip(upper=cap_rev), pre=d["pre"].clip(upper=cap_pre))
+    t, c = capped[capped["variant"] == "A"], capped[capped["variant"] == "control"]
+    row = res.effects.iloc[1]
+    assert row["metric"] == "rev" and row["mean_treatment"] == approx(t["rev"].mean())
+    assert row["p_value"] == approx(ex.welch(t["rev"].to_numpy(), c["rev"].to_numpy())[3])
+    assert res.effects.iloc[0]["mean_treatment"] == approx(d.loc[d["variant"] == "A", "conv"].mean())
+    z = d.assign(rev=np.where(d.index % 3 == 0, 0.0, d["rev"] * 1000))
+    plain = ex.analyse(z, spec, cap_percentile=97.5, cap_ignore_zeros=False)
+    cap = np.percentile(z["rev"], 97.5)
+    assert plain.notes[0] == f"'rev' capped at its 97.5th percentile: {cap:,.2f}." and cap > 1000
+    assert plain.options["cap_percentile"] == 97.5 and plain.options["cap_ignore_zeros"] is False
+
+
+def test_primary_metric_must_be_a_metric_and_roi_is_added_on_request():
+    d = three_arms()
+    with pytest.raises(ConfigError, match="primary_metric 'pre' is not among the metrics"):
+        ex.analyse(d, full_spec(), primary_metric="pre")
+    s = ex.ROISettings({"A": 1.0, "B": 2.0}, value_per_conversion=20.0, conversion_metric="conv")
+    res = ex.analyse(d, full_spec(), roi=s, alpha=0.1)
+    pd.testing.assert_frame_equal(res.roi, ex.roi_table(ex.validate(d, full_spec()), full_spec(), s, 0.1))
+    assert res.options["roi"] is s and res.roi["arm"].tolist() == ["A", "B"]
+    with pytest.raises(ConfigError, match="correction must be one of"):
+        ex.analyse(d, full_spec(), correction="holm-sidak")
+    with pytest.raises(InputError, match="share a user id"):
+        ex.analyse(d.assign(user="same"), full_spec())
+
+
+def test_higher_is_better_is_kept_for_the_decision():
+    res = ex.analyse(three_arms(), ex.ExperimentSpec("variant", "control", binary_metrics=["conv"]),
+                     higher_is_better=False)
+    assert res.options["higher_is_better"] is False
+
+
+# ------------------------------------------------------------------ outcomes from transactions
+
+
+def _assignments() -> pd.DataFrame:
+    return pd.DataFrame({"uid": [1, "2", " 3 "], "arm": ["control", "treatment", "treatment"],
+                         "seen": ["2025-03-10", "2025-03-12", "2025-03-20"]})
+
+
+def _tx() -> pd.DataFrame:
+    rows = [
+        ("1", "o1", "2025-03-10", 10.0),    # the exposure day counts
+        ("1", "o2", "2025-04-06", 5.5),     # day 27 of the window
+        ("1", "o2", "2025-04-06", 1.25),    # the same order, another line
+        ("1", "o3", "2025-04-07", 99.0),    # day 28: after the window
+        ("1", "o0", "2025-03-09", 7.0),     # the day before exposure: pre-period
+        ("1", "oa", "2024-12-10", 3.0),     # 90 days before: still pre-period
+        ("1", "ob", "2024-12-09", 50.0),    # 91 days before: neither
+        ("3", "o7", "2025-03-21", 0.1),
+        ("3", "o8", "2025-03-22", 0.2),
+        ("3", "o9", "2025-03-23", -0.05),   # a refund in the window
+        ("9", "o5", "2025-03-15", 40.0),    # not in the experiment
+    ]
+    tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"])
+    return tx.assign(order_date=pd.to_datetime(tx["order_date"]), country="X")
+
+
+def test_outcomes_in_the_window_after_exposure_and_revenue_before_it():
+    out, notes = ex.derive_outcomes(_assignments(), _tx(), as_of="2025-04-16", user_column="uid",
+                                    variant_column="arm", exposure_column="seen")
+    expected = pd.DataFrame({"customer_id": ["1", "2", "3"], "variant": ["control", "treatment", "treatment"],
+                             "exposure": pd.to_datetime(["2025-03-10", "2025-03-12", "2025-03-20"]),
+                             "revenue": [16.75, 0.0, 0.25], "orders": [2.0, 0.0, 3.0],
+                             "converted": [1.0, 0.0, 1.0], "pre_revenue": [10.0, 0.0, 0.0]})
+    pd.testing.assert_frame_equal(out, expected)
+    assert out["revenue"].tolist() == [16.75, 0.0, 0.25] and notes == []
+
+
+def test_outcome_window_and_pre_period_lengths_are_settable():
+    out, _ = ex.derive_outcomes(_assignments(), _tx(), window_days=30, pre_days=91, user_column="uid",
+                                variant_column="arm", exposure_column="seen")
+    assert out["revenue"].tolist() == [115.75, 0.0, 0.25] and out["orders"].tolist() == [3.0, 0.0, 3.0]
+    assert out["pre_revenue"].tolist() == [60.0, 0.0, 0.0]
+    short, _ = ex.derive_outcomes(_assignments(), _tx(), window_days=1, pre_days=1, user_column="uid",
+                                  variant_column="arm", exposure_column="seen")
+    assert short["revenue"].tolist() == [10.0, 0.0, 0.0] and short["pre_revenue"].tolist() == [7.0, 0.0, 0.0]
+    assert short["converted"].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_an_outcome_window_running_past_the_period_end_is_noted():
+    a = _assignments()
+    _, notes = ex.derive_outcomes(a, _tx(), as_of="2025-04-15", user_column="uid", variant_column="arm",
+                                  exposure_column="seen")
+    assert notes == ["The outcome window of the last exposures ends 2025-04-17, after the period end 2025-04-15: "
+                     "outcomes are incomplete."]
+    assert ex.window_open(notes)
+    _, none = ex.derive_outcomes(a, _tx(), as_of=pd.Timestamp("2025-04-16"), user_column="uid",
+                                 variant_column="arm", exposure_column="seen")
+    assert none == []
+    _, short = ex.derive_outcomes(a, _tx(), window_days=7, as_of="2025-03-26", user_column="uid",
+                                  variant_column="arm", exposure_column="seen")
+    assert short == []
+    _, open_ = ex.derive_outcomes(a, _tx(), window_days=7, as_of="2025-03-25", user_column="uid",
+                                  variant_column="arm", exposure_column="seen")
+    assert open_[0].startswith("The outcome window of the last exposures ends 2025-03-27, after the period end "
+                               "2025-03-25")
+
+
+def test_outcomes_with_the_default_column_names_and_bad_assignment_tables():
+    a = _assignments().rename(columns={"uid": "customer_id", "arm": "variant", "seen": "exposure_date"})
+    out, _ = ex.derive_outcomes(a, _tx())
+    assert out.columns.tolist() == ["customer_id", "variant", "exposure", "revenue", "orders", "converted",
+                                    "pre_revenue"]
+    assert out["revenue"].tolist() == [16.75, 0.0, 0.25]
+    for col in ("customer_id", "variant", "exposure_date"):
+        with pytest.raises(InputError, match=f"Assignment table lacks column '{col}'"):
+            ex.derive_outcomes(a.drop(columns=col), _tx())
+    with pytest.raises(InputError, match="Column 'exposure_date' has 1 unparseable date"):
+        ex.derive_outcomes(a.assign(exposure_date=["2025-03-10", "soon", "2025-03-20"]), _tx())
+    with pytest.raises(InputError, match=r"2 assignment rows share a customer id \(e.g. 3\)"):
+        ex.derive_outcomes(a.assign(customer_id=["1", "3", " 3"]), _tx())
