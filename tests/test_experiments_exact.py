@@ -6,6 +6,8 @@ is compared whole, so a changed column, label, order or rounding shows.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -683,14 +685,22 @@ RUNS = {
                power=0.9, target_lift=0.2),
     "bonferroni": dict(correction="bonferroni", bootstrap=True, seed=9, alpha=0.1),
 }
-_CACHE: dict = {}
 
 
-def run(name: str) -> ex.ExperimentResult:
-    """The analysis of four_arms() with the options RUNS[name] (computed once per session)."""
-    if name not in _CACHE:
-        _CACHE[name] = ex.analyse(four_arms(), full_spec(), **RUNS[name])
-    return _CACHE[name]
+def analyses():
+    """run(name): the analysis of four_arms() with the options RUNS[name], each computed once."""
+    done: dict = {}
+
+    def run(name: str) -> ex.ExperimentResult:
+        if name not in done:
+            done[name] = ex.analyse(four_arms(), full_spec(), **RUNS[name])
+        return done[name]
+    return run
+
+
+@pytest.fixture(scope="module")
+def run():
+    return analyses()
 
 
 def holm(p) -> np.ndarray:
@@ -761,7 +771,7 @@ def expected_effects(alpha: float, correction: str, bootstrap: bool = False, see
     return eff
 
 
-def test_effects_table_adjusts_p_values_across_the_arms_of_each_metric():
+def test_effects_table_adjusts_p_values_across_the_arms_of_each_metric(run):
     res = run("defaults")
     pd.testing.assert_frame_equal(res.effects, expected_effects(0.05, "holm"), rtol=1e-12)
     assert res.effects["significant"].tolist() == [False, False, True, True, False, True]
@@ -769,7 +779,7 @@ def test_effects_table_adjusts_p_values_across_the_arms_of_each_metric():
     assert "seq_p_value" not in res.effects and res.alpha == 0.05
 
 
-def test_effects_table_with_bonferroni_and_bootstrap_intervals():
+def test_effects_table_with_bonferroni_and_bootstrap_intervals(run):
     res = run("bonferroni")
     pd.testing.assert_frame_equal(res.effects, expected_effects(0.1, "bonferroni", True, 9), rtol=1e-12)
     assert res.effects["significant"].tolist() == [False, False, True, True, False, True]
@@ -777,7 +787,7 @@ def test_effects_table_with_bonferroni_and_bootstrap_intervals():
                                                            "Welch p-value, bootstrap CI"] * 3).all()
 
 
-def test_sequential_columns_for_the_primary_metric_only():
+def test_sequential_columns_for_the_primary_metric_only(run):
     res = run("bh")
     eff = expected_effects(0.1, "fdr_bh")
     prim = (eff["metric"] == "rev").to_numpy()
@@ -796,7 +806,7 @@ def test_sequential_columns_for_the_primary_metric_only():
                          "reported as too small and skipped."]
 
 
-def test_segment_effects_table_reports_small_cells_and_adjusts_across_all_cells():
+def test_segment_effects_table_reports_small_cells_and_adjusts_across_all_cells(run):
     res = run("bh")
     d = four_arms()
     rows = []
@@ -848,7 +858,7 @@ def test_skipped_cells_are_counted_once_per_segment_and_arm():
                          "skipped."]
 
 
-def test_pairwise_table_compares_the_treatment_arms_and_adjusts_per_metric():
+def test_pairwise_table_compares_the_treatment_arms_and_adjusts_per_metric(run):
     res = run("defaults")
     d = four_arms()
     rows = []
@@ -869,7 +879,7 @@ def test_pairwise_table_compares_the_treatment_arms_and_adjusts_per_metric():
         assert bh_pairs.loc[sel, "p_adjusted"].to_numpy() == approx(bh(bh_pairs.loc[sel, "p_value"]))
 
 
-def test_power_table_per_arm_and_metric():
+def test_power_table_per_arm_and_metric(run):
     res = run("bh")
     d = four_arms()
     c = d[d["variant"] == "control"]
@@ -919,7 +929,7 @@ def test_power_table_leaves_impossible_plans_empty():
     assert np.isnan(full.loc["y", "n_per_arm_for_target"]) and full.loc["y", "mde_abs"] > 0
 
 
-def test_cuped_table_per_arm_and_metric():
+def test_cuped_table_per_arm_and_metric(run):
     res = run("bh")
     d = four_arms()
     c = d[d["variant"] == "control"]
@@ -934,7 +944,7 @@ def test_cuped_table_per_arm_and_metric():
     assert (res.cuped.loc[res.cuped["metric"] == "rev", "variance_reduction"] > 0.5).all()
 
 
-def test_checks_before_results_in_the_analysis():
+def test_checks_before_results_in_the_analysis(run):
     res = run("defaults")
     d = four_arms()
     pd.testing.assert_frame_equal(res.srm.table, ex.srm_test(d["variant"]).table)
@@ -955,7 +965,7 @@ def test_checks_before_results_in_the_analysis():
                                                   planned_split={"A": 1, "B": 1, "control": 1}))
 
 
-def test_result_keeps_the_options_and_exports_every_table():
+def test_result_keeps_the_options_and_exports_every_table(run):
     res = run("bh")
     assert res.options == {"alpha": 0.1, "power": 0.9, "correction": "fdr_bh", "cap_percentile": None,
                            "cap_ignore_zeros": True, "bootstrap": False, "target_lift": 0.2, "seed": 0,
@@ -978,7 +988,7 @@ def test_result_keeps_the_options_and_exports_every_table():
         assert tables[name] is getattr(res, attr)
 
 
-def test_result_decision_and_summary_are_about_the_primary_metric():
+def test_result_decision_and_summary_are_about_the_primary_metric(run):
     res = run("bh")
     def same(a: ex.Decision, b: ex.Decision) -> bool:
         pd.testing.assert_frame_equal(a.candidates, b.candidates)
@@ -1118,3 +1128,140 @@ def test_outcomes_with_the_default_column_names_and_bad_assignment_tables():
         ex.derive_outcomes(a.assign(exposure_date=["2025-03-10", "soon", "2025-03-20"]), _tx())
     with pytest.raises(InputError, match=r"2 assignment rows share a customer id \(e.g. 3\)"):
         ex.derive_outcomes(a.assign(customer_id=["1", "3", " 3"]), _tx())
+
+
+# ------------------------------------------------------------------ edges the tables above do not reach
+
+
+def test_error_messages_show_three_examples():
+    d = pd.DataFrame({"g": ["c", "t"] * 5, "y": [0, 1] * 5, "u": [1, 1, 2, 2, 3, 3, 4, 4, 5, 6]})
+    spec = ex.ExperimentSpec("g", "c", user_column="u", binary_metrics=["y"])
+    with pytest.raises(InputError, match=r"^8 rows share a user id in 'u' \(e\.g\. \[1, 2, 3\]\);"):
+        ex.validate(d, spec)
+    bad = d.assign(u=range(10), y=["a", "b", "c", "d", 0, 1, 0, 1, 0, 1])
+    with pytest.raises(InputError, match=r"^Column 'y' has 4 non-numeric value\(s\), e\.g\. \(row, value\) "
+                                         r"\[\(0, 'a'\), \(1, 'b'\), \(2, 'c'\)\]$"):
+        ex.validate(bad, spec)
+    with pytest.raises(InputError, match=r"^Binary metric 'y' must be 0/1; 4 value\(s\) are not, e\.g\. "
+                                         r"\[2\.0, 3\.0, 4\.0\]$"):
+        ex.validate(bad.assign(y=[2, 3, 4, 5, 0, 1, 0, 1, 0, 1]), spec)
+
+
+def test_srm_expected_counts_are_shown_to_one_decimal_and_segments_in_sorted_order():
+    res = ex.srm_test(pd.Series(["a"] * 40 + ["b"] * 30 + ["c"] * 30), {"a": 1, "b": 1, "c": 1})
+    assert res.table["expected"].tolist() == [33.3, 33.3, 33.3]
+    df = pd.DataFrame({"g": ["c"] * 10 + ["t"] * 10 + ["c"] * 6 + ["t"] * 14,
+                       "seg": ["y"] * 20 + ["x"] * 20})
+    spec = ex.ExperimentSpec("g", "c", binary_metrics=["m"], planned_split={"c": 1, "t": 3})
+    out = ex.srm_by_segment(df, spec, "seg")
+    assert out["segment"].tolist() == ["x", "y"] and out["users"].tolist() == [20, 20]
+    assert out["chi2"].tolist() == approx([stats.chisquare([6, 14], [5, 15]).statistic,
+                                           stats.chisquare([10, 10], [5, 15]).statistic])
+
+
+def test_smd_of_a_covariate_with_a_small_spread_and_the_imbalance_limit():
+    x_t, x_c = np.array([0.1, 0.2, 0.4]), np.array([0.0, 0.1, 0.2])
+    pooled = np.sqrt((np.var(x_t, ddof=1) + np.var(x_c, ddof=1)) / 2)
+    assert pooled < 1 and ex.smd(x_t, x_c) == approx((x_t.mean() - x_c.mean()) / pooled)
+    edge = pd.DataFrame({"g": ["c"] * 3 + ["t"] * 3, "x": [0.0, 10.0, 20.0, 1.0, 11.0, 21.0]})
+    bal = ex.balance(edge, ex.ExperimentSpec("g", "c"), ["x"])
+    assert bal["smd"].tolist() == [0.1] and bal["imbalanced"].tolist() == [False]
+
+
+def test_group_sizes_with_an_empty_cell_and_exactly_ten_failures():
+    df = pd.concat([
+        pd.DataFrame({"g": "c", "s": "a", "y": [1.0] * 25 + [0.0] * 10}),   # 10 failures: fine
+        pd.DataFrame({"g": "t", "s": "a", "y": [1.0] * 20 + [0.0] * 20}),
+        pd.DataFrame({"g": "c", "s": "b", "y": [1.0] * 12 + [0.0] * 20}),
+    ], ignore_index=True)
+    spec = ex.ExperimentSpec("g", "c", binary_metrics=["y"])
+    by = ex.group_sizes(df, spec, "s")
+    idx = pd.MultiIndex.from_product([["a", "b"], ["c", "t"]], names=["s", "g"])
+    expected = pd.DataFrame({"users": [35, 40, 32, 0], "y_successes": [25, 20, 12, 0],
+                             "warning": ["", "", "", "too small: skipped"]}, index=idx)
+    pd.testing.assert_frame_equal(by, expected)
+
+
+def test_chance_to_beat_control_never_exceeds_one():
+    assert ex.prob_beat_control(3, 4, 3, 10000) == 1.0
+    assert ex.prob_beat_control_normal(0.2, 0.5) == approx(stats.norm.cdf(0.4))
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss")
+def test_cuped_for_a_rate_and_a_covariate_with_a_small_spread():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 0.5, 80)
+    y = (rng.uniform(0, 1, 80) < 0.2 + x).astype(float)
+    assert np.var(x, ddof=1) < 1 and np.var(y) < 1
+    assert ex.cuped_theta(y, x) == approx(stats.linregress(x, y).slope)
+    r = ex.cuped_effect(y[:40], y[40:], x[:40], x[40:])
+    theta = stats.linregress(x, y).slope
+    adj = y - theta * (x - x.mean())
+    assert r.variance_reduction == approx(1 - np.var(adj, ddof=1) / np.var(y, ddof=1)) and r.variance_reduction > 0
+
+
+def test_capping_below_the_first_percentile_is_allowed():
+    y = pd.Series(np.arange(1.0, 201.0))
+    capped, cap = ex.cap_values(y, 0.5)
+    assert cap == np.percentile(y, 0.5) and capped.max() == cap
+
+
+def test_mde_for_a_metric_with_a_tiny_spread():
+    m = ex.mde_continuous(1e-9, 1000, 1000)
+    assert ex.power_two_sample(m, 1e-9, 1e-9, 1000, 1000) == approx(0.8, rel=1e-3)
+    assert 0 < ex.mde_continuous(1e-15, 1000, 1000) < 1e-13
+
+
+def test_sample_sizes_are_rounded_up_from_the_exact_root():
+    assert ex.sample_size_binary(0.05, 0.2) == 8155
+    assert ex.sample_size_continuous(100.0, 5.0, 0.1) == 4
+    assert ex.sample_size_binary(0.08, 10.5) == 2
+    assert ex.sample_size_continuous(1.0, 1.0, 3.5) == 2
+    with pytest.raises(ConfigError):
+        ex.sample_size_binary(0.5, 1.0)
+
+
+def test_missing_p_values_given_as_none_stay_missing():
+    out = ex.adjust_pvalues([0.01, None, 0.04], "holm")
+    assert np.isnan(out[1]) and out[[0, 2]] == approx(multipletests([0.01, 0.04], method="holm")[1])
+
+
+def test_sequential_inference_with_small_tuning_integer_counts_and_no_variance():
+    assert ex.sequential_rho(0.05, 0.5) == approx(np.sqrt((-2 * np.log(0.05) + np.log(1 - 2 * np.log(0.05))) / 0.5))
+    n = np.array([5_000_000_000])
+    assert ex.sequential_halfwidth(np.array([1e-9]), n) == approx(
+        ex.sequential_halfwidth(np.array([1e-9]), n.astype(float)))
+    big = np.array([4_000_000_000])
+    assert ex.sequential_p_value(big, np.array([1.0]), np.array([100.0])) == approx(
+        ex.sequential_p_value(big.astype(float), np.array([1.0]), np.array([100.0])))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ex.sequential_p_value(np.array([0.0, 0.3]), np.array([0.0, 0.0]), np.array([50, 50])).tolist() == \
+            [1.0, 1.0]
+
+
+def test_segments_are_listed_in_sorted_order_and_a_cell_of_ten_users_is_analysed():
+    d = three_arms()
+    d = d[d["variant"] != "B"]
+    south_a = d.index[(d["region"] == "south") & (d["variant"] == "A")]
+    d = d.drop(south_a[10:])
+    d = pd.concat([d[d["region"] == "south"], d[d["region"] == "north"]])
+    spec = ex.ExperimentSpec("variant", "control", binary_metrics=["conv"], segment_columns=["region"])
+    res = ex.analyse(d, spec)
+    assert res.segments["segment"].tolist() == ["north", "south"]
+    assert res.segments["status"].tolist() == ["ok", "ok"] and res.segments["n_treatment"].tolist() == [42, 10]
+    assert res.srm_segments["segment"].tolist() == ["north", "south"]
+
+
+def test_power_plan_edges():
+    df = pd.DataFrame({"g": ["c"] * 20 + ["t"] * 20, "y": [1.0] * 20 + [1.0] * 10 + [0.0] * 10,
+                       "k": [5.0] * 40, "h": [1.0] * 12 + [0.0] * 8 + [1.0] * 20})
+    spec = ex.ExperimentSpec("g", "c", binary_metrics=["y", "h"], continuous_metrics=["k"])
+    kinds = {"y": "binary", "h": "binary", "k": "continuous"}
+    p = pd.DataFrame(ex._power_rows(df, spec, kinds, ["t"], 0.05, 0.8, -0.1)).set_index("metric")
+    assert np.isnan(p.loc["y", "n_per_arm_for_target"])  # control converts at 100%
+    assert p.loc["h", "n_per_arm_for_target"] == ex.sample_size_binary(0.6, -0.1)
+    assert p.loc["k", "control_mean"] == 5.0 and p.loc["k", ["mde_abs", "n_per_arm_for_target"]].isna().all()
+    up = pd.DataFrame(ex._power_rows(df, spec, kinds, ["t"], 0.05, 0.8, 0.1)).set_index("metric")
+    assert up.loc["h", "n_per_arm_for_target"] == ex.sample_size_binary(0.6, 0.1)
