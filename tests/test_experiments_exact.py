@@ -959,6 +959,9 @@ def test_checks_before_results_in_the_analysis(run):
                                                    segment_columns=["region", "half"],
                                                         planned_split={"A": 1, "B": 1, "C": 1, "control": 1}))
     assert planned.srm.p_value == approx(stats.chisquare([70, 51, 70, 70]).pvalue)
+    pd.testing.assert_frame_equal(planned.srm_segments, pd.concat(
+        [ex.srm_by_segment(ex.validate(halves, planned.spec), planned.spec, c) for c in ("region", "half")],
+        ignore_index=True))
     assert planned.srm_segments["segment_column"].tolist() == ["region"] * 2 + ["half"] * 2
     with pytest.raises(ConfigError, match=r"planned_split lacks arm\(s\) \['C'\]"):
         ex.analyse(four_arms(), ex.ExperimentSpec("variant", "control", binary_metrics=["conv"],
@@ -1026,6 +1029,11 @@ def test_capping_is_applied_to_continuous_metrics_and_noted():
     cap = np.percentile(z["rev"], 97.5)
     assert plain.notes[0] == f"'rev' capped at its 97.5th percentile: {cap:,.2f}." and cap > 1000
     assert plain.options["cap_percentile"] == 97.5 and plain.options["cap_ignore_zeros"] is False
+    nonzero = ex.analyse(z, spec, cap_percentile=50)
+    cap = np.percentile(z.loc[z["rev"] != 0, "rev"], 50)
+    assert nonzero.notes[0] == f"'rev' capped at its 50th percentile of non-zero values: {cap:,.2f}."
+    assert nonzero.effects.iloc[1]["mean_control"] == approx(
+        z.loc[z["variant"] == "control", "rev"].clip(upper=cap).mean())
 
 
 def test_primary_metric_must_be_a_metric_and_roi_is_added_on_request():
@@ -1064,10 +1072,12 @@ def _tx() -> pd.DataFrame:
         ("1", "o3", "2025-04-07", 99.0),    # day 28: after the window
         ("1", "o0", "2025-03-09", 7.0),     # the day before exposure: pre-period
         ("1", "oa", "2024-12-10", 3.0),     # 90 days before: still pre-period
+        ("1", "oc", "2025-01-10", 0.003),   # a fraction of a cent before exposure
         ("1", "ob", "2024-12-09", 50.0),    # 91 days before: neither
         ("3", "o7", "2025-03-21", 0.1),
         ("3", "o8", "2025-03-22", 0.2),
         ("3", "o9", "2025-03-23", -0.05),   # a refund in the window
+        ("3", "o6", "2025-03-24", 0.004),   # a fraction of a cent: revenue is rounded to cents
         ("9", "o5", "2025-03-15", 40.0),    # not in the experiment
     ]
     tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"])
@@ -1079,7 +1089,7 @@ def test_outcomes_in_the_window_after_exposure_and_revenue_before_it():
                                     variant_column="arm", exposure_column="seen")
     expected = pd.DataFrame({"customer_id": ["1", "2", "3"], "variant": ["control", "treatment", "treatment"],
                              "exposure": pd.to_datetime(["2025-03-10", "2025-03-12", "2025-03-20"]),
-                             "revenue": [16.75, 0.0, 0.25], "orders": [2.0, 0.0, 3.0],
+                             "revenue": [16.75, 0.0, 0.25], "orders": [2.0, 0.0, 4.0],
                              "converted": [1.0, 0.0, 1.0], "pre_revenue": [10.0, 0.0, 0.0]})
     pd.testing.assert_frame_equal(out, expected)
     assert out["revenue"].tolist() == [16.75, 0.0, 0.25] and notes == []
@@ -1088,7 +1098,7 @@ def test_outcomes_in_the_window_after_exposure_and_revenue_before_it():
 def test_outcome_window_and_pre_period_lengths_are_settable():
     out, _ = ex.derive_outcomes(_assignments(), _tx(), window_days=30, pre_days=91, user_column="uid",
                                 variant_column="arm", exposure_column="seen")
-    assert out["revenue"].tolist() == [115.75, 0.0, 0.25] and out["orders"].tolist() == [3.0, 0.0, 3.0]
+    assert out["revenue"].tolist() == [115.75, 0.0, 0.25] and out["orders"].tolist() == [3.0, 0.0, 4.0]
     assert out["pre_revenue"].tolist() == [60.0, 0.0, 0.0]
     short, _ = ex.derive_outcomes(_assignments(), _tx(), window_days=1, pre_days=1, user_column="uid",
                                   variant_column="arm", exposure_column="seen")
@@ -1265,3 +1275,12 @@ def test_power_plan_edges():
     assert p.loc["k", "control_mean"] == 5.0 and p.loc["k", ["mde_abs", "n_per_arm_for_target"]].isna().all()
     up = pd.DataFrame(ex._power_rows(df, spec, kinds, ["t"], 0.05, 0.8, 0.1)).set_index("metric")
     assert up.loc["h", "n_per_arm_for_target"] == ex.sample_size_binary(0.6, 0.1)
+
+
+def test_no_mde_when_even_a_rise_to_one_hundred_percent_falls_short_of_the_power():
+    # with 5 users per arm, a control rate of 0.389139564051 is the last one whose largest possible rise is
+    # detected with 80% power: just above it there is no MDE, just below it the MDE is that largest rise
+    edge = 0.38913956405098665
+    assert np.isnan(ex.mde_binary(edge + 1.5e-10, 5, 5))
+    below = ex.mde_binary(edge - 1e-10, 5, 5)
+    assert below == approx(1 - edge, rel=1e-6)
