@@ -23,8 +23,6 @@ from statsmodels.stats.proportion import (
 from customer_analytics import experiments as ex
 from customer_analytics.errors import ConfigError, InputError
 
-TOL = 1e-12
-
 
 def approx(v, rel=1e-9, abs=1e-12):  # noqa: A002 - pytest's keyword
     return pytest.approx(v, rel=rel, abs=abs, nan_ok=True)
