@@ -1,0 +1,320 @@
+"""Clustering output checked exactly: the tables, sentences, saved files and charts a reader sees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customer_analytics import clustering
+from customer_analytics.errors import ConfigError
+
+HIGH, LOW = "high", "low"
+
+
+def cutoffs(q_low=0.2, q_high=0.9, low=(30.0, 1.0, 12.5), high=(120.0, 4.0, 150.0)):
+    cut = pd.DataFrame({"low": list(low), "high": list(high)}, index=clustering.BASE_FEATURES)
+    if q_low is not None:
+        cut.attrs.update(q_low=q_low, q_high=q_high)
+    return cut
+
+
+def levels(rows: dict[int, tuple]) -> pd.DataFrame:
+    """name_levels-shaped table from {cluster: (rec, freq, mon, rec_level, freq_level, mon_level)}."""
+    cols = [f"median_{c}" for c in clustering.BASE_FEATURES] + [f"{c}_level" for c in clustering.BASE_FEATURES]
+    out = pd.DataFrame([list(v) for v in rows.values()], columns=cols,
+                       index=pd.Index(list(rows), name="cluster"))
+    return out
+
+
+# ------------------------------------------------------------------ summaries in one line
+
+
+def test_k_search_summary_prints_how_it_was_measured_then_the_table_to_three_decimals():
+    table = pd.DataFrame({"silhouette": [0.41234, 0.5], "stability_ari": [0.9, 0.85],
+                          "stability_ari_min": [0.8, 0.7], "min_share": [0.1, 0.05], "inertia": [1.0, 0.5]},
+                         index=pd.Index([3, 4], name="k"))
+    s = clustering.KSearch(table, None, {}, 12_345, 1_000, 800, 500, 5, 0.8, 42)
+    assert s.summary() == (
+        "k search on 1,000 of 12,345 customers; silhouette on 500; stability: 5 refits on 80% subsamples of "
+        "800 customers\n"
+        "   silhouette  stability_ari  stability_ari_min  min_share  inertia\n"
+        "k                                                                  \n"
+        "3       0.412           0.90                0.8       0.10      1.0\n"
+        "4       0.500           0.85                0.7       0.05      0.5")
+
+
+def test_k_choice_summary_says_whether_the_clusters_are_recommended():
+    yes = clustering.KChoice(4, "k = 4 won.", True, pd.DataFrame())
+    no = clustering.KChoice(3, "No k meets the bar.", False, pd.DataFrame())
+    assert yes.summary() == "k = 4 (recommended). k = 4 won."
+    assert no.summary() == "k = 3 (NOT recommended). No k meets the bar."
+
+
+# ------------------------------------------------------------------ tables of the report
+
+
+def test_table_headers_in_english_by_default_with_the_percentiles_of_the_cutoffs():
+    assert clustering.table_labels() == {
+        "k": "k", "silhouette": "Silhouette (higher = better separated)", "stability_ari": "Stability: mean ARI",
+        "stability_ari_min": "Stability: worst refit", "min_share": "Smallest cluster's share",
+        "verdict": "Verdict", "cluster": "Cluster", "moved": "Centre moved (log units)", "feature": "Measure",
+        "between": "In between", "name": "Name", "customers": "Customers", "share": "Share of customers",
+        "revenue_share": "Share of revenue", "median_recency_days": "Median days since last purchase",
+        "median_frequency": "Median orders", "median_monetary": "Median spend"}
+    labels = clustering.table_labels(cut=cutoffs(0.2, 0.9))
+    assert {k: labels[k] for k in ("low", "high", "below", "above")} == {
+        "low": "20th percentile", "high": "90th percentile", "below": "At or below the 20th",
+        "above": "At or above the 90th"}
+    plain = clustering.table_labels("en", cutoffs(None))
+    assert {k: plain[k] for k in ("low", "high", "below", "above")} == {
+        "low": "25th percentile", "high": "75th percentile", "below": "At or below the 25th",
+        "above": "At or above the 75th"}
+
+
+def test_table_headers_in_chinese():
+    assert clustering.table_labels("zh", cutoffs(0.2, 0.9)) == {
+        "k": "k", "silhouette": "轮廓系数（越高区分越好）", "stability_ari": "稳定性：平均 ARI",
+        "stability_ari_min": "稳定性：最差一次", "min_share": "最小群组占比", "verdict": "结论",
+        "cluster": "群组", "moved": "中心移动距离（对数单位）", "feature": "指标", "between": "介于两者之间",
+        "name": "名称", "customers": "客户数", "share": "客户占比", "revenue_share": "收入占比",
+        "median_recency_days": "距上次购买天数中位数", "median_frequency": "订单数中位数",
+        "median_monetary": "消费额中位数", "low": "第 20 百分位", "high": "第 90 百分位",
+        "below": "不高于第 20 百分位", "above": "不低于第 90 百分位"}
+
+
+def k_search_table():
+    return pd.DataFrame({"silhouette": [0.40, 0.50, 0.45, 0.30], "stability_ari": [0.79, 0.80, 0.95, 0.9],
+                         "stability_ari_min": [0.5, 0.6, 0.7, 0.8], "min_share": [0.10, 0.02, 0.019, 0.3],
+                         "inertia": [1.0, 0.9, 0.8, 0.7]}, index=pd.Index([3, 4, 5, 6], name="k"))
+
+
+def test_k_table_counts_a_k_exactly_on_the_bar_as_meeting_it_and_marks_the_chosen_k():
+    choice = clustering.choose_k(k_search_table())
+    assert choice.k == 4
+    expected = pd.DataFrame({
+        "k": [3, 4, 5, 6], "silhouette": [0.40, 0.50, 0.45, 0.30], "stability_ari": [0.79, 0.80, 0.95, 0.9],
+        "stability_ari_min": [0.5, 0.6, 0.7, 0.8], "min_share": [0.10, 0.02, 0.019, 0.3],
+        "verdict": ["unstable", "chosen · meets the bar", "a cluster below 2%", "meets the bar"]})
+    pd.testing.assert_frame_equal(clustering.k_table(choice), expected)
+    zh = clustering.k_table(choice, "zh")
+    assert list(zh["verdict"]) == ["不稳定", "选定 · 达标", "有群组低于 2%", "达标"]
+
+
+def test_profile_table_lists_each_cluster_with_its_name_and_noise_for_unnamed_ones():
+    prof = pd.DataFrame({"customers": [300, 100, 50], "share": [0.6667, 0.2222, 0.1111],
+                         "revenue_share": [0.4, 0.5, 0.1], "median_recency_days": [20.0, 300.0, 90.0],
+                         "median_frequency": [5.0, 1.0, 2.0], "median_monetary": [250.0, 20.0, 60.5]},
+                        index=pd.Index([-1, 0, 1], name="cluster"))
+    expected = pd.DataFrame({
+        "cluster": [-1, 0, 1], "name": ["noise", "a", "b"], "customers": [300, 100, 50],
+        "share": [0.6667, 0.2222, 0.1111], "revenue_share": [0.4, 0.5, 0.1],
+        "median_recency_days": [20.0, 300.0, 90.0], "median_frequency": [5.0, 1.0, 2.0],
+        "median_monetary": [250.0, 20.0, 60.5]})
+    pd.testing.assert_frame_equal(clustering.profile_table(prof, {0: "a", 1: "b"}), expected)
+
+
+def test_cutoff_table_in_english_by_default_with_plain_numbers_and_no_currency():
+    cut = cutoffs(low=(30.5, 1.0, 12.5), high=(120.0, 4.0, 1500.0))
+    expected = pd.DataFrame({
+        "feature": ["days since last purchase (lower is better)", "orders (higher is better)",
+                    "spend (higher is better)"],
+        "low": ["30.5", "1", "12.50"], "high": ["120", "4", "1,500.00"],
+        "below": ["recent", "one-off", "low spend"], "between": ["fading", "occasional", "mid spend"],
+        "above": ["lapsed", "frequent", "high spend"]})
+    pd.testing.assert_frame_equal(clustering.cutoff_table(cut), expected)
+    with_currency = clustering.cutoff_table(cut, "en", "£")
+    assert list(with_currency["low"]) == ["30.5", "1", "£12.50"]
+    assert list(with_currency["high"]) == ["120", "4", "£1,500.00"]
+
+
+def test_moved_table_gives_each_matched_cluster_how_far_its_centre_moved():
+    moved = pd.Series({0: 0.125, 2: 0.5, 5: 1.25}, name="centroid_shift")
+    pd.testing.assert_frame_equal(clustering.moved_table(moved),
+                                  pd.DataFrame({"cluster": [0, 2, 5], "moved": [0.125, 0.5, 1.25]}))
+    pd.testing.assert_frame_equal(
+        clustering.moved_table(moved, {0: "a", 2: "b"}),
+        pd.DataFrame({"cluster": [0, 2, 5], "name": ["a", "b", "noise"], "moved": [0.125, 0.5, 1.25]}))
+
+
+def test_percentile_in_words():
+    assert [clustering.percentile(q) for q in (0.01, 0.02, 0.03, 0.11, 0.12, 0.13, 0.21, 0.225, 0.9)] == [
+        "1st", "2nd", "3rd", "11th", "12th", "13th", "21st", "22.5th", "90th"]
+    assert [clustering.percentile(q, "zh") for q in (0.01, 0.225, 0.9)] == ["1", "22.5", "90"]
+
+
+def test_segments_table_names_noise_customers():
+    ct = pd.DataFrame([[1, 2], [3, 4]], index=pd.Index([-1, 0], name="cluster"),
+                      columns=pd.Index(["Lost", "Champions"], name="segment"))
+    view = clustering.segments_table(ct, {0: "a"})
+    assert list(view["cluster"]) == ["-1: noise", "0: a"]
+
+
+def test_fit_note_names_the_sample_only_when_the_model_was_fitted_on_one():
+    search = clustering.KSearch(pd.DataFrame(), None, {}, 60_000, 50_000, 20_000, 2_000, 20, 0.8, 42)
+    sampled = clustering.ClusterFit(None, np.array([0, 1]), pd.DataFrame(), 2, "kmeans", "fitted on a sample")
+    plain = clustering.ClusterFit(None, np.array([0, 1]), pd.DataFrame(), 2, "kmeans", "")
+    assert clustering.fit_note(sampled, search, 60_000) == (
+        "k-means was fitted on a seeded sample of 50,000 of 60,000 customers; every customer is assigned to "
+        "the nearest centroid.")
+    assert "50,000" in clustering.fit_note(sampled, search, 60_000, "zh")
+    assert clustering.fit_note(sampled, search, 60_000, "zh") != clustering.fit_note(sampled, search, 60_000)
+    assert clustering.fit_note(plain, search, 60_000) == ""
+    assert clustering.fit_note(sampled, None, 60_000) == ""
+
+
+def test_name_change_templates_default_to_english():
+    assert clustering.change_text() == clustering.change_text("en")
+    assert clustering.change_text()["new"] == "cluster {cid} is new this month: '{new}'"
+
+
+# ------------------------------------------------------------------ name changes in words
+
+
+def test_name_changes_list_changed_gone_and_new_clusters_in_id_order():
+    previous = levels({0: (95, 5, 60.0, "mid", HIGH, "mid"), 1: (10, 6, 300.0, LOW, HIGH, HIGH),
+                       2: (50, 3, 100.0, "mid", "mid", "mid"), 3: (60, 2, 40.0, "mid", "mid", "mid")})
+    current = levels({0: (160.5, 2, 60.0, HIGH, "mid", "mid"), 2: (50, 3, 180.0, "mid", "mid", HIGH),
+                      3: (60, 2, 40.0, "mid", "mid", "mid"), 4: (5, 1, 10.0, LOW, LOW, LOW),
+                      5: (400, 1, 5.0, HIGH, LOW, LOW)})
+    assert clustering.name_changes(current, previous, cutoffs(0.2, 0.9), "en", "£") == [
+        "cluster 0: 'fading · frequent · mid spend' → 'lapsed · occasional · mid spend' (median days since last "
+        "purchase 95 → 160.5, now at or above the 90th percentile of customers (120); median orders 5 → 2, now "
+        "between the 20th and 90th percentiles of customers (1–4))",
+        "cluster 1 ('recent · frequent · high spend') has no counterpart this month",
+        "cluster 2: 'fading · occasional · mid spend' → 'fading · occasional · high spend' (median spend "
+        "£100.00 → £180.00, now at or above the 90th percentile of customers (£150.00))",
+        "cluster 4 is new this month: 'recent · one-off · low spend'",
+        "cluster 5 is new this month: 'lapsed · one-off · low spend'"]
+
+
+def test_name_change_without_currency_and_default_percentiles():
+    previous = levels({0: (50, 3, 100.0, "mid", "mid", "mid")})
+    current = levels({0: (50, 3, 12.0, "mid", "mid", LOW)})
+    assert clustering.name_changes(current, previous, cutoffs(None)) == [
+        "cluster 0: 'fading · occasional · mid spend' → 'fading · occasional · low spend' (median spend 100.00 → "
+        "12.00, now at or below the 25th percentile of customers (12.50))"]
+    mid = levels({0: (50, 3, 12.0, "mid", "mid", LOW)})
+    assert clustering.name_changes(previous, mid, cutoffs(None))[0].endswith(
+        "(median spend 12.00 → 100.00, now between the 25th and 75th percentiles of customers (12.50–150.00))")
+
+
+def test_name_change_in_chinese_quotes_the_percentiles_as_numbers():
+    previous = levels({0: (50, 3, 100.0, "mid", "mid", "mid")})
+    current = levels({0: (50, 3, 12.0, "mid", "mid", LOW)})
+    out = clustering.name_changes(current, previous, cutoffs(0.2, 0.9), "zh")
+    assert len(out) == 1 and "第 20 百分位" in out[0] and "20th" not in out[0] and "12.50" in out[0]
+
+
+# ------------------------------------------------------------------ clusters against RFM segments
+
+
+def test_compare_with_segments_counts_every_cluster_segment_pair_even_when_the_last_is_empty():
+    ct, ari, nmi = clustering.compare_with_segments(np.array([0, 0, 1, 1, 2]),
+                                                    pd.Series(["a", "b", "a", "b", "a"]))
+    expected = pd.DataFrame([[1, 1], [1, 1], [1, 0]], index=pd.Index([0, 1, 2], name="cluster"),
+                            columns=pd.Index(["a", "b"], name="segment"))
+    pd.testing.assert_frame_equal(ct, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize(("labels", "segments", "ari", "nmi"), [
+    ([1, 1, 1], ["x", "x", "x"], 1.0, 1.0),  # one cluster, one segment: the same partition
+    ([0, 1, 0, 1], ["a", "a", "a", "a"], 0.0, 0.0),  # one segment: clusters tell nothing about it
+    ([0, 0, 1, 1], ["a", "b", "a", "b"], -0.5, 0.0),  # equally informative, independent partitions
+])
+def test_compare_with_segments_agreement_at_the_edges(labels, segments, ari, nmi):
+    _, a, n = clustering.compare_with_segments(np.array(labels), pd.Series(segments))
+    assert (a, n) == (pytest.approx(ari), pytest.approx(nmi))
+
+
+def test_an_unknown_language_is_refused():
+    with pytest.raises(ConfigError):
+        clustering.cutoff_table(cutoffs(), "fr")
+
+
+# ------------------------------------------------------------------ saved model, centres, names and cut-offs
+
+
+def three_groups(n_per=20, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0, 0.0], [3.0, 3.0, 0.0], [0.0, 3.0, 3.0]])
+    vals = np.repeat(centres, n_per, axis=0) + rng.normal(0, 0.1, (3 * n_per, 3))
+    return pd.DataFrame(vals, columns=[f"log_{c}" for c in clustering.BASE_FEATURES])
+
+
+def saved_fit(tmp_path, mapping=None):
+    x = three_groups()
+    fitted = clustering.fit(x, 3, seed=0)
+    mapping = mapping or {0: 7, 1: 3, 2: 5}
+    stable = clustering.relabel(fitted, mapping)
+    names = {7: "a", 3: "b", 5: "c"}
+    lv = levels({3: (10, 5, 300.0, LOW, HIGH, HIGH), 5: (50, 2, 50.0, "mid", "mid", "mid"),
+                 7: (200, 1, 10.0, HIGH, LOW, LOW)})
+    clustering.save(stable, tmp_path, names, lv, cutoffs(0.2, 0.9))
+    return x, stable, names, lv
+
+
+def test_saved_model_gives_next_month_the_same_stable_ids(tmp_path):
+    x, stable, _, _ = saved_fit(tmp_path)
+    assert sorted(set(stable.labels)) == [3, 5, 7]
+    np.testing.assert_array_equal(clustering.predict_stable(tmp_path, x), stable.labels)
+
+
+def test_a_customer_nearest_a_centre_missing_from_the_saved_table_is_marked_minus_one(tmp_path):
+    x = three_groups()
+    fitted = clustering.fit(x, 3, seed=0)
+    dropped = int(fitted.labels[0])
+    kept = clustering.ClusterFit(fitted.pipeline, fitted.labels, fitted.centroids.drop(index=dropped), 2,
+                                 "kmeans")
+    clustering.save(kept, tmp_path, {})
+    got = clustering.predict_stable(tmp_path, x)
+    np.testing.assert_array_equal(got, np.where(fitted.labels == dropped, -1, fitted.labels))
+
+
+def test_saved_centres_file_holds_centre_name_model_label_medians_and_levels(tmp_path):
+    _, stable, names, lv = saved_fit(tmp_path)
+    cent = pd.read_csv(tmp_path / "cluster_centroids.csv", index_col="cluster")
+    assert list(cent.index) == [3, 5, 7]
+    assert list(cent.columns) == [*stable.centroids.columns, "name", "model_label", *lv.columns]
+    assert list(cent["name"]) == ["b", "c", "a"] and list(cent["model_label"]) == [1, 2, 0]
+    text = (tmp_path / "cluster_centroids.csv").read_text()
+    assert "\r" not in text and text.startswith("cluster,log_recency_days,")
+
+
+def test_centres_are_saved_to_six_decimals(tmp_path):
+    cent = pd.DataFrame({"log_recency_days": [0.12345678, 1.0], "log_frequency": [0.5, 2.0],
+                         "log_monetary": [1.5, 3.0]}, index=[0, 1])
+    clustering.save(clustering.ClusterFit(None, np.array([0, 1]), cent, 2, "kmeans"), tmp_path, {0: "a", 1: "b"})
+    assert (tmp_path / "cluster_centroids.csv").read_text() == (
+        "cluster,log_recency_days,log_frequency,log_monetary,name,model_label\n"
+        "0,0.123457,0.5,1.5,a,0\n"
+        "1,1.0,2.0,3.0,b,1\n")
+
+
+def test_saved_cutoffs_file_and_reading_it_back(tmp_path):
+    saved_fit(tmp_path)
+    assert (tmp_path / "cluster_cutoffs.csv").read_text() == (
+        "feature,low,high,q_low,q_high\n"
+        "recency_days,30.0,120.0,0.2,0.9\n"
+        "frequency,1.0,4.0,0.2,0.9\n"
+        "monetary,12.5,150.0,0.2,0.9\n")
+    back = clustering.load_cutoffs(tmp_path)
+    pd.testing.assert_frame_equal(back, cutoffs(0.2, 0.9).rename_axis("feature"))
+    assert back.attrs == {"q_low": 0.2, "q_high": 0.9}
+    assert clustering.load_cutoffs(tmp_path / "nothing") is None
+
+
+def test_saved_centres_and_levels_read_back_under_their_stable_ids(tmp_path):
+    _, stable, _, lv = saved_fit(tmp_path)
+    pd.testing.assert_frame_equal(clustering.load_centroids(tmp_path), stable.centroids.round(6),
+                                  check_names=False, check_index_type=False)
+    assert clustering.load_centroids(tmp_path).index.name == "cluster"
+    pd.testing.assert_frame_equal(clustering.load_levels(tmp_path), lv, check_dtype=False)
+
+
+def test_relabel_applies_a_single_id_mapping_and_gives_integer_ids():
+    fitted = clustering.ClusterFit(None, np.array([0.0, 0.0, -1.0]), pd.DataFrame({"log_frequency": [1.0]}), 1,
+                                   "hdbscan")
+    out = clustering.relabel(fitted, {0: 3})
+    np.testing.assert_array_equal(out.labels, np.array([3, 3, -1]), strict=True)
+    assert list(out.centroids.index) == [3] and out.id_map == {0: 3}
