@@ -318,3 +318,185 @@ def test_relabel_applies_a_single_id_mapping_and_gives_integer_ids():
     out = clustering.relabel(fitted, {0: 3})
     np.testing.assert_array_equal(out.labels, np.array([3, 3, -1]), strict=True)
     assert list(out.centroids.index) == [3] and out.id_map == {0: 3}
+
+
+# ------------------------------------------------------------------ charts: what a reader sees
+
+
+def drawn(fig):
+    fig.canvas.draw()
+    return fig
+
+
+def texts(labels) -> list[str]:
+    return [x.get_text() for x in labels]
+
+
+def scatter(coll) -> dict:
+    """What a scatter shows: points, fill and edge colours (hex), size, edge width, layer and label."""
+    from matplotlib.colors import to_hex
+
+    return {"points": coll.get_offsets().tolist(), "face": [to_hex(c) for c in coll.get_facecolors()],
+            "edge": [to_hex(c) for c in coll.get_edgecolors()], "size": coll.get_sizes().tolist(),
+            "lw": coll.get_linewidths().tolist(), "z": coll.get_zorder(), "label": coll.get_label()}
+
+
+def marker_path(marker: str):
+    from matplotlib.markers import MarkerStyle
+
+    m = MarkerStyle(marker)
+    return m.get_path().transformed(m.get_transform()).vertices.tolist()
+
+
+def line(ln) -> dict:
+    from matplotlib.colors import to_hex
+
+    return {"x": [float(v) for v in ln.get_xdata()], "y": [float(v) for v in ln.get_ydata()],
+            "color": to_hex(ln.get_color()), "ls": ln.get_linestyle(), "lw": ln.get_linewidth(),
+            "z": ln.get_zorder()}
+
+
+@pytest.fixture
+def agg():
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    yield
+    plt.close("all")
+
+
+def k_choice_for_chart():
+    table = pd.DataFrame({"silhouette": [0.50001, 0.50003, 0.50002, 0.50004],
+                          "stability_ari": [0.95, 0.70, 0.90, 0.85], "stability_ari_min": [0.9, 0.5, 0.8, 0.7],
+                          "min_share": [0.10, 0.05, 0.01, 0.04], "inertia": [1.0, 0.8, 0.6, 0.5]},
+                         index=pd.Index([3, 4, 5, 6], name="k"))
+    return clustering.choose_k(table)
+
+
+def test_k_choice_chart_plots_each_figure_against_k_with_the_bar_and_the_chosen_k(agg):
+    choice = k_choice_for_chart()
+    assert choice.k == 6
+    fig = drawn(clustering.plot_k_choice(choice, fits=7))
+    assert [round(v, 2) for v in fig.get_size_inches()] == [13, 3.6]
+    assert len(fig.axes) == 3
+    assert [ax.get_title() for ax in fig.axes] == [
+        "Separation: silhouette\n(higher = better separated)",
+        "Stability: mean ARI of 7 refits\n(higher = more reproducible)", "Smallest cluster's share of customers"]
+    assert [ax.get_xlabel() for ax in fig.axes] == ["k (number of clusters)"] * 3
+    assert [ax.get_ylabel() for ax in fig.axes] == ["Silhouette (−1 to 1)", "Mean ARI (0 to 1)",
+                                                    "Share of customers (%)"]
+    red, grey, blue = "#c44e52", "#999999", "#4c72b0"
+    cols = ["silhouette", "stability_ari", "min_share"]
+    bars = [None, 0.8, 0.02]
+    for ax, col, bar in zip(fig.axes, cols, bars, strict=True):
+        y = choice.table[col].tolist()
+        assert line(ax.lines[0]) == {"x": [3, 4, 5, 6], "y": y, "color": grey, "ls": "-", "lw": 1.5, "z": 1}
+        if bar is None:
+            assert len(ax.lines) == 1
+        else:
+            assert len(ax.lines) == 2
+            assert line(ax.lines[1]) == {"x": [0, 1], "y": [bar, bar], "color": red, "ls": "--", "lw": 1, "z": 2}
+        meets, fails, chosen = ax.collections
+        assert scatter(meets) == {"points": [[3, y[0]], [6, y[3]]], "face": [blue], "edge": [blue],
+                                  "size": [36.0], "lw": [1.0], "z": 2, "label": "meets the bar"}
+        assert scatter(fails) == {"points": [[4, y[1]], [5, y[2]]], "face": [red], "edge": [red],
+                                  "size": [36.0], "lw": [1.5], "z": 2, "label": "fails the bar"}
+        assert meets.get_paths()[0].vertices.tolist() == marker_path("o")
+        assert fails.get_paths()[0].vertices.tolist() == marker_path("x")
+        assert scatter(chosen) == {"points": [[6, y[3]]], "face": [], "edge": ["#000000"], "size": [180.0],
+                                   "lw": [1.5], "z": 3, "label": "chosen k = 6"}
+        assert texts(ax.get_xticklabels()) == [f"{k:g}" for k in ax.get_xticks()]
+        assert all(float(k).is_integer() for k in ax.get_xticks())
+        assert ax.yaxis.get_offset_text().get_text() == ""
+    legend = fig.axes[0].get_legend()
+    assert texts(legend.get_texts()) == ["meets the bar", "fails the bar", "chosen k = 6"]
+    assert [x.get_fontsize() for x in legend.get_texts()] == [8] * 3
+    assert fig.axes[1].get_legend() is None and fig.axes[2].get_legend() is None
+    assert fig.axes[1].get_ylim()[1] == pytest.approx(1.02)
+    assert fig.axes[2].get_ylim()[1] < 0.2
+    shares = [x for x in texts(fig.axes[2].get_yticklabels()) if x]
+    assert shares and all(x.endswith("%") and x[:-1].lstrip("−-").isdigit() for x in shares), shares
+    assert fig.axes[2].get_position().x1 > 0.95  # laid out tightly, not with the default margins
+
+
+def test_k_choice_chart_in_chinese_by_language_and_twenty_refits_by_default(agg):
+    fig = drawn(clustering.plot_k_choice(k_choice_for_chart()))
+    assert fig.axes[1].get_title().startswith("Stability: mean ARI of 20 refits")
+    zh = clustering.plot_k_choice(k_choice_for_chart(), "zh")
+    assert all(ax.get_title() != en.get_title() for ax, en in zip(zh.axes, fig.axes, strict=True))
+
+
+def shown_xticks(ax) -> list[str]:
+    """The x tick labels inside the axis range (what the reader sees)."""
+    lo, hi = ax.get_xlim()
+    return [x.get_text() for x in ax.get_xticklabels() if lo <= x.get_position()[0] <= hi]
+
+
+def notes(fig):
+    return [x for x in fig.texts if x is not fig._suptitle]
+
+
+def profile_for_chart():
+    lv = levels({4: (15, 30, 900.0, LOW, HIGH, HIGH), 0: (400, 1, 20.0, HIGH, LOW, LOW),
+                 2: (1400, 2, 60.0, HIGH, "mid", "mid")})
+    cut = cutoffs(0.2, 0.9, low=(30.0, 1.0, 25.0), high=(1200.0, 4.0, 300.0))
+    return lv, cut, {4: "best", 0: "gone"}
+
+
+def test_profile_chart_shows_each_cluster_median_against_the_cutoffs(agg):
+    from matplotlib.colors import to_hex
+
+    from customer_analytics.charts import color_for
+
+    lv, cut, names = profile_for_chart()
+    fig = drawn(clustering.plot_profile(lv, cut, names, currency="£"))
+    assert [round(v, 2) for v in fig.get_size_inches()] == [13, 3.55]
+    assert len(fig.axes) == 3
+    assert all(fig.axes[0].get_shared_y_axes().joined(fig.axes[0], ax) for ax in fig.axes)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "days since last purchase\n(lower is better)", "orders\n(higher is better)", "spend\n(higher is better)"]
+    assert [ax.get_xlabel() for ax in fig.axes] == [
+        "median days since last purchase", "median orders", "median spend (£)"]
+    assert [ax.get_xscale() for ax in fig.axes] == ["linear", "log", "log"]
+    for ax, col in zip(fig.axes, clustering.BASE_FEATURES, strict=True):
+        bars = ax.patches
+        assert [b.get_width() for b in bars] == lv[f"median_{col}"].tolist()
+        assert [b.get_y() + b.get_height() / 2 for b in bars] == [2, 1, 0]
+        assert [to_hex(b.get_facecolor()) for b in bars] == [to_hex(color_for(c)) for c in (4, 0, 2)]
+        assert line(ax.lines[0]) == {"x": [cut.loc[col, "low"]] * 2, "y": [0, 1], "color": "#555555",
+                                     "ls": "--", "lw": 1, "z": 2}
+        assert line(ax.lines[1]) == {"x": [cut.loc[col, "high"]] * 2, "y": [0, 1], "color": "#555555",
+                                     "ls": ":", "lw": 1.2, "z": 2}
+        assert list(ax.get_yticks()) == [2, 1, 0]
+        assert ax.xaxis.get_offset_text().get_text() == ""
+    assert texts(fig.axes[0].get_yticklabels()) == ["4: best", "0: gone", "2: 2"]
+    assert [t.get_fontsize() for t in fig.axes[0].get_yticklabels()] == [9] * 3
+    days = shown_xticks(fig.axes[0])
+    assert days == ["0", "200", "400", "600", "800", "1,000", "1,200", "1,400"]
+    orders = shown_xticks(fig.axes[1])
+    assert orders == ["1", "2", "5", "10", "20"]
+    assert not any(texts(fig.axes[1].get_xticklabels(minor=True)))
+    spend = shown_xticks(fig.axes[2])
+    assert spend == ["20", "50", "100", "200", "500", "1,000"]
+    assert fig._suptitle.get_text() == "What each cluster looks like: its median customer against all customers"
+    assert fig._suptitle.get_position()[1] == 1.0
+    (note,) = notes(fig)
+    assert note.get_text() == (
+        "Bars: the cluster's median. Dashed line: the 20th percentile of all customers; dotted line: the 90th "
+        "percentile. These are the cut-offs for the words in the names. Orders and spend are on a log scale "
+        "(equal steps = equal ratios).")
+    assert (note.get_position(), note.get_fontsize(), note.get_ha(), note.get_va(), note.get_wrap()) == (
+        (0.01, -0.02), 8.5, "left", "top", True)
+    assert fig.axes[2].get_position().x1 > 0.95  # laid out tightly, not with the default margins
+
+
+def test_profile_chart_defaults_to_english_quartiles_and_no_currency(agg):
+    lv, cut, names = profile_for_chart()
+    fig = clustering.plot_profile(lv, cutoffs(None, low=cut["low"], high=cut["high"]), names)
+    assert fig.axes[2].get_xlabel() == "median spend"
+    assert "the 25th percentile of all customers; dotted line: the 75th percentile" in notes(fig)[0].get_text()
+    zh = clustering.plot_profile(lv, cut, names, "zh", "£")
+    assert zh.axes[0].get_title() == "距上次购买天数\n(越低越好)"
+    assert zh.axes[2].get_xlabel().startswith("消费额中位数") and "£" in zh.axes[2].get_xlabel()
+    assert "20" in notes(zh)[0].get_text() and "20th" not in notes(zh)[0].get_text()
