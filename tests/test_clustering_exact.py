@@ -500,3 +500,55 @@ def test_profile_chart_defaults_to_english_quartiles_and_no_currency(agg):
     assert zh.axes[0].get_title() == "距上次购买天数\n(越低越好)"
     assert zh.axes[2].get_xlabel().startswith("消费额中位数") and "£" in zh.axes[2].get_xlabel()
     assert "20" in notes(zh)[0].get_text() and "20th" not in notes(zh)[0].get_text()
+
+
+def test_small_spend_is_labelled_with_its_decimals_and_large_with_thousands_separators(agg):
+    lv = levels({0: (5, 1, 0.3, LOW, LOW, LOW), 1: (50, 3, 4.0, "mid", "mid", "mid"),
+                 2: (500, 9, 60.0, HIGH, HIGH, HIGH)})
+    fig = drawn(clustering.plot_profile(lv, cutoffs(low=(10.0, 1.0, 0.5), high=(300.0, 6.0, 40.0)), {}))
+    assert shown_xticks(fig.axes[2]) == ["0.5", "1", "2", "5", "10", "20", "50"]
+
+
+def pca_input():
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame(rng.normal(0, 1, (40, 3)) * [1, 10, 100] + [5, 50, 500],
+                     columns=[f"log_{c}" for c in clustering.BASE_FEATURES])
+    labels = np.repeat([2, 0, -1, 1], 10)
+    return x, labels
+
+
+def test_pca_map_shows_a_seeded_sample_coloured_and_named_by_cluster(agg):
+    from matplotlib.colors import to_hex
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    from customer_analytics.charts import color_for
+
+    x, labels = pca_input()
+    fig = drawn(clustering.plot_pca(x, labels, {0: "zero", 1: "one", 2: "two"}, seed=5, sample=25))
+    idx = np.sort(np.random.default_rng(5).choice(40, 25, replace=False))
+    z = PCA(n_components=2).fit_transform(StandardScaler().fit_transform(x.to_numpy()[idx]))
+    lab = labels[idx]
+    ax = fig.axes[0]
+    assert [round(v, 2) for v in fig.get_size_inches()] == [8, 4.8]
+    assert ax.get_title() == "Customers on a 2-D map of their three features (sample of 25)"
+    assert ax.get_xlabel() == "First principal component (standardised units)"
+    assert ax.get_ylabel() == "Second principal component (standardised units)"
+    assert [c.get_label() for c in ax.collections] == ["-1: noise", "0: zero", "1: one", "2: two"]
+    for coll, c in zip(ax.collections, [-1, 0, 1, 2], strict=True):
+        np.testing.assert_allclose(coll.get_offsets(), z[lab == c], atol=1e-9)
+        assert [to_hex(v) for v in coll.get_facecolors()] == [to_hex(color_for(c))]
+        assert coll.get_sizes().tolist() == [6] and coll.get_alpha() == 0.6
+    legend = ax.get_legend()
+    assert legend.get_title().get_text() == "cluster"
+    assert texts(legend.get_texts()) == ["-1: noise", "0: zero", "1: one", "2: two"]
+    assert [x.get_fontsize() for x in legend.get_texts()] == [8] * 4
+    assert [h.get_sizes().tolist() for h in legend.legend_handles] == [[54.0]] * 4  # markers shown 3x larger
+    assert legend._loc == 6  # "center left", anchored just right of the map
+    anchor = legend.get_bbox_to_anchor()
+    assert (anchor.x0, anchor.y0) == pytest.approx(tuple(ax.transAxes.transform((1, 0.5))))
+    assert ax.get_position().x1 < 0.9  # the map makes room for the legend on its right
+    zh = clustering.plot_pca(x, labels, {}, seed=5, sample=25, language="zh")
+    assert zh.axes[0].get_title() != ax.get_title() and "25" in zh.axes[0].get_title()
+    assert zh.axes[0].get_xlabel() != ax.get_xlabel() and zh.axes[0].get_ylabel() != ax.get_ylabel()
+    assert zh.axes[0].get_legend().get_title().get_text() != "cluster"
