@@ -552,3 +552,212 @@ def test_pca_map_shows_a_seeded_sample_coloured_and_named_by_cluster(agg):
     assert zh.axes[0].get_title() != ax.get_title() and "25" in zh.axes[0].get_title()
     assert zh.axes[0].get_xlabel() != ax.get_xlabel() and zh.axes[0].get_ylabel() != ax.get_ylabel()
     assert zh.axes[0].get_legend().get_title().get_text() != "cluster"
+
+
+# ------------------------------------------------------------------ the rule for k, and its reason in words
+
+
+def search_table(sil, ari, share, ks=(3, 4, 5, 6)):
+    return pd.DataFrame({"silhouette": sil, "stability_ari": ari, "min_share": share},
+                        index=pd.Index(ks, name="k"))
+
+
+BAR = ("The bar: clusters stable under resampling (mean ARI at least 0.8) and a smallest cluster of at least "
+       "2% of customers.")
+
+
+def test_reason_names_the_winner_the_other_eligible_k_and_what_the_rest_fail():
+    c = clustering.choose_k(search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.95], [0.1, 0.1, 0.01, 0.1]))
+    assert (c.k, c.recommended) == (4, True)
+    assert c.reason == (
+        "k = 4 won: of the k that meet the bar (k = 3, 4, 6), it has the highest silhouette (0.500), so its "
+        "clusters are the best separated. k = 3, 6 also meet the bar but are less well separated. Not eligible: "
+        "k = 5 (unstable and a cluster below 2%). " + BAR)
+    assert c.table["meets_bar"].tolist() == [True, True, False, True]
+    assert c.table["verdict"].tolist() == ["meets the bar", "meets the bar", "unstable and a cluster below 2%",
+                                           "meets the bar"]
+    one = clustering.choose_k(search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.7], [0.1] * 4))
+    assert one.reason == (
+        "k = 4 won: of the k that meet the bar (k = 3, 4), it has the highest silhouette (0.500), so its clusters "
+        "are the best separated. k = 3 also meets the bar but is less well separated. Not eligible: k = 5 "
+        "(unstable); k = 6 (unstable). " + BAR)
+
+
+def test_a_silhouette_tie_goes_to_the_larger_k_and_the_reason_says_so():
+    c = clustering.choose_k(search_table([0.50, 0.495, 0.45, 0.2], [0.95, 0.9, 0.9, 0.85], [0.1] * 4))
+    assert c.k == 4
+    assert c.reason == (
+        "k = 4 won: of the k that meet the bar (k = 3, 4, 5, 6), its silhouette (0.495) is within 0.01 of the best "
+        "(0.500 at k = 3), a tie, and ties go to the larger k because it gives more groups to target. k = 5, 6 "
+        "also meet the bar but are less well separated. " + BAR)
+    assert clustering.choose_k(search_table([0.50, 0.489, 0.45, 0.2], [0.95, 0.9, 0.9, 0.85], [0.1] * 4)).k == 3
+
+
+def test_the_bar_and_the_tie_margin_are_the_analysts_settings():
+    c = clustering.choose_k(search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.95], [0.1, 0.1, 0.1, 0.04]),
+                            min_share=0.05, stable_ari=0.9, silhouette_tie=0.25)
+    assert (c.k, c.stable_ari, c.min_share) == (4, 0.9, 0.05)
+    assert c.facts == {"stable_ari": 0.9, "min_share": 0.05, "tie": 0.25, "k_min": 3, "k_max": 6, "case": "won",
+                       "k": 4, "k_best": 4, "ok": [3, 4], "best": 0.5, "silhouette": 0.5, "others": [],
+                       "out": [(5, False, True), (6, True, False)]}
+    assert c.reason == (
+        "k = 4 won: of the k that meet the bar (k = 3, 4), it has the highest silhouette (0.500), so its clusters "
+        "are the best separated. Not eligible: k = 5 (unstable); k = 6 (a cluster below 5%). The bar: clusters "
+        "stable under resampling (mean ARI at least 0.9) and a smallest cluster of at least 5% of customers.")
+    assert c.table["verdict"].tolist() == ["meets the bar", "meets the bar", "unstable", "a cluster below 5%"]
+
+
+def test_when_no_k_meets_the_bar_the_most_stable_k_with_big_enough_clusters_is_shown():
+    c = clustering.choose_k(search_table([0.3] * 4, [0.5, 0.7, 0.75, 0.6], [0.1, 0.1, 0.01, 0.1]))
+    assert (c.k, c.recommended) == (4, False)
+    assert c.reason == (
+        "No k from 3 to 6 meets the bar (clusters stable under resampling (mean ARI at least 0.8) and a smallest "
+        "cluster of at least 2% of customers): the best mean ARI is 0.75. These customers do not fall into groups "
+        "that k-means finds reliably, so use the RFM segments (notebook 02) for targeting. The clusters below "
+        "(k = 4, the most stable) are shown for reference only.")
+    assert c.summary().startswith("k = 4 (NOT recommended). No k from 3 to 6")
+    all_small = clustering.choose_k(search_table([0.3] * 4, [0.5, 0.7, 0.75, 0.6], [0.01] * 4))
+    assert all_small.k == 5 and "(k = 5, the most stable)" in all_small.reason
+
+
+def test_a_fixed_k_is_chosen_and_said_to_meet_or_fail_the_bar():
+    t = search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.95], [0.1, 0.1, 0.01, 0.1])
+    good = clustering.choose_k(t, fixed=3)
+    assert (good.k, good.recommended) == (3, True)
+    assert good.reason == (
+        "k = 3 was fixed by the analyst (parameter `k`); it meets the bar (clusters stable under resampling (mean "
+        "ARI at least 0.8) and a smallest cluster of at least 2% of customers).")
+    bad = clustering.choose_k(t, fixed=5)
+    assert (bad.k, bad.recommended) == (5, False)
+    assert bad.reason == ("k = 5 was fixed by the analyst (parameter `k`); it does NOT meet the bar: unstable and a "
+                          "cluster below 2%.")
+    assert bad.facts["case"] == "fixed" and (bad.facts["stable"], bad.facts["big"]) == (False, False)
+
+
+def test_verdict_words_for_every_combination():
+    assert [clustering.verdict_text(a, b, 0.05) for a, b in ((1, 1), (1, 0), (0, 1), (0, 0))] == [
+        "meets the bar", "a cluster below 5%", "unstable", "unstable and a cluster below 5%"]
+    assert [clustering.verdict_text(a, b, 0.05, "zh") for a, b in ((1, 1), (1, 0), (0, 1), (0, 0))] == [
+        "达标", "有群组低于 5%", "不稳定", "不稳定，且有群组低于 5%"]
+
+
+def test_reason_in_chinese_lists_the_same_k():
+    c = clustering.choose_k(search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.7], [0.1] * 4))
+    zh = clustering.choice_reason(c, "zh")
+    assert zh != c.reason and "k = 4" in zh and "k = 3" in zh and "k = 5" in zh and "k = 6" in zh
+    assert "0.500" in zh and "0.8" in zh and "2%" in zh
+
+
+# ------------------------------------------------------------------ features, settings and the k search
+
+
+def test_features_are_log1p_of_rfm_and_the_chosen_extras():
+    rfm = pd.DataFrame({"recency_days": [0, 9, 99], "frequency": [1, 3, 5], "monetary": [9.0, 30.0, 500.0],
+                        "tenure_days": [0, 99, 999],
+                        "first_purchase": pd.to_datetime(["2025-01-10", "2025-01-01", "2025-01-01"]),
+                        "last_purchase": pd.to_datetime(["2025-01-10", "2025-01-21", "2025-03-02"])})
+    x = clustering.build_features(rfm, ["tenure", "aov", "interpurchase"])
+    expected = pd.DataFrame({
+        "log_recency_days": np.log1p([0.0, 9, 99]), "log_frequency": np.log1p([1.0, 3, 5]),
+        "log_monetary": np.log1p([9.0, 30, 500]), "log_tenure_days": np.log1p([0.0, 99, 999]),
+        "log_aov": np.log1p([9.0, 10, 100]), "log_interpurchase_days": np.log1p([0.0, 10, 15])})
+    pd.testing.assert_frame_equal(x, expected)
+    assert list(clustering.build_features(rfm).columns) == ["log_recency_days", "log_frequency", "log_monetary"]
+    with pytest.raises(ConfigError, match="Unknown extra"):
+        clustering.build_features(rfm, ["tenure", "age"])
+
+
+def test_features_with_an_infinite_value_or_no_variance_are_refused():
+    from customer_analytics.errors import InputError
+
+    ok = pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 1.0]})
+    clustering.validate_features(ok)
+    with pytest.raises(InputError, match="'b' has 1 missing or infinite"):
+        clustering.validate_features(ok.assign(b=[0.0, -np.inf]))
+    with pytest.raises(InputError, match="'b' has zero variance"):
+        clustering.validate_features(ok.assign(b=[3.0, 3.0]))
+
+
+def test_scalers_by_name():
+    from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
+
+    assert isinstance(clustering.make_scaler(), StandardScaler)
+    assert isinstance(clustering.make_scaler("robust"), RobustScaler)
+    q = clustering.make_scaler("quantile", seed=7)
+    assert isinstance(q, QuantileTransformer)
+    assert (q.output_distribution, q.random_state) == ("normal", 7)
+    with pytest.raises(ConfigError, match="scaler must be one of standard, robust, quantile"):
+        clustering.make_scaler("minmax")
+
+
+def test_restarts_step_down_at_ten_and_a_hundred_thousand_customers():
+    assert [clustering.n_init_for(n) for n in (10_000, 10_001, 100_000, 100_001)] == [10, 4, 4, 2]
+
+
+def test_seeded_sample_is_every_row_when_small_and_a_sorted_reproducible_draw_otherwise():
+    np.testing.assert_array_equal(clustering.seeded_sample(5, 5, np.random.default_rng(0)), np.arange(5))
+    got = clustering.seeded_sample(20, 6, np.random.default_rng(3))
+    np.testing.assert_array_equal(got, np.sort(np.random.default_rng(3).choice(20, 6, replace=False)))
+    assert len(set(got)) == 6 and list(got) == sorted(got)
+
+
+def test_k_range_limits():
+    from customer_analytics.errors import InputError
+
+    clustering.check_k_range(6, 2, 5)
+    with pytest.raises(ConfigError):
+        clustering.check_k_range(100, 1, 1)
+    with pytest.raises(InputError):
+        clustering.check_k_range(5, 2, 5)
+    assert clustering.k_values(3, 5) == [3, 4, 5]
+    assert clustering.k_values(3, 5, fixed=4) == [3, 4, 5]
+    assert clustering.k_values(3, 5, fixed=2) == [2, 3, 4, 5]
+    assert clustering.k_values(3.0, 5.0, fixed=7.0) == [3, 4, 5, 7]
+    with pytest.raises(ConfigError, match="k must be at least 2"):
+        clustering.k_values(3, 5, fixed=1)
+
+
+def groups(n_per=30, seed=0, sd=0.05):
+    """Three tight groups of customers in log-feature space."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0, 0.0], [2.0, 2.0, 0.0], [0.0, 2.0, 2.0]])
+    vals = np.repeat(centres, n_per, axis=0) + rng.normal(0, sd, (3 * n_per, 3))
+    return pd.DataFrame(vals, columns=[f"log_{c}" for c in clustering.BASE_FEATURES]), np.repeat([0, 1, 2], n_per)
+
+
+def test_k_search_measures_every_k_on_seeded_samples():
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+    x, truth = groups()
+    s = clustering.search_k(x, [3, 2], seed=4, fit_sample=80, silhouette_sample=50, stability_sample=60,
+                            stability_fits=3, stability_fraction=0.5)
+    assert (s.n_customers, s.n_fit, s.n_silhouette, s.n_stability) == (90, 80, 50, 60)
+    assert (s.stability_fits, s.stability_fraction, s.seed) == (3, 0.5, 4)
+    assert s.feature_names == list(x.columns)
+    assert list(s.table.index) == [2, 3] and s.table.index.name == "k"
+    assert list(s.table.columns) == ["silhouette", "stability_ari", "stability_ari_min", "min_share", "inertia"]
+    rng = np.random.default_rng(4)
+    fit_idx = np.sort(rng.choice(90, 80, replace=False))
+    z = s.scaler.transform(x.to_numpy()[fit_idx])
+    np.testing.assert_allclose(z, clustering.make_scaler().fit(x.to_numpy()).transform(x.to_numpy()[fit_idx]))
+    sil_idx = np.sort(rng.choice(80, 50, replace=False))
+    for k in (2, 3):
+        km = s.models[k]
+        assert (km.n_clusters, km.init, km.n_init, km.random_state) == (k, "k-means++", 10, 4)
+        row = s.table.loc[k]
+        assert row["silhouette"] == pytest.approx(silhouette_score(z[sil_idx], km.labels_[sil_idx]))
+        assert row["min_share"] == np.bincount(km.labels_).min() / 80
+        assert row["inertia"] == pytest.approx(km.inertia_ / 80)
+        assert row["stability_ari_min"] <= row["stability_ari"] <= 1
+    three = s.table.loc[3]
+    assert (three["stability_ari"], three["stability_ari_min"]) == (1.0, 1.0)
+    assert adjusted_rand_score(truth[fit_idx], s.models[3].labels_) == 1.0
+
+
+def test_k_search_settings_at_their_limits():
+    x, _ = groups(n_per=7)
+    s = clustering.search_k(x, [3], stability_fits=2, stability_fraction=0.1)  # 10% of 21 is 2: raised to k + 1
+    assert -1 <= s.table.loc[3, "stability_ari_min"] <= s.table.loc[3, "stability_ari"] <= 1
+    for bad in (dict(stability_fits=1), dict(stability_fraction=1.0), dict(stability_fraction=0.09)):
+        with pytest.raises(ConfigError):
+            clustering.search_k(x, [3], **bad)
