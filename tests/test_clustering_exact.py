@@ -761,3 +761,127 @@ def test_k_search_settings_at_their_limits():
     for bad in (dict(stability_fits=1), dict(stability_fraction=1.0), dict(stability_fraction=0.09)):
         with pytest.raises(ConfigError):
             clustering.search_k(x, [3], **bad)
+
+
+# ------------------------------------------------------------------ cut-offs, profile and levels
+
+
+def customers8():
+    return pd.DataFrame({"recency_days": [1, 2, 3, 4, 5, 6, 7, 8], "frequency": [1, 1, 1, 2, 2, 3, 5, 8],
+                         "monetary": [5.0, 6, 7, 8, 9, 10, 11, 12.5]})
+
+
+def test_cutoffs_are_actual_customer_values_at_the_percentiles():
+    cut = clustering.cutoffs(customers8())
+    pd.testing.assert_frame_equal(cut, pd.DataFrame({"low": [2.0, 1.0, 6.0], "high": [6.0, 3.0, 10.0]},
+                                                    index=clustering.BASE_FEATURES))
+    assert cut.attrs == {"q_low": 0.25, "q_high": 0.75}
+    wide = clustering.cutoffs(customers8(), [0.1, 0.9])
+    assert wide["low"].tolist() == [1.0, 1.0, 5.0] and wide["high"].tolist() == [8.0, 8.0, 12.5]
+    assert wide.attrs == {"q_low": 0.1, "q_high": 0.9}
+    for bad in ([0.0, 0.5], [0.5, 1.0], [0.5, 0.5]):
+        with pytest.raises(ConfigError, match="name_cutoffs"):
+            clustering.cutoffs(customers8(), bad)
+
+
+def test_profile_gives_size_shares_and_medians_per_cluster_rounded_for_reading():
+    rfm = pd.DataFrame({"recency_days": [10, 20, 30, 40, 50, 60], "frequency": [1, 2, 3, 4, 5, 6],
+                        "monetary": [1.0, 2.0, 3.0, 4.0, 10.0, 12.015]})
+    prof = clustering.profile(rfm, np.array([0, 0, 1, 1, 2, 2]))
+    total = rfm["monetary"].sum()
+    expected = pd.DataFrame({
+        "customers": [2, 2, 2], "share": [0.3333] * 3,
+        "revenue_share": [round(3 / total, 4), round(7 / total, 4), round(22.015 / total, 4)],
+        "median_recency_days": [15.0, 35.0, 55.0], "median_frequency": [1.5, 3.5, 5.5],
+        "median_monetary": [1.5, 3.5, 11.01]}, index=pd.Index([0, 1, 2], name="cluster"))
+    pd.testing.assert_frame_equal(prof, expected)
+
+
+def test_levels_of_each_cluster_median_against_the_cutoffs_leave_noise_out():
+    rfm = pd.DataFrame({"recency_days": [2, 2, 6, 6, 4, 4, 9], "frequency": [1, 1, 3, 3, 2, 2, 9],
+                        "monetary": [6.0, 6, 10, 10, 8, 8, 99]})
+    cut = pd.DataFrame({"low": [2.0, 1.0, 6.0], "high": [6.0, 3.0, 10.0]}, index=clustering.BASE_FEATURES)
+    lv = clustering.name_levels(rfm, np.array([3, 3, 5, 5, 8, 8, -1]), cut)
+    expected = levels({3: (2.0, 1.0, 6.0, LOW, LOW, LOW), 5: (6.0, 3.0, 10.0, HIGH, HIGH, HIGH),
+                       8: (4.0, 2.0, 8.0, "mid", "mid", "mid")})
+    pd.testing.assert_frame_equal(lv, expected)
+
+
+def test_a_level_changes_only_when_the_median_crossed_both_months_cutoffs():
+    rfm = pd.DataFrame({"recency_days": [5, 5, 50, 50], "frequency": [4, 4, 1, 1], "monetary": [50.0, 50, 9, 9]})
+    labels = np.array([3, 3, 5, 5])
+    cut = pd.DataFrame({"low": [10.0, 1.0, 10.0], "high": [40.0, 5.0, 40.0]}, index=clustering.BASE_FEATURES)
+    previous_cut = pd.DataFrame({"low": [10.0, 1.0, 10.0], "high": [40.0, 3.0, 40.0]},
+                                index=clustering.BASE_FEATURES)
+    # cluster 3: 4 orders was "high" under last month's cut-off (3) and is "mid" under this month's (5):
+    # the cut-off moved, the median did not cross it, so it stays "high".
+    # cluster 5: spend 9 is "low" now and was "low" under last month's cut-off too: it crossed from "mid".
+    previous = levels({3: (5, 4, 50.0, LOW, HIGH, HIGH), 5: (50, 1, 20.0, HIGH, LOW, "mid"),
+                       9: (1, 1, 1.0, LOW, LOW, LOW)})
+    lv = clustering.name_levels(rfm, labels, cut, previous, previous_cut)
+    expected = levels({3: (5.0, 4.0, 50.0, LOW, HIGH, HIGH), 5: (50.0, 1.0, 9.0, HIGH, LOW, LOW)})
+    pd.testing.assert_frame_equal(lv, expected)
+    alone = clustering.name_levels(rfm, labels, cut, previous)  # no previous cut-offs: this month's alone
+    assert alone["frequency_level"].tolist() == ["mid", "low"]
+
+
+# ------------------------------------------------------------------ the final model
+
+
+def test_final_model_reuses_the_search_model_and_says_when_it_was_fitted_on_a_sample():
+    x, truth = groups()
+    s = clustering.search_k(x, [3], seed=1, fit_sample=60, silhouette_sample=30, stability_sample=30,
+                            stability_fits=2)
+    f = clustering.fit(x, 3, s)
+    assert f.pipeline[-1] is s.models[3] and f.pipeline[0] is s.scaler
+    assert (f.k, f.algorithm, f.id_map) == (3, "kmeans", None)
+    assert f.note == ("k-means was fitted on a seeded sample of 60 of 90 customers; every customer is assigned "
+                      "to the nearest centroid.")
+    np.testing.assert_array_equal(f.labels, s.models[3].predict(s.scaler.transform(x.to_numpy())))
+    pd.testing.assert_frame_equal(f.centroids, x.groupby(f.labels).mean())
+    whole = clustering.search_k(x, [3], seed=1, silhouette_sample=30, stability_sample=30, stability_fits=2)
+    assert clustering.fit(x, 3, whole).note == ""
+    refit = clustering.fit(x, 4, s, seed=2)  # k not searched: fitted afresh on all customers
+    assert refit.k == 4 and refit.pipeline[-1].n_clusters == 4 and refit.pipeline[-1].random_state == 2
+    assert refit.note == ""
+
+
+def test_final_model_without_a_search_is_fitted_on_a_seeded_sample():
+    from sklearn.metrics import adjusted_rand_score
+
+    x, truth = groups()
+    f = clustering.fit(x, 3, seed=3, fit_sample=45, scaler="robust")
+    km = f.pipeline[-1]
+    assert (km.n_clusters, km.init, km.n_init, km.random_state) == (3, "k-means++", 10, 3)
+    assert type(f.pipeline[0]).__name__ == "RobustScaler" and len(km.labels_) == 45
+    assert adjusted_rand_score(truth, f.labels) == 1.0 and f.note == ""
+
+
+def test_gaussian_mixture_and_hdbscan_settings():
+    x, truth = groups(n_per=40)
+    g = clustering.fit(x, 3, algorithm="gmm", seed=5)
+    gm = g.pipeline[-1]
+    assert (type(gm).__name__, gm.n_components, gm.n_init, gm.random_state) == ("GaussianMixture", 3, 3, 5)
+    assert g.algorithm == "gmm" and g.k == 3
+    h = clustering.fit(x, 3, algorithm="hdbscan")
+    hd = h.pipeline[-1]
+    assert (type(hd).__name__, hd.min_cluster_size, hd.copy) == ("HDBSCAN", 10, True)
+    assert len(hd.labels_) == 120 and h.algorithm == "hdbscan"
+    assert h.note == f"HDBSCAN left {(h.labels == -1).mean():.1%} of customers as noise (cluster -1)."
+    assert h.k == len(set(h.labels) - {-1}) and list(h.centroids.index) == sorted(set(h.labels) - {-1})
+    with pytest.raises(ConfigError, match="algorithm must be kmeans, gmm or hdbscan"):
+        clustering.fit(x, 3, algorithm="dbscan")
+
+
+def test_hdbscan_smallest_cluster_is_a_fiftieth_of_customers_when_that_is_more_than_ten():
+    x, _ = groups(n_per=200, sd=0.02)
+    assert clustering.fit(x, 3, algorithm="hdbscan").pipeline[-1].min_cluster_size == 12
+
+
+def test_ari_on_small_hand_counted_partitions():
+    assert clustering.ari(np.array([0, 0, 1, 1]), np.array([1, 1, 0, 0])) == 1.0
+    assert clustering.ari(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])) == pytest.approx(-0.5)
+    # n = 6, 15 pairs: 1 + 3 pairs together in both, 3 + 3 in a, 1 + 6 in b; E = 6 * 7 / 15 = 2.8
+    # ARI = (4 - 2.8) / ((6 + 7) / 2 - 2.8)
+    assert clustering.ari(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 1, 1, 1, 1])) == pytest.approx(1.2 / 3.7)
+    assert clustering.ari(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 0, 0, 0, 0])) == 0.0
