@@ -885,3 +885,19 @@ def test_ari_on_small_hand_counted_partitions():
     # ARI = (4 - 2.8) / ((6 + 7) / 2 - 2.8)
     assert clustering.ari(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 1, 1, 1, 1])) == pytest.approx(1.2 / 3.7)
     assert clustering.ari(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 0, 0, 0, 0])) == 0.0
+
+
+def test_pca_map_samples_three_thousand_customers_with_seed_42_by_default(agg):
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(0, 1, (3001, 3)), columns=[f"log_{c}" for c in clustering.BASE_FEATURES])
+    labels = np.arange(3001) % 2
+    fig = clustering.plot_pca(x, labels, {0: "a", 1: "b"})
+    ax = fig.axes[0]
+    assert ax.get_title() == "Customers on a 2-D map of their three features (sample of 3,000)"
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    idx = np.sort(np.random.default_rng(42).choice(3001, 3000, replace=False))
+    z = PCA(n_components=2).fit_transform(StandardScaler().fit_transform(x.to_numpy()[idx]))
+    for coll, c in zip(ax.collections, [0, 1], strict=True):
+        np.testing.assert_allclose(coll.get_offsets(), z[labels[idx] == c], atol=1e-9)
