@@ -754,6 +754,27 @@ def test_k_search_measures_every_k_on_seeded_samples():
     assert adjusted_rand_score(truth[fit_idx], s.models[3].labels_) == 1.0
 
 
+def test_stability_is_the_agreement_of_single_start_refits_on_seeded_subsamples():
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    x, _ = groups(sd=0.9)  # loose groups: refits disagree, so the figures are not trivially 1
+    s = clustering.search_k(x, [2, 4], seed=4, fit_sample=80, silhouette_sample=50, stability_sample=60,
+                            stability_fits=3, stability_fraction=0.5)
+    rng = np.random.default_rng(4)
+    z = s.scaler.transform(x.to_numpy()[np.sort(rng.choice(90, 80, replace=False))])
+    rng.choice(80, 50, replace=False)  # the silhouette sample comes next from the same generator
+    stab = z[np.sort(rng.choice(80, 60, replace=False))]
+    subsets = [np.sort(rng.choice(60, 30, replace=False)) for _ in range(3)]
+    for k in (2, 4):
+        ref = s.models[k].predict(stab)
+        aris = [adjusted_rand_score(ref, KMeans(k, init="k-means++", n_init=1, random_state=5 + i)
+                                    .fit(stab[sub]).predict(stab)) for i, sub in enumerate(subsets)]
+        assert s.table.loc[k, "stability_ari"] == pytest.approx(np.mean(aris), abs=1e-12)
+        assert s.table.loc[k, "stability_ari_min"] == pytest.approx(min(aris), abs=1e-12)
+    assert s.table["stability_ari_min"].min() < 1
+
+
 def test_k_search_settings_at_their_limits():
     x, _ = groups(n_per=7)
     s = clustering.search_k(x, [3], stability_fits=2, stability_fraction=0.1)  # 10% of 21 is 2: raised to k + 1
@@ -901,3 +922,12 @@ def test_pca_map_samples_three_thousand_customers_with_seed_42_by_default(agg):
     z = PCA(n_components=2).fit_transform(StandardScaler().fit_transform(x.to_numpy()[idx]))
     for coll, c in zip(ax.collections, [0, 1], strict=True):
         np.testing.assert_allclose(coll.get_offsets(), z[labels[idx] == c], atol=1e-9)
+
+
+def test_clusters_sharing_a_name_are_numbered_in_id_order():
+    same = (50, 3, 100.0, "mid", "mid", "mid")
+    lv = levels({5: same, 2: same, 7: same, 1: (5, 9, 900.0, LOW, HIGH, HIGH)})
+    assert clustering.name_clusters(lv) == {
+        1: "recent · frequent · high spend", 2: "fading · occasional · mid spend",
+        5: "fading · occasional · mid spend (2)", 7: "fading · occasional · mid spend (3)"}
+    assert clustering.name_clusters(lv, "zh")[5] == "渐少购买 · 偶尔 · 中消费 (2)"
