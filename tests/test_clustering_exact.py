@@ -646,6 +646,14 @@ def test_reason_in_chinese_lists_the_same_k():
     zh = clustering.choice_reason(c, "zh")
     assert zh != c.reason and "k = 4" in zh and "k = 3" in zh and "k = 5" in zh and "k = 6" in zh
     assert "0.500" in zh and "0.8" in zh and "2%" in zh
+    assert "k = 5（不稳定）" in zh and "unstable" not in zh
+    t = search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.95], [0.1, 0.1, 0.01, 0.1])
+    fixed = clustering.choice_reason(clustering.choose_k(t, fixed=5), "zh")
+    assert "不稳定，且有群组低于 2%" in fixed and "unstable" not in fixed
+    tie = clustering.choose_k(search_table([0.50, 0.495, 0.45, 0.2], [0.95, 0.9, 0.9, 0.85], [0.1] * 4))
+    assert "0.495" in clustering.choice_reason(tie, "zh") and "0.01" in clustering.choice_reason(tie, "zh")
+    none = clustering.choose_k(search_table([0.3] * 4, [0.5, 0.7, 0.75, 0.6], [0.1, 0.1, 0.01, 0.1]))
+    assert "0.75" in clustering.choice_reason(none, "zh") and "notebook" not in clustering.choice_reason(none, "zh")
 
 
 # ------------------------------------------------------------------ features, settings and the k search
