@@ -591,6 +591,8 @@ def test_a_silhouette_tie_goes_to_the_larger_k_and_the_reason_says_so():
         "(0.500 at k = 3), a tie, and ties go to the larger k because it gives more groups to target. k = 5, 6 "
         "also meet the bar but are less well separated. " + BAR)
     assert clustering.choose_k(search_table([0.50, 0.489, 0.45, 0.2], [0.95, 0.9, 0.9, 0.85], [0.1] * 4)).k == 3
+    at_margin = search_table([0.5, 0.25, 0.1, 0.0], [0.95, 0.9, 0.9, 0.85], [0.1] * 4)  # 0.5 - 0.25 exactly
+    assert clustering.choose_k(at_margin, silhouette_tie=0.25).k == 4
 
 
 def test_the_bar_and_the_tie_margin_are_the_analysts_settings():
