@@ -366,6 +366,12 @@ def agg():
     plt.close("all")
 
 
+def side_by_side(axes) -> bool:
+    """Panels in one row, left to right."""
+    pos = [ax.get_position() for ax in axes]
+    return all(a.x1 < b.x0 and a.y0 == pytest.approx(b.y0) for a, b in zip(pos[:-1], pos[1:], strict=True))
+
+
 def k_choice_for_chart():
     table = pd.DataFrame({"silhouette": [0.50001, 0.50003, 0.50002, 0.50004],
                           "stability_ari": [0.95, 0.70, 0.90, 0.85], "stability_ari_min": [0.9, 0.5, 0.8, 0.7],
@@ -379,7 +385,7 @@ def test_k_choice_chart_plots_each_figure_against_k_with_the_bar_and_the_chosen_
     assert choice.k == 6
     fig = drawn(clustering.plot_k_choice(choice, fits=7))
     assert [round(v, 2) for v in fig.get_size_inches()] == [13, 3.6]
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 3 and side_by_side(fig.axes)
     assert [ax.get_title() for ax in fig.axes] == [
         "Separation: silhouette\n(higher = better separated)",
         "Stability: mean ARI of 7 refits\n(higher = more reproducible)", "Smallest cluster's share of customers"]
@@ -452,7 +458,7 @@ def test_profile_chart_shows_each_cluster_median_against_the_cutoffs(agg):
     lv, cut, names = profile_for_chart()
     fig = drawn(clustering.plot_profile(lv, cut, names, currency="£"))
     assert [round(v, 2) for v in fig.get_size_inches()] == [13, 3.55]
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 3 and side_by_side(fig.axes)
     assert all(fig.axes[0].get_shared_y_axes().joined(fig.axes[0], ax) for ax in fig.axes)
     assert [ax.get_title() for ax in fig.axes] == [
         "days since last purchase\n(lower is better)", "orders\n(higher is better)", "spend\n(higher is better)"]
