@@ -421,8 +421,9 @@ def test_k_choice_chart_plots_each_figure_against_k_with_the_bar_and_the_chosen_
     assert fig.axes[1].get_legend() is None and fig.axes[2].get_legend() is None
     assert fig.axes[1].get_ylim()[1] == pytest.approx(1.02)
     assert fig.axes[2].get_ylim()[1] < 0.2
-    shares = [x for x in texts(fig.axes[2].get_yticklabels()) if x]
-    assert shares and all(x.endswith("%") and x[:-1].lstrip("−-").isdigit() for x in shares), shares
+    assert shown_yticks(fig.axes[2]) == ["2%", "4%", "6%", "8%", "10%"]
+    assert shown_yticks(fig.axes[0]) == ["0.500010", "0.500015", "0.500020", "0.500025", "0.500030", "0.500035",
+                                         "0.500040"]  # full values, no offset
     assert fig.axes[2].get_position().x1 > 0.95  # laid out tightly, not with the default margins
 
 
@@ -437,6 +438,11 @@ def shown_xticks(ax) -> list[str]:
     """The x tick labels inside the axis range (what the reader sees)."""
     lo, hi = ax.get_xlim()
     return [x.get_text() for x in ax.get_xticklabels() if lo <= x.get_position()[0] <= hi]
+
+
+def shown_yticks(ax) -> list[str]:
+    lo, hi = ax.get_ylim()
+    return [x.get_text() for x in ax.get_yticklabels() if lo <= x.get_position()[1] <= hi]
 
 
 def notes(fig):
@@ -478,6 +484,7 @@ def test_profile_chart_shows_each_cluster_median_against_the_cutoffs(agg):
         assert ax.xaxis.get_offset_text().get_text() == ""
     assert texts(fig.axes[0].get_yticklabels()) == ["4: best", "0: gone", "2: 2"]
     assert [t.get_fontsize() for t in fig.axes[0].get_yticklabels()] == [9] * 3
+    assert {t.get_fontsize() for t in fig.axes[0].get_xticklabels()} == {10}
     days = shown_xticks(fig.axes[0])
     assert days == ["0", "200", "400", "600", "800", "1,000", "1,200", "1,400"]
     orders = shown_xticks(fig.axes[1])
