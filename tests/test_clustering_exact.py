@@ -777,31 +777,61 @@ def test_k_search_measures_every_k_on_seeded_samples():
     assert adjusted_rand_score(truth[fit_idx], s.models[3].labels_) == 1.0
 
 
-def test_stability_is_the_agreement_of_single_start_refits_on_seeded_subsamples():
+def documented_stability(s, x, seed, fit_sample, silhouette_sample, stability_sample, fits, fraction):
+    """Mean and worst ARI per k, computed as the module docstring describes, with scikit-learn."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
 
+    rng = np.random.default_rng(seed)
+    n = len(x)
+    fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if n > fit_sample else np.arange(n)
+    z = s.scaler.transform(x.to_numpy()[fit_idx])
+    if len(z) > silhouette_sample:
+        rng.choice(len(z), silhouette_sample, replace=False)  # the silhouette sample comes next
+    stab = z[np.sort(rng.choice(len(z), stability_sample, replace=False))] if len(z) > stability_sample else z
+    m = max(round(fraction * len(stab)), max(s.models) + 1)
+    subsets = [np.sort(rng.choice(len(stab), m, replace=False)) for _ in range(fits)]
+    out = {}
+    with threadpool_limits(limits=1):
+        for k, model in s.models.items():
+            ref = model.predict(stab)
+            aris = [adjusted_rand_score(ref, KMeans(k, init="k-means++", n_init=1, random_state=seed + 1 + i)
+                                        .fit(stab[sub]).predict(stab)) for i, sub in enumerate(subsets)]
+            out[k] = (float(np.mean(aris)), float(min(aris)))
+    return out
+
+
+def test_stability_is_the_agreement_of_single_start_refits_on_seeded_subsamples():
     x, _ = groups(sd=0.9)  # loose groups: refits disagree, so the figures are not trivially 1
     s = clustering.search_k(x, [2, 4], seed=4, fit_sample=80, silhouette_sample=50, stability_sample=60,
                             stability_fits=3, stability_fraction=0.5)
-    rng = np.random.default_rng(4)
-    z = s.scaler.transform(x.to_numpy()[np.sort(rng.choice(90, 80, replace=False))])
-    rng.choice(80, 50, replace=False)  # the silhouette sample comes next from the same generator
-    stab = z[np.sort(rng.choice(80, 60, replace=False))]
-    subsets = [np.sort(rng.choice(60, 30, replace=False)) for _ in range(3)]
+    expected = documented_stability(s, x, 4, 80, 50, 60, 3, 0.5)
     for k in (2, 4):
-        ref = s.models[k].predict(stab)
-        aris = [adjusted_rand_score(ref, KMeans(k, init="k-means++", n_init=1, random_state=5 + i)
-                                    .fit(stab[sub]).predict(stab)) for i, sub in enumerate(subsets)]
-        assert s.table.loc[k, "stability_ari"] == pytest.approx(np.mean(aris), abs=1e-12)
-        assert s.table.loc[k, "stability_ari_min"] == pytest.approx(min(aris), abs=1e-12)
+        assert tuple(s.table.loc[k, ["stability_ari", "stability_ari_min"]]) == pytest.approx(expected[k])
     assert s.table["stability_ari_min"].min() < 1
+
+
+def test_k_search_defaults_silhouette_on_2000_and_twenty_refits_on_80_percent():
+    x, _ = groups(n_per=667, sd=0.9)
+    s = clustering.search_k(x, [2])
+    assert (s.n_customers, s.n_fit, s.n_silhouette, s.n_stability) == (2001, 2001, 2000, 2001)
+    assert (s.stability_fits, s.stability_fraction, s.seed) == (20, 0.8, 42)
+    expected = documented_stability(s, x, 42, 50_000, 2_000, 20_000, 20, 0.8)
+    assert tuple(s.table.loc[2, ["stability_ari", "stability_ari_min"]]) == pytest.approx(expected[2])
 
 
 def test_k_search_settings_at_their_limits():
     x, _ = groups(n_per=7)
     s = clustering.search_k(x, [3], stability_fits=2, stability_fraction=0.1)  # 10% of 21 is 2: raised to k + 1
-    assert -1 <= s.table.loc[3, "stability_ari_min"] <= s.table.loc[3, "stability_ari"] <= 1
+    expected = documented_stability(s, x, 42, 50_000, 2_000, 20_000, 2, 0.1)
+    assert tuple(s.table.loc[3, ["stability_ari", "stability_ari_min"]]) == pytest.approx(expected[3])
+    from customer_analytics.errors import InputError
+
+    with pytest.raises(ConfigError):
+        clustering.search_k(x, [1, 3])
+    with pytest.raises(InputError):
+        clustering.search_k(x.head(4), [2, 3, 4])
     for bad in (dict(stability_fits=1), dict(stability_fraction=1.0), dict(stability_fraction=0.09)):
         with pytest.raises(ConfigError):
             clustering.search_k(x, [3], **bad)
