@@ -757,6 +757,7 @@ def test_k_search_measures_every_k_on_seeded_samples():
     assert (s.n_customers, s.n_fit, s.n_silhouette, s.n_stability) == (90, 80, 50, 60)
     assert (s.stability_fits, s.stability_fraction, s.seed) == (3, 0.5, 4)
     assert s.feature_names == list(x.columns)
+    assert clustering.search_k(x, [3], "quantile", seed=9, stability_fits=2).scaler.random_state == 9
     assert list(s.table.index) == [2, 3] and s.table.index.name == "k"
     assert list(s.table.columns) == ["silhouette", "stability_ari", "stability_ari_min", "min_share", "inertia"]
     rng = np.random.default_rng(4)
@@ -908,6 +909,9 @@ def test_final_model_reuses_the_search_model_and_says_when_it_was_fitted_on_a_sa
                             stability_fits=2)
     f = clustering.fit(x, 3, s)
     assert f.pipeline[-1] is s.models[3] and f.pipeline[0] is s.scaler
+    assert list(f.pipeline.named_steps) == ["scale", "model"]  # the saved model's step names
+    g = clustering.fit(x, 3, s, algorithm="gmm")  # another algorithm is fitted, not taken from the search
+    assert type(g.pipeline[-1]).__name__ == "GaussianMixture"
     assert (f.k, f.algorithm, f.id_map) == (3, "kmeans", None)
     assert f.note == ("k-means was fitted on a seeded sample of 60 of 90 customers; every customer is assigned "
                       "to the nearest centroid.")
@@ -923,12 +927,26 @@ def test_final_model_reuses_the_search_model_and_says_when_it_was_fitted_on_a_sa
 def test_final_model_without_a_search_is_fitted_on_a_seeded_sample():
     from sklearn.metrics import adjusted_rand_score
 
+    from sklearn.cluster import KMeans
+
     x, truth = groups()
     f = clustering.fit(x, 3, seed=3, fit_sample=45, scaler="robust")
     km = f.pipeline[-1]
     assert (km.n_clusters, km.init, km.n_init, km.random_state) == (3, "k-means++", 10, 3)
     assert type(f.pipeline[0]).__name__ == "RobustScaler" and len(km.labels_) == 45
+    assert list(f.pipeline.named_steps) == ["scale", "model"]
     assert adjusted_rand_score(truth, f.labels) == 1.0 and f.note == ""
+    idx = np.sort(np.random.default_rng(3).choice(90, 45, replace=False))
+    own = KMeans(3, init="k-means++", n_init=10, random_state=3).fit(f.pipeline[0].transform(x.to_numpy()[idx]))
+    assert km.inertia_ == pytest.approx(own.inertia_, rel=1e-9)
+    np.testing.assert_allclose(km.cluster_centers_, own.cluster_centers_)
+    default = clustering.fit(x, 3, scaler="quantile")
+    assert default.pipeline[-1].random_state == 42 and default.pipeline[0].random_state == 42
+    assert clustering.fit(x, 3, scaler="quantile", seed=7).pipeline[0].random_state == 7
+    from customer_analytics.errors import InputError
+
+    with pytest.raises(InputError):
+        clustering.fit(x.head(3), 3)
 
 
 def test_gaussian_mixture_and_hdbscan_settings():
