@@ -925,9 +925,8 @@ def test_final_model_reuses_the_search_model_and_says_when_it_was_fitted_on_a_sa
 
 
 def test_final_model_without_a_search_is_fitted_on_a_seeded_sample():
-    from sklearn.metrics import adjusted_rand_score
-
     from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
 
     x, truth = groups()
     f = clustering.fit(x, 3, seed=3, fit_sample=45, scaler="robust")
