@@ -976,6 +976,8 @@ def test_ari_on_small_hand_counted_partitions():
     # ARI = (4 - 2.8) / ((6 + 7) / 2 - 2.8)
     assert clustering.ari(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 1, 1, 1, 1])) == pytest.approx(1.2 / 3.7)
     assert clustering.ari(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 0, 0, 0, 0])) == 0.0
+    # labels that arrive as floats (read back from a file) are compared as the same ids
+    assert clustering.ari(np.array([0.0, 0.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.0, 0.0])) == 1.0
 
 
 def test_pca_map_samples_three_thousand_customers_with_seed_42_by_default(agg):
