@@ -511,7 +511,8 @@ def test_profile_chart_defaults_to_english_quartiles_and_no_currency(agg):
     assert "the 25th percentile of all customers; dotted line: the 75th percentile" in notes(fig)[0].get_text()
     zh = clustering.plot_profile(lv, cut, names, "zh", "£")
     assert zh.axes[0].get_title() == "距上次购买天数\n(越低越好)"
-    assert zh.axes[2].get_xlabel().startswith("消费额中位数") and "£" in zh.axes[2].get_xlabel()
+    assert zh.axes[2].get_xlabel() == "消费额中位数（£）"
+    assert zh._suptitle.get_text() == "各群组概况：其中位客户与全部客户对比"
     assert "20" in notes(zh)[0].get_text() and "20th" not in notes(zh)[0].get_text()
 
 
