@@ -210,8 +210,8 @@ def test_name_change_in_chinese_quotes_the_percentiles_as_numbers():
 
 
 def test_compare_with_segments_counts_every_cluster_segment_pair_even_when_the_last_is_empty():
-    ct, ari, nmi = clustering.compare_with_segments(np.array([0, 0, 1, 1, 2]),
-                                                    pd.Series(["a", "b", "a", "b", "a"]))
+    ct, ari, nmi = clustering.compare_with_segments(np.array([1, 1, 0, 0, 2]),
+                                                    pd.Series(["b", "a", "b", "a", "a"]))
     expected = pd.DataFrame([[1, 1], [1, 1], [1, 0]], index=pd.Index([0, 1, 2], name="cluster"),
                             columns=pd.Index(["a", "b"], name="segment"))
     pd.testing.assert_frame_equal(ct, expected, check_dtype=False)
@@ -310,6 +310,20 @@ def test_saved_centres_and_levels_read_back_under_their_stable_ids(tmp_path):
                                   check_names=False, check_index_type=False)
     assert clustering.load_centroids(tmp_path).index.name == "cluster"
     pd.testing.assert_frame_equal(clustering.load_levels(tmp_path), lv, check_dtype=False)
+
+
+def test_this_months_centres_take_last_months_ids_and_new_ones_continue_after_them():
+    previous = pd.DataFrame({"log_recency_days": [0.0, 3.0, 6.0], "log_frequency": [0.0, 0.0, 0.0],
+                             "old_only": [9.0, 9.0, 9.0]}, index=[2, 5, 7])
+    current = pd.DataFrame({"log_recency_days": [6.5, 0.0, 3.0, 20.0], "log_frequency": [0.0, 0.5, 0.0, 0.0]},
+                           index=[0, 1, 2, 3])
+    mapping, moved = clustering.align_to_previous(current, previous)
+    assert mapping == {0: 7, 1: 2, 2: 5, 3: 8}
+    pd.testing.assert_series_equal(moved, pd.Series({2: 0.5, 5: 0.0, 7: 0.5}, name="centroid_shift"))
+    fitted = clustering.ClusterFit(None, np.array([0, 1, 2, 3, 4]), current.assign(extra=1.0), 4, "kmeans")
+    out = clustering.relabel(fitted, {0: 7, 1: 2, 2: 5})
+    np.testing.assert_array_equal(out.labels, [7, 2, 5, 3, 4])
+    assert list(out.centroids.index) == [2, 3, 5, 7]  # id 3 had no counterpart: it keeps its own id
 
 
 def test_relabel_applies_a_single_id_mapping_and_gives_integer_ids():
