@@ -326,6 +326,11 @@ def test_this_months_centres_take_last_months_ids_and_new_ones_continue_after_th
     assert list(out.centroids.index) == [2, 3, 5, 7]  # id 3 had no counterpart: it keeps its own id
 
 
+def test_every_customer_gets_the_name_of_its_cluster_and_noise_when_left_out():
+    got = clustering.name_column(np.array([1, -1, 0, 1]), {0: "a", 1: "b"})
+    assert got.tolist() == ["b", "noise", "a", "b"] and got.dtype == object
+
+
 def test_relabel_applies_a_single_id_mapping_and_gives_integer_ids():
     fitted = clustering.ClusterFit(None, np.array([0.0, 0.0, -1.0]), pd.DataFrame({"log_frequency": [1.0]}), 1,
                                    "hdbscan")
@@ -733,7 +738,10 @@ def test_restarts_step_down_at_ten_and_a_hundred_thousand_customers():
 
 
 def test_seeded_sample_is_every_row_when_small_and_a_sorted_reproducible_draw_otherwise():
-    np.testing.assert_array_equal(clustering.seeded_sample(5, 5, np.random.default_rng(0)), np.arange(5))
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(clustering.seeded_sample(5, 5, rng), np.arange(5))
+    assert rng.random() == np.random.default_rng(0).random()  # taking every row draws nothing: later samples
+    # of the same generator (silhouette, stability) are the same as when the sample is smaller
     got = clustering.seeded_sample(20, 6, np.random.default_rng(3))
     np.testing.assert_array_equal(got, np.sort(np.random.default_rng(3).choice(20, 6, replace=False)))
     assert len(set(got)) == 6 and list(got) == sorted(got)
