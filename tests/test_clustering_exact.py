@@ -215,6 +215,11 @@ def test_compare_with_segments_counts_every_cluster_segment_pair_even_when_the_l
     expected = pd.DataFrame([[1, 1], [1, 1], [1, 0]], index=pd.Index([0, 1, 2], name="cluster"),
                             columns=pd.Index(["a", "b"], name="segment"))
     pd.testing.assert_frame_equal(ct, expected, check_dtype=False)
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    labels, segments = [1, 1, 0, 0, 2], ["b", "a", "b", "a", "a"]
+    assert ari == pytest.approx(adjusted_rand_score(segments, labels), abs=1e-12)
+    assert nmi == pytest.approx(normalized_mutual_info_score(segments, labels), abs=1e-12)
 
 
 @pytest.mark.parametrize(("labels", "segments", "ari", "nmi"), [
