@@ -52,14 +52,14 @@ def srm(p=0.5) -> ex.SRMResult:
     return ex.SRMResult(pd.DataFrame({"observed": [1000, 1000, 1000]}, index=["control", *ARMS]), 1.39, p)
 
 
-def result(effects, *, power=None, segments=(), pairwise=(), roi=(), balance=(), size_table=None, srm_p=0.5,
+def result(effects, *, power_rows=None, segments=(), pairwise=(), roi=(), balance=(), size_table=None, srm_p=0.5,
            alpha=0.05, notes=(), **options) -> ex.ExperimentResult:
     effects = pd.DataFrame(effects)
     arms = sorted(effects["arm"].unique()) if len(effects) else []
-    power = power if power is not None else [power_row(a, m) for a in arms for m in SPEC.metrics]
+    power_rows = power_rows if power_rows is not None else [power_row(a, m) for a in arms for m in SPEC.metrics]
     return ex.ExperimentResult(SPEC, srm(srm_p), pd.DataFrame(), pd.DataFrame(list(balance)),
                                size_table if size_table is not None else sizes(), effects, pd.DataFrame(),
-                               pd.DataFrame(list(segments)), pd.DataFrame(power), alpha, list(notes),
+                               pd.DataFrame(list(segments)), pd.DataFrame(power_rows), alpha, list(notes),
                                pd.DataFrame(list(pairwise)), pd.DataFrame(list(roi)), options)
 
 
@@ -91,3 +91,270 @@ def test_an_effect_is_written_with_its_interval_in_pp_or_the_metrics_unit():
     assert ex.fmt_diff("continuous", 1.25, -0.5, 3.0, 0.05, "zh") == "+1.25（95% 置信区间 -0.5 至 +3.00）"
     assert ex.fmt_lift(0.72, 0.6, 0.84) == "+72% (95% CI +60% to +84%)"
     assert ex.fmt_lift(0.72, 0.05, 0.84, 0.1, "zh") == "+72%（90% 置信区间 +5.0% 至 +84%）"
+
+
+# ------------------------------------------------------------------ the decision text
+
+
+def winner_result(srm_p=0.5, roi=None, segments=None, **options) -> ex.ExperimentResult:
+    """mail and sms both beat control on converted (always-valid p); sms by more, so sms wins."""
+    seq = {"mail": (-0.004, 0.044, 0.03, 0.03), "sms": (0.005, 0.055, 0.002, 0.004)}
+    effects = [
+        effect_row("mail", diff=0.02, lo=0.005, hi=0.035, p=0.004, p_adj=0.008, chance=0.998,
+                   **dict(zip(["seq_ci_low", "seq_ci_high", "seq_p_value", "seq_p_adjusted"], seq["mail"]))),
+        effect_row("mail", "revenue", diff=-1.5, lo=-3.0, hi=0.0, p=0.05, p_adj=0.1, mean_c=20.0),
+        effect_row("sms", diff=0.03, lo=0.015, hi=0.045, p=0.0001, p_adj=0.0002, lift=0.3, lift_lo=0.15,
+                   lift_hi=0.45, chance=0.99996,
+                   **dict(zip(["seq_ci_low", "seq_ci_high", "seq_p_value", "seq_p_adjusted"], seq["sms"]))),
+        effect_row("sms", "revenue", diff=2.5, lo=1.0, hi=4.0, p=0.001, p_adj=0.002, mean_c=20.0),
+    ]
+    balance = [{"arm": "mail", "covariate": "spend", "smd": 0.15, "imbalanced": True},
+               {"arm": "sms", "covariate": "spend", "smd": 0.01, "imbalanced": False}]
+    pairwise = [{"arm": "mail", "versus": "sms", "metric": "converted", "kind": "binary", "diff": -0.01,
+                 "ci_low": -0.018, "ci_high": -0.002, "p_value": 0.005, "p_adjusted": 0.01},
+                {"arm": "mail", "versus": "sms", "metric": "revenue", "kind": "continuous", "diff": -4.0,
+                 "ci_low": -6.0, "ci_high": -2.0, "p_value": 0.001, "p_adjusted": 0.001}]
+    roi = roi if roi is not None else [{"arm": "mail", "n_treatment": 1000, "profit_per_user": 0.12, "profit_per_user_ci_low": -0.05,
+            "profit_per_user_ci_high": 0.29, "total_profit": 120.0, "total_profit_ci_low": -50.0,
+            "total_profit_ci_high": 290.0, "roi": 0.6, "roi_ci_low": -0.25, "roi_ci_high": 1.45},
+           {"arm": "sms", "n_treatment": 12000, "profit_per_user": 0.5, "profit_per_user_ci_low": 0.1,
+            "profit_per_user_ci_high": 0.9, "total_profit": 6000.0, "total_profit_ci_low": 1200.0,
+            "total_profit_ci_high": 10800.0, "roi": np.nan, "roi_ci_low": np.nan, "roi_ci_high": np.nan}]
+    segments = segments if segments is not None else [seg_row("mail", "app", diff=0.05, p_adj=0.2), seg_row("mail", "web", diff=-0.03, p_adj=0.01),
+                seg_row("sms", "web", diff=0.04, p_adj=0.01), seg_row("sms", "web", diff=5.0, p_adj=0.001,
+                                                                      metric="revenue"),
+                {**seg_row("sms", "app", status="too small: skipped", n=(4, 6)), "diff": np.nan,
+                 "significant_adjusted": False},
+                {**seg_row("sms", "app", status="too small: skipped", n=(4, 6), metric="revenue"),
+                 "diff": np.nan, "significant_adjusted": False}]
+    size_table = sizes("too small for the normal approximation", "too small: skipped",
+                       "too small for the normal approximation")
+    return result(effects, segments=segments, pairwise=pairwise, roi=roi, balance=balance, size_table=size_table,
+                  srm_p=srm_p, **{**OPTIONS, "sequential": True, **options})
+
+
+def no_winner_result() -> ex.ExperimentResult:
+    """mail: p = 0.05, not below alpha; push: p = 0.04 but 0.05 after Bonferroni, under-powered; sms: worse."""
+    effects = [effect_row("mail", diff=0.015, lo=-0.001, hi=0.031, p=0.05, p_adj=0.1),
+               effect_row("push", diff=0.004, lo=0.0002, hi=0.0078, p=0.04, p_adj=0.05),
+               effect_row("sms", diff=-0.02, lo=-0.032, hi=-0.008, p=0.005, p_adj=0.01, lift=-0.2, lift_lo=-0.32,
+                          lift_hi=-0.08, chance=0.002)]
+    power_rows = [power_row("mail", mde=0.015), power_row("push", mde=0.01, rel=0.1), power_row("sms", mde=0.03)]
+    pairwise = [{"arm": "mail", "versus": "push", "metric": "converted", "kind": "binary", "diff": 0.011,
+                 "ci_low": 0.0, "ci_high": 0.022, "p_value": 0.02, "p_adjusted": 0.05}]
+    segments = [seg_row("mail", "web", diff=0.02, p_adj=0.2), seg_row("sms", "web", diff=-0.03, p_adj=0.01)]
+    return result(effects, power_rows=power_rows, pairwise=pairwise, segments=segments,
+                  **{**OPTIONS, "correction": "bonferroni", "power": 0.9})
+
+
+def revenue_effects(mail=(0.5, 0.3, 0.5), sms=(1.0, 0.2, 0.4)) -> list[dict]:
+    """Revenue (and converted) effects with (diff, p, adjusted p) per arm."""
+    return [effect_row(arm, "revenue", diff=d, lo=d - 2.0, hi=d + 2.0, p=p, p_adj=q, lift=d / 20,
+                       lift_lo=(d - 2.0) / 20, lift_hi=(d + 2.0) / 20, chance=0.6, mean_c=20.0)
+            for arm, (d, p, q) in (("mail", mail), ("sms", sms))] + \
+        [effect_row(arm, diff=0.001, lo=-0.01, hi=0.012, p=0.9, p_adj=0.9) for arm in ARMS]
+
+
+
+
+
+WINNER_EN = [
+    '**Winner on converted: sms**: +3.00 pp (95% CI +1.50 to +4.50 pp), relative lift +30% (95% CI +15% to +45%).',
+    'Rule: An arm wins when its p-value (always-valid p-value of the confidence sequence, as sequential looks are on) for the primary metric, adjusted with the holm correction across the 2 arm(s) compared with control, is below 0.05; its effect makes the metric higher; and no sample-ratio mismatch is flagged.',
+    'Pre-period imbalance in mail: spend (|SMD| > 0.1): prefer the CUPED-adjusted estimates.',
+    'mail vs control: +2.00 pp (95% CI +0.50 to +3.50 pp), relative lift +20% (95% CI +5.0% to +35%); p = 0.004, adjusted p = 0.008; chance to beat control 99.8%. Always-valid: +2.00 pp (95% CI -0.40 to +4.40 pp) (confidence sequence), adjusted p = 0.03.',
+    'sms vs control: +3.00 pp (95% CI +1.50 to +4.50 pp), relative lift +30% (95% CI +15% to +45%); p = 0.0001, adjusted p = 0.0002; chance to beat control 100.0%. Always-valid: +3.00 pp (95% CI +0.50 to +5.50 pp) (confidence sequence), adjusted p = 0.004.',
+    'mail vs sms: -1.00 pp (95% CI -1.80 to -0.20 pp), adjusted p = 0.01: a significant difference between the two treatments.',
+    'mail: incremental profit +0.12 per treated user (95% CI -0.05 to +0.29), +120.00 in total over 1,000 users (-50.00 to +290.00); ROI +60% (95% CI -25% to +145%).',
+    'sms: incremental profit +0.5 per treated user (95% CI +0.1 to +0.9), +6,000.00 in total over 12,000 users (+1,200.00 to +10,800.00); no extra cost, so no ROI.',
+    'Works in (significant after the per-segment correction): sms in channel = web (+4.00 pp (95% CI +3.00 to +5.00 pp), adjusted p = 0.01).',
+    'Too small, skipped: channel = app for sms (4 vs 6 users).',
+    '2 arm/segment group(s) are too small for the normal approximation; treat their results as indicative.',
+    'Next: roll out sms to the users it was tested on; the effect is proven in channel = web. Keep a hold-out to confirm. It pays at these costs.',
+]
+WINNER_ZH = [
+    '**converted 上的胜出组：sms**：+3.00 pp（95% 置信区间 +1.50 至 +4.50 pp），相对提升 +30%（95% 置信区间 +15% 至 +45%）。',
+    '规则：当一个实验组在主要指标上的 p 值（因开启了序贯查看，使用置信序列的始终有效 p 值）经holm 法对与对照组比较的 2 个实验组校正后低于 0.05、其效果使指标升高、且未发现样本比例失衡时，该组胜出。',
+    'mail: spend 存在实验前不均衡（|SMD| > 0.1）：请优先采用 CUPED 校正后的估计。',
+    'mail 对比对照组：+2.00 pp（95% 置信区间 +0.50 至 +3.50 pp），相对提升 +20%（95% 置信区间 +5.0% 至 +35%）；p = 0.004，校正后 p = 0.008；胜过对照组的概率 99.8%。 始终有效：+2.00 pp（95% 置信区间 -0.40 至 +4.40 pp）（置信序列），校正后 p = 0.03。',
+    'sms 对比对照组：+3.00 pp（95% 置信区间 +1.50 至 +4.50 pp），相对提升 +30%（95% 置信区间 +15% 至 +45%）；p = 0.0001，校正后 p = 0.0002；胜过对照组的概率 100.0%。 始终有效：+3.00 pp（95% 置信区间 +0.50 至 +5.50 pp）（置信序列），校正后 p = 0.004。',
+    'mail 对比 sms：-1.00 pp（95% 置信区间 -1.80 至 -0.20 pp），校正后 p = 0.01：两个实验组之间差异显著。',
+    'mail：每个受试用户的增量利润 +0.12（95% 置信区间 -0.05 至 +0.29），1,000 个用户共计 +120.00（-50.00 至 +290.00）；投资回报率 +60%（95% 置信区间 -25% 至 +145%）。',
+    'sms：每个受试用户的增量利润 +0.5（95% 置信区间 +0.1 至 +0.9），12,000 个用户共计 +6,000.00（+1,200.00 至 +10,800.00）；没有额外成本，因此没有投资回报率。',
+    '有效的细分（经细分层面校正后显著）：sms 在 channel = web 中（+4.00 pp（95% 置信区间 +3.00 至 +5.00 pp），校正后 p = 0.01）。',
+    '样本太少，已跳过：sms 在 channel = app 中（4 对 6 个用户）。',
+    '有 2 个组/细分的样本太少，正态近似不可靠；其结果仅供参考。',
+    '下一步：将 sms 推广到参与测试的同类用户；效果在 channel = web 中得到证实。保留一个对照组以便确认。 在当前成本下是盈利的。',
+]
+NO_WINNER_EN = [
+    '**No arm is a proven winner on converted.** push has p = 0.04, which becomes 0.05 after the bonferroni correction for 3 arms compared with control: not significant. sms moved converted the wrong way (adjusted p = 0.01). The experiment is under-powered for the effects seen: with these sample sizes only effects of about 1.00 pp (10%) or more would be detected reliably (MDE at 90% power), so this is inconclusive, not evidence of no effect.',
+    'Rule: An arm wins when its p-value for the primary metric, adjusted with the bonferroni correction across the 3 arm(s) compared with control, is below 0.05; its effect makes the metric higher; and no sample-ratio mismatch is flagged.',
+    'mail vs control: +1.50 pp (95% CI -0.10 to +3.10 pp), relative lift +20% (95% CI +5.0% to +35%); p = 0.05, adjusted p = 0.1; chance to beat control 99.0%.',
+    'push vs control: +0.40 pp (95% CI +0.02 to +0.78 pp), relative lift +20% (95% CI +5.0% to +35%); p = 0.04, adjusted p = 0.05; chance to beat control 99.0%.',
+    'sms vs control: -2.00 pp (95% CI -3.20 to -0.80 pp), relative lift -20% (95% CI -32% to -8.0%); p = 0.005, adjusted p = 0.01; chance to beat control 0.2%.',
+    'mail vs push: +1.10 pp (95% CI +0.00 to +2.20 pp), adjusted p = 0.05: no significant difference between the two treatments.',
+    'No segment shows a significant effect after the per-segment correction.',
+    'Next: do not roll out; if the effect matters, rerun with the sample size in the planning table.',
+]
+NO_WINNER_ZH = [
+    '**在 converted 上没有经过证实的胜出组。** push 的 p = 0.04，经 bonferroni 法对与对照组比较的 3 个实验组校正后变为 0.05：不显著。 sms 使 converted 朝不利方向变化（校正后 p = 0.01）。 对观察到的效果而言，实验的检验效能不足：在当前样本量下，只有约 1.00 pp（10%）或更大的效果才能被可靠检测到（90% 检验效能下的 MDE），因此结论是尚无定论，而不是没有效果的证据。',
+    '规则：当一个实验组在主要指标上的 p 值经bonferroni 法对与对照组比较的 3 个实验组校正后低于 0.05、其效果使指标升高、且未发现样本比例失衡时，该组胜出。',
+    'mail 对比对照组：+1.50 pp（95% 置信区间 -0.10 至 +3.10 pp），相对提升 +20%（95% 置信区间 +5.0% 至 +35%）；p = 0.05，校正后 p = 0.1；胜过对照组的概率 99.0%。',
+    'push 对比对照组：+0.40 pp（95% 置信区间 +0.02 至 +0.78 pp），相对提升 +20%（95% 置信区间 +5.0% 至 +35%）；p = 0.04，校正后 p = 0.05；胜过对照组的概率 99.0%。',
+    'sms 对比对照组：-2.00 pp（95% 置信区间 -3.20 至 -0.80 pp），相对提升 -20%（95% 置信区间 -32% 至 -8.0%）；p = 0.005，校正后 p = 0.01；胜过对照组的概率 0.2%。',
+    'mail 对比 push：+1.10 pp（95% 置信区间 +0.00 至 +2.20 pp），校正后 p = 0.05：两个实验组之间差异不显著。',
+    '经细分层面校正后，没有任何细分显示显著效果。',
+    '下一步：不要推广；如果这个效果重要，请按规划表中的样本量重新实验。',
+]
+
+
+def test_the_winner_summary_names_the_largest_proven_effect_and_every_section():
+    res = winner_result()
+    assert ex.decision_summary(res).split("\n\n") == WINNER_EN
+    assert res.summary(language="zh").split("\n\n") == WINNER_ZH
+    dec = ex.decide(res)
+    assert (dec.primary, dec.winner, dec.reasons, dec.language) == ("converted", "sms", [], "en")
+    assert dec.rule == WINNER_EN[1].removeprefix("Rule: ")
+    assert list(dec.candidates["arm"]) == ARMS and list(dec.candidates["diff"]) == [0.02, 0.03]
+    assert dec.summary() == "Winner on converted: sms."
+    assert res.decision(language="zh").summary() == "converted 上的胜出组：sms。"
+    assert ex.decision_sentence(res) == "sms wins on converted: +3.00 pp against control (+30% relative lift)."
+    assert ex.decision_sentence(res, "zh") == "sms 在 converted 上胜出：相对对照组 +3.00 pp（相对提升 +30%）。"
+    assert ex.next_step(res) == WINNER_EN[-1] and ex.next_step(res, "zh") == WINNER_ZH[-1]
+    figures = ex.headline_figures(res)
+    assert np.isnan(figures.pop("winner_roi"))
+    assert figures == {"winner": "sms", "srm_flag": False, "primary_metric": "converted", "winner_lift": 0.3,
+                       "winner_p_adjusted": 0.0002}
+
+
+def test_a_sample_ratio_mismatch_stops_the_decision_whatever_the_effects():
+    res = winner_result(srm_p=0.0001)
+    stop = "**Stop: the arms are not in the planned proportions (SRM p < 0.001).** The assignment is broken; " \
+        "the numbers below are not trustworthy."
+    reason = "the arms are not in the planned proportions (SRM p = 0.0001), so the assignment is broken and no " \
+        "result can be trusted."
+    assert ex.decision_summary(res).split("\n\n") == \
+        [stop, f"**No arm is a proven winner on converted.** {reason}", *WINNER_EN[1:-1],
+         "Next: fix the assignment and rerun."]
+    zh_reason = "各组人数不符合计划比例（SRM p = 0.0001），分组有问题，任何结果都不可信。"
+    assert ex.decision_summary(res, language="zh").split("\n\n") == \
+        ["**停止：各组人数不符合计划比例（SRM p < 0.001）。** 分组有问题；下面的数字不可信。",
+         f"**在 converted 上没有经过证实的胜出组。** {zh_reason}", *WINNER_ZH[1:-1], "下一步：修正分组后重新运行实验。"]
+    dec = ex.decide(res)
+    assert (dec.winner, dec.reasons) == (None, [reason])
+    assert dec.summary() == f"No arm is a proven winner on converted: {reason}"
+    assert ex.decide(res, language="zh").summary() == f"在 converted 上没有经过证实的胜出组：{zh_reason}"
+    assert ex.decision_sentence(res) == "Stop: the assignment is broken (sample-ratio mismatch), so no result can be trusted."
+    assert ex.decision_sentence(res, "zh") == "停止：分组有问题（样本比例失衡），任何结果都不可信。"
+    assert ex.next_step(res) == "Next: fix the assignment and rerun."
+    assert ex.headline_figures(res) == {"winner": "none", "srm_flag": True, "primary_metric": "converted"}
+
+
+def test_without_a_winner_each_reason_is_given_and_the_advice_is_not_to_roll_out():
+    res = no_winner_result()
+    assert ex.decision_summary(res).split("\n\n") == NO_WINNER_EN
+    assert ex.decision_summary(res, language="zh").split("\n\n") == NO_WINNER_ZH
+    dec = ex.decide(res)
+    assert dec.winner is None and len(dec.reasons) == 3
+    assert dec.summary() == "No arm is a proven winner on converted: " + NO_WINNER_EN[0].split(".** ", 1)[1]
+    assert ex.decide(res, language="zh").summary() == \
+        "在 converted 上没有经过证实的胜出组：" + NO_WINNER_ZH[0].split("。** ", 1)[1]
+    assert ex.decision_sentence(res) == "No arm is a proven winner on converted, so nothing is rolled out yet."
+    assert ex.decision_sentence(res, "zh") == "在 converted 上没有经过证实的胜出组，因此暂不推广。"
+    assert ex.next_step(res) == NO_WINNER_EN[-1]
+    assert ex.headline_figures(res) == {"winner": "none", "srm_flag": False, "primary_metric": "converted"}
+
+
+def test_when_lower_is_better_the_largest_fall_wins():
+    res = result(revenue_effects(mail=(-3.0, 0.01, 0.02), sms=(-5.0, 0.02, 0.03)),
+                 **{**OPTIONS, "higher_is_better": False, "primary_metric": "revenue"})
+    dec = ex.decide(res)
+    assert (dec.primary, dec.winner, dec.reasons) == ("revenue", "sms", [])
+    assert dec.rule == ("An arm wins when its p-value for the primary metric, adjusted with the holm correction "
+                        "across the 2 arm(s) compared with control, is below 0.05; its effect makes the metric "
+                        "lower; and no sample-ratio mismatch is flagged.")
+    assert ex.decision_rule(res, "zh") == ("当一个实验组在主要指标上的 p 值经holm 法对与对照组比较的 2 个实验组校正后低于 0.05、"
+                                          "其效果使指标降低、且未发现样本比例失衡时，该组胜出。")
+    assert ex.decision_sentence(res) == "sms wins on revenue: -5.00 against control (-25% relative lift)."
+    assert ex.headline_figures(res) == {"winner": "sms", "srm_flag": False, "primary_metric": "revenue",
+                                        "winner_lift": -0.25, "winner_p_adjusted": 0.03}
+    # the same table judged on converted (no arm significant) and on revenue when higher were better
+    assert ex.decide(res, "converted").winner is None
+    assert ex.decide(result(res.effects, **{**OPTIONS, "primary_metric": "revenue"})).winner is None
+
+
+def test_a_result_without_recorded_options_uses_the_default_rule():
+    """Holm, higher is better, 80% power, fixed-horizon p-values."""
+    power_rows = [power_row("mail", "revenue", mde=2.5, rel=0.15), power_row("sms", "revenue", mde=np.nan,
+                                                                             rel=np.nan)]
+    res = result(revenue_effects(mail=(0.5, 0.03, 0.06)), power_rows=power_rows + [power_row(a) for a in ARMS])
+    assert res.options == {} and res.primary == "converted"
+    assert ex.decision_rule(res) == ("An arm wins when its p-value for the primary metric, adjusted with the holm "
+                                     "correction across the 2 arm(s) compared with control, is below 0.05; its "
+                                     "effect makes the metric higher; and no sample-ratio mismatch is flagged.")
+    under = ("The experiment is under-powered for the effects seen: with these sample sizes only effects of about "
+             "2.50 (15%) or more would be detected reliably (MDE at 80% power), so this is inconclusive, not "
+             "evidence of no effect.")
+    adjusted = ("mail has p = 0.03, which becomes 0.06 after the holm correction for 2 arms compared with control: "
+                "not significant.")
+    assert ex.decide(res, "revenue").summary() == f"No arm is a proven winner on revenue: {adjusted} {under}"
+    assert ex.decision_summary(res, "revenue").startswith(f"**No arm is a proven winner on revenue.** {adjusted}")
+    assert ex.decide(res, "revenue", "zh").summary() == (
+        "在 revenue 上没有经过证实的胜出组：mail 的 p = 0.03，经 holm 法对与对照组比较的 2 个实验组校正后变为 0.06：不显著。 "
+        "对观察到的效果而言，实验的检验效能不足：在当前样本量下，只有约 2.50（15%）或更大的效果才能被可靠检测到"
+        "（80% 检验效能下的 MDE），因此结论是尚无定论，而不是没有效果的证据。")
+    assert ex.next_step(res, primary="revenue") == \
+        "Next: do not roll out; if the effect matters, rerun with the sample size in the planning table."
+
+
+def test_an_arm_whose_effect_no_sample_could_detect_makes_the_result_inconclusive():
+    res = result([effect_row("mail", diff=0.001, lo=-0.01, hi=0.012, p=0.9, p_adj=0.9)],
+                 power_rows=[power_row("mail", mde=np.nan, rel=np.nan)], **OPTIONS)
+    assert ex.decide(res).summary() == (
+        "No arm is a proven winner on converted: With these sample sizes no effect on converted that the metric "
+        "leaves room for would be detected reliably, so this is inconclusive, not evidence of no effect.")
+
+
+def test_a_null_result_from_a_large_enough_experiment_says_so():
+    # |difference| 0.015 reaches the MDE of 0.015 exactly: the experiment could have seen it
+    res = result([effect_row("mail", diff=0.015, lo=-0.01, hi=0.04, p=0.3, p_adj=0.3)],
+                 power_rows=[power_row("mail", mde=0.015)], **OPTIONS)
+    null = ("no arm's difference from control is significant, and the experiment was large enough to detect "
+            "effects of the planned size.")
+    assert ex.decide(res).summary() == f"No arm is a proven winner on converted: {null}"
+    assert ex.decide(res, language="zh").summary() == \
+        "在 converted 上没有经过证实的胜出组：没有任何实验组与对照组的差异显著，且实验规模足以检测到计划大小的效果。"
+    empty = result(pd.DataFrame(columns=res.effects.columns), power_rows=[power_row("mail")])
+    assert ex.treatment_arms_of(empty) == []
+    assert ex.decide(empty).summary() == f"No arm is a proven winner on converted: {null}"
+    assert "across the 0 arm(s)" in ex.decision_rule(empty)
+
+
+def test_a_winner_that_loses_money_is_not_rolled_out():
+    def roi(lo, hi):
+        return [{"arm": "sms", "n_treatment": 1000, "profit_per_user": (lo + hi) / 2, "profit_per_user_ci_low": lo,
+                 "profit_per_user_ci_high": hi, "total_profit": (lo + hi) * 500, "total_profit_ci_low": lo * 1000,
+                 "total_profit_ci_high": hi * 1000, "roi": -0.5, "roi_ci_low": -0.9, "roi_ci_high": -0.1}]
+
+    losing = winner_result(roi=roi(-1.5, -0.5), segments=[])
+    assert ex.next_step(losing) == \
+        "Next: do not roll out sms at these costs: it raises converted but loses money (-1.00 per treated user)."
+    assert ex.next_step(losing, "zh") == "下一步：在当前成本下不要推广 sms：它提升了 converted，但会亏钱（每个受试用户 -1.00）。"
+    unclear = winner_result(roi=roi(-0.5, 1.5), segments=[])
+    assert ex.next_step(unclear) == (
+        "Next: roll out sms to the users it was tested on; no single segment stands out after the per-segment "
+        "correction. Keep a hold-out to confirm. Whether it pays at these costs is not yet clear (the profit "
+        "interval includes 0).")
+    # without segments there is neither a claims line nor a skipped line
+    assert ex.decision_summary(unclear).split("\n\n")[-4:] == [
+        WINNER_EN[5],
+        "sms: incremental profit +0.5 per treated user (95% CI -0.5 to +1.50), +500.00 in total over 1,000 users "
+        "(-500.00 to +1,500.00); ROI -50% (95% CI -90% to -10%).",
+        WINNER_EN[-2], ex.next_step(unclear)]
+    assert ex.next_step(unclear, "zh") == ("下一步：将 sms 推广到参与测试的同类用户；经细分层面校正后没有单个细分特别突出。"
+                                          "保留一个对照组以便确认。 在当前成本下是否盈利尚不明确（利润区间包含 0）。")
+    bare = winner_result(roi=[], segments=[])
+    assert ex.next_step(bare) == ("Next: roll out sms to the users it was tested on; no single segment stands out "
+                                  "after the per-segment correction. Keep a hold-out to confirm.")
+    assert ex.headline_figures(bare) == {"winner": "sms", "srm_flag": False, "primary_metric": "converted",
+                                         "winner_lift": 0.3, "winner_p_adjusted": 0.0002}
