@@ -109,7 +109,8 @@ def winner_result(srm_p=0.5, roi=None, segments=None, **options) -> ex.Experimen
         effect_row("sms", "revenue", diff=2.5, lo=1.0, hi=4.0, p=0.001, p_adj=0.002, mean_c=20.0),
     ]
     balance = [{"arm": "mail", "covariate": "spend", "smd": 0.15, "imbalanced": True},
-               {"arm": "sms", "covariate": "spend", "smd": 0.01, "imbalanced": False}]
+               {"arm": "sms", "covariate": "spend", "smd": 0.01, "imbalanced": False},
+               {"arm": "sms", "covariate": "visits", "smd": -0.2, "imbalanced": True}]
     pairwise = [{"arm": "mail", "versus": "sms", "metric": "converted", "kind": "binary", "diff": -0.01,
                  "ci_low": -0.018, "ci_high": -0.002, "p_value": 0.005, "p_adjusted": 0.01},
                 {"arm": "mail", "versus": "sms", "metric": "revenue", "kind": "continuous", "diff": -4.0,
@@ -120,13 +121,14 @@ def winner_result(srm_p=0.5, roi=None, segments=None, **options) -> ex.Experimen
            {"arm": "sms", "n_treatment": 12000, "profit_per_user": 0.5, "profit_per_user_ci_low": 0.1,
             "profit_per_user_ci_high": 0.9, "total_profit": 6000.0, "total_profit_ci_low": 1200.0,
             "total_profit_ci_high": 10800.0, "roi": np.nan, "roi_ci_low": np.nan, "roi_ci_high": np.nan}]
-    segments = segments if segments is not None else [seg_row("mail", "app", diff=0.05, p_adj=0.2), seg_row("mail", "web", diff=-0.03, p_adj=0.01),
-                seg_row("sms", "web", diff=0.04, p_adj=0.01), seg_row("sms", "web", diff=5.0, p_adj=0.001,
-                                                                      metric="revenue"),
-                {**seg_row("sms", "app", status="too small: skipped", n=(4, 6)), "diff": np.nan,
-                 "significant_adjusted": False},
-                {**seg_row("sms", "app", status="too small: skipped", n=(4, 6), metric="revenue"),
-                 "diff": np.nan, "significant_adjusted": False}]
+    segments = segments if segments is not None else [
+        seg_row("mail", "app", diff=0.05, p_adj=0.02), seg_row("mail", "web", diff=-0.03, p_adj=0.01),
+        seg_row("mail", "shop", diff=0.06, p_adj=0.3), seg_row("sms", "web", diff=0.04, p_adj=0.01),
+        seg_row("sms", "web", diff=5.0, p_adj=0.001, metric="revenue"), seg_row("sms", "shop", diff=0.02, p_adj=0.04),
+        *[{**seg_row("sms", "app", status="too small: skipped", n=(4, 6), metric=m), "diff": np.nan,
+           "significant_adjusted": False} for m in SPEC.metrics],
+        {**seg_row("mail", "mobile", status="too small: skipped", n=(9, 12)), "diff": np.nan,
+         "significant_adjusted": False}]
     size_table = sizes("too small for the normal approximation", "too small: skipped",
                        "too small for the normal approximation")
     return result(effects, segments=segments, pairwise=pairwise, roi=roi, balance=balance, size_table=size_table,
@@ -135,10 +137,10 @@ def winner_result(srm_p=0.5, roi=None, segments=None, **options) -> ex.Experimen
 
 def no_winner_result() -> ex.ExperimentResult:
     """mail: p = 0.05, not below alpha; push: p = 0.04 but 0.05 after Bonferroni, under-powered; sms: worse."""
-    effects = [effect_row("mail", diff=0.015, lo=-0.001, hi=0.031, p=0.05, p_adj=0.1),
-               effect_row("push", diff=0.004, lo=0.0002, hi=0.0078, p=0.04, p_adj=0.05),
-               effect_row("sms", diff=-0.02, lo=-0.032, hi=-0.008, p=0.005, p_adj=0.01, lift=-0.2, lift_lo=-0.32,
-                          lift_hi=-0.08, chance=0.002)]
+    effects = [effect_row("sms", diff=-0.02, lo=-0.032, hi=-0.008, p=0.005, p_adj=0.01, lift=-0.2, lift_lo=-0.32,
+                          lift_hi=-0.08, chance=0.002),
+               effect_row("mail", diff=0.015, lo=-0.001, hi=0.031, p=0.05, p_adj=0.1),
+               effect_row("push", diff=0.004, lo=0.0002, hi=0.0078, p=0.04, p_adj=0.05)]
     power_rows = [power_row("mail", mde=0.015), power_row("push", mde=0.01, rel=0.1), power_row("sms", mde=0.03)]
     pairwise = [{"arm": "mail", "versus": "push", "metric": "converted", "kind": "binary", "diff": 0.011,
                  "ci_low": 0.0, "ci_high": 0.022, "p_value": 0.02, "p_adjusted": 0.05}]
@@ -161,47 +163,47 @@ def revenue_effects(mail=(0.5, 0.3, 0.5), sms=(1.0, 0.2, 0.4)) -> list[dict]:
 WINNER_EN = [
     '**Winner on converted: sms**: +3.00 pp (95% CI +1.50 to +4.50 pp), relative lift +30% (95% CI +15% to +45%).',
     'Rule: An arm wins when its p-value (always-valid p-value of the confidence sequence, as sequential looks are on) for the primary metric, adjusted with the holm correction across the 2 arm(s) compared with control, is below 0.05; its effect makes the metric higher; and no sample-ratio mismatch is flagged.',
-    'Pre-period imbalance in mail: spend (|SMD| > 0.1): prefer the CUPED-adjusted estimates.',
+    'Pre-period imbalance in mail: spend, sms: visits (|SMD| > 0.1): prefer the CUPED-adjusted estimates.',
     'mail vs control: +2.00 pp (95% CI +0.50 to +3.50 pp), relative lift +20% (95% CI +5.0% to +35%); p = 0.004, adjusted p = 0.008; chance to beat control 99.8%. Always-valid: +2.00 pp (95% CI -0.40 to +4.40 pp) (confidence sequence), adjusted p = 0.03.',
     'sms vs control: +3.00 pp (95% CI +1.50 to +4.50 pp), relative lift +30% (95% CI +15% to +45%); p = 0.0001, adjusted p = 0.0002; chance to beat control 100.0%. Always-valid: +3.00 pp (95% CI +0.50 to +5.50 pp) (confidence sequence), adjusted p = 0.004.',
     'mail vs sms: -1.00 pp (95% CI -1.80 to -0.20 pp), adjusted p = 0.01: a significant difference between the two treatments.',
     'mail: incremental profit +0.12 per treated user (95% CI -0.05 to +0.29), +120.00 in total over 1,000 users (-50.00 to +290.00); ROI +60% (95% CI -25% to +145%).',
     'sms: incremental profit +0.5 per treated user (95% CI +0.1 to +0.9), +6,000.00 in total over 12,000 users (+1,200.00 to +10,800.00); no extra cost, so no ROI.',
-    'Works in (significant after the per-segment correction): sms in channel = web (+4.00 pp (95% CI +3.00 to +5.00 pp), adjusted p = 0.01).',
-    'Too small, skipped: channel = app for sms (4 vs 6 users).',
+    'Works in (significant after the per-segment correction): mail in channel = app (+5.00 pp (95% CI +4.00 to +6.00 pp), adjusted p = 0.02); sms in channel = web (+4.00 pp (95% CI +3.00 to +5.00 pp), adjusted p = 0.01); sms in channel = shop (+2.00 pp (95% CI +1.00 to +3.00 pp), adjusted p = 0.04).',
+    'Too small, skipped: channel = app for sms (4 vs 6 users); channel = mobile for mail (9 vs 12 users).',
     '2 arm/segment group(s) are too small for the normal approximation; treat their results as indicative.',
-    'Next: roll out sms to the users it was tested on; the effect is proven in channel = web. Keep a hold-out to confirm. It pays at these costs.',
+    'Next: roll out sms to the users it was tested on; the effect is proven in channel = web, channel = shop. Keep a hold-out to confirm. It pays at these costs.',
 ]
 WINNER_ZH = [
     '**converted 上的胜出组：sms**：+3.00 pp（95% 置信区间 +1.50 至 +4.50 pp），相对提升 +30%（95% 置信区间 +15% 至 +45%）。',
     '规则：当一个实验组在主要指标上的 p 值（因开启了序贯查看，使用置信序列的始终有效 p 值）经holm 法对与对照组比较的 2 个实验组校正后低于 0.05、其效果使指标升高、且未发现样本比例失衡时，该组胜出。',
-    'mail: spend 存在实验前不均衡（|SMD| > 0.1）：请优先采用 CUPED 校正后的估计。',
+    'mail: spend, sms: visits 存在实验前不均衡（|SMD| > 0.1）：请优先采用 CUPED 校正后的估计。',
     'mail 对比对照组：+2.00 pp（95% 置信区间 +0.50 至 +3.50 pp），相对提升 +20%（95% 置信区间 +5.0% 至 +35%）；p = 0.004，校正后 p = 0.008；胜过对照组的概率 99.8%。 始终有效：+2.00 pp（95% 置信区间 -0.40 至 +4.40 pp）（置信序列），校正后 p = 0.03。',
     'sms 对比对照组：+3.00 pp（95% 置信区间 +1.50 至 +4.50 pp），相对提升 +30%（95% 置信区间 +15% 至 +45%）；p = 0.0001，校正后 p = 0.0002；胜过对照组的概率 100.0%。 始终有效：+3.00 pp（95% 置信区间 +0.50 至 +5.50 pp）（置信序列），校正后 p = 0.004。',
     'mail 对比 sms：-1.00 pp（95% 置信区间 -1.80 至 -0.20 pp），校正后 p = 0.01：两个实验组之间差异显著。',
     'mail：每个受试用户的增量利润 +0.12（95% 置信区间 -0.05 至 +0.29），1,000 个用户共计 +120.00（-50.00 至 +290.00）；投资回报率 +60%（95% 置信区间 -25% 至 +145%）。',
     'sms：每个受试用户的增量利润 +0.5（95% 置信区间 +0.1 至 +0.9），12,000 个用户共计 +6,000.00（+1,200.00 至 +10,800.00）；没有额外成本，因此没有投资回报率。',
-    '有效的细分（经细分层面校正后显著）：sms 在 channel = web 中（+4.00 pp（95% 置信区间 +3.00 至 +5.00 pp），校正后 p = 0.01）。',
-    '样本太少，已跳过：sms 在 channel = app 中（4 对 6 个用户）。',
+    '有效的细分（经细分层面校正后显著）：mail 在 channel = app 中（+5.00 pp（95% 置信区间 +4.00 至 +6.00 pp），校正后 p = 0.02）；sms 在 channel = web 中（+4.00 pp（95% 置信区间 +3.00 至 +5.00 pp），校正后 p = 0.01）；sms 在 channel = shop 中（+2.00 pp（95% 置信区间 +1.00 至 +3.00 pp），校正后 p = 0.04）。',
+    '样本太少，已跳过：sms 在 channel = app 中（4 对 6 个用户）；mail 在 channel = mobile 中（9 对 12 个用户）。',
     '有 2 个组/细分的样本太少，正态近似不可靠；其结果仅供参考。',
-    '下一步：将 sms 推广到参与测试的同类用户；效果在 channel = web 中得到证实。保留一个对照组以便确认。 在当前成本下是盈利的。',
+    '下一步：将 sms 推广到参与测试的同类用户；效果在 channel = web, channel = shop 中得到证实。保留一个对照组以便确认。 在当前成本下是盈利的。',
 ]
 NO_WINNER_EN = [
-    '**No arm is a proven winner on converted.** push has p = 0.04, which becomes 0.05 after the bonferroni correction for 3 arms compared with control: not significant. sms moved converted the wrong way (adjusted p = 0.01). The experiment is under-powered for the effects seen: with these sample sizes only effects of about 1.00 pp (10%) or more would be detected reliably (MDE at 90% power), so this is inconclusive, not evidence of no effect.',
+    '**No arm is a proven winner on converted.** sms moved converted the wrong way (adjusted p = 0.01). push has p = 0.04, which becomes 0.05 after the bonferroni correction for 3 arms compared with control: not significant. The experiment is under-powered for the effects seen: with these sample sizes only effects of about 1.00 pp (10%) or more would be detected reliably (MDE at 90% power), so this is inconclusive, not evidence of no effect.',
     'Rule: An arm wins when its p-value for the primary metric, adjusted with the bonferroni correction across the 3 arm(s) compared with control, is below 0.05; its effect makes the metric higher; and no sample-ratio mismatch is flagged.',
+    'sms vs control: -2.00 pp (95% CI -3.20 to -0.80 pp), relative lift -20% (95% CI -32% to -8.0%); p = 0.005, adjusted p = 0.01; chance to beat control 0.2%.',
     'mail vs control: +1.50 pp (95% CI -0.10 to +3.10 pp), relative lift +20% (95% CI +5.0% to +35%); p = 0.05, adjusted p = 0.1; chance to beat control 99.0%.',
     'push vs control: +0.40 pp (95% CI +0.02 to +0.78 pp), relative lift +20% (95% CI +5.0% to +35%); p = 0.04, adjusted p = 0.05; chance to beat control 99.0%.',
-    'sms vs control: -2.00 pp (95% CI -3.20 to -0.80 pp), relative lift -20% (95% CI -32% to -8.0%); p = 0.005, adjusted p = 0.01; chance to beat control 0.2%.',
     'mail vs push: +1.10 pp (95% CI +0.00 to +2.20 pp), adjusted p = 0.05: no significant difference between the two treatments.',
     'No segment shows a significant effect after the per-segment correction.',
     'Next: do not roll out; if the effect matters, rerun with the sample size in the planning table.',
 ]
 NO_WINNER_ZH = [
-    '**在 converted 上没有经过证实的胜出组。** push 的 p = 0.04，经 bonferroni 法对与对照组比较的 3 个实验组校正后变为 0.05：不显著。 sms 使 converted 朝不利方向变化（校正后 p = 0.01）。 对观察到的效果而言，实验的检验效能不足：在当前样本量下，只有约 1.00 pp（10%）或更大的效果才能被可靠检测到（90% 检验效能下的 MDE），因此结论是尚无定论，而不是没有效果的证据。',
+    '**在 converted 上没有经过证实的胜出组。** sms 使 converted 朝不利方向变化（校正后 p = 0.01）。 push 的 p = 0.04，经 bonferroni 法对与对照组比较的 3 个实验组校正后变为 0.05：不显著。 对观察到的效果而言，实验的检验效能不足：在当前样本量下，只有约 1.00 pp（10%）或更大的效果才能被可靠检测到（90% 检验效能下的 MDE），因此结论是尚无定论，而不是没有效果的证据。',
     '规则：当一个实验组在主要指标上的 p 值经bonferroni 法对与对照组比较的 3 个实验组校正后低于 0.05、其效果使指标升高、且未发现样本比例失衡时，该组胜出。',
+    'sms 对比对照组：-2.00 pp（95% 置信区间 -3.20 至 -0.80 pp），相对提升 -20%（95% 置信区间 -32% 至 -8.0%）；p = 0.005，校正后 p = 0.01；胜过对照组的概率 0.2%。',
     'mail 对比对照组：+1.50 pp（95% 置信区间 -0.10 至 +3.10 pp），相对提升 +20%（95% 置信区间 +5.0% 至 +35%）；p = 0.05，校正后 p = 0.1；胜过对照组的概率 99.0%。',
     'push 对比对照组：+0.40 pp（95% 置信区间 +0.02 至 +0.78 pp），相对提升 +20%（95% 置信区间 +5.0% 至 +35%）；p = 0.04，校正后 p = 0.05；胜过对照组的概率 99.0%。',
-    'sms 对比对照组：-2.00 pp（95% 置信区间 -3.20 至 -0.80 pp），相对提升 -20%（95% 置信区间 -32% 至 -8.0%）；p = 0.005，校正后 p = 0.01；胜过对照组的概率 0.2%。',
     'mail 对比 push：+1.10 pp（95% 置信区间 +0.00 至 +2.20 pp），校正后 p = 0.05：两个实验组之间差异不显著。',
     '经细分层面校正后，没有任何细分显示显著效果。',
     '下一步：不要推广；如果这个效果重要，请按规划表中的样本量重新实验。',
@@ -358,3 +360,102 @@ def test_a_winner_that_loses_money_is_not_rolled_out():
                                   "after the per-segment correction. Keep a hold-out to confirm.")
     assert ex.headline_figures(bare) == {"winner": "sms", "srm_flag": False, "primary_metric": "converted",
                                          "winner_lift": 0.3, "winner_p_adjusted": 0.0002}
+
+
+def test_with_sequential_looks_the_always_valid_p_value_decides():
+    row = effect_row("mail", diff=0.02, lo=0.005, hi=0.035, p=0.005, p_adj=0.01, seq_ci_low=-0.002,
+                     seq_ci_high=0.042, seq_p_value=0.04, seq_p_adjusted=0.08)
+    power_rows = [power_row("mail", mde=0.015)]
+    looked = result([row], power_rows=power_rows, **{**OPTIONS, "sequential": True})
+    assert ex.decide(looked).summary() == (
+        "No arm is a proven winner on converted: mail has p = 0.04, which becomes 0.08 after the holm correction "
+        "for 1 arms compared with control: not significant.")
+    assert ex.decision_rule(looked, "zh") == ("当一个实验组在主要指标上的 p 值（因开启了序贯查看，使用置信序列的始终有效 p 值）"
+                                             "经holm 法对与对照组比较的 1 个实验组校正后低于 0.05、其效果使指标升高、"
+                                             "且未发现样本比例失衡时，该组胜出。")
+    fixed = result([row], power_rows=power_rows, **OPTIONS)
+    assert ex.decide(fixed).summary() == "Winner on converted: mail."
+    # the always-valid columns are shown only when sequential looks are on
+    assert ex.decision_summary(fixed).split("\n\n")[2] == (
+        "mail vs control: +2.00 pp (95% CI +0.50 to +3.50 pp), relative lift +20% (95% CI +5.0% to +35%); "
+        "p = 0.005, adjusted p = 0.01; chance to beat control 99.0%.")
+
+
+def test_without_correction_the_rule_says_so():
+    res = result([effect_row("mail", diff=0.02, lo=0.005, hi=0.035, p=0.01, p_adj=0.01)],
+                 **{**OPTIONS, "correction": "none"})
+    assert ex.decision_rule(res) == ("An arm wins when its p-value for the primary metric, adjusted with no "
+                                     "correction, is below 0.05; its effect makes the metric higher; and no "
+                                     "sample-ratio mismatch is flagged.")
+    assert ex.decision_rule(res, "zh") == ("当一个实验组在主要指标上的 p 值经不做校正后低于 0.05、其效果使指标升高、"
+                                          "且未发现样本比例失衡时，该组胜出。")
+    assert ex.decide(result(res.effects, alpha=0.1, **OPTIONS)).rule.endswith(
+        "compared with control, is below 0.1; its effect makes the metric higher; and no sample-ratio mismatch "
+        "is flagged.")
+
+
+def test_an_adjusted_p_value_at_alpha_is_not_significant_either_way():
+    worse = result([effect_row("mail", diff=-0.02, lo=-0.04, hi=0.0, p=0.05, p_adj=0.05, lift=-0.2)],
+                   power_rows=[power_row("mail", mde=0.015)], **OPTIONS)
+    assert ex.decide(worse).reasons == [
+        "no arm's difference from control is significant, and the experiment was large enough to detect effects "
+        "of the planned size."]
+    better = result([effect_row("mail", diff=0.02, lo=0.0, hi=0.04, p=0.05, p_adj=0.05)],
+                    power_rows=[power_row("mail", mde=0.015)], **OPTIONS)
+    assert ex.decide(better).winner is None
+
+
+def test_the_money_verdict_at_the_edges_of_the_profit_interval():
+    def roi(lo, hi):
+        return [{"arm": "sms", "n_treatment": 1000, "profit_per_user": (lo + hi) / 2, "profit_per_user_ci_low": lo,
+                 "profit_per_user_ci_high": hi, "total_profit": (lo + hi) * 500, "total_profit_ci_low": lo * 1000,
+                 "total_profit_ci_high": hi * 1000, "roi": 0.5, "roi_ci_low": 0.0, "roi_ci_high": 1.0}]
+
+    head = "Next: roll out sms to the users it was tested on; no single segment stands out after the per-segment " \
+        "correction. Keep a hold-out to confirm."
+    assert ex.next_step(winner_result(roi=roi(-1.0, 0.0), segments=[])) == \
+        head + " Whether it pays at these costs is not yet clear (the profit interval includes 0)."
+    assert ex.next_step(winner_result(roi=roi(0.0, 1.0), segments=[])) == \
+        head + " Whether it pays at these costs is not yet clear (the profit interval includes 0)."
+    assert ex.next_step(winner_result(roi=roi(0.01, 1.0), segments=[])) == head + " It pays at these costs."
+
+
+def test_the_one_line_decision_and_headline_figures_follow_the_metric_asked_for():
+    res = result(revenue_effects(mail=(-3.0, 0.01, 0.02), sms=(-5.0, 0.02, 0.03)),
+                 **{**OPTIONS, "higher_is_better": False, "primary_metric": "revenue"})
+    assert ex.decision_sentence(res, primary="converted") == \
+        "No arm is a proven winner on converted, so nothing is rolled out yet."
+    assert ex.next_step(res, primary="converted") == \
+        "Next: do not roll out; if the effect matters, rerun with the sample size in the planning table."
+    assert ex.headline_figures(res, "converted") == {"winner": "none", "srm_flag": False,
+                                                     "primary_metric": "converted"}
+    assert ex.decision_sentence(res, "zh", provisional=True) == (
+        "暂定结论（部分客户的结果观察期在本期之后才结束，结果尚不完整；请在下月重新运行后再采取行动）："
+        "sms 在 revenue 上胜出：相对对照组 -5.00（相对提升 -25%）。")
+    assert ex.decision_sentence(res, provisional=True, primary="converted") == (
+        "Provisional (some outcome windows end after this period, so outcomes are incomplete; rerun next month "
+        "before acting): No arm is a proven winner on converted, so nothing is rolled out yet.")
+    assert ex.decision_sentence(None) == "No experiment was evaluated for this period."
+    assert ex.decision_sentence(None, "zh", provisional=True) == "本期没有评估任何实验。"
+    assert ex.headline_figures(None) == {"winner": "n/a", "srm_flag": None}
+
+
+def test_open_outcome_windows_are_recognised_from_the_notes():
+    note = "The outcome window of the last exposures ends 2026-01-28, after the period end 2025-12-31: " \
+        f"{ex.OPEN_WINDOW_NOTE}."
+    assert ex.window_open(["'revenue' capped at its 99th percentile: 1,234.00.", note]) is True
+    assert ex.window_open(["'revenue' capped at its 99th percentile: 1,234.00."]) is False
+    assert ex.window_open([]) is False and ex.window_open(None) is False
+
+
+def test_segment_claims_list_the_cells_where_an_arm_is_proven_to_work():
+    res = winner_result()
+    claims = ex.segment_claims(res)
+    assert list(zip(claims["arm"], claims["segment"], strict=True)) == [("mail", "app"), ("sms", "web"), ("sms", "shop")]
+    assert list(ex.segment_claims(res, arm="sms")["segment"]) == ["web", "shop"]
+    assert list(ex.segment_claims(res, "revenue")["segment"]) == ["web"]
+    assert ex.segment_claims(result(res.effects, **OPTIONS)).empty
+    # when lower is better, a fall is the claim
+    lower = winner_result(higher_is_better=False)
+    assert list(zip(ex.segment_claims(lower)["arm"], ex.segment_claims(lower)["segment"], strict=True)) == \
+        [("mail", "web")]
