@@ -455,7 +455,81 @@ def test_segment_claims_list_the_cells_where_an_arm_is_proven_to_work():
     assert list(ex.segment_claims(res, arm="sms")["segment"]) == ["web", "shop"]
     assert list(ex.segment_claims(res, "revenue")["segment"]) == ["web"]
     assert ex.segment_claims(result(res.effects, **OPTIONS)).empty
+    # a result without recorded options counts a rise as the claim
+    assert list(ex.segment_claims(result(res.effects, segments=res.segments.to_dict("records")))["segment"]) == \
+        ["app", "web", "shop"]
     # when lower is better, a fall is the claim
     lower = winner_result(higher_is_better=False)
     assert list(zip(ex.segment_claims(lower)["arm"], ex.segment_claims(lower)["segment"], strict=True)) == \
         [("mail", "web")]
+
+
+# ------------------------------------------------------------------ tables for a reader
+
+
+def frame(**columns) -> pd.DataFrame:
+    return pd.DataFrame(columns)
+
+
+def test_the_effects_table_reads_rates_in_percent_and_effects_with_their_intervals():
+    out = ex.readable_effects(winner_result().effects)
+    pd.testing.assert_frame_equal(out, frame(
+        arm=["mail", "mail", "sms", "sms"], metric=["converted", "revenue", "converted", "revenue"],
+        treatment=["12.00%", "18.50", "13.00%", "22.50"], comparison=["10.00%", "20.00", "10.00%", "20.00"],
+        effect=["+2.00 pp (95% CI +0.50 to +3.50 pp)", "-1.50 (95% CI -3.00 to +0)",
+                "+3.00 pp (95% CI +1.50 to +4.50 pp)", "+2.50 (95% CI +1.00 to +4.00)"],
+        **{"relative lift": ["+20% (95% CI +5.0% to +35%)", "+20% (95% CI +5.0% to +35%)",
+                             "+30% (95% CI +15% to +45%)", "+20% (95% CI +5.0% to +35%)"],
+           "p": [0.004, 0.05, 0.0001, 0.001], "adjusted p": [0.008, 0.1, 0.0002, 0.002],
+           "chance to beat": [0.998, 0.99, 0.99996, 0.99]}))
+
+
+def test_the_pairwise_table_names_both_arms_in_the_report_language():
+    pair = pd.DataFrame([
+        {"arm": "mail", "versus": "sms", "metric": "converted", "kind": "binary", "mean_treatment": 0.12,
+         "mean_versus": 0.13, "diff": -0.01, "ci_low": -0.018, "ci_high": -0.002, "lift": -0.077,
+         "lift_ci_low": -0.14, "lift_ci_high": -0.015, "p_value": 0.005, "p_adjusted": 0.01,
+         "prob_beat_versus": 0.003},
+        {"arm": "mail", "versus": "sms", "metric": "revenue", "kind": "continuous", "mean_treatment": 0.5,
+         "mean_versus": 4.5, "diff": -4.0, "ci_low": -6.0, "ci_high": -2.0, "lift": -0.889, "lift_ci_low": -1.3,
+         "lift_ci_high": -0.44, "p_value": 0.001, "p_adjusted": 0.001, "prob_beat_versus": 0.0001}])
+    pd.testing.assert_frame_equal(ex.readable_effects(pair, 0.1, "zh"), frame(
+        arm=["mail 对比 sms", "mail 对比 sms"], metric=["converted", "revenue"], treatment=["12.00%", "0.5"],
+        comparison=["13.00%", "4.50"],
+        effect=["-1.00 pp（90% 置信区间 -1.80 至 -0.20 pp）", "-4.00（90% 置信区间 -6.00 至 -2.00）"],
+        **{"relative lift": ["-7.7%（90% 置信区间 -14% 至 -1.5%）", "-89%（90% 置信区间 -130% 至 -44%）"],
+           "p": [0.005, 0.001], "adjusted p": [0.01, 0.001], "chance to beat": [0.003, 0.0001]}))
+    assert list(ex.readable_effects(pair)["arm"]) == ["mail vs sms", "mail vs sms"]
+
+
+def test_the_segment_table_leaves_out_skipped_cells_and_names_the_segment():
+    extra = {"mean_treatment": 0.15, "mean_control": 0.10, "lift": 0.5, "lift_ci_low": 0.4, "lift_ci_high": 0.6,
+             "prob_beat_control": 0.99}
+    segs = pd.DataFrame([
+        {**seg_row("mail", "app", diff=0.05, p_adj=0.02), **extra},
+        {**seg_row("sms", "app", status="too small: skipped", n=(4, 6)), **dict.fromkeys(extra, np.nan)},
+        {**seg_row("sms", 2024, diff=1.5, p_adj=0.3, metric="revenue"), "mean_treatment": 21.5,
+         "mean_control": 20.0, "lift": 0.075, "lift_ci_low": 0.01, "lift_ci_high": 0.14, "prob_beat_control": 0.8}])
+    pd.testing.assert_frame_equal(ex.readable_effects(segs), frame(
+        segment=["channel = app", "channel = 2024"], arm=["mail", "sms"], metric=["converted", "revenue"],
+        treatment=["15.00%", "21.50"], comparison=["10.00%", "20.00"],
+        effect=["+5.00 pp (95% CI +4.00 to +6.00 pp)", "+1.50 (95% CI +1.49 to +1.51)"],
+        **{"relative lift": ["+50% (95% CI +40% to +60%)", "+7.5% (95% CI +1.0% to +14%)"],
+           "p": [0.01, 0.15], "adjusted p": [0.02, 0.3], "chance to beat": [0.99, 0.8]}))
+
+
+def test_the_cuped_table_shows_the_adjusted_effect_and_a_readable_theta():
+    cuped = pd.DataFrame({
+        "arm": ["mail", "mail", "sms"], "metric": ["converted", "revenue", "revenue"],
+        "kind": ["binary", "continuous", "continuous"], "diff": [0.02, 1.5, -0.5], "ci_low": [0.01, 0.25, -1.25],
+        "ci_high": [0.03, 2.75, 0.25], "p_value": [0.001, 0.02, 0.3], "variance_reduction": [0.3, 0.5, 0.75],
+        "unadjusted_ci_width": [0.04, 5.0, 2.0], "theta": [2.0, 0.000123456, 3.14159]}, index=[3, 4, 5])
+    common = {"arm": ["mail", "mail", "sms"], "metric": ["converted", "revenue", "revenue"]}
+    numbers = {"p": [0.001, 0.02, 0.3], "variance reduction": [0.3, 0.5, 0.75],
+               "interval width vs unadjusted": [0.5, 0.5, 0.75], "theta": ["2", "0.000123", "3.14"]}
+    pd.testing.assert_frame_equal(ex.readable_cuped(cuped), frame(**common, **{"CUPED effect": [
+        "+2.00 pp (95% CI +1.00 to +3.00 pp)", "+1.50 (95% CI +0.25 to +2.75)", "-0.5 (95% CI -1.25 to +0.25)"]},
+        **numbers))
+    pd.testing.assert_frame_equal(ex.readable_cuped(cuped, 0.1, "zh"), frame(**common, **{"CUPED effect": [
+        "+2.00 pp（90% 置信区间 +1.00 至 +3.00 pp）", "+1.50（90% 置信区间 +0.25 至 +2.75）",
+        "-0.5（90% 置信区间 -1.25 至 +0.25）"]}, **numbers))
