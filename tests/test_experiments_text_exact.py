@@ -533,3 +533,76 @@ def test_the_cuped_table_shows_the_adjusted_effect_and_a_readable_theta():
     pd.testing.assert_frame_equal(ex.readable_cuped(cuped, 0.1, "zh"), frame(**common, **{"CUPED effect": [
         "+2.00 pp（90% 置信区间 +1.00 至 +3.00 pp）", "+1.50（90% 置信区间 +0.25 至 +2.75）",
         "-0.5（90% 置信区间 -1.25 至 +0.25）"]}, **numbers))
+
+
+def sizes_table() -> pd.DataFrame:
+    return pd.DataFrame({"segment_column": ["(all)", "(all)", "channel", "channel"],
+                         "segment": ["(all)", "(all)", "web", "web"], "arm": ["control", "mail", "control", "mail"],
+                         "users": [1000, 1000, 25, 5], "converted_successes": [100, 120, 2, 0],
+                         "warning": ["", "checked by hand", "too small for the normal approximation",
+                                     "too small: skipped"]})
+
+
+def power_table() -> pd.DataFrame:
+    return pd.DataFrame({"arm": ["mail", "mail"], "metric": ["converted", "revenue"], "kind": ["binary", "continuous"],
+                         "control_mean": [0.1, 20.0], "diff": [0.02, 1.5], "mde_abs": [0.01, np.nan],
+                         "mde_relative": [0.1, np.nan], "significant": [True, False]})
+
+
+def test_the_group_sizes_table_reads_its_warnings_and_totals_in_the_report_language():
+    same = {"arm": ["control", "mail", "control", "mail"], "users": [1000, 1000, 25, 5],
+            "converted_successes": [100, 120, 2, 0]}
+    pd.testing.assert_frame_equal(ex.for_reader(sizes_table()), frame(
+        segment_column=["(all)", "(all)", "channel", "channel"], segment=["(all)", "(all)", "web", "web"], **same,
+        warning=["", "checked by hand", "too small for the normal approximation", "too small: skipped"]))
+    pd.testing.assert_frame_equal(ex.for_reader(sizes_table(), "zh"), frame(
+        segment_column=["（全部）", "（全部）", "channel", "channel"], segment=["（全部）", "（全部）", "web", "web"],
+        **same, warning=["", "checked by hand", "样本太少，正态近似不可靠", "样本太少：已跳过"]))
+    assert ex.table_options(sizes_table()) == {"kinds": {}, "labels": {
+        "segment_column": "Segment column", "segment": "Segment", "arm": "Arm", "users": "Users",
+        "converted_successes": "converted: successes", "warning": "Warning"}}
+    assert ex.table_options(sizes_table(), "zh") == {"kinds": {}, "labels": {
+        "segment_column": "细分列", "segment": "细分", "arm": "实验组", "users": "用户数",
+        "converted_successes": "converted：成功数", "warning": "提示"}}
+
+
+def test_a_table_mixing_rates_and_means_is_written_row_by_row_in_each_unit():
+    same = {"arm": ["mail", "mail"], "metric": ["converted", "revenue"]}
+    numbers = {"control_mean": ["10.0%", "20.00"], "diff": ["+2.00 pp", "+1.50"], "mde_abs": ["1.00 pp", "–"],
+               "mde_relative": [0.1, np.nan]}
+    pd.testing.assert_frame_equal(ex.for_reader(power_table()), frame(
+        **same, kind=["rate", "mean"], **numbers, significant=["yes", "no"]))
+    pd.testing.assert_frame_equal(ex.for_reader(power_table(), "zh"), frame(
+        **same, kind=["比率", "均值"], **numbers, significant=["是", "否"]))
+    labels = {"arm": "Arm", "metric": "Metric", "kind": "Metric type", "control_mean": "Control value",
+              "diff": "Difference", "mde_abs": "Minimum detectable difference", "mde_relative": "Minimum detectable lift",
+              "significant": "significant"}
+    assert ex.table_options(ex.for_reader(power_table())) == {"kinds": {
+        "control_mean": "text", "mde_relative": "share", "diff": "text", "mde_abs": "text"}, "labels": labels}
+    # a table of rates only keeps numbers, its differences in percentage points; means stay plain numbers
+    rates, means = power_table().iloc[:1], power_table().iloc[1:]
+    assert ex.table_options(rates)["kinds"] == {"control_mean": "number", "mde_relative": "share", "diff": "pp",
+                                                "mde_abs": "pp"}
+    assert ex.table_options(means)["kinds"] == {"control_mean": "number", "mde_relative": "share"}
+    assert ex.table_options(power_table().iloc[:0])["kinds"] == {"control_mean": "number", "mde_relative": "share"}
+    pd.testing.assert_frame_equal(ex.for_reader(rates), frame(
+        arm=["mail"], metric=["converted"], kind=["rate"], control_mean=[0.1], diff=[0.02], mde_abs=[0.01],
+        mde_relative=[0.1], significant=["yes"]))
+
+
+def test_unknown_kinds_and_headers_are_kept_as_written():
+    odd = pd.DataFrame({"kind": ["count"], "(adjusted p)": [0.5], "p": [0.1], "customers": [3]})
+    pd.testing.assert_frame_equal(ex.for_reader(odd), odd)
+    assert ex.table_options(odd) == {"kinds": {"p": "pvalue"}, "labels": {
+        "kind": "Metric type", "(adjusted p)": "Adjusted p value", "p": "p value", "customers": "Customers"}}
+    assert ex.table_options(odd, "zh") == {"kinds": {"p": "pvalue"}, "labels": {
+        "kind": "指标类型", "(adjusted p)": "校正后 p 值", "p": "p 值", "customers": "客户数"}}
+    readable = ex.readable_cuped(pd.DataFrame({
+        "arm": ["mail"], "metric": ["converted"], "kind": ["binary"], "diff": [0.02], "ci_low": [0.01],
+        "ci_high": [0.03], "p_value": [0.001], "variance_reduction": [0.3], "unadjusted_ci_width": [0.04],
+        "theta": [2.0]}))
+    assert ex.table_options(readable) == {
+        "kinds": {"p": "pvalue", "variance reduction": "share", "interval width vs unadjusted": "share"},
+        "labels": {"arm": "Arm", "metric": "Metric", "CUPED effect": "CUPED difference (interval)", "p": "p value",
+                   "variance reduction": "Variance reduction",
+                   "interval width vs unadjusted": "Interval width vs unadjusted", "theta": "θ (CUPED coefficient)"}}
