@@ -544,9 +544,10 @@ def sizes_table() -> pd.DataFrame:
 
 
 def power_table() -> pd.DataFrame:
-    return pd.DataFrame({"arm": ["mail", "mail"], "metric": ["converted", "revenue"], "kind": ["binary", "continuous"],
-                         "control_mean": [0.1, 20.0], "diff": [0.02, 1.5], "mde_abs": [0.01, np.nan],
-                         "mde_relative": [0.1, np.nan], "significant": [True, False]})
+    return pd.DataFrame({"arm": ["mail", "mail", "sms"], "metric": ["converted", "revenue", "revenue"],
+                         "kind": ["binary", "continuous", "continuous"], "control_mean": [0.1, 20.0, 20.0],
+                         "diff": [0.02, 1.5, 0.5], "mde_abs": [0.01, np.nan, 2.5], "mde_relative": [0.1, np.nan, 0.125],
+                         "significant": [True, False, False]})
 
 
 def test_the_group_sizes_table_reads_its_warnings_and_totals_in_the_report_language():
@@ -567,20 +568,20 @@ def test_the_group_sizes_table_reads_its_warnings_and_totals_in_the_report_langu
 
 
 def test_a_table_mixing_rates_and_means_is_written_row_by_row_in_each_unit():
-    same = {"arm": ["mail", "mail"], "metric": ["converted", "revenue"]}
-    numbers = {"control_mean": ["10.0%", "20.00"], "diff": ["+2.00 pp", "+1.50"], "mde_abs": ["1.00 pp", "–"],
-               "mde_relative": [0.1, np.nan]}
+    same = {"arm": ["mail", "mail", "sms"], "metric": ["converted", "revenue", "revenue"]}
+    numbers = {"control_mean": ["10.0%", "20.00", "20.00"], "diff": ["+2.00 pp", "+1.50", "+0.5"],
+               "mde_abs": ["1.00 pp", "–", "2.50"], "mde_relative": [0.1, np.nan, 0.125]}
     pd.testing.assert_frame_equal(ex.for_reader(power_table()), frame(
-        **same, kind=["rate", "mean"], **numbers, significant=["yes", "no"]))
+        **same, kind=["rate", "mean", "mean"], **numbers, significant=["yes", "no", "no"]))
     pd.testing.assert_frame_equal(ex.for_reader(power_table(), "zh"), frame(
-        **same, kind=["比率", "均值"], **numbers, significant=["是", "否"]))
+        **same, kind=["比率", "均值", "均值"], **numbers, significant=["是", "否", "否"]))
     labels = {"arm": "Arm", "metric": "Metric", "kind": "Metric type", "control_mean": "Control value",
               "diff": "Difference", "mde_abs": "Minimum detectable difference", "mde_relative": "Minimum detectable lift",
               "significant": "significant"}
     assert ex.table_options(ex.for_reader(power_table())) == {"kinds": {
         "control_mean": "text", "mde_relative": "share", "diff": "text", "mde_abs": "text"}, "labels": labels}
     # a table of rates only keeps numbers, its differences in percentage points; means stay plain numbers
-    rates, means = power_table().iloc[:1], power_table().iloc[1:]
+    rates, means = power_table().iloc[:1], power_table().iloc[1:].reset_index(drop=True)
     assert ex.table_options(rates)["kinds"] == {"control_mean": "number", "mde_relative": "share", "diff": "pp",
                                                 "mde_abs": "pp"}
     assert ex.table_options(means)["kinds"] == {"control_mean": "number", "mde_relative": "share"}
@@ -606,3 +607,15 @@ def test_unknown_kinds_and_headers_are_kept_as_written():
         "labels": {"arm": "Arm", "metric": "Metric", "CUPED effect": "CUPED difference (interval)", "p": "p value",
                    "variance reduction": "Variance reduction",
                    "interval width vs unadjusted": "Interval width vs unadjusted", "theta": "θ (CUPED coefficient)"}}
+
+
+def test_the_segment_table_says_which_cells_were_analysed_and_which_skipped():
+    segs = pd.DataFrame([seg_row("mail", "app", diff=0.05, p_adj=0.02),
+                         seg_row("sms", "app", status="too small: skipped (4 users in sms, 6 in control; fewer than 10)",
+                                 n=(4, 6))])
+    out = ex.for_reader(segs[["segment_column", "segment", "arm", "kind", "status", "significant_adjusted"]])
+    pd.testing.assert_frame_equal(out, frame(
+        segment_column=["channel", "channel"], segment=["app", "app"], arm=["mail", "sms"], kind=["rate", "rate"],
+        status=["analysed", "too small: skipped (fewer than 10 users in an arm)"], significant_adjusted=["yes", "no"]))
+    zh = ex.for_reader(segs[["status"]], "zh")
+    assert list(zh["status"]) == ["已分析", "样本太少：已跳过（某组少于 10 个用户）"]
