@@ -6,11 +6,18 @@ sentences follows from the inputs by the formatting rules alone.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pytest
+import matplotlib
 
-from customer_analytics import experiments as ex
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+from customer_analytics import experiments as ex  # noqa: E402
+from customer_analytics.charts import color_for  # noqa: E402
 
 SPEC = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"], continuous_metrics=["revenue"],
                          covariate="spend", segment_columns=["channel"])
@@ -101,11 +108,11 @@ def winner_result(srm_p=0.5, roi=None, segments=None, **options) -> ex.Experimen
     seq = {"mail": (-0.004, 0.044, 0.03, 0.03), "sms": (0.005, 0.055, 0.002, 0.004)}
     effects = [
         effect_row("mail", diff=0.02, lo=0.005, hi=0.035, p=0.004, p_adj=0.008, chance=0.998,
-                   **dict(zip(["seq_ci_low", "seq_ci_high", "seq_p_value", "seq_p_adjusted"], seq["mail"]))),
+                   **dict(zip(["seq_ci_low", "seq_ci_high", "seq_p_value", "seq_p_adjusted"], seq["mail"], strict=True))),
         effect_row("mail", "revenue", diff=-1.5, lo=-3.0, hi=0.0, p=0.05, p_adj=0.1, mean_c=20.0),
         effect_row("sms", diff=0.03, lo=0.015, hi=0.045, p=0.0001, p_adj=0.0002, lift=0.3, lift_lo=0.15,
                    lift_hi=0.45, chance=0.99996,
-                   **dict(zip(["seq_ci_low", "seq_ci_high", "seq_p_value", "seq_p_adjusted"], seq["sms"]))),
+                   **dict(zip(["seq_ci_low", "seq_ci_high", "seq_p_value", "seq_p_adjusted"], seq["sms"], strict=True))),
         effect_row("sms", "revenue", diff=2.5, lo=1.0, hi=4.0, p=0.001, p_adj=0.002, mean_c=20.0),
     ]
     balance = [{"arm": "mail", "covariate": "spend", "smd": 0.15, "imbalanced": True},
@@ -619,3 +626,77 @@ def test_the_segment_table_says_which_cells_were_analysed_and_which_skipped():
         status=["analysed", "too small: skipped (fewer than 10 users in an arm)"], significant_adjusted=["yes", "no"]))
     zh = ex.for_reader(segs[["status"]], "zh")
     assert list(zh["status"]) == ["已分析", "样本太少：已跳过（某组少于 10 个用户）"]
+
+
+# ------------------------------------------------------------------ the forest plot
+
+
+def forest_segments() -> pd.DataFrame:
+    rows = [seg_row("sms", "gold", diff=0.01, p_adj=0.5), seg_row("mail", "web", diff=0.03, p_adj=0.5),
+            seg_row("sms", "app", diff=-0.02, p_adj=0.5), seg_row("mail", "app", diff=0.05, p_adj=0.5),
+            seg_row("mail", "young", diff=0.04, p_adj=0.5),
+            {**seg_row("sms", "web", status="too small: skipped"), "diff": np.nan},
+            seg_row("mail", "web", diff=7.0, p_adj=0.5, metric="revenue")]
+    out = pd.DataFrame(rows)
+    out["segment_column"] = ["tier", "channel", "channel", "channel", "age", "channel", "channel"]
+    return out
+
+
+def drawn(fig) -> dict:
+    """What the forest plot shows: points, bars, colours and lines, in plain numbers."""
+    ax = fig.axes[0]
+    series = []
+    for c in ax.containers:
+        data, caps, bars = c.lines
+        series.append({"label": c.get_label(), "xy": data.get_xydata().round(6).tolist(),
+                       "bars": [s.round(6).tolist() for s in bars[0].get_segments()],
+                       "color": to_hex(data.get_color()), "ecolor": to_hex(bars[0].get_colors()[0]),
+                       "alpha": data.get_alpha(), "marker": data.get_marker(),
+                       "cap": [cap.get_markersize() for cap in caps]})
+    rules = [(list(line.get_xdata()), list(line.get_ydata()), to_hex(line.get_color()), line.get_linewidth(),
+              line.get_linestyle()) for line in ax.lines if line.get_marker() in ("None", None, "")]
+    legend = ax.get_legend()
+    return {"series": series, "rules": rules, "size": fig.get_size_inches().round(4).tolist(),
+            "ticks": [(float(y), lab.get_text()) for y, lab in zip(ax.get_yticks(), ax.get_yticklabels(), strict=True)],
+            "title": ax.get_title(), "xlabel": ax.get_xlabel(),
+            "legend": None if legend is None else (legend.get_title().get_text(),
+                                                   [x.get_text() for x in legend.get_texts()],
+                                                   legend.get_texts()[0].get_fontsize(), legend._loc)}
+
+
+def test_the_forest_plot_draws_each_analysed_cell_grouped_by_segment_column():
+    fig = ex.plot_segment_forest(forest_segments(), "converted")
+    got = drawn(fig)
+    plt.close(fig)
+    mail, sms = color_for("mail"), color_for("sms")
+    assert got["series"] == [
+        {"label": "mail", "xy": [[4.0, 4.0], [5.0, 3.0], [3.0, 1.0]],
+         "bars": [[[3.0, 4.0], [5.0, 4.0]], [[4.0, 3.0], [6.0, 3.0]], [[2.0, 1.0], [4.0, 1.0]]],
+         "color": mail, "ecolor": mail, "alpha": 0.9, "marker": "o", "cap": [6.0, 6.0]},
+        {"label": "sms", "xy": [[-2.0, 2.0], [1.0, 0.0]], "bars": [[[-3.0, 2.0], [-1.0, 2.0]], [[0.0, 0.0], [2.0, 0.0]]],
+         "color": sms, "ecolor": sms, "alpha": 0.9, "marker": "o", "cap": [6.0, 6.0]}]
+    assert got["rules"] == [([0, 1], [3.5, 3.5], "#cccccc", 1.0, "-"), ([0, 1], [0.5, 0.5], "#cccccc", 1.0, "-"),
+                            ([0, 0], [0, 1], "#808080", 1.5, "--")]
+    assert got["size"] == [8.0, 3.55]
+    assert got["ticks"] == [(4.0, "age = young · mail"), (3.0, "channel = app · mail"), (2.0, "channel = app · sms"),
+                            (1.0, "channel = web · mail"), (0.0, "tier = gold · sms")]
+    assert got["title"] == "converted: difference vs control by segment"
+    assert got["xlabel"] == "Difference vs control (percentage points), 95% confidence interval (unadjusted)"
+    assert got["legend"] == ("Arm", ["mail", "sms"], 8.0, 0)
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")  # the test machine's font has no CJK glyphs; the text is what counts
+def test_the_forest_plot_of_a_mean_is_in_the_metrics_unit_and_in_chinese():
+    fig = ex.plot_segment_forest(forest_segments(), "revenue", 0.1, "zh")
+    got = drawn(fig)
+    plt.close(fig)
+    assert [(s["label"], s["xy"], s["bars"]) for s in got["series"]] == [
+        ("mail", [[7.0, 0.0]], [[[6.99, 0.0], [7.01, 0.0]]])]
+    assert got["title"] == "revenue：各细分相对对照组的差异"
+    assert got["xlabel"] == "相对对照组的差异（指标单位），90% 置信区间（未校正）"
+    assert got["legend"][:2] == ("实验组", ["mail"]) and got["size"] == [8.0, 2.15]
+    empty = ex.plot_segment_forest(forest_segments(), "orders")
+    got = drawn(empty)
+    plt.close(empty)
+    assert (got["series"], got["legend"], got["ticks"], got["size"]) == ([], None, [], [8.0, 1.8])
+    assert got["xlabel"] == "Difference vs control (in the metric's unit), 95% confidence interval (unadjusted)"
