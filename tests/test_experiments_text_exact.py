@@ -700,3 +700,75 @@ def test_the_forest_plot_of_a_mean_is_in_the_metrics_unit_and_in_chinese():
     plt.close(empty)
     assert (got["series"], got["legend"], got["ticks"], got["size"]) == ([], None, [], [8.0, 1.8])
     assert got["xlabel"] == "Difference vs control (in the metric's unit), 95% confidence interval (unadjusted)"
+
+
+# ------------------------------------------------------------------ parameters
+
+
+def test_list_and_mapping_parameters_are_read_from_lists_json_or_yaml():
+    from customer_analytics.errors import ConfigError
+
+    assert ex.parse_list_param("binary_metrics", ["visit", 3]) == ["visit", "3"]
+    assert ex.parse_list_param("binary_metrics", ("visit",)) == ["visit"]
+    assert ex.parse_list_param("binary_metrics", '["visit", "conversion"]') == ["visit", "conversion"]
+    assert ex.parse_list_param("binary_metrics", "[visit, conversion]") == ["visit", "conversion"]
+    assert ex.parse_list_param("binary_metrics", None) == []
+    for bad in ("visit", [True], "[visit", {"a": 1}):
+        with pytest.raises(ConfigError, match="Parameter 'binary_metrics' must be a list of column names"):
+            ex.parse_list_param("binary_metrics", bad)
+    assert ex.parse_mapping_param("cost_per_user", {"mail": 1, 2: 0.5}) == {"mail": 1.0, "2": 0.5}
+    assert ex.parse_mapping_param("cost_per_user", '{"mail": 0.5}') == {"mail": 0.5}
+    assert ex.parse_mapping_param("cost_per_user", "{mail: 0.5, sms: 2}") == {"mail": 0.5, "sms": 2.0}
+    assert ex.parse_mapping_param("cost_per_user", None) is None
+    for bad in ("mail", {"mail": True}, {"mail": "cheap"}, [1, 2], "{mail: [", "[1, 2]"):
+        with pytest.raises(ConfigError, match="Parameter 'cost_per_user' must map arms to numbers"):
+            ex.parse_mapping_param("cost_per_user", bad)
+
+
+def test_experiment_parameters_are_coerced_and_an_empty_user_column_means_none():
+    p = {"binary_metrics": "[converted]", "continuous_metrics": ["revenue"], "segment_columns": None,
+         "planned_split": '{"control": 0.5, "mail": 0.5}', "cost_per_user": None, "user_column": "null",
+         "alpha": 0.05}
+    assert ex.coerce_params(p) == {"binary_metrics": ["converted"], "continuous_metrics": ["revenue"],
+                                   "segment_columns": [], "planned_split": {"control": 0.5, "mail": 0.5},
+                                   "cost_per_user": None, "user_column": None, "alpha": 0.05}
+    assert p["binary_metrics"] == "[converted]"  # the parameters given are left as they were
+    for empty in ("", "None", "null"):
+        assert ex.coerce_params({"user_column": empty}) == {"user_column": None}
+    assert ex.coerce_params({"user_column": "customer"}) == {"user_column": "customer"}
+    assert ex.coerce_params({}) == {}
+
+
+def test_roi_settings_default_to_the_primary_or_first_binary_and_the_first_continuous_metric():
+    spec = ex.ExperimentSpec("variant", "control", binary_metrics=["visited", "converted"],
+                             continuous_metrics=["revenue", "orders"])
+    cost = {"mail": 0.5}
+    assert ex.roi_settings({}, spec) is None and ex.roi_settings({"cost_per_user": {}}, spec) is None
+    assert ex.roi_settings({"cost_per_user": cost, "primary_metric": "converted", "value_per_conversion": 20.0,
+                            "margin": 0.3}, spec) == ex.ROISettings(cost, 20.0, "converted", 0.3, "revenue")
+    assert ex.roi_settings({"cost_per_user": cost, "primary_metric": "orders"}, spec) == \
+        ex.ROISettings(cost, None, "visited", None, "revenue")
+    assert ex.roi_settings({"cost_per_user": cost, "primary_metric": "converted", "conversion_metric": "visited",
+                            "revenue_metric": "orders"}, spec) == ex.ROISettings(cost, None, "visited", None, "orders")
+    bare = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"])
+    assert ex.roi_settings({"cost_per_user": cost}, bare) == ex.ROISettings(cost, None, "converted", None, None)
+    means = ex.ExperimentSpec("variant", "control", continuous_metrics=["revenue"])
+    assert ex.roi_settings({"cost_per_user": cost, "margin": 0.3}, means) == \
+        ex.ROISettings(cost, None, None, 0.3, "revenue")
+
+
+def test_analysis_options_carry_every_experiment_parameter_with_its_default():
+    p = {"alpha": 0.1, "power": 0.9, "correction": "fdr_bh", "cap_percentile": 99, "cap_ignore_zeros": False,
+         "bootstrap": True, "target_lift": 0.1, "primary_metric": "revenue", "higher_is_better": False,
+         "cost_per_user": {"mail": 0.5}, "margin": 0.3, "sequential": 1, "sequential_tuning": 8000}
+    assert ex.analysis_options(p, SPEC, 7) == {
+        "alpha": 0.1, "power": 0.9, "correction": "fdr_bh", "cap_percentile": 99, "cap_ignore_zeros": False,
+        "bootstrap": True, "target_lift": 0.1, "seed": 7, "primary_metric": "revenue", "higher_is_better": False,
+        "roi": ex.ROISettings({"mail": 0.5}, None, "converted", 0.3, "revenue"), "sequential": True,
+        "sequential_tuning": 8000}
+    for k in ("higher_is_better", "cost_per_user", "sequential", "sequential_tuning"):
+        p.pop(k)
+    assert ex.analysis_options({**p, "sequential_tuning": None}, SPEC, 0) == {
+        "alpha": 0.1, "power": 0.9, "correction": "fdr_bh", "cap_percentile": 99, "cap_ignore_zeros": False,
+        "bootstrap": True, "target_lift": 0.1, "seed": 0, "primary_metric": "revenue", "higher_is_better": True,
+        "roi": None, "sequential": False, "sequential_tuning": 5000}
