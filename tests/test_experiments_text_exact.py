@@ -737,6 +737,12 @@ def test_experiment_parameters_are_coerced_and_an_empty_user_column_means_none()
         assert ex.coerce_params({"user_column": empty}) == {"user_column": None}
     assert ex.coerce_params({"user_column": "customer"}) == {"user_column": "customer"}
     assert ex.coerce_params({}) == {}
+    from customer_analytics.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Parameter 'segment_columns' must be a list"):
+        ex.coerce_params({"segment_columns": "channel"})
+    with pytest.raises(ConfigError, match="Parameter 'planned_split' must map arms to numbers"):
+        ex.coerce_params({"planned_split": "even"})
 
 
 def test_roi_settings_default_to_the_primary_or_first_binary_and_the_first_continuous_metric():
