@@ -241,3 +241,135 @@ def test_excel_header_is_the_first_row_not_the_first_data_row(tmp_path):
     r = cleaning.load_transactions(tmp_path / "same.xlsx")
     assert r.data["customer_id"].tolist() == ["x", "y"]
     assert r.source_columns == ["customer_id", "order_id", "order_date", "amount"]
+
+
+# ------------------------------------------------------------------ the audit of a shop export
+
+SHOP = """customer_id,order_id,order_date,product_id,description,quantity,unit_price,country
+1,100,2024-01-05,P1,Mug,2,5.00,UK
+1,100,2024-01-05,P1,Mug,2,5.00,UK
+,101,2024-01-06,P2,Cup,1,3.50,UK
+2,102,2024-01-07,P2,Cup,4,3.50,FR
+2,C103,2024-01-08,P2,Cup,-1,3.50,FR
+3.0,104,2024-01-09,P3,Bowl,1,8.00,UK
+3.0,C105,2024-01-10,P3,Bowl,-1,8.00,UK
+4,C106,2024-01-11,P4,Plate,-2,2.00,UK
+5,107,2024-01-12,P5,Sample,1,0.00,UK
+5,108,2024-01-12,B,Adjust bad debt,1,100.00,UK
+6,109,2024-01-13,POST,Postage,1,15.00,UK
+6,110,2024-01-13,X1,Carriage,1,7.00,UK
+7,111,2023-12-01,P6,Jug,1,20.00,UK
+7,112,2024-02-01,P6,Jug,1,1000.00,UK
+ 8,113,2024-02-02,P7,Tea,1,9.00,DE
+8,114,2024-02-03,P7,Tea,1,11.00,DE
+9,115,2024-02-04,P8,Pot,1,12.00,DE
+1,116,2024-03-31,P1,Mug,2,5.00,UK
+8,118,,P7,Tea,1,9.00,DE
+9.0,117,2024-04-01,P8,Pot,1,12.00,DE
+9,119,2099-01-01,P8,Pot,1,12.00,DE
+"""
+# Raw lines up to 2024-03-31: rows 2-20, revenue 1,223.00 (122,300 cents).
+RAW_CENTS = 122_300
+AUDIT_COLS = ["step", "rule", "action", "rows_removed", "rows_changed", "revenue_removed",
+              "revenue_changed", "revenue_effect", "revenue_share", "customers_affected",
+              "example_rows", "explanation"]
+
+
+@pytest.fixture()
+def shop(tmp_path):
+    return cleaning.load_transactions(write(tmp_path, SHOP, "shop.csv"))
+
+
+def clean_shop(shop, rules=None, **kw):
+    kw = {"period_end": "2024-03-31", "analysis_start": "2024-01-01", "id_fixes": shop.id_fixes, **kw}
+    return cleaning.clean_transactions(shop.data, rules, **kw)
+
+
+def audit_frame(rows):
+    """Audit rows as (step, rule, action, removed, changed, rev_removed, rev_changed, customers,
+    examples, explanation); effect and share follow from the cents."""
+    out = []
+    for step, rule, action, removed, changed, rr, rc, cust, ex, expl in rows:
+        effect = round(rc * 100) - round(rr * 100)
+        out.append([step, rule, action, removed, changed, rr, rc, effect / 100, effect / RAW_CENTS,
+                    cust, ex, expl])
+    return pd.DataFrame(out, columns=AUDIT_COLS)
+
+
+NETTED = (" Removed: 2 return lines and 1 purchase lines netted to zero; 1 purchase lines were "
+          "reduced (changed).")
+UNMATCHED = ("Returns with no earlier purchase of that product by that customer (bought before the "
+             "data starts, or a data error); dropped.")
+OUTLIER = " Threshold: 17.42 per line; 1 lines above it carry 1,000.00."
+R = cleaning.RULE_ORDER
+
+
+def test_the_audit_of_the_shop_export_accounts_for_every_line_and_cent(shop):
+    res = clean_shop(shop)
+    expected = audit_frame([
+        (0, "customer ids: float artefacts", "fix", 0, 2, 0.0, 0.0, 0, "",
+         "While loading, customer ids were normalised: float artefacts such as 12346.0 became 12346."),
+        (0, "customer ids: padded", "fix", 0, 1, 0.0, 0.0, 0, "",
+         "While loading, customer ids were normalised: surrounding spaces were stripped."),
+        (1, "missing_customer", "remove", 1, 0, 3.5, 0.0, 0, "4", R["missing_customer"]),
+        (2, "duplicates", "remove", 1, 0, 10.0, 0.0, 1, "3", R["duplicates"]),
+        (3, "cancellations: matched returns", "net", 3, 1, -3.5, -3.5, 2, "6; 8; 7",
+         R["cancellations"] + NETTED),
+        (3, "cancellations: unmatched returns", "remove", 1, 0, -4.0, 0.0, 1, "9", UNMATCHED),
+        (4, "nonpositive_price", "remove", 2, 0, 100.0, 0.0, 1, "10; 11", R["nonpositive_price"]),
+        (5, "non_merchandise", "remove", 2, 0, 22.0, 0.0, 1, "12; 13", R["non_merchandise"]),
+        (6, "date_window", "remove", 2, 0, 29.0, 0.0, 2, "14; 20", R["date_window"]),
+        (7, "outliers", "flag", 0, 1, 0.0, 0.0, 1, "15", R["outliers"] + OUTLIER),
+    ])
+    pd.testing.assert_frame_equal(res.audit, expected)
+    assert res.stats == {
+        "rows_in_file": 21, "rows_after_period": 2, "rows_after_today": 1, "rows_in_period": 19,
+        "revenue_in_period": 1223.0, "returns_matched": 2, "returns_unmatched": 1,
+        "outlier_threshold": 17.42, "rows_out": 7, "revenue_out": 1062.5,
+    }
+    cleaning.check_reconciliation(res)
+
+
+def test_the_clean_shop_table_keeps_real_purchases_with_the_partial_return_netted(shop):
+    res = clean_shop(shop)
+    expected = pd.DataFrame({
+        "customer_id": pd.array(["1", "2", "7", "8", "8", "9", "1"], dtype="string"),
+        "order_id": pd.array(["100", "102", "112", "113", "114", "115", "116"], dtype="string"),
+        "order_date": pd.to_datetime(["2024-01-05", "2024-01-07", "2024-02-01", "2024-02-02",
+                                      "2024-02-03", "2024-02-04", "2024-03-31"]).astype("datetime64[ns]"),
+        "amount": [10.0, 10.5, 1000.0, 9.0, 11.0, 12.0, 10.0],
+        "product_id": pd.array(["P1", "P2", "P6", "P7", "P7", "P8", "P1"], dtype="string"),
+        "quantity": [2.0, 3.0, 1.0, 1.0, 1.0, 1.0, 2.0],
+        "unit_price": [5.0, 3.5, 1000.0, 9.0, 11.0, 12.0, 5.0],
+        "country": pd.array(["UK", "FR", "UK", "DE", "DE", "DE", "UK"], dtype="string"),
+        "description": pd.array(["Mug", "Cup", "Jug", "Tea", "Tea", "Pot", "Mug"], dtype="string"),
+        "source_row": np.array([2, 5, 15, 16, 17, 18, 19], dtype="int64"),
+        "is_outlier": [False, False, True, False, False, False, False],
+    })
+    pd.testing.assert_frame_equal(res.data, expected, check_dtype=False)
+    assert res.data.dtypes.astype(str).to_dict() == expected.dtypes.astype(str).to_dict()
+
+
+def test_the_examples_show_the_source_rows_each_rule_touched(shop):
+    res = clean_shop(shop)
+    got = {k: v["source_row"].tolist() for k, v in res.examples.items()}
+    assert got == {
+        "missing_customer": [4], "duplicates": [3], "cancellations: matched returns": [6, 8],
+        "cancellations: unmatched returns": [9], "nonpositive_price": [10, 11],
+        "non_merchandise": [12, 13], "date_window": [14, 20], "outliers": [15],
+    }
+    assert all(list(v.index) == list(range(len(v))) for v in res.examples.values())
+    assert "customer_id" in res.examples["duplicates"]
+
+
+def test_the_reconciliation_runs_from_the_raw_lines_to_the_clean_table(shop):
+    got = cleaning.reconcile(clean_shop(shop))
+    expected = pd.DataFrame({
+        "stage": ["raw lines up to the period end", "missing_customer", "duplicates",
+                  "cancellations: matched returns", "cancellations: unmatched returns",
+                  "nonpositive_price", "non_merchandise", "date_window", "clean table"],
+        "rows (+/-)": [19, -1, -1, -3, -1, -2, -2, -2, 7],
+        "revenue (+/-)": [1223.0, -3.5, -10.0, 0.0, 4.0, -100.0, -22.0, -29.0, 1062.5],
+        "rows_changed": [0, 0, 0, 1, 0, 0, 0, 0, 1],
+    })
+    pd.testing.assert_frame_equal(got, expected)
