@@ -26,6 +26,7 @@ def canonical(rows, columns=("customer_id", "order_id", "order_date", "amount"))
             df[c] = df[c].astype("string")
     df["order_date"] = pd.to_datetime(df["order_date"], format="ISO8601")
     df["amount"] = df["amount"].astype("float64")
+    df["source_row"] = np.arange(2, len(df) + 2, dtype="int64")
     return df
 
 
@@ -82,14 +83,14 @@ def test_missing_values_are_counted_and_shared_per_column():
                     ("B", "o3", None, 3.0)])
     tx.loc[2, "amount"] = np.nan
     got = cleaning.missing_by_column(tx)
-    expected = pd.DataFrame({"missing": [1, 2, 1, 1], "share": [0.3333, 0.6667, 0.3333, 0.3333]},
-                            index=["customer_id", "order_id", "order_date", "amount"])
+    expected = pd.DataFrame({"missing": [1, 2, 1, 1, 0], "share": [0.3333, 0.6667, 0.3333, 0.3333, 0.0]},
+                            index=["customer_id", "order_id", "order_date", "amount", "source_row"])
     pd.testing.assert_frame_equal(got, expected, check_index_type=False)
 
 
 def test_missing_values_of_an_empty_table_are_zero_not_a_division_error():
     got = cleaning.missing_by_column(summary_table().iloc[:0])
-    assert got["missing"].tolist() == [0, 0, 0, 0] and got["share"].tolist() == [0.0] * 4
+    assert got["missing"].tolist() == [0] * 5 and got["share"].tolist() == [0.0] * 5
 
 
 def test_monthly_orders_customers_and_revenue():
@@ -373,3 +374,226 @@ def test_the_reconciliation_runs_from_the_raw_lines_to_the_clean_table(shop):
         "rows_changed": [0, 0, 0, 1, 0, 0, 0, 0, 1],
     })
     pd.testing.assert_frame_equal(got, expected)
+
+
+def audit_rows(res, first_step=1):
+    """Audit rows from ``first_step`` on, as tuples without the explanation."""
+    a = res.audit[res.audit["step"] >= first_step].drop(columns="explanation")
+    return [tuple(r) for r in a.itertuples(index=False)]
+
+
+def share(effect_cents):
+    return effect_cents / RAW_CENTS
+
+
+BEFORE_OUTLIERS = [
+    (1, "missing_customer", "remove", 1, 0, 3.5, 0.0, -3.5, share(-350), 0, "4"),
+    (2, "duplicates", "remove", 1, 0, 10.0, 0.0, -10.0, share(-1000), 1, "3"),
+    (3, "cancellations: matched returns", "net", 3, 1, -3.5, -3.5, 0.0, 0.0, 2, "6; 8; 7"),
+    (3, "cancellations: unmatched returns", "remove", 1, 0, -4.0, 0.0, 4.0, share(400), 1, "9"),
+    (4, "nonpositive_price", "remove", 2, 0, 100.0, 0.0, -100.0, share(-10000), 1, "10; 11"),
+    (5, "non_merchandise", "remove", 2, 0, 22.0, 0.0, -22.0, share(-2200), 1, "12; 13"),
+    (6, "date_window", "remove", 2, 0, 29.0, 0.0, -29.0, share(-2900), 2, "14; 20"),
+]
+
+
+def test_dropping_returns_removes_every_return_line_without_netting(shop):
+    res = clean_shop(shop, {"cancellations": {"mode": "drop"}})
+    assert audit_rows(res)[2] == (3, "cancellations: dropped", "remove", 3, 0, -15.5, 0.0, 15.5,
+                                  share(1550), 3, "6; 8; 9")
+    assert res.audit["explanation"].iloc[4] == "Return and cancellation lines are dropped without netting."
+    assert res.examples["cancellations: dropped"]["source_row"].tolist() == [6, 8, 9]
+    assert res.data["source_row"].tolist() == [2, 5, 7, 15, 16, 17, 18, 19]
+    assert res.data["amount"].tolist() == [10.0, 14.0, 8.0, 1000.0, 9.0, 11.0, 12.0, 10.0]
+    assert "returns_matched" not in res.stats and res.stats["outlier_threshold"] == 26.18
+    assert res.stats["rows_out"] == 8 and res.stats["revenue_out"] == 1074.0
+    cleaning.check_reconciliation(res)
+
+
+def test_dropping_returns_without_quantities_uses_negative_amounts_and_the_invoice_prefix():
+    tx = canonical([("1", "100", "2024-01-01", 10.0), ("1", "101", "2024-01-02", -4.0),
+                    ("2", "X102", "2024-01-03", 6.0), ("2", "103", "2024-01-04", 5.0)])
+    res = cleaning.clean_transactions(tx, {"cancellations": {"mode": "drop", "invoice_prefix": "X"}})
+    assert res.data["order_id"].tolist() == ["100", "103"]
+    assert audit_rows(res)[2][:4] == (3, "cancellations: dropped", "remove", 2)
+
+
+def test_capping_outliers_sets_the_line_to_the_threshold_and_reports_the_change(shop):
+    res = clean_shop(shop, {"outliers": {"action": "cap"}})
+    assert audit_rows(res) == BEFORE_OUTLIERS + [
+        (7, "outliers", "cap", 0, 1, 0.0, -982.58, -982.58, share(-98258), 1, "15")]
+    assert res.data["amount"].tolist() == pytest.approx([10.0, 10.5, 17.424, 9.0, 11.0, 12.0, 10.0])
+    assert "is_outlier" not in res.data
+    assert res.stats["revenue_out"] == 79.92 and res.stats["rows_out"] == 7
+    assert cleaning.reconcile(res)["revenue (+/-)"].tolist()[-2:] == [-982.58, 79.92]
+    assert cleaning.reconcile(res)["rows_changed"].tolist()[-2:] == [1, 2]
+    cleaning.check_reconciliation(res)
+
+
+def test_dropping_outliers_removes_the_line(shop):
+    res = clean_shop(shop, {"outliers": {"action": "drop"}})
+    assert audit_rows(res) == BEFORE_OUTLIERS + [
+        (7, "outliers", "remove", 1, 0, 1000.0, 0.0, -1000.0, share(-100000), 1, "15")]
+    assert res.data["source_row"].tolist() == [2, 5, 16, 17, 18, 19]
+    assert res.examples["outliers"]["source_row"].tolist() == [15]
+    cleaning.check_reconciliation(res)
+
+
+def test_keeping_zero_amount_lines_keeps_free_lines_but_not_bad_debt(shop):
+    res = clean_shop(shop, {"nonpositive_price": {"keep_zero_amount": True}})
+    assert audit_rows(res)[4] == (4, "nonpositive_price", "remove", 1, 0, 100.0, 0.0, -100.0,
+                                  share(-10000), 1, "11")
+    assert res.data["source_row"].tolist() == [2, 5, 10, 15, 16, 17, 18, 19]
+
+
+def test_negative_prices_go_even_when_zero_amount_lines_are_kept():
+    tx = canonical([("1", "1", "2024-01-01", 10.0), ("1", "2", "2024-01-02", -0.01),
+                    ("2", "3", "2024-01-03", 0.0), ("3", "4", "2024-01-04", 5.0)])
+    tx["unit_price"] = [10.0, -0.01, 0.0, 5.0]
+    tx["quantity"] = [1.0, 1.0, 1.0, 1.0]
+    kept = cleaning.clean_transactions(tx, {"nonpositive_price": {"keep_zero_amount": True}})
+    assert kept.data["order_id"].tolist() == ["1", "3", "4"]
+    dropped = cleaning.clean_transactions(tx)
+    assert dropped.data["order_id"].tolist() == ["1", "4"]
+    assert audit_rows(dropped)[4][:6] == (4, "nonpositive_price", "remove", 2, 0, -0.01)
+
+
+def test_without_unit_prices_the_amount_decides_and_bad_debt_needs_a_description():
+    tx = canonical([("1", "1", "2024-01-01", 10.0), ("1", "2", "2024-01-02", 0.0),
+                    ("2", "3", "2024-01-03", 7.0)])
+    res = cleaning.clean_transactions(tx, {"cancellations": {"enabled": False}})
+    assert res.data["order_id"].tolist() == ["1", "3"]
+    tx["description"] = pd.array(["Tea", "Tea", "ADJUST BAD DEBT"], dtype="string")
+    res = cleaning.clean_transactions(tx, {"cancellations": {"enabled": False},
+                                           "nonpositive_price": {"bad_debt_pattern": ""}})
+    assert res.data["order_id"].tolist() == ["1", "3"]
+    res = cleaning.clean_transactions(tx, {"cancellations": {"enabled": False}})
+    assert res.data["order_id"].tolist() == ["1"]
+
+
+def test_non_merchandise_matches_codes_in_any_case_and_trimmed_descriptions():
+    tx = canonical([("1", "1", "2024-01-01", 10.0, "post", "Stamp"),
+                    ("1", "2", "2024-01-02", 3.0, "P1", "  Postage "),
+                    ("2", "3", "2024-01-03", 7.0, "P2", "Mug"),
+                    ("2", "4", "2024-01-03", 8.0, pd.NA, pd.NA)],
+                   ("customer_id", "order_id", "order_date", "amount", "product_id", "description"))
+    res = cleaning.clean_transactions(tx)
+    assert res.data["order_id"].tolist() == ["3", "4"]
+    assert audit_rows(res)[5][:6] == (5, "non_merchandise", "remove", 2, 0, 13.0)
+    only_codes = cleaning.clean_transactions(tx, {"non_merchandise": {"description_pattern": ""}})
+    assert only_codes.data["order_id"].tolist() == ["2", "3", "4"]
+    only_text = cleaning.clean_transactions(tx, {"non_merchandise": {"codes": []}})
+    assert only_text.data["order_id"].tolist() == ["1", "3", "4"]
+
+
+def test_every_rule_switched_off_leaves_the_period_lines_untouched(shop):
+    off = {rule: {"enabled": False} for rule in cleaning.RULE_ORDER}
+    res = clean_shop(shop, off)
+    expected = [(i, rule, "disabled", 0, 0, 0.0, 0.0, 0.0, 0.0, 0, "")
+                for i, rule in enumerate(cleaning.RULE_ORDER, start=1)]
+    assert audit_rows(res) == expected
+    assert (res.audit["explanation"].iloc[2:] == "Switched off in cleaning.rules.").all()
+    assert res.examples == {}
+    assert len(res.data) == 19 and "is_outlier" not in res.data
+    assert res.stats == {"rows_in_file": 21, "rows_after_period": 2, "rows_after_today": 1,
+                         "rows_in_period": 19, "revenue_in_period": 1223.0, "rows_out": 19,
+                         "revenue_out": 1223.0}
+    assert cleaning.reconcile(res)["stage"].tolist() == ["raw lines up to the period end", "clean table"]
+
+
+def test_lines_without_an_order_id_are_never_duplicates(shop):
+    res = clean_shop(shop, lines_identifiable=False)
+    assert audit_rows(res)[1] == (2, "duplicates", "kept", 0, 0, 0.0, 0.0, 0.0, 0.0, 0, "")
+    assert res.audit["explanation"].iloc[3] == (
+        "The data has no order or line id, so two identical lines (same customer, day, quantity and "
+        "amount) are two real purchases: no line was removed as a duplicate.")
+    assert res.examples["duplicates"].empty and "customer_id" in res.examples["duplicates"]
+    assert res.data["source_row"].tolist()[:2] == [2, 3]
+
+
+def test_duplicates_ignore_the_source_row_but_not_other_columns():
+    tx = canonical([("1", "1", "2024-01-01", 10.0), ("1", "1", "2024-01-01", 10.0),
+                    ("1", "1", "2024-01-01", 10.5), ("1", "1", "2024-01-01", 10.0)])
+    tx["source_row"] = [2, 3, 4, 5]
+    res = cleaning.clean_transactions(tx)
+    assert res.data["source_row"].tolist() == [2, 4]
+    assert audit_rows(res)[1] == (2, "duplicates", "remove", 2, 0, 20.0, 0.0, -20.0, -2000 / 4050, 1,
+                                  "3; 5")
+
+
+def test_without_a_period_end_every_line_is_cleaned_and_none_is_set_aside(shop):
+    res = cleaning.clean_transactions(shop.data, analysis_start="2024-01-01")
+    assert res.stats["rows_after_period"] == 0 and res.stats["rows_after_today"] == 0
+    assert res.stats["rows_in_period"] == 21 and res.stats["rows_out"] == 9
+    assert res.audit["rows_changed"].iloc[:2].tolist() == [3, 1]  # the loader's flags, all lines
+    assert res.data["source_row"].tolist()[-2:] == [21, 22]
+
+
+def test_id_fixes_count_only_the_lines_of_the_period(shop):
+    assert shop.id_fixes == {"customer_id_padded": 1, "customer_id_float_artefacts": 3}
+    res = clean_shop(shop)
+    assert res.audit["rows_changed"].iloc[:2].tolist() == [2, 1]
+    early = clean_shop(shop, period_end="2024-01-31")
+    assert early.audit["rule"].iloc[0] == "customer ids: float artefacts"
+    assert early.audit["step"].iloc[1] == 1  # the padded id is on a February line
+
+
+def test_the_period_end_counts_the_whole_day():
+    tx = canonical([("1", "1", "2024-01-31 23:59", 1.0), ("1", "2", "2024-02-01", 2.0),
+                    ("1", "3", "2024-02-02", 4.0)])
+    res = cleaning.clean_transactions(tx, period_end=pd.Timestamp("2024-01-31 12:00"))
+    assert res.data["order_id"].tolist() == ["1"]
+    assert res.stats["rows_after_period"] == 2 and res.stats["revenue_in_period"] == 1.0
+
+
+def test_a_period_before_the_data_is_refused():
+    tx = canonical([("1", "1", "2024-02-01", 1.0)])
+    with pytest.raises(InputError, match="period end 2024-01-31"):
+        cleaning.clean_transactions(tx, period_end="2024-01-31")
+
+
+@pytest.mark.parametrize("rule,rows,rules", [
+    ("cancellations", [("1", "C1", "2024-01-01", -1.0)], {}),
+    ("cancellations", [("1", "C1", "2024-01-01", -1.0)], {"cancellations": {"mode": "drop"}}),
+    ("nonpositive_price", [("1", "1", "2024-01-01", 0.0)], {}),
+    ("non_merchandise", [("1", "1", "2024-01-01", 1.0, "POST")], {}),
+    ("date_window", [("1", "1", "2023-01-01", 1.0)], {}),
+])
+def test_a_rule_that_removes_every_line_is_named(rule, rows, rules):
+    cols = ("customer_id", "order_id", "order_date", "amount", "product_id")[:len(rows[0])]
+    with pytest.raises(InputError) as e:
+        cleaning.clean_transactions(canonical(rows, cols), rules, analysis_start="2024-01-01")
+    assert f"Cleaning rule '{rule}' removed the last remaining rows" in str(e.value)
+    assert f"cleaning.rules.{rule}.enabled: false" in str(e.value)
+
+
+@pytest.mark.parametrize("rules,words", [
+    ({"cancellations": {"mode": "keep"}}, "cancellations.mode must be 'net' or 'drop', got 'keep'"),
+    ({"outliers": {"action": "hide"}}, "outliers.action must be flag, cap or drop, got 'hide'"),
+    ({"outliers": {"method": "zscore"}}, "outliers.method must be 'iqr_log', got 'zscore'"),
+])
+def test_unknown_rule_settings_are_refused(rules, words):
+    with pytest.raises(ConfigError, match=words):
+        cleaning.clean_transactions(canonical([("1", "1", "2024-01-01", 1.0)]), rules)
+
+
+def test_with_k_zero_the_outlier_threshold_is_the_upper_quartile_of_log_amounts():
+    tx = canonical([("1", "1", "2024-01-01", 1.0), ("2", "2", "2024-01-01", 3.0)])
+    res = cleaning.clean_transactions(tx, {"outliers": {"k": 0.0}})
+    assert res.stats["outlier_threshold"] == 2.28  # 3 ** 0.75
+    assert res.data["is_outlier"].tolist() == [False, True]
+
+
+def test_outliers_on_lines_without_positive_amounts_use_a_threshold_of_one():
+    tx = canonical([("1", "1", "2024-01-01", 0.0), ("2", "2", "2024-01-01", 0.0)])
+    res = cleaning.clean_transactions(tx, {"nonpositive_price": {"enabled": False}})
+    assert res.stats["outlier_threshold"] == 1.0
+    assert res.data["is_outlier"].tolist() == [False, False]
+
+
+def test_a_reconciliation_keeps_rules_that_removed_zero_value_lines():
+    tx = canonical([("1", "1", "2024-01-01", 10.0), ("2", "2", "2024-01-02", 0.0),
+                    ("3", "3", "2024-01-03", 5.0)])
+    got = cleaning.reconcile(cleaning.clean_transactions(tx))
+    assert got["stage"].tolist() == ["raw lines up to the period end", "nonpositive_price", "clean table"]
+    assert got["rows (+/-)"].tolist() == [3, -1, 2] and got["revenue (+/-)"].tolist() == [15.0, 0.0, 15.0]
