@@ -597,3 +597,237 @@ def test_a_reconciliation_keeps_rules_that_removed_zero_value_lines():
     got = cleaning.reconcile(cleaning.clean_transactions(tx))
     assert got["stage"].tolist() == ["raw lines up to the period end", "nonpositive_price", "clean table"]
     assert got["rows (+/-)"].tolist() == [3, -1, 2] and got["revenue (+/-)"].tolist() == [15.0, 0.0, 15.0]
+
+
+# ------------------------------------------------------------------ loading exports
+
+
+def test_the_shop_export_loads_into_the_canonical_table_with_row_numbers_and_id_flags(shop):
+    d = shop.data
+    assert list(d.columns) == ["customer_id", "order_id", "order_date", "amount", "product_id",
+                               "quantity", "unit_price", "country", "description", "source_row",
+                               cleaning.ID_FIX_COLUMN]
+    assert d["customer_id"].tolist()[:7] == ["1", "1", pd.NA, "2", "2", "3", "3"]
+    assert d["customer_id"].tolist()[14:] == ["8", "8", "9", "1", "8", "9", "9"]
+    assert d[cleaning.ID_FIX_COLUMN].tolist() == [0] * 5 + [1, 1] + [0] * 7 + [2] + [0] * 4 + [1, 0]
+    assert d["source_row"].tolist() == list(range(2, 23))
+    assert d["amount"].tolist()[:9] == [10.0, 10.0, 3.5, 14.0, -3.5, 8.0, -8.0, -4.0, 0.0]
+    assert d["order_date"].iloc[18] is pd.NaT and d["order_date"].iloc[0] == pd.Timestamp("2024-01-05")
+    assert str(d["order_date"].dtype) == "datetime64[ns]"
+    assert d["description"].iloc[9] == "Adjust bad debt"
+    assert shop.mapping == {c: c for c in ("customer_id", "order_id", "order_date", "product_id",
+                                           "quantity", "unit_price", "country", "description")}
+    assert shop.source_columns == ["customer_id", "order_id", "order_date", "product_id",
+                                   "description", "quantity", "unit_price", "country"]
+    assert (shop.encoding, shop.preset, shop.date_format, shop.lines_identifiable) == (
+        "utf-8", "generic", "ISO8601", True)
+
+
+def test_an_export_without_id_fixes_flags_no_line(tmp_path):
+    r = cleaning.load_transactions(write(tmp_path, HEADER + "1,a,2024-01-01,5\n2,b,2024-01-02,6.5\n"))
+    assert list(r.data.columns) == ["customer_id", "order_id", "order_date", "amount", "source_row",
+                                    cleaning.ID_FIX_COLUMN]
+    assert r.data[cleaning.ID_FIX_COLUMN].tolist() == [0, 0]
+    assert r.id_fixes == {"customer_id_padded": 0, "customer_id_float_artefacts": 0}
+    assert r.data["amount"].tolist() == [5.0, 6.5]
+
+
+def test_the_online_retail_preset_maps_its_columns_and_multiplies_quantity_by_price(tmp_path):
+    text = ("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+            "489434,85048, LED lights ,12,01/12/2009 07:45,6.95,13085.0,United Kingdom\n"
+            "489435,22350,CAT BOWL,2,13/12/2009 09:06,2.10,13085.0,United Kingdom\n")
+    r = cleaning.load_transactions(write(tmp_path, text), preset="online_retail")
+    assert r.mapping == {"customer_id": "Customer ID", "order_id": "Invoice", "order_date": "InvoiceDate",
+                         "product_id": "StockCode", "quantity": "Quantity", "unit_price": "Price",
+                         "country": "Country", "description": "Description"}
+    assert r.date_format == "%d/%m/%Y %H:%M"
+    assert r.data["order_date"].tolist() == [pd.Timestamp("2009-12-01 07:45"), pd.Timestamp("2009-12-13 09:06")]
+    assert r.data["amount"].tolist() == pytest.approx([83.4, 4.2])
+    assert r.data["customer_id"].tolist() == ["13085", "13085"]
+    assert r.data["description"].tolist() == ["LED lights", "CAT BOWL"]
+    assert r.id_fixes == {"customer_id_padded": 0, "customer_id_float_artefacts": 2}
+
+
+def test_the_cdnow_preset_reads_whitespace_columns_and_makes_one_order_per_customer_day(tmp_path):
+    text = "00001   19970101  1  11.77\n00002 19970112 5   77.00\n00001 19970101 2 20.76\n"
+    p = write(tmp_path, "customer_id date number_of_cds dollar_value\n" + text, "cd.txt")
+    r = cleaning.load_transactions(p, preset="cdnow")
+    assert r.data["order_id"].tolist() == ["00001-19970101", "00002-19970112", "00001-19970101"]
+    assert r.data["amount"].tolist() == [11.77, 77.0, 20.76]
+    assert r.data["quantity"].tolist() == [1.0, 5.0, 2.0]
+    assert r.date_format == "%Y%m%d" and r.lines_identifiable is False
+    assert r.mapping == {"customer_id": "customer_id", "order_date": "date", "amount": "dollar_value",
+                         "quantity": "number_of_cds"}
+    res = cleaning.clean_transactions(r.data, lines_identifiable=r.lines_identifiable)
+    assert res.audit.set_index("rule").loc["duplicates", "action"] == "kept"
+
+
+def test_a_column_mapping_overrides_the_preset(tmp_path):
+    text = "customer_id,client,order_id,order_date,amount\nx,7,a,2024-01-01,5\n"
+    r = cleaning.load_transactions(write(tmp_path, text), column_mapping={"client": "customer_id"})
+    assert r.data["customer_id"].tolist() == ["7"]
+    assert r.mapping["customer_id"] == "client" and list(r.mapping)[0] == "customer_id"
+
+
+def test_a_column_mapping_to_a_source_column_not_in_the_file_is_named(tmp_path):
+    p = write(tmp_path, HEADER + "1,a,2024-01-01,5\n")
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(p, column_mapping={"Client": "customer_id", "amount": "amount"})
+    assert "source column(s) ['Client'] that are not in the file" in str(e.value)
+    assert "['customer_id', 'order_id', 'order_date', 'amount']" in str(e.value)
+    with pytest.raises(ConfigError, match="maps 'amount' to unknown column 'revenue'"):
+        cleaning.load_transactions(p, column_mapping={"amount": "revenue"})
+
+
+def test_a_missing_amount_is_fine_when_quantity_and_price_are_there_but_not_otherwise(tmp_path):
+    ok = cleaning.load_transactions(write(tmp_path, "customer_id,order_id,order_date,quantity,unit_price\n"
+                                                    "1,a,2024-01-01,3,2.5\n"))
+    assert ok.data["amount"].tolist() == [7.5]
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(write(tmp_path, "customer_id,order_id,order_date,quantity\n"
+                                                   "1,a,2024-01-01,3\n", "q.csv"))
+    assert "required column(s) ['amount'] not found" in str(e.value)
+    assert "customer_id <- customer_id, order_id <- order_id, order_date <- order_date, " \
+           "quantity <- quantity." in str(e.value)
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(write(tmp_path, "a,b\n1,2\n", "n.csv"))
+    assert "Mapping in use (preset 'generic'): (nothing matched)." in str(e.value)
+    assert "['customer_id', 'order_id', 'order_date', 'amount']" in str(e.value)
+
+
+def test_a_cdnow_file_without_a_customer_column_still_needs_one(tmp_path):
+    p = write(tmp_path, "date number_of_cds dollar_value\n19970101 1 11.77\n", "cd.txt")
+    with pytest.raises(InputError, match=r"required column\(s\) \['customer_id'\] not found"):
+        cleaning.load_transactions(p, preset="cdnow")
+
+
+def test_encodings_are_tried_in_order_and_an_explicit_one_is_kept(tmp_path):
+    p = tmp_path / "w.csv"
+    p.write_bytes((HEADER + "1,a,2024-01-01,5\n").encode() + b"2,b,2024-01-02,6\n"
+                  + b"3,\x80x,2024-01-03,7\n")
+    r = cleaning.load_transactions(p)
+    assert r.encoding == "cp1252" and r.data["order_id"].tolist() == ["a", "b", "\u20acx"]
+    assert cleaning.load_transactions(p, encoding="latin-1").data["order_id"].iloc[2] == "\x80x"
+    with pytest.raises(InputError, match=r"could not decode with encodings \['utf-8'\]"):
+        cleaning.load_transactions(p, encoding="utf-8")
+
+
+def test_a_configured_delimiter_is_used(tmp_path):
+    p = write(tmp_path, "customer_id;order_id;order_date;amount\n1;a;2024-01-01;5,5\n")
+    r = cleaning.load_transactions(p, delimiter=";")
+    assert r.data["amount"].tolist() == [5.5] and r.data["order_id"].tolist() == ["a"]
+
+
+def test_a_configured_number_convention_reads_thousands_and_decimal_commas(tmp_path):
+    p = write(tmp_path, HEADER + '1,a,2024-01-01,"1.234,50"\n2,b,2024-01-02,"7,25"\n')
+    r = cleaning.load_transactions(write(tmp_path, HEADER + '1,a,2024-01-01,"1234,50"\n', "d.csv"),
+                                   decimal=",")
+    assert r.data["amount"].tolist() == [1234.5]
+    assert r.number_format.describe() == "decimal ',', thousands none (set in the config)"
+    r2 = cleaning.load_transactions(p, thousands=".")
+    assert r2.data["amount"].tolist() == [1234.5, 7.25] and r2.number_format.decimal == ","
+    r3 = cleaning.load_transactions(write(tmp_path, HEADER + '1,a,2024-01-01,"1,234.5"\n', "e.csv"),
+                                    thousands=",")
+    assert r3.data["amount"].tolist() == [1234.5] and r3.number_format.decimal == "."
+
+
+@pytest.mark.parametrize("dates,fmt,first", [
+    (["13/01/2024", "02/03/2024"], "%d/%m/%Y", "2024-01-13"),
+    (["01/13/2024", "03/02/2024"], "%m/%d/%Y", "2024-01-13"),
+    (["13.01.24", "02.03.24"], "%d.%m.%y", "2024-01-13"),
+    (["13-01-2024 08:30:15", "02-03-2024 09:00:00"], "%d-%m-%Y %H:%M:%S", "2024-01-13 08:30:15"),
+    (["20240113", "20240302"], "%Y%m%d", "2024-01-13"),
+    (["2024-01-13T08:30", "2024-03-02"], "ISO8601", "2024-01-13 08:30"),
+    (["45304", "45353.5"], "Excel serial days", "2024-01-13"),
+])
+def test_date_formats_are_inferred(tmp_path, dates, fmt, first):
+    p = write(tmp_path, HEADER + f"1,a,{dates[0]},5\n2,b,{dates[1]},6\n3,c,,7\n")
+    r = cleaning.load_transactions(p)
+    assert r.date_format == fmt
+    assert r.data["order_date"].iloc[0] == pd.Timestamp(first) and r.data["order_date"].iloc[2] is pd.NaT
+
+
+def test_an_explicit_date_format_wins_over_excel_serial_days(tmp_path):
+    p = write(tmp_path, HEADER + "1,a,20240113,5\n")
+    assert cleaning.load_transactions(p, date_format="%Y%m%d").date_format == "%Y%m%d"
+    q = write(tmp_path, HEADER + "1,a,45304,5\n", "s.csv")
+    with pytest.raises(InputError, match=r"1 value\(s\) in column 'order_date' are not dates in format "
+                                         r"'%Y%m%d': '45304' \(row 2\)"):
+        cleaning.load_transactions(q, date_format="%Y%m%d")
+
+
+@pytest.mark.parametrize("dates,words", [
+    (["13/01/2024", "01/13/2024"], "ambiguous (both orders occur)"),
+    (["01/02/2024", "03/04/2024"], "ambiguous (no day is above 12)"),
+    (["", ""], "column 'order_date' has no dates"),
+    (["Jan 5 2024", "13/01/2024"], "cannot infer the date format of column 'order_date' (e.g. ['Jan 5 2024'])"),
+])
+def test_dates_that_cannot_be_read_unambiguously_are_refused(tmp_path, dates, words):
+    p = write(tmp_path, HEADER + f"1,a,{dates[0]},5\n2,b,{dates[1]},6\n")
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(p)
+    assert words in str(e.value) and str(p) in str(e.value)
+
+
+def test_unreadable_values_are_counted_with_the_first_three_rows(tmp_path):
+    rows = "".join(f"{i},o{i},2024-01-0{i},{'x' if i > 1 else 5}\n" for i in range(1, 7))
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(write(tmp_path, HEADER + rows))
+    assert "5 value(s) in column 'amount'" in str(e.value)
+    assert "'x' (row 3), 'x' (row 4), 'x' (row 5)." in str(e.value)
+
+
+def test_parquet_rows_are_numbered_from_one_and_dates_are_native(tmp_path):
+    df = pd.DataFrame({"customer_id": ["1", "2"], "order_id": ["a", "b"],
+                       "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]), "amount": [1.0, 2.5]})
+    df.to_parquet(tmp_path / "t.parquet")
+    r = cleaning.load_transactions(tmp_path / "t.parquet")
+    assert r.data["source_row"].tolist() == [1, 2] and r.date_format == "native"
+    assert r.encoding is None and r.data["amount"].tolist() == [1.0, 2.5]
+    assert r.describe().startswith("Read 2 rows from t.parquet (binary format, preset 'generic', dates 'native').")
+    same = cleaning.load_transactions(tmp_path / "t.parquet", file_format="parquet")
+    pd.testing.assert_frame_equal(same.data, r.data)
+
+
+def test_bad_paths_and_formats_are_refused(tmp_path):
+    with pytest.raises(InputError, match="Input file not found"):
+        cleaning.load_transactions(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="is a folder"):
+        cleaning.load_transactions(tmp_path)
+    p = write(tmp_path, HEADER + "1,a,2024-01-01,5\n")
+    with pytest.raises(ConfigError, match="file_format must be csv, parquet or excel, got 'json'"):
+        cleaning.load_transactions(p, file_format="json")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        cleaning.load_transactions(p, file_format="parquet")
+    with pytest.raises(InputError, match="not a readable Excel file"):
+        cleaning.load_transactions(p, file_format="excel")
+    with pytest.raises(InputError, match=r"the file is empty \(0 bytes\)"):
+        cleaning.load_transactions(write(tmp_path, "", "e.csv"))
+    with pytest.raises(InputError, match="header but no data rows"):
+        cleaning.load_transactions(write(tmp_path, HEADER, "h.csv"))
+    with pytest.raises(InputError, match=r"the file is empty \(no header, no rows\)"):
+        cleaning.load_transactions(write(tmp_path, "\n\n", "b.csv"))
+
+
+def test_a_csv_named_like_excel_can_be_read_as_csv(tmp_path):
+    p = write(tmp_path, HEADER + "1,a,2024-01-01,5\n", "t.xls")
+    with pytest.raises(InputError, match="not a readable Excel file"):
+        cleaning.load_transactions(p)
+    assert cleaning.load_transactions(p, file_format="csv").data["amount"].tolist() == [5.0]
+
+
+def test_ids_mixing_numbers_and_text_are_refused_with_examples(tmp_path):
+    df = pd.DataFrame({"customer_id": [1, "A", 2, "B", "C"], "order_id": list("abcde"),
+                       "order_date": ["2024-01-01"] * 5, "amount": [1.0] * 5})
+    df.to_excel(tmp_path / "m.xlsx", index=False)
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(tmp_path / "m.xlsx")
+    assert "Column 'customer_id' mixes numbers (2 rows) and text (3 rows), e.g. [1, 2]." in str(e.value)
+
+
+def test_normalised_ids_strip_spaces_float_zeros_and_empty_strings():
+    ids, fixes = cleaning.normalise_ids(pd.Series([" 12346.0", "12347", "", "1.50", "7.00", "A.0", None]))
+    assert ids.tolist() == ["12346", "12347", pd.NA, "1.50", "7", "A.0", pd.NA]
+    assert fixes == {"padded": 1, "float_artefacts": 2}
+    ids, fixes = cleaning.normalise_ids(pd.Series(["5", "6"]))
+    assert ids.tolist() == ["5", "6"] and fixes == {"padded": 0, "float_artefacts": 0}
