@@ -831,3 +831,68 @@ def test_normalised_ids_strip_spaces_float_zeros_and_empty_strings():
     assert fixes == {"padded": 1, "float_artefacts": 2}
     ids, fixes = cleaning.normalise_ids(pd.Series(["5", "6"]))
     assert ids.tolist() == ["5", "6"] and fixes == {"padded": 0, "float_artefacts": 0}
+
+
+# ------------------------------------------------------------------ netting returns
+
+
+def returns_table():
+    rows = [
+        ("1", "o1", "2024-01-01", 6.666, "P", 2.0, 3.333),
+        ("1", "o2", "2024-01-02", 5.0, "P", 1.0, 5.0),
+        ("1", "o3", "2024-01-03", 0.0, "P", 3.0, 0.0),     # free: never netted
+        ("1", "C4", "2024-01-03", -10.0, "P", -2.0, 5.0),  # takes o2, then one unit of o1
+        ("1", "o5", "2024-01-04", 2.0, "Q", 2.0, 1.0),
+        ("1", "C6", "2024-01-04", -1.0, "Q", -1.0, 1.0),   # same day as its purchase
+        ("2", "o7", "2024-01-05", 0.5, "P", 1.0, 0.5),
+        ("2", "C8", "2024-01-06", 0.5, "P", 1.0, 0.5),     # a return by its invoice prefix only
+        ("3", None, "2024-01-06", 2.0, "P", 1.0, 2.0),     # no order id: a purchase
+        ("3", "C9", "2024-01-05", -2.0, "P", -1.0, 2.0),   # before any purchase: unmatched
+    ]
+    return canonical(rows, ("customer_id", "order_id", "order_date", "amount", "product_id",
+                            "quantity", "unit_price"))
+
+
+def test_returns_are_netted_last_in_first_out_against_paid_purchases_of_the_same_product():
+    tx = returns_table()
+    out, d = cleaning.net_returns(tx)
+    assert out["source_row"].tolist() == [2, 4, 6, 10]
+    assert out["quantity"].tolist() == [1.0, 3.0, 1.0, 1.0]
+    assert out["amount"].tolist() == [3.33, 0.0, 1.0, 2.0]
+    assert d["matched"]["source_row"].tolist() == [5, 7, 9]
+    assert d["matched"]["need"].tolist() == [2.0, 1.0, 1.0]
+    assert d["unmatched"]["source_row"].tolist() == [11]
+    assert d["reduced"]["source_row"].tolist() == [2, 6]
+    assert d["reduced"]["amount"].tolist() == [6.666, 2.0]
+    assert d["reduced_after"].tolist() == [3.33, 1.0]
+    assert d["zeroed"]["source_row"].tolist() == [3, 8]
+    assert d["revenue_netted"] == pytest.approx(3.333 + 5.0 + 1.0 + 0.5)
+    assert d["unmatched_quantity"] == 0.0
+
+
+def test_without_an_invoice_prefix_only_negative_quantities_are_returns():
+    out, d = cleaning.net_returns(returns_table(), invoice_prefix="")
+    assert d["matched"]["source_row"].tolist() == [5, 7]
+    assert 9 in out["source_row"].tolist()
+
+
+def test_a_return_spanning_more_lines_than_passes_is_netted_only_that_far():
+    rows = [("1", f"o{i}", f"2024-01-{i:02d}", 2.0, "P", 1.0, 2.0) for i in range(1, 12)]
+    rows.append(("1", "C12", "2024-01-12", -22.0, "P", -11.0, 2.0))
+    tx = canonical(rows, ("customer_id", "order_id", "order_date", "amount", "product_id",
+                          "quantity", "unit_price"))
+    out, d = cleaning.net_returns(tx)
+    assert out["order_id"].tolist() == ["o1"] and d["unmatched_quantity"] == 1.0
+    assert d["zeroed"]["order_id"].tolist() == [f"o{i}" for i in range(2, 12)]
+    assert d["revenue_netted"] == 20.0 and len(d["matched"]) == 1
+    out, d = cleaning.net_returns(tx, max_passes=11)
+    assert out.empty and d["unmatched_quantity"] == 0.0 and d["revenue_netted"] == 22.0
+
+
+def test_without_quantities_the_amounts_are_netted_to_the_cent_across_customers_products():
+    tx = canonical([("1", "o1", "2024-01-01", 10.0), ("1", "o2", "2024-01-02", 0.5),
+                    ("1", "o3", "2024-01-03", -0.75), ("2", "o4", "2024-01-01", 3.0)])
+    out, d = cleaning.net_returns(tx)
+    assert out["amount"].tolist() == [9.75, 3.0] and out["order_id"].tolist() == ["o1", "o4"]
+    assert d["zeroed"]["order_id"].tolist() == ["o2"] and d["reduced_after"].tolist() == [9.75]
+    assert d["revenue_netted"] == 0.75 and d["matched"]["need"].tolist() == [0.75]
