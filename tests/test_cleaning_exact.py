@@ -444,6 +444,7 @@ def test_keeping_zero_amount_lines_keeps_free_lines_but_not_bad_debt(shop):
     assert audit_rows(res)[4] == (4, "nonpositive_price", "remove", 1, 0, 100.0, 0.0, -100.0,
                                   share(-10000), 1, "11")
     assert res.data["source_row"].tolist() == [2, 5, 10, 15, 16, 17, 18, 19]
+    assert res.stats["outlier_threshold"] == 17.42  # the kept zero line has no log and is left out
 
 
 def test_negative_prices_go_even_when_zero_amount_lines_are_kept():
@@ -896,3 +897,81 @@ def test_without_quantities_the_amounts_are_netted_to_the_cent_across_customers_
     assert out["amount"].tolist() == [9.75, 3.0] and out["order_id"].tolist() == ["o1", "o4"]
     assert d["zeroed"]["order_id"].tolist() == ["o2"] and d["reduced_after"].tolist() == [9.75]
     assert d["revenue_netted"] == 0.75 and d["matched"]["need"].tolist() == [0.75]
+
+
+def test_lines_all_of_the_same_amount_are_not_outliers():
+    res = cleaning.clean_transactions(canonical([(str(i), str(i), "2024-01-01", 4.0) for i in range(3)]))
+    assert res.stats["outlier_threshold"] == 4.0 and not res.data["is_outlier"].any()
+
+
+def test_lines_dated_from_tomorrow_on_are_counted_as_probable_typos():
+    tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+    tx = canonical([("1", "1", "2024-01-01", 1.0), ("1", "2", "2024-01-02", 1.0),
+                    ("1", "3", "2024-01-03", 1.0)])
+    tx["order_date"] = [pd.Timestamp("2024-01-01"), tomorrow - pd.Timedelta(minutes=1), tomorrow]
+    res = cleaning.clean_transactions(tx, period_end="2024-01-31")
+    assert res.stats["rows_after_period"] == 2 and res.stats["rows_after_today"] == 1
+
+
+def test_the_audit_shows_three_example_rows_and_keeps_five_examples():
+    rows = [("1", str(i), "2024-01-01", 2.0, "POST") for i in range(6)] + [("2", "9", "2024-01-02", 5.0, "P")]
+    res = cleaning.clean_transactions(canonical(rows, ("customer_id", "order_id", "order_date", "amount",
+                                                       "product_id")))
+    assert audit_rows(res)[5] == (5, "non_merchandise", "remove", 6, 0, 12.0, 0.0, -12.0, -1200 / 1700, 1,
+                                  "2; 3; 4")
+    ex = res.examples["non_merchandise"]
+    assert ex["source_row"].tolist() == [2, 3, 4, 5, 6] and ex.index.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_the_reconciliation_check_stops_on_a_lost_line_or_cent(shop):
+    res = clean_shop(shop)
+    res.data = res.data.iloc[1:]
+    with pytest.raises(AssertionError) as e:
+        cleaning.check_reconciliation(res)
+    assert e.value.args[0] == (7, 6)
+    res = clean_shop(shop)
+    res.data.loc[0, "amount"] += 0.01
+    with pytest.raises(AssertionError) as e:
+        cleaning.check_reconciliation(res)
+    assert e.value.args[0] == (106_250, 106_251)
+    res = clean_shop(shop)
+    res.stats["rows_out"] = 8
+    with pytest.raises(AssertionError):
+        cleaning.check_reconciliation(res)
+
+
+def test_non_ascii_column_names_of_a_windows_export_are_not_mistaken_for_duplicates(tmp_path):
+    p = tmp_path / "w.csv"
+    p.write_bytes("customer_id,order_id,order_date,amount,Größe,Maß\n1,a,2024-01-01,5,x,y\n".encode("cp1252"))
+    r = cleaning.load_transactions(p)
+    assert r.source_columns[-2:] == ["Größe", "Maß"] and r.encoding == "cp1252"
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    p = write(tmp_path, "customer_id,order_id,order_date,amount,amount\n1,a,2024-01-01,5,6\n")
+    with pytest.raises(InputError, match=r"duplicate column names \['amount'\]"):
+        cleaning.load_transactions(p)
+
+
+def test_duplicate_names_on_a_sheet_not_read_do_not_matter(tmp_path):
+    p = tmp_path / "d.xlsx"
+    with pd.ExcelWriter(p) as w:
+        pd.DataFrame([[1, 2]], columns=["x", "x"]).to_excel(w, sheet_name="Notes", index=False)
+        pd.DataFrame({"customer_id": ["1"], "order_id": ["a"], "order_date": ["2024-01-01"],
+                      "amount": [5.0]}).to_excel(w, sheet_name="Orders", index=False)
+    assert cleaning.load_transactions(p, sheet="Orders").data["amount"].tolist() == [5.0]
+    with pytest.raises(InputError, match=r"duplicate column names \['x'\]"):
+        cleaning.load_transactions(p)
+
+
+def test_the_cdnow_preset_insists_on_its_date_format(tmp_path):
+    p = write(tmp_path, "customer_id date number_of_cds dollar_value\n1 1997-01-01 1 11.77\n", "cd.txt")
+    with pytest.raises(InputError, match="not dates in format '%Y%m%d': '1997-01-01' \\(row 2\\)"):
+        cleaning.load_transactions(p, preset="cdnow")
+
+
+def test_quantity_and_price_alone_still_need_the_other_columns(tmp_path):
+    p = write(tmp_path, "quantity,unit_price\n1,2\n")
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(p)
+    assert "required column(s) ['customer_id', 'order_id', 'order_date'] not found" in str(e.value)
