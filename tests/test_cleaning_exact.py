@@ -360,6 +360,7 @@ def test_the_examples_show_the_source_rows_each_rule_touched(shop):
         "non_merchandise": [12, 13], "date_window": [14, 20], "outliers": [15],
     }
     assert all(list(v.index) == list(range(len(v))) for v in res.examples.values())
+    assert list(res.examples["date_window"].columns) == list(res.data.columns)[:-1]
     assert "customer_id" in res.examples["duplicates"]
 
 
@@ -740,6 +741,7 @@ def test_a_configured_number_convention_reads_thousands_and_decimal_commas(tmp_p
     (["20240113", "20240302"], "%Y%m%d", "2024-01-13"),
     (["2024-01-13T08:30", "2024-03-02"], "ISO8601", "2024-01-13 08:30"),
     (["45304", "45353.5"], "Excel serial days", "2024-01-13"),
+    (["13/01/2024", ""], "%d/%m/%Y", "2024-01-13"),
 ])
 def test_date_formats_are_inferred(tmp_path, dates, fmt, first):
     p = write(tmp_path, HEADER + f"1,a,{dates[0]},5\n2,b,{dates[1]},6\n3,c,,7\n")
@@ -759,7 +761,9 @@ def test_an_explicit_date_format_wins_over_excel_serial_days(tmp_path):
 
 @pytest.mark.parametrize("dates,words", [
     (["13/01/2024", "01/13/2024"], "ambiguous (both orders occur)"),
-    (["01/02/2024", "03/04/2024"], "ambiguous (no day is above 12)"),
+    (["12/02/2024", "03/12/2024"], "ambiguous (no day is above 12)"),
+    (["13/01/2024", "5"], "cannot infer the date format of column 'order_date' (e.g. ['5'])"),
+    (["13/01/2024T08:30", "14/01/2024"], "are not dates in format '%d/%m/%Y %H:%M'"),
     (["", ""], "column 'order_date' has no dates"),
     (["Jan 5 2024", "13/01/2024"], "cannot infer the date format of column 'order_date' (e.g. ['Jan 5 2024'])"),
 ])
@@ -774,7 +778,7 @@ def test_unreadable_values_are_counted_with_the_first_three_rows(tmp_path):
     rows = "".join(f"{i},o{i},2024-01-0{i},{'x' if i > 1 else 5}\n" for i in range(1, 7))
     with pytest.raises(InputError) as e:
         cleaning.load_transactions(write(tmp_path, HEADER + rows))
-    assert "5 value(s) in column 'amount'" in str(e.value)
+    assert "5 value(s) in column 'amount'" in str(e.value) and "(row 6)" not in str(e.value)
     assert "'x' (row 3), 'x' (row 4), 'x' (row 5)." in str(e.value)
 
 
@@ -818,12 +822,12 @@ def test_a_csv_named_like_excel_can_be_read_as_csv(tmp_path):
 
 
 def test_ids_mixing_numbers_and_text_are_refused_with_examples(tmp_path):
-    df = pd.DataFrame({"customer_id": [1, "A", 2, "B", "C"], "order_id": list("abcde"),
-                       "order_date": ["2024-01-01"] * 5, "amount": [1.0] * 5})
+    df = pd.DataFrame({"customer_id": [1, "A", 2, "B", 3, "C", 4, "D", "E"], "order_id": list("abcdefghi"),
+                       "order_date": ["2024-01-01"] * 9, "amount": [1.0] * 9})
     df.to_excel(tmp_path / "m.xlsx", index=False)
     with pytest.raises(InputError) as e:
         cleaning.load_transactions(tmp_path / "m.xlsx")
-    assert "Column 'customer_id' mixes numbers (2 rows) and text (3 rows), e.g. [1, 2]." in str(e.value)
+    assert "Column 'customer_id' mixes numbers (4 rows) and text (5 rows), e.g. [1, 2, 3]." in str(e.value)
 
 
 def test_normalised_ids_strip_spaces_float_zeros_and_empty_strings():
@@ -975,3 +979,52 @@ def test_quantity_and_price_alone_still_need_the_other_columns(tmp_path):
     with pytest.raises(InputError) as e:
         cleaning.load_transactions(p)
     assert "required column(s) ['customer_id', 'order_id', 'order_date'] not found" in str(e.value)
+
+
+def test_dates_the_format_cannot_be_inferred_from_show_three_examples(tmp_path):
+    rows = "".join(f"{i},o{i},day {i},5\n" for i in range(1, 6))
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(write(tmp_path, HEADER + rows))
+    assert "(e.g. ['day 1', 'day 2', 'day 3'])" in str(e.value)
+
+
+def test_a_utf16_export_loads_only_with_its_encoding_configured(tmp_path):
+    p = tmp_path / "u.csv"
+    p.write_bytes((HEADER + "1,a,2024-01-01,5\n").encode("utf-16"))
+    assert cleaning.load_transactions(p, encoding="utf-16").data["amount"].tolist() == [5.0]
+    with pytest.raises(InputError):
+        cleaning.load_transactions(p)
+
+
+def test_a_semicolon_export_without_the_delimiter_set_is_refused_with_the_fix(tmp_path):
+    p = write(tmp_path, "customer_id;order_id;order_date;amount\n1;a;2024-01-01;5\n")
+    with pytest.raises(InputError, match="the header has no ',' delimiter but 3 ';' delimiter"):
+        cleaning.load_transactions(p)
+    q = write(tmp_path, "customer_id;order_id;order_date;amount;amount\n1;a;2024-01-01;5;6\n", "d.csv")
+    with pytest.raises(InputError, match=r"duplicate column names \['amount'\]"):
+        cleaning.load_transactions(q, delimiter=";")
+
+
+def test_text_such_as_na_is_kept_as_a_value_not_read_as_missing(tmp_path):
+    text = "customer_id,order_id,order_date,amount,country\nNA,a,2024-01-01,5,NA\n2,,2024-01-02,6,\n"
+    r = cleaning.load_transactions(write(tmp_path, text))
+    assert r.data["customer_id"].tolist() == ["NA", "2"] and r.data["country"].tolist() == ["NA", ""]
+    assert r.data["order_id"].tolist() == ["a", pd.NA]
+
+
+def test_cents_round_each_line_half_away_from_zero_and_count_missing_as_zero():
+    got = cleaning.cents(pd.Series([0.125, -0.125, 19.99, np.nan, 0.0], index=[5, 6, 7, 8, 9]))
+    pd.testing.assert_series_equal(got, pd.Series([13, -13, 1999, 0, 0], index=[5, 6, 7, 8, 9], dtype="int64"))
+    tx = canonical([("A", "o1", "2024-01-01", 1.0), ("B", "o2", "2024-01-02", np.nan)])
+    assert cleaning.summarise(tx)["revenue"] == 1.0
+
+
+def test_the_last_complete_month_is_judged_as_of_the_given_day():
+    d = pd.Series(pd.to_datetime(["2025-11-30", "2025-12-31"]))
+    assert str(cleaning.last_complete_month(d, pd.Timestamp("2025-12-15"))) == "2025-11"
+    assert str(cleaning.last_complete_month(d, pd.Timestamp("2025-12-30 18:00"))) == "2025-11"
+    assert str(cleaning.last_complete_month(d, pd.Timestamp("2025-12-31"))) == "2025-12"
+    d2 = pd.Series(pd.to_datetime(["2025-10-15", "2025-12-30", None]))
+    assert str(cleaning.last_complete_month(d2, pd.Timestamp("2026-06-01"))) == "2025-11"
+    with pytest.raises(InputError, match="No transaction dates on or before today"):
+        cleaning.last_complete_month(d, pd.Timestamp("2025-11-29"))
