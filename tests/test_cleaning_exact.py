@@ -1028,3 +1028,10 @@ def test_the_last_complete_month_is_judged_as_of_the_given_day():
     assert str(cleaning.last_complete_month(d2, pd.Timestamp("2026-06-01"))) == "2025-11"
     with pytest.raises(InputError, match="No transaction dates on or before today"):
         cleaning.last_complete_month(d, pd.Timestamp("2025-11-29"))
+
+
+def test_an_id_column_mixing_types_is_named_id_when_no_name_is_given():
+    with pytest.raises(InputError, match=r"Column 'id' mixes numbers \(1 rows\) and text \(2 rows\), e\.g\. \[7\]"):
+        cleaning.normalise_ids(pd.Series([7, "a", "b"], dtype=object))
+    ids, fixes = cleaning.normalise_ids(pd.Series([7, 8], dtype=object))
+    assert ids.tolist() == ["7", "8"] and fixes == {"padded": 0, "float_artefacts": 0}
