@@ -946,9 +946,9 @@ def test_the_reconciliation_check_stops_on_a_lost_line_or_cent(shop):
 
 def test_non_ascii_column_names_of_a_windows_export_are_not_mistaken_for_duplicates(tmp_path):
     p = tmp_path / "w.csv"
-    p.write_bytes("customer_id,order_id,order_date,amount,Größe,Maß\n1,a,2024-01-01,5,x,y\n".encode("cp1252"))
+    p.write_bytes("customer_id,order_id,order_date,amount,Größe,Grüße\n1,a,2024-01-01,5,x,y\n".encode("cp1252"))
     r = cleaning.load_transactions(p)
-    assert r.source_columns[-2:] == ["Größe", "Maß"] and r.encoding == "cp1252"
+    assert r.source_columns[-2:] == ["Größe", "Grüße"] and r.encoding == "cp1252"
 
 
 def test_a_column_named_twice_is_refused(tmp_path):
