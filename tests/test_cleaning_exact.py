@@ -88,6 +88,11 @@ def test_missing_values_are_counted_and_shared_per_column():
     pd.testing.assert_frame_equal(got, expected, check_index_type=False)
 
 
+def test_missing_values_of_a_one_line_table_are_whole_shares():
+    got = cleaning.missing_by_column(canonical([(None, "o1", "2024-01-01", 1.0)]))
+    assert got["missing"].tolist() == [1, 0, 0, 0, 0] and got["share"].tolist() == [1.0, 0, 0, 0, 0]
+
+
 def test_missing_values_of_an_empty_table_are_zero_not_a_division_error():
     got = cleaning.missing_by_column(summary_table().iloc[:0])
     assert got["missing"].tolist() == [0] * 5 and got["share"].tolist() == [0.0] * 5
@@ -222,10 +227,11 @@ def test_excel_hint_names_the_first_matching_sheet_and_is_silent_when_none_match
         pd.DataFrame({"order_id": ["a"], "other": [1]}).to_excel(w, sheet_name="Part", index=False)
         pd.DataFrame({"amount": [1.0]}).to_excel(w, sheet_name="Data1", index=False)
         pd.DataFrame({"customer_id": ["c"]}).to_excel(w, sheet_name="Data2", index=False)
-    with pytest.raises(InputError) as e:
-        cleaning.load_transactions(p, sheet="Part")
-    assert str(e.value).endswith(" Read sheet 'Part' of ['Cover', 'Part', 'Data1', 'Data2']. The data seems "
-                                 "to be on sheet 'Data1': set data.sheet: Data1.")
+    for sheet in ("Part", 1):
+        with pytest.raises(InputError) as e:
+            cleaning.load_transactions(p, sheet=sheet)
+        assert str(e.value).endswith(" Read sheet 'Part' of ['Cover', 'Part', 'Data1', 'Data2']. The data "
+                                     "seems to be on sheet 'Data1': set data.sheet: Data1.")
     q = tmp_path / "none.xlsx"
     with pd.ExcelWriter(q) as w:
         pd.DataFrame({"note": ["x"]}).to_excel(w, sheet_name="Cover", index=False)
