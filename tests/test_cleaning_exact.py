@@ -791,6 +791,7 @@ def test_unreadable_values_are_counted_with_the_first_three_rows(tmp_path):
 def test_parquet_rows_are_numbered_from_one_and_dates_are_native(tmp_path):
     df = pd.DataFrame({"customer_id": ["1", "2"], "order_id": ["a", "b"],
                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]), "amount": [1.0, 2.5]})
+    df.index = pd.Index([10, 11])  # an index saved with the file does not shift the row numbers
     df.to_parquet(tmp_path / "t.parquet")
     r = cleaning.load_transactions(tmp_path / "t.parquet")
     assert r.data["source_row"].tolist() == [1, 2] and r.date_format == "native"
@@ -1041,3 +1042,11 @@ def test_an_id_column_mixing_types_is_named_id_when_no_name_is_given():
         cleaning.normalise_ids(pd.Series([7, "a", "b"], dtype=object))
     ids, fixes = cleaning.normalise_ids(pd.Series([7, 8], dtype=object))
     assert ids.tolist() == ["7", "8"] and fixes == {"padded": 0, "float_artefacts": 0}
+
+
+def test_lines_without_a_product_code_are_netted_against_each_other():
+    tx = canonical([("1", "o1", "2024-01-01", 10.0, None, 2.0, 5.0),
+                    ("1", "C2", "2024-01-02", -5.0, None, -1.0, 5.0)],
+                   ("customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price"))
+    out, d = cleaning.net_returns(tx)
+    assert out["amount"].tolist() == [5.0] and len(d["matched"]) == 1 and d["unmatched"].empty
