@@ -716,7 +716,7 @@ def test_encodings_are_tried_in_order_and_an_explicit_one_is_kept(tmp_path):
     r = cleaning.load_transactions(p)
     assert r.encoding == "cp1252" and r.data["order_id"].tolist() == ["a", "b", "\u20acx"]
     assert cleaning.load_transactions(p, encoding="latin-1").data["order_id"].iloc[2] == "\x80x"
-    with pytest.raises(InputError, match=r"could not decode with encodings \['utf-8'\]"):
+    with pytest.raises(InputError, match=r"could not decode with encodings \['utf-8'\]: 'utf-8' codec can't decode"):
         cleaning.load_transactions(p, encoding="utf-8")
 
 
@@ -1050,3 +1050,11 @@ def test_lines_without_a_product_code_are_netted_against_each_other():
                    ("customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price"))
     out, d = cleaning.net_returns(tx)
     assert out["amount"].tolist() == [5.0] and len(d["matched"]) == 1 and d["unmatched"].empty
+
+
+def test_unreadable_dates_are_counted_with_the_first_three_rows(tmp_path):
+    rows = "".join(f"{i},o{i},{'2024-01-01' if i == 1 else '2024-13-45'},5\n" for i in range(1, 7))
+    with pytest.raises(InputError) as e:
+        cleaning.load_transactions(write(tmp_path, HEADER + rows))
+    assert str(e.value).endswith(": 5 value(s) in column 'order_date' are not dates in format 'ISO8601': "
+                                 "'2024-13-45' (row 3), '2024-13-45' (row 4), '2024-13-45' (row 5).")
