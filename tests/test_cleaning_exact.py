@@ -1005,8 +1005,9 @@ def test_a_utf16_export_loads_only_with_its_encoding_configured(tmp_path):
 
 def test_a_semicolon_export_without_the_delimiter_set_is_refused_with_the_fix(tmp_path):
     p = write(tmp_path, "customer_id;order_id;order_date;amount\n1;a;2024-01-01;5\n")
-    with pytest.raises(InputError, match="the header has no ',' delimiter but 3 ';' delimiter"):
+    with pytest.raises(InputError, match="the header has no ',' delimiter but 3 ';' delimiter") as e:
         cleaning.load_transactions(p)
+    assert str(e.value).startswith(f"{p}: ")
     q = write(tmp_path, "customer_id;order_id;order_date;amount;amount\n1;a;2024-01-01;5;6\n", "d.csv")
     with pytest.raises(InputError, match=r"duplicate column names \['amount'\]"):
         cleaning.load_transactions(q, delimiter=";")
