@@ -322,6 +322,9 @@ def test_an_arm_whose_effect_no_sample_could_detect_makes_the_result_inconclusiv
     assert ex.decide(res).summary() == (
         "No arm is a proven winner on converted: With these sample sizes no effect on converted that the metric "
         "leaves room for would be detected reliably, so this is inconclusive, not evidence of no effect.")
+    assert ex.decide(res, language="zh").summary() == (
+        "在 converted 上没有经过证实的胜出组：在当前样本量下，converted 在其可能的取值范围内的任何效果都无法被可靠检测到，"
+        "因此结论是尚无定论，而不是没有效果的证据。")
 
 
 def test_a_null_result_from_a_large_enough_experiment_says_so():

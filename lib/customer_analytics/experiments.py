@@ -1190,9 +1190,7 @@ def decide(res: ExperimentResult, primary: str | None = None, language: str = "e
                  if pd.notna(pw.loc[a, "mde_abs"]) and abs(eff.loc[a, "diff"]) < pw.loc[a, "mde_abs"]]
         undetectable = [a for a in open_arms if pd.isna(pw.loc[a, "mde_abs"])]
         if undetectable and not under:
-            reasons.append(f"With these sample sizes no effect on {esc(primary)} that the metric leaves room for "
-                           "would be detected reliably, so this is inconclusive, not evidence of "
-                           "no effect.")
+            reasons.append(t("nb04.reason_undetectable", L, metric=esc(primary)))
         if under:
             a, mde, rel = under[0]
             size = f"{mde * 100:.2f} pp" if kind == "binary" else fmt_number(mde, signed=False)
