@@ -106,6 +106,11 @@ mutate: env ## Mutation check of the analysis modules against the fast unit test
 	@mkdir -p $(MUTATE_DIR)
 	rm -rf $(MUTATE_DIR)/src $(MUTATE_DIR)/tests $(MUTATE_DIR)/data $(MUTATE_DIR)/config
 	cp -Rp lib $(MUTATE_DIR)/src && cp -Rp tests data config pyproject.toml $(MUTATE_DIR)/
+	@# mutmut copies a source file only once: refresh the files it does not mutate (other modules, catalogs)
+	[ ! -d $(MUTATE_DIR)/mutants/src ] || { cd $(MUTATE_DIR)/src && find . -type f ! -path '*/__pycache__/*' \
+		! -path './customer_analytics/experiments.py' ! -path './customer_analytics/rfm.py' \
+		! -path './customer_analytics/cleaning.py' ! -path './customer_analytics/clustering.py' \
+		-exec cp -p --parents {} ../mutants/src/ \; ; }
 ifneq ($(MODULE),)
 	$(MUTMUT) run --max-children 2 "customer_analytics.$(MODULE)*"
 else ifneq ($(SAMPLE)$(SURVIVORS),)
