@@ -74,19 +74,22 @@ def test_an_extra_column_named_like_amount_in_other_case_is_not_summed():
     pd.testing.assert_frame_equal(rfm.compute_rfm(wide, "2024-03-31"), RFM_ALL_HISTORY)
 
 
+# the RFM table of TX for the two months to 2024-03-31 (2024-01-31 < day <= 2024-03-31)
+TWO_MONTHS = pd.DataFrame({
+    "customer_id": pd.array(["a", "b", "f", "g"], dtype="string"),
+    "recency_days": np.array([0, 45, 1, 6], dtype="int64"),
+    "frequency": np.array([1, 1, 3, 1], dtype="int64"),
+    "monetary": [25.00, 100.00, 10.00, 60.00],
+    "first_purchase": days("2024-03-31", "2024-02-15", "2024-03-10", "2024-03-25"),
+    "last_purchase": days("2024-03-31", "2024-02-15", "2024-03-30", "2024-03-25"),
+    "tenure_days": np.array([0, 45, 21, 6], dtype="int64"),
+})
+
+
 def test_a_two_month_window_starts_after_the_same_day_two_months_back():
     # window: 2024-01-31 < day <= 2024-03-31, so e (Jan 31) and c drop out
     out = rfm.compute_rfm(TX, pd.Timestamp("2024-03-31 15:00"), window_months=2)
-    expected = pd.DataFrame({
-        "customer_id": pd.array(["a", "b", "f", "g"], dtype="string"),
-        "recency_days": np.array([0, 45, 1, 6], dtype="int64"),
-        "frequency": np.array([1, 1, 3, 1], dtype="int64"),
-        "monetary": [25.00, 100.00, 10.00, 60.00],
-        "first_purchase": days("2024-03-31", "2024-02-15", "2024-03-10", "2024-03-25"),
-        "last_purchase": days("2024-03-31", "2024-02-15", "2024-03-30", "2024-03-25"),
-        "tenure_days": np.array([0, 45, 21, 6], dtype="int64"),
-    })
-    pd.testing.assert_frame_equal(out, expected)
+    pd.testing.assert_frame_equal(out, TWO_MONTHS)
 
 
 def test_average_order_value_is_revenue_per_order_rounded_to_the_cent():
@@ -363,14 +366,7 @@ def test_score_customers_passes_every_setting_on():
                                           "monetary": [5, 20, 50, 80]},
                               window_months=2, monetary="aov")
     # means over a, b, f, g: recency 13, frequency 1.5, order value 47.08
-    expected = pd.DataFrame({
-        "customer_id": pd.array(["a", "b", "f", "g"], dtype="string"),
-        "recency_days": np.array([0, 45, 1, 6], dtype="int64"),
-        "frequency": np.array([1, 1, 3, 1], dtype="int64"),
-        "monetary": [25.00, 100.00, 3.33, 60.00],
-        "first_purchase": days("2024-03-31", "2024-02-15", "2024-03-10", "2024-03-25"),
-        "last_purchase": days("2024-03-31", "2024-02-15", "2024-03-30", "2024-03-25"),
-        "tenure_days": np.array([0, 45, 21, 6], dtype="int64"),
+    expected = TWO_MONTHS.assign(monetary=[25.00, 100.00, 3.33, 60.00], **{  # order value: f 10.00 / 3
         "r_score": np.array([5, 3, 5, 5], dtype="int64"),
         "f_score": np.array([1, 1, 3, 1], dtype="int64"),
         "m_score": np.array([3, 5, 1, 4], dtype="int64"),
