@@ -18,7 +18,8 @@ The window is all history up to ``as_of`` by default, or the last
 Customers whose net revenue in the window is zero or negative are excluded
 (they have nothing to score).
 
-The aggregation runs in DuckDB (vectorised, on all cores); see ``benchmarks/bench_rfm.py``.
+The aggregation is one ibis expression (:func:`customer_analytics.engine.rfm_summary`) that runs
+in an embedded DuckDB by default, or in Spark or a warehouse; see ``benchmarks/bench_rfm.py``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from customer_analytics import cleaning
+from customer_analytics import cleaning, engine
 from customer_analytics.config import read_resource_yaml, read_yaml
 from customer_analytics.errors import ConfigError, InputError
 
@@ -45,6 +45,7 @@ def compute_rfm(
     as_of: str | pd.Timestamp,
     window_months: int | None = None,
     monetary: str = "total",
+    con=None,
 ) -> pd.DataFrame:
     """Compute recency, frequency and monetary value per customer.
 
@@ -58,6 +59,9 @@ def compute_rfm(
         Look back only this many months before ``as_of``. Default: all history.
     monetary : {'total', 'aov'}
         Net revenue in the window, or average order value.
+    con : ibis backend, optional
+        The engine to aggregate in (:func:`customer_analytics.engine.connect`); default an
+        embedded DuckDB. ``tx`` may then also be an ibis table already in that engine.
 
     Returns
     -------
@@ -74,33 +78,18 @@ def compute_rfm(
     0           a             1          2      30.0
     1           b            16          1       5.0
     """
-    missing = [c for c in ("customer_id", "order_id", "order_date", "amount") if c not in tx]
+    missing = [c for c in ("customer_id", "order_id", "order_date", "amount") if c not in tx.columns]
     if missing:
         raise InputError(f"compute_rfm needs columns {missing}; found {list(tx.columns)}")
     if monetary not in ("total", "aov"):
         raise ConfigError(f"monetary must be 'total' or 'aov', got '{monetary}'")
     end = pd.Timestamp(as_of).normalize()
-    start = end - pd.DateOffset(months=int(window_months)) if window_months else None
-    con = duckdb.connect()
-    con.register("tx", tx[["customer_id", "order_id", "order_date", "amount"]])
-    # DuckDB aggregates on all cores; money is summed in integer cents so the result
-    # does not depend on the order in which threads add up the lines
-    out = con.execute(
-        f"""
-        SELECT customer_id,
-               min(CAST(order_date AS DATE)) AS first_purchase,
-               max(CAST(order_date AS DATE)) AS last_purchase,
-               count(DISTINCT order_id) AS frequency,
-               sum(CAST(round(amount * 100) AS BIGINT)) AS cents
-        FROM tx
-        WHERE CAST(order_date AS DATE) <= ?::DATE {"AND CAST(order_date AS DATE) > ?::DATE" if start is not None else ""}
-        GROUP BY customer_id
-        HAVING cents > 0
-        ORDER BY customer_id
-        """,
-        [end.date(), *([start.date()] if start is not None else [])],
-    ).df()
-    con.close()
+    # the aggregation is one ibis expression (engine.rfm_summary): embedded DuckDB here, or the
+    # engine that holds the data (Spark, a warehouse); money is summed in integer cents
+    con = con if con is not None else engine.connect()
+    lines = tx if not isinstance(tx, pd.DataFrame) else engine.table(
+        con, tx[["customer_id", "order_id", "order_date", "amount"]], "rfm_transactions")
+    out = con.execute(engine.rfm_summary(lines, end, window_months))
     if out.empty:
         raise InputError(f"No purchases on or before {end.date()} (window_months={window_months}).")
     out["customer_id"] = out["customer_id"].astype("string")
