@@ -113,3 +113,29 @@ def rfm_summary(t, as_of, window_months: int | None = None):
         first_purchase=lines.day.min(), last_purchase=lines.day.max(),
         frequency=lines.order_id.nunique(), cents=lines.cents.sum())
     return g.filter(g.cents > 0).order_by("customer_id")
+
+
+def round_half_even(x, digits: int = 2):
+    """Round to ``digits`` decimals, ties to even, as numpy and pandas do (``np.round``).
+
+    SQL engines round ties away from zero; this keeps an amount computed in the engine
+    identical to the same amount computed in pandas.
+    """
+    scale = 10.0 ** digits
+    y = x * scale
+    low = y.floor()
+    frac = y - low
+    even = (low.cast("int64") % 2) == 0
+    up = ibis.cases((frac > 0.5, True), (frac < 0.5, False), else_=~even)
+    return ibis.ifelse(up, low + 1, low) / scale
+
+
+def materialize(con, expr, prefix: str = "ca"):
+    """Compute an expression once into a temporary table of the engine and return that table.
+
+    Later queries (the audit, the examples, the clean table) then read the result instead of
+    recomputing a chain of window functions.
+    """
+    import uuid
+
+    return con.create_table(f"_{prefix}_{uuid.uuid4().hex[:12]}", expr, temp=True)
