@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from customer_analytics import cleaning
+from customer_analytics import cleaning, engine
 from customer_analytics.sample import make_sample, write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,3 +52,14 @@ def small_sample_files(tmp_path_factory):
     cfg_path = folder / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     return {**paths, "config": cfg_path, "truth_data": json.loads(paths["truth"].read_text())}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (through ibis) shared by every Spark parity test; skipped without Java."""
+    if shutil.which("java") is None:
+        pytest.skip("no Java on this machine: the Spark parity tests need a JVM (the default DuckDB path does not)")
+    con = engine.connect({"backend": "pyspark",
+                          "spark": {"master": "local[1]", "conf": {"spark.sql.shuffle.partitions": "2"}}})
+    yield con
+    con.disconnect()

@@ -6,7 +6,6 @@ columns mean); the engines must give byte-identical exported tables.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -99,16 +98,10 @@ def test_the_rfm_summary_compiles_to_spark_sql_and_snowflake_as_in_the_golden_fi
         assert sql == (GOLDEN / f"rfm_summary.{dialect}.sql").read_text(), dialect
 
 
-@pytest.mark.skipif(shutil.which("java") is None, reason="no Java on this machine: the Spark parity test needs a JVM")
-def test_spark_local_gives_the_same_rfm_table_as_duckdb():
+def test_spark_local_gives_the_same_rfm_table_as_duckdb(spark):
     tx = edge_cases()
-    spark = engine.connect({"backend": "pyspark", "spark": {"master": "local[1]",
-                                                             "conf": {"spark.sql.shuffle.partitions": "2"}}})
-    try:
-        for window in (None, 3):
-            on_spark = rfm.compute_rfm(tx, "2024-01-31", window, con=spark)
-            on_duckdb = rfm.compute_rfm(tx, "2024-01-31", window)
-            assert on_spark.to_csv(index=False) == on_duckdb.to_csv(index=False)
-            print(f"\nSpark local ({window=}):\n{on_spark.to_string(index=False)}")
-    finally:
-        spark.disconnect()
+    for window in (None, 3):
+        on_spark = rfm.compute_rfm(tx, "2024-01-31", window, con=spark)
+        on_duckdb = rfm.compute_rfm(tx, "2024-01-31", window)
+        assert on_spark.to_csv(index=False) == on_duckdb.to_csv(index=False)
+        print(f"\nSpark local ({window=}):\n{on_spark.to_string(index=False)}")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import reference_cleaning as ref
 
-from customer_analytics import cleaning
+from customer_analytics import cleaning, engine
 
 COLS = ("customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price", "description")
 
@@ -139,3 +139,16 @@ def test_the_sample_is_cleaned_exactly_as_the_definition(loaded_sample):
     want = ref.clean_transactions(loaded_sample.data, **kw)
     assert len(got.data) > 10_000
     assert_same(got, want)
+
+
+@pytest.mark.parametrize("rules", [None, {"cancellations": {"mode": "drop"}, "outliers": {"action": "cap"}}],
+                         ids=["defaults", "drop returns, cap outliers"])
+def test_spark_local_cleans_the_edge_cases_exactly_as_duckdb(spark, rules):
+    tx = edge_cases()
+    kw = {"period_end": "2024-01-31", "analysis_start": "2024-01-01"}
+    on_spark = cleaning.clean_transactions(engine.table(spark, tx), rules, con=spark, **kw)
+    on_duckdb = cleaning.clean_transactions(tx, rules, **kw)
+    got = on_spark.data.astype(on_duckdb.data.dtypes.to_dict())
+    assert got.to_csv(index=False) == on_duckdb.data.to_csv(index=False)
+    pd.testing.assert_frame_equal(on_spark.audit, on_duckdb.audit, check_exact=True)
+    print(f"\nSpark local, {len(got)} clean lines:\n{on_spark.audit.iloc[:, :10].to_string(index=False)}")

@@ -12,8 +12,6 @@ Reading the files is :mod:`customer_analytics.reading`; its public names are ava
 
 from __future__ import annotations
 
-import uuid
-
 import ibis
 import numpy as np
 import pandas as pd
@@ -250,8 +248,7 @@ def clean_transactions(
     if frame:
         con = con or engine.connect()
         dtypes = tx.dtypes.to_dict()
-        t = con.create_table(f"_tx_{uuid.uuid4().hex[:12]}", tx.assign(**{ROW: np.arange(len(tx), dtype="int64")}),
-                             temp=True)
+        t = engine.table(con, tx.assign(**{ROW: np.arange(len(tx), dtype="int64")}))
     else:
         con = con or tx._find_backend()
         dtypes = None
@@ -356,8 +353,7 @@ def net_returns(tx: pd.DataFrame, invoice_prefix: str | None = "C", *, con=None)
         ``revenue_netted`` (the revenue the returns took off purchases, exact to the cent).
     """
     con = con or engine.connect()
-    t = con.create_table(f"_tx_{uuid.uuid4().hex[:12]}", tx.assign(**{ROW: np.arange(len(tx), dtype="int64")}),
-                         temp=True)
+    t = engine.table(con, tx.assign(**{ROW: np.arange(len(tx), dtype="int64")}))
     t = t.mutate(**{OUT: ibis.null("string"), EXAMPLE_ORDER: ibis.literal(0, "int64")})
     label = "cancellations: matched returns"
     df = _to_frame(con.execute(rulebook.net_returns(t, invoice_prefix).order_by(ROW)), tx.dtypes.to_dict())

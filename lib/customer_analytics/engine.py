@@ -69,14 +69,36 @@ def spark_session(spark: dict):
     else:
         builder = builder.master(str(spark.get("master", "local[*]")))
     conf = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false", **(spark.get("conf") or {})}
+    if not spark.get("remote") and "spark.sql.warehouse.dir" not in conf:  # local: no folder in the working dir
+        import tempfile
+
+        conf["spark.sql.warehouse.dir"] = tempfile.mkdtemp(prefix="spark-warehouse-")
+    if not spark.get("remote"):  # local workers run this interpreter, which has the project's packages
+        import os
+        import sys
+
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in conf.items():
         builder = builder.config(str(key), str(value))
     return builder.getOrCreate()
 
 
-def table(con, tx: pd.DataFrame, name: str = "transactions"):
-    """Put a pandas frame into the engine as a table (small inputs, tests); returns the ibis table."""
-    return con.create_table(name, tx, overwrite=True)
+def table(con, tx: pd.DataFrame, name: str | None = None):
+    """Put a pandas frame into the engine as a table and return it (an ibis table).
+
+    Missing values of every dtype arrive as SQL nulls. In DuckDB the table is temporary (it
+    lives as long as the connection); other engines get a table named ``name`` (default: a
+    unique name).
+    """
+    import uuid
+
+    name = name or f"_tx_{uuid.uuid4().hex[:12]}"
+    if con.name == "duckdb":
+        return con.create_table(name, tx, temp=True, overwrite=True)
+    text = tx.select_dtypes(include=["string", "object"]).columns
+    plain = tx.astype({c: object for c in text})
+    plain[list(text)] = plain[list(text)].where(plain[list(text)].notna(), None)
+    return con.create_table(name, plain, overwrite=True)
 
 
 def cents(amount):
@@ -130,12 +152,11 @@ def round_half_even(x, digits: int = 2):
     return ibis.ifelse(up, low + 1, low) / scale
 
 
-def materialize(con, expr, prefix: str = "ca"):
-    """Compute an expression once into a temporary table of the engine and return that table.
+def materialize(con, expr):
+    """Compute an expression once in the engine (``Table.cache``: a temporary table in DuckDB, a
+    persisted DataFrame in Spark) and return the cached table.
 
     Later queries (the audit, the examples, the clean table) then read the result instead of
     recomputing a chain of window functions.
     """
-    import uuid
-
-    return con.create_table(f"_{prefix}_{uuid.uuid4().hex[:12]}", expr, temp=True)
+    return expr.cache()
