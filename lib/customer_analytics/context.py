@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import cleaning, parsing, rfm
+from customer_analytics import cleaning, engine, parsing, reading, rfm
 from customer_analytics.config import load_config, project_root, read_yaml, resolve_path
 from customer_analytics.errors import ConfigError
 
@@ -101,8 +101,17 @@ def make_context(period_end: str | None = None, data_path: str | None = None, co
 
 
 def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.LoadResult:
-    """Load the input file with the config's ``data`` section (overridable by keyword)."""
+    """Load the input with the config's ``data`` section (overridable by keyword).
+
+    A file is read in pandas; an engine source (``source.table`` or ``source.parquet``) is
+    mapped in the engine and its canonical lines fetched.
+    """
     d = {**cfg["data"], **{k: v for k, v in overrides.items() if v is not None}}
+    src = reading.EngineSource.parse(data_path) or (reading.configured_source(cfg) if data_path is None else None)
+    if src is not None:
+        con = engine.connect(cfg.get("engine"))
+        t, loaded = reading.read_source(src, d, con)
+        return reading.fetch(t, loaded, con)
     return cleaning.load_transactions(
         data_path or d["path"], preset=d["preset"], file_format=d["file_format"], delimiter=d["delimiter"],
         encoding=d["encoding"], date_format=d["date_format"], column_mapping=d["column_mapping"],
@@ -178,8 +187,11 @@ def transactions_path(cfg: dict, config_path: str | Path | None = None, data_pat
     where the per-user table is the only input and notebooks 01-03 have nothing to read.
     """
     if data_path not in (None, ""):
-        return resolve_path(data_path)
+        return reading.EngineSource.parse(data_path) or resolve_path(data_path)
     user = read_yaml(resolve_path(config_path)) if config_path not in (None, "") else {}
+    src = reading.configured_source({"source": (user or {}).get("source") or {}})
+    if src is not None:
+        return src
     user_data = (user or {}).get("data") or {}
     if "path" in user_data:
         return resolve_path(user_data["path"])
@@ -387,7 +399,7 @@ def load_input(ctx: RunContext, **overrides) -> cleaning.LoadResult:
     p, meta = ctx.path(INPUT_FILE), ctx.path(INPUT_META)
     if p.exists() and meta.exists():
         m = json.loads(meta.read_text(encoding="utf-8"))
-        if Path(m["path"]) == Path(ctx.data_path):
+        if str(m["path"]) == str(ctx.data_path) or Path(m["path"]) == Path(ctx.data_path):
             return cleaning.LoadResult(data=pd.read_parquet(p), path=Path(m["path"]), encoding=m["encoding"],
                                        preset=m["preset"], mapping=m["mapping"],
                                        source_columns=m["source_columns"], date_format=m["date_format"],
@@ -421,9 +433,25 @@ def record_coverage(ctx: RunContext, loaded: cleaning.LoadResult) -> dict:
     return cov
 
 
+def how_read(loaded: cleaning.LoadResult, language: str = "en", engine_cfg: dict | None = None) -> str:
+    """How the input was read, for the reader: the encoding of a text file, the kind of a binary
+    file, or the table / Parquet set the engine read in place."""
+    from customer_analytics.i18n import t
+
+    src = reading.EngineSource.parse(str(loaded.path))
+    if src is not None:
+        e = engine_cfg or {}
+        name = (str(e["url"]).split(":", 1)[0].capitalize() if e.get("url")
+                else "Spark" if e.get("backend") == "pyspark" else "DuckDB")
+        return t("nb01.s1_how_engine", language, source=src.name, engine=name)
+    if loaded.encoding:
+        return t("nb01.s1_how_file", language, encoding=loaded.encoding)
+    return t("nb01.s1_how_binary", language, kind=loaded.path.suffix.lstrip(".").capitalize() or "binary")
+
+
 def coverage_text(cov: dict, stats: dict) -> str:
     """Plain-words account of the lines a period report sees and the ones it sets aside."""
-    out = (f"The file holds {stats['rows_in_file']:,} lines dated {cov['data_first']} to {cov['data_last']}. "
+    out = (f"The input holds {stats['rows_in_file']:,} lines dated {cov['data_first']} to {cov['data_last']}. "
            f"This report covers the {stats['rows_in_period']:,} lines dated up to the period end {cov['period_end']}")
     if stats["rows_after_period"]:
         out += (f"; the {stats['rows_after_period']:,} later lines are left out, so this month's report is the "

@@ -36,7 +36,9 @@ def connect(engine: dict | None = None) -> Any:
     ----------
     engine : dict, optional
         The ``engine`` section: ``backend`` (duckdb or pyspark), ``url`` (any ibis backend),
-        ``threads`` (DuckDB), ``spark`` (``master``, ``remote``, ``app_name``, ``conf``).
+        ``database`` (a DuckDB database file, opened read-only: where ``source.table`` lives),
+        ``threads``, ``memory_limit`` and ``temp_directory`` (DuckDB), ``spark`` (``master``,
+        ``remote``, ``app_name``, ``conf``).
         None or an empty dict: an embedded DuckDB.
 
     Returns
@@ -47,9 +49,16 @@ def connect(engine: dict | None = None) -> Any:
     url = engine.get("url")
     if url:
         return ibis.connect(str(url))
-    backend = engine.get("backend", "duckdb")
+    backend = engine.get("backend") or "duckdb"
     if backend == "duckdb":
-        kwargs = {"threads": int(engine["threads"])} if engine.get("threads") else {}
+        kwargs = {k: engine[k] for k in ("threads", "memory_limit", "temp_directory") if engine.get(k)}
+        if engine.get("database"):
+            from customer_analytics.config import resolve_path
+
+            path = resolve_path(engine["database"])
+            if not path.exists():
+                raise ConfigError(f"engine.database {engine['database']!r}: no such DuckDB database file ({path}).")
+            kwargs.update(database=str(path), read_only=True)
         return ibis.duckdb.connect(**kwargs)
     if backend == "pyspark":
         return ibis.pyspark.connect(spark_session(engine.get("spark") or {}))
@@ -67,7 +76,7 @@ def spark_session(spark: dict):
     if spark.get("remote"):
         builder = builder.remote(str(spark["remote"]))
     else:
-        builder = builder.master(str(spark.get("master", "local[*]")))
+        builder = builder.master(str(spark.get("master") or "local[*]"))
     conf = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false", **(spark.get("conf") or {})}
     if not spark.get("remote") and "spark.sql.warehouse.dir" not in conf:  # local: no folder in the working dir
         import tempfile

@@ -36,6 +36,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -71,7 +72,8 @@ class LoadResult:
 
     def describe(self) -> str:
         """One paragraph on how the file was read, for the notebook."""
-        enc = f"encoding {self.encoding}" if self.encoding else "binary format"
+        enc = (f"encoding {self.encoding}" if self.encoding else
+               "read in the engine" if EngineSource.parse(str(self.path)) else "binary format")
         mapped = ", ".join(f"{src} -> {dst}" for dst, src in self.mapping.items())
         fixes = ", ".join(f"{k}: {v:,}" for k, v in self.id_fixes.items() if v)
         return (
@@ -439,3 +441,206 @@ def load_transactions(
         number_format=nf,
     )
 
+
+
+# ------------------------------------------------------------------ sources in the engine
+
+
+class EngineSource(str):
+    """A source the engine reads in place: ``table:<schema.table>`` or ``parquet:<folder or glob>``.
+
+    It is a string (so it travels as a notebook parameter and into ``run.json``) with the
+    kind and location split out.
+    """
+
+    KINDS = ("table", "parquet")
+
+    def __new__(cls, value: str):
+        kind, _, where = str(value).partition(":")
+        if kind not in cls.KINDS or not where:
+            raise ConfigError(f"A source in the engine is written 'table:<schema.table>' or 'parquet:<folder or glob>', "
+                              f"got {value!r}")
+        return super().__new__(cls, f"{kind}:{where}")
+
+    @property
+    def kind(self) -> str:
+        return self.partition(":")[0]
+
+    @property
+    def where(self) -> str:
+        return self.partition(":")[2]
+
+    @property
+    def name(self) -> str:
+        """How reports name the source: the table, or the Parquet folder or glob."""
+        return self.where
+
+    @classmethod
+    def parse(cls, value) -> EngineSource | None:
+        """An :class:`EngineSource` if ``value`` is written as one, else None (a file path)."""
+        if isinstance(value, EngineSource):
+            return value
+        if isinstance(value, str) and value.partition(":")[0] in cls.KINDS:
+            return cls(value)
+        return None
+
+
+def configured_source(cfg: dict) -> EngineSource | None:
+    """The engine source the config's ``source`` section names (``table`` or ``parquet``), if any."""
+    src = cfg.get("source") or {}
+    if src.get("table") and src.get("parquet"):
+        raise ConfigError("source.table and source.parquet are both set: name one source (the other null).")
+    if src.get("table"):
+        return EngineSource(f"table:{src['table']}")
+    if src.get("parquet"):
+        return EngineSource(f"parquet:{src['parquet']}")
+    return None
+
+
+def _open(con, src: EngineSource):
+    if src.kind == "table":
+        schema, _, name = src.where.rpartition(".")
+        try:
+            return con.table(name, database=schema or None)
+        except Exception as exc:  # each backend raises its own "table not found"
+            raise InputError(f"source.table {src.where!r}: no such table in the engine ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0]}).{_tables_hint(con, schema)}") from exc
+    where = src.where
+    path = resolve_path(where) if not any(ch in where for ch in "*?[") else None
+    if path is not None and path.is_dir():
+        where = str(path / "**" / "*.parquet")
+    elif path is not None and not path.exists():
+        raise InputError(f"source.parquet {src.where!r}: no such file or folder.")
+    elif path is None:
+        where = str(resolve_path(where))
+    try:
+        return con.read_parquet(where)
+    except Exception as exc:
+        raise InputError(f"source.parquet {src.where!r}: no readable Parquet files there "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0]}).") from exc
+
+
+def _tables_hint(con, schema: str) -> str:
+    try:
+        names = sorted(con.list_tables(database=schema or None))
+    except Exception:  # not every backend (or version) lists tables the same way
+        return ""
+    return f" Tables in {schema or 'the default schema'}: {names[:20]}."
+
+
+def normalise_ids_expr(col):
+    """:func:`normalise_ids` as an ibis expression: the id, and whether it was a float artefact / padded."""
+    s = col.cast("string")
+    stripped = s.strip()
+    float_art = stripped.re_search(r"^\d+\.0+$").fill_null(False)
+    out = ibis.ifelse(float_art, stripped.re_replace(r"\.0+$", ""), stripped)
+    return out.nullif(""), float_art, (stripped != s).fill_null(False)
+
+
+def read_source(src: EngineSource, data: dict, con) -> tuple[object, LoadResult]:
+    """Map an engine source to the canonical schema as an ibis expression (the lines stay in the engine).
+
+    Parameters
+    ----------
+    src : EngineSource
+        ``table:<schema.table>`` or ``parquet:<folder or glob>``.
+    data : dict
+        The config's ``data`` section: ``preset``, ``column_mapping`` and ``date_format`` (for
+        text dates) apply as for files.
+    con : ibis backend
+        The engine (:func:`customer_analytics.engine.connect`).
+
+    Returns
+    -------
+    (ibis Table, LoadResult)
+        The canonical table (with ``source_row`` and the id-fix column) and how it was read;
+        the LoadResult's ``data`` is empty until :func:`fetch` is called.
+
+    Notes
+    -----
+    Numbers must be numeric columns and dates date or timestamp columns (or text in
+    ``data.date_format``): an engine source is typed, nothing is inferred from text.
+    ``source_row`` is the source's own line number when the mapping names one (map a column
+    to ``source_row``), else the line's position with the lines ordered by customer, date,
+    order, product and amount.
+    """
+    raw = _open(con, src)
+    preset = data.get("preset", "generic")
+    all_presets = presets()
+    if preset not in all_presets:
+        raise ConfigError(f"Unknown preset '{preset}'. Valid presets: {', '.join(sorted(all_presets))}")
+    pre = all_presets[preset]
+    user_map = dict(data.get("column_mapping") or {})
+    row_col = next((s for s, c in user_map.items() if c == "source_row"), None)
+    user_map = {s: c for s, c in user_map.items() if c != "source_row"}
+    missing_src = [s for s in [*user_map, *([row_col] if row_col else [])] if s not in raw.columns]
+    if missing_src:
+        raise InputError(f"{src}: column_mapping names source column(s) {missing_src} that are not in the source. "
+                         f"Columns there: {list(raw.columns)}.")
+    mapping = resolve_mapping(list(raw.columns), preset, user_map)
+    needed = [c for c in REQUIRED if c not in mapping]
+    if pre.get("order_id_from") == "customer_day" and "order_id" in needed:
+        needed.remove("order_id")
+    if "amount" in needed and {"quantity", "unit_price"} <= mapping.keys():
+        needed.remove("amount")
+    if needed:
+        shown = ", ".join(f"{k} <- {v}" for k, v in mapping.items()) or "(nothing matched)"
+        raise InputError(f"{src}: required column(s) {needed} not found. Columns there: {list(raw.columns)}. "
+                         f"Mapping in use (preset '{preset}'): {shown}. Add the source column to column_mapping.")
+    schema = raw.schema()
+    cols: dict = {}
+    for col in ("customer_id", "order_id", "product_id"):
+        if col in mapping:
+            cols[col], float_art, padded = normalise_ids_expr(raw[mapping[col]])
+            if col == "customer_id":
+                cols[ID_FIX_COLUMN] = (float_art.cast("int8") + padded.cast("int8") * 2).cast("int8")
+    date_col, dtype = raw[mapping["order_date"]], schema[mapping["order_date"]]
+    if dtype.is_timestamp() or dtype.is_date():
+        cols["order_date"], used_format = date_col.cast("timestamp"), "native"
+    elif dtype.is_string() and data.get("date_format"):
+        cols["order_date"], used_format = date_col.strip().as_timestamp(data["date_format"]), data["date_format"]
+    else:
+        raise InputError(f"{src}: column '{mapping['order_date']}' is {dtype}, not a date or timestamp. "
+                         "Store dates typed, or set data.date_format for text dates.")
+    for col in ("quantity", "unit_price", "amount"):
+        if col in mapping:
+            if not schema[mapping[col]].is_numeric():
+                raise InputError(f"{src}: column '{mapping[col]}' ({col}) is {schema[mapping[col]]}, not a number. "
+                                 "An engine source must store numbers typed.")
+            cols[col] = raw[mapping[col]].cast("float64")
+    if "amount" not in cols:
+        cols["amount"] = cols["quantity"] * cols["unit_price"]
+    if pre.get("order_id_from") == "customer_day" and "order_id" not in mapping:
+        cols["order_id"] = cols["customer_id"] + "-" + cols["order_date"].strftime("%Y%m%d")
+    for col in ("country", "channel", "description"):
+        if col in mapping:
+            cols[col] = raw[mapping[col]].cast("string").strip()
+    if row_col:
+        cols["source_row"] = raw[row_col].cast("int64")
+    t = raw.select(**cols)
+    if not row_col:
+        order = [c for c in ("customer_id", "order_date", "order_id", "product_id", "amount") if c in t.columns]
+        t = t.mutate(source_row=(ibis.row_number().over(ibis.window(order_by=order)) + 1).cast("int64"))
+    ordered = [c for c in (*CANONICAL, "source_row", ID_FIX_COLUMN) if c in t.columns]
+    t = t.select(ordered)
+    loaded = LoadResult(data=pd.DataFrame(columns=ordered), path=Path(str(src)), encoding=None, preset=preset,
+                        mapping={k: mapping[k] for k in CANONICAL if k in mapping},
+                        source_columns=list(raw.columns), date_format=used_format,
+                        lines_identifiable="order_id" in mapping,
+                        number_format=parsing.NumberFormat(".", None, "typed numbers in the source"))
+    return t, loaded
+
+
+def fetch(t, loaded: LoadResult, con) -> LoadResult:
+    """Bring an engine source's canonical lines into pandas (the report path on data that fits in memory)."""
+    df = con.execute(t.order_by("source_row"))
+    for col in ("customer_id", "order_id", "product_id", "country", "channel", "description"):
+        if col in df:
+            df[col] = df[col].astype("string")
+    dates = pd.to_datetime(df["order_date"])
+    df["order_date"] = (dates.dt.tz_convert(None) if dates.dt.tz is not None else dates).astype("datetime64[ns]")
+    flags = df[ID_FIX_COLUMN].to_numpy() if ID_FIX_COLUMN in df else np.zeros(0, dtype="int8")
+    loaded.id_fixes = {"customer_id_float_artefacts": int((flags & 1).astype(bool).sum()),
+                       "customer_id_padded": int((flags & 2).astype(bool).sum())}
+    loaded.data = df.reset_index(drop=True)
+    return loaded

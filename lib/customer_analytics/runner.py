@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import cleaning, context, narrative, privacy, reporting, schema
+from customer_analytics import cleaning, context, narrative, privacy, reading, reporting, schema
 from customer_analytics.config import load_config, project_root, resolve_path
 from customer_analytics.errors import (
     ConfigError,
@@ -72,6 +72,8 @@ def rel(path: str | Path | None) -> str:
     """``path`` relative to the project root (POSIX separators), as written into reports and run.json."""
     if path is None or str(path) == "":
         return ""
+    if reading.EngineSource.parse(path) is not None:  # a table or Parquet set in the engine: named as configured
+        return str(path)
     return Path(os.path.relpath(Path(path).resolve(), project_root())).as_posix()
 
 
@@ -381,7 +383,12 @@ def _kernel_manager_class(ipc_dir: Path):
 
 
 def input_record(role: str, path: Path, rows: int | None = None) -> dict:
-    """Path (relative to the project root), size, sha256 and row count of an input file."""
+    """Path (relative to the project root), size, sha256 and row count of an input file.
+
+    An engine source (a table, a Parquet set) is recorded by name and row count: it has no one file to hash.
+    """
+    if reading.EngineSource.parse(path) is not None:
+        return {"role": role, "path": str(path), "size_bytes": None, "sha256": None, "rows": rows}
     return {"role": role, "path": rel(path), "size_bytes": path.stat().st_size, "sha256": sha256(path), "rows": rows}
 
 

@@ -36,7 +36,7 @@ from pydantic import (
 from customer_analytics.errors import ConfigError
 
 CANONICAL = Literal["customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price",
-                    "country", "channel", "description"]
+                    "country", "channel", "description", "source_row"]  # source_row: engine sources only
 PosInt = Annotated[int, Field(ge=1)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 
@@ -230,12 +230,36 @@ class ClvSection(_Section):
     mcmc_chains: PosInt
 
 
+class SourceSection(_Section):
+    table: Annotated[str, Field(min_length=1)] | None     # a table in the engine, e.g. sales.transactions
+    parquet: Annotated[str, Field(min_length=1)] | None   # a Parquet folder or glob (a data lake)
+
+
+class SparkSection(_Section):
+    master: Annotated[str, Field(min_length=1)] | None    # e.g. local[4], spark://host:7077, yarn
+    remote: Annotated[str, Field(pattern=r"^sc://")] | None  # Spark Connect URL, e.g. sc://spark.example.com:15002
+    app_name: Annotated[str, Field(min_length=1)]
+    conf: dict[str, str | int | float | bool]
+
+
+class EngineSection(_Section):
+    backend: Literal["duckdb", "pyspark"]
+    url: Annotated[str, Field(pattern=r"^[a-z][a-z0-9+]*://")] | None  # any ibis backend, e.g. snowflake://...
+    database: Annotated[str, Field(min_length=1)] | None  # DuckDB database file (read-only)
+    threads: PosInt | None
+    memory_limit: Annotated[str, Field(pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")] | None  # DuckDB, e.g. 4GB
+    temp_directory: Annotated[str, Field(min_length=1)] | None  # where DuckDB spills
+    spark: SparkSection
+
+
 class RunConfig(_Section):
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)]
     language: Literal["en", "zh"]
     mask_ids: bool
     report: ReportSection
     data: DataSection
+    source: SourceSection
+    engine: EngineSection
     cleaning: CleaningSection
     rfm: RfmSection
     clustering: ClusteringSection
