@@ -72,7 +72,7 @@ def sizes_or_step(default_sizes: list[int], step) -> list[int] | None:
     ap.add_argument("--sizes", type=int, nargs="*", default=default_sizes)
     ap.add_argument("--step")
     ap.add_argument("--n", type=int)
-    a = ap.parse_args()
+    a, _ = ap.parse_known_args()  # the script may take flags of its own
     if a.step:
         print(json.dumps(step(a.step, a.n)))
         return None
