@@ -36,7 +36,7 @@ REPORT_ARGS := $(if $(PERIOD),--period $(PERIOD)) $(if $(DATA),--data $(DATA)) \
                $(if $(call on,$(VERBOSE)),--verbose) $(if $(REPORTS),--reports-dir $(REPORTS)) \
                $(if $(REPORT_LANG),--language $(REPORT_LANG))
 
-.PHONY: help env report report-cdnow sample test lint format lab bench mutate lock clean
+.PHONY: help env report report-cdnow sample sample-warehouse bench-engine test lint format lab bench mutate lock clean
 
 help: ## List every target (this message)
 	@echo "Usage: make <target> [PERIOD=YYYY-MM|previous|latest] [DATA=path] [CONFIG=file] [FORCE=1] [SHOW_CODE=1]"
@@ -65,6 +65,12 @@ report-cdnow: env ## Same report on the bundled real CDNOW data (config/cdnow.ya
 
 sample: env ## Regenerate the synthetic sample in data/sample/ (seeded, identical for the same seed)
 	$(PY) -m customer_analytics make-sample --out data/sample --seed 42
+
+sample-warehouse: env ## Write the sample as table sales.transactions in data/warehouse.duckdb (for config/warehouse.yaml)
+	$(PY) -m customer_analytics make-warehouse --out data/warehouse.duckdb
+
+bench-engine: env ## Load + clean + RFM from partitioned Parquet at 1e7 and 1e8 lines (about an hour; needs ~10 GB disk)
+	cd benchmarks && $(PY) bench_engine.py --sizes 10000000 100000000 --baseline --spark
 
 lint: env ## Lint the package, tests, benchmarks and notebooks with ruff
 	$(VENV)/bin/ruff check lib tests benchmarks notebooks

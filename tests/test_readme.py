@@ -39,6 +39,9 @@ EXPECTED = {
     "make env": ("dry", 0, ""),
     "make sample": ("dry", 0, "make-sample"),
     "make bench": ("dry", 0, "bench_"),
+    "make bench-engine": ("dry", 0, "bench_engine.py --sizes 10000000 100000000"),
+    "make sample-warehouse": ("run", 0, "sales.transactions: 20,785 lines from online_shop_export.csv"),
+    "make report CONFIG=config/warehouse.yaml": ("check", 0, "Check passed for 2025-12"),
     "make mutate": ("dry", 0, "mutmut run"),
     "make clean": ("dry", 0, "rm -rf"),
     "make mutate MODULE=rfm": ("dry", 0, "mutmut run"),
@@ -123,6 +126,10 @@ def project(tmp_path_factory, sample):
                          keep_default_na=False).rename(columns={"CustomerID": "Kundennummer"})
     export["UnitPrice"] = export["UnitPrice"].str.replace(".", ",", regex=False)
     export.to_csv(root / "data" / "raw" / "myshop_2025.csv", index=False, encoding="cp1252", sep=";")
+    # the README's warehouse example reads the table `make sample-warehouse` writes
+    done = subprocess.run(["make", "--no-print-directory", "sample-warehouse"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "CUSTOMER_ANALYTICS_ROOT": str(root)}, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
     return root
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m customer_analytics {report,make-sample}``.
+"""Command line: ``python -m customer_analytics {report,make-sample,make-warehouse}``.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad input or configuration,
 3 the report exists already (use --force), 4 stale data (no transactions in the
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="data/sample", help="output folder (default: data/sample)")
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--customers", type=int, default=1500)
+    w = sub.add_parser("make-warehouse", help="write the bundled sample as a table in a DuckDB database file")
+    w.add_argument("--out", default="data/warehouse.duckdb", help="database file (default: data/warehouse.duckdb)")
+    w.add_argument("--table", default="sales.transactions")
     return p
 
 
@@ -73,6 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         paths = write_sample(make_sample(seed=args.seed, n_customers=args.customers), args.out)
         for k, v in paths.items():
             print(f"{k}: {v}")
+        return 0
+
+    if args.command == "make-warehouse":
+        from customer_analytics import reading
+        from customer_analytics.config import load_config
+
+        d = load_config(None)["data"]
+        loaded = reading.load_transactions(d["path"], preset=d["preset"])
+        n = reading.write_duckdb_table(loaded, args.out, args.table)
+        print(f"{args.table}: {n:,} lines from {loaded.path.name} written to {args.out}")
         return 0
 
     from customer_analytics import runner

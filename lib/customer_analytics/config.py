@@ -25,7 +25,7 @@ import yaml
 from customer_analytics.errors import ConfigError
 
 #: Config keys whose values are free-form mappings (not checked key by key).
-FREE_FORM_KEYS = {"column_mapping", "thresholds", "planned_split", "rules_file"}
+FREE_FORM_KEYS = {"column_mapping", "thresholds", "planned_split", "rules_file", "conf"}
 
 
 def project_root() -> Path:

@@ -644,3 +644,25 @@ def fetch(t, loaded: LoadResult, con) -> LoadResult:
                        "customer_id_padded": int((flags & 2).astype(bool).sum())}
     loaded.data = df.reset_index(drop=True)
     return loaded
+
+
+def write_duckdb_table(loaded: LoadResult, database: str | Path, table: str = "sales.transactions") -> int:
+    """Write a loaded export into a DuckDB database file as a typed table (its source column names,
+    line numbers as ``line_no``), replacing an earlier one: a warehouse table to try ``source.table`` on.
+
+    Returns the number of lines written.
+    """
+    import duckdb
+
+    export = loaded.data.drop(columns=[ID_FIX_COLUMN], errors="ignore").rename(
+        columns={**loaded.mapping, "source_row": "line_no"})
+    schema, _, name = table.rpartition(".")
+    path = resolve_path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.register("export", export)
+        if schema:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        target = f'"{schema}"."{name}"' if schema else f'"{name}"'
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM export")
+    return len(export)
