@@ -93,8 +93,8 @@ bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 	$(PY) benchmarks/bench_report_input.py
 	$(PY) benchmarks/bench_clv.py
 
-# Mutation check (slow, not part of `make test`): mutmut mutates experiments, rfm, cleaning and
-# clustering ([tool.mutmut] in pyproject.toml) in a scratch copy where lib/ is laid out as src/,
+# Mutation check (slow, not part of `make test`): mutmut mutates experiments, rfm, cleaning (with its
+# rules and reading modules) and clustering ([tool.mutmut] in pyproject.toml) in a scratch copy where lib/ is laid out as src/,
 # runs the fast unit tests that cover each mutated function, and prints the survivors per module.
 # MODULE=rfm limits the run to one module (MODULE=rfm.x_segment_summary to one function) and
 # reruns those mutants; without MODULE a run continues where an interrupted one stopped.
@@ -116,6 +116,7 @@ mutate: env ## Mutation check of the analysis modules against the fast unit test
 	[ ! -d $(MUTATE_DIR)/mutants/src ] || { cd $(MUTATE_DIR)/src && find . -type f ! -path '*/__pycache__/*' \
 		! -path './customer_analytics/experiments.py' ! -path './customer_analytics/rfm.py' \
 		! -path './customer_analytics/cleaning.py' ! -path './customer_analytics/clustering.py' \
+		! -path './customer_analytics/rules.py' ! -path './customer_analytics/reading.py' \
 		-exec cp -p --parents {} ../mutants/src/ \; ; }
 ifneq ($(MODULE),)
 	$(MUTMUT) run --max-children 2 "customer_analytics.$(MODULE)*"
