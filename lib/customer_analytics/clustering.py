@@ -31,6 +31,13 @@ search *is* the final model (no refit), and every customer is assigned to its ne
 centroid. The k-means work runs single-threaded, which is faster than OpenMP threads
 on small inputs and on a busy machine.
 
+Assignment (:func:`assign_expr`): fitting stays in scikit-learn, on a seeded sample; assigning
+every customer (scaling with the fitted scaler's numbers, then the nearest centroid, then the
+stable ids) is one ibis expression that runs in the engine (:mod:`customer_analytics.engine`),
+for a standard or robust scaler followed by k-means. It gives the same label as
+``KMeans.predict`` for every customer, exact ties going to the lowest label. A quantile scaler,
+a Gaussian mixture or HDBSCAN keep scikit-learn's own assignment.
+
 Names (:func:`name_levels`, :func:`name_clusters`): each of R, F, M is *low* when the
 cluster's median is at or below the 25th percentile of **all customers**, *high* when at
 or above the 75th percentile, *mid* in between (cut-offs ``name_cutoffs``). Once ids are
@@ -409,7 +416,9 @@ def fit(x: pd.DataFrame, k: int, search: KSearch | None = None, scaler: str = "s
     With ``algorithm='kmeans'`` and a :class:`KSearch` that evaluated ``k``, the search's
     model for k is reused (no refit). Otherwise k-means or a Gaussian mixture is fitted on
     a seeded sample of at most ``fit_sample`` customers and everyone is assigned by
-    ``predict``; HDBSCAN (no ``predict``) is fitted on all customers.
+    ``predict``; HDBSCAN (no ``predict``) is fitted on all customers. With a standard or
+    robust scaler and k-means, everyone is assigned in the engine (:func:`assign`, the same
+    labels as ``predict``).
     """
     if len(x) <= k:
         raise InputError(f"Only {len(x):,} customers for k={k} clusters: need more customers than clusters.")
@@ -746,7 +755,23 @@ def load_cutoffs(folder: str | Path) -> pd.DataFrame | None:
 
 
 def predict_stable(folder: str | Path, x: pd.DataFrame) -> np.ndarray:
-    """Stable cluster ids for new feature rows from a saved model (see :func:`save`)."""
+    """Stable cluster ids for new feature rows from a saved model (see :func:`save`).
+
+    For a standard or robust scaler + k-means model the assignment runs in the engine
+    (:func:`assign`); rows whose model label has no stable id get -1.
+
+    Parameters
+    ----------
+    folder : path
+        A report folder holding ``cluster_model.joblib`` and ``cluster_centroids.csv``.
+    x : DataFrame
+        Feature rows (:func:`build_features`) in the model's column order.
+
+    Returns
+    -------
+    ndarray of int
+        The stable id of every row, in the rows' order.
+    """
     f = Path(folder)
     pipe = joblib.load(f / "cluster_model.joblib")
     cent = pd.read_csv(f / "cluster_centroids.csv", index_col="cluster")

@@ -33,12 +33,20 @@ Summary definitions (one row per customer, computed from the clean transactions 
 - a **purchase** is a customer-day with at least one line that is not a return (a return line
   has a negative amount or quantity; a zero-value line such as a free item is a purchase);
   several orders on one day are one purchase; its value is the net amount of that day's
-  lines. Days with only returns are not purchases (the cleaning step nets returns against purchases by default);
+  lines, summed in whole cents (each line rounded to the cent, half away from zero).
+  Days with only returns are not purchases (the cleaning step nets returns against purchases by default);
   a customer with no purchase at all (only returns) has no row.
 - **frequency**: number of repeat purchases (purchase days after the first);
 - **recency**: time from the first to the last purchase, in the time unit;
 - **T**: the customer's age, time from the first purchase to ``as_of``, in the time unit;
-- **monetary_value**: mean value of the repeat purchases (NaN for one-time buyers).
+- **monetary_value**: mean value of the repeat purchases, their net cents / 100 / frequency
+  (NaN for one-time buyers).
+
+The summary and the purchase days are ibis expressions (:func:`summary_expr`,
+:func:`purchase_days_expr`) that run in the engine (:mod:`customer_analytics.engine`: an embedded
+DuckDB by default, or Spark or a warehouse); only the per-customer rows come back to pandas.
+Summing cents rather than floats makes the result independent of the order in which an engine
+adds up the lines.
 
 The time unit (``days`` or ``weeks`` = 7 days) is set once in the config (``clv.time_unit``)
 and is stated in every table this module writes. Horizons are given in days and converted.
