@@ -56,6 +56,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import ibis
 import numpy as np
 import pandas as pd
 import yaml
@@ -1585,12 +1586,13 @@ def derive_outcomes(assignments: pd.DataFrame, tx, window_days: int = 28,
         notes.append(f"The outcome window of the last exposures ends {end.date()}, after the period end "
                      f"{pd.Timestamp(as_of).date()}: {OPEN_WINDOW_NOTE}.")
     con = con if con is not None else engine.connect()
-    lines = tx if not isinstance(tx, pd.DataFrame) else engine.table(
-        con, tx[["customer_id", "order_id", "order_date", "amount"]], "experiment_transactions")
-    windows = engine.table(con, pd.DataFrame({
+    # pandas frames become in-memory tables of the engine session (nothing is written to disk)
+    lines = tx if not isinstance(tx, pd.DataFrame) else ibis.memtable(tx[["customer_id", "order_id", "order_date",
+                                                                          "amount"]])
+    windows = ibis.memtable(pd.DataFrame({
         "customer_id": a["customer_id"].to_numpy(dtype=object), "exposure": a["exposure"],
         "window_end": a["exposure"] + pd.Timedelta(days=window_days),
-        "pre_start": a["exposure"] - pd.Timedelta(days=pre_days)}), "experiment_windows")
+        "pre_start": a["exposure"] - pd.Timedelta(days=pre_days)}))
     sums = con.execute(outcomes_expr(lines, windows))
     sums = sums.assign(customer_id=sums["customer_id"].astype(str)).set_index("customer_id")
     out = a.set_index("customer_id")
