@@ -1061,7 +1061,7 @@ def assign_params(pipeline) -> AssignParams:
         return pipeline
     if not engine_assignable(pipeline):
         raise ConfigError("The engine assigns customers only for a standard or robust scaler followed by k-means; "
-                          f"got {[type(s).__name__ for _, s in pipeline.steps]}")
+                          f"got {[type(s).__name__ for _, s in getattr(pipeline, 'steps', [('', pipeline)])]}")
     sc, km = pipeline[0], pipeline[-1]
     centers = np.asarray(km.cluster_centers_, dtype="float64")
     d = centers.shape[1]

@@ -174,7 +174,8 @@ def purchase_days(tx, as_of: str | pd.Timestamp, start: str | pd.Timestamp | Non
     Parameters
     ----------
     tx : DataFrame or ibis Table
-        Clean transactions with customer_id, order_date and amount (quantity optional).
+        Clean transactions with customer_id, order_date and amount (quantity optional); an ibis
+        table must live in ``con``.
     as_of : date-like
         Days on or before this date count.
     start : date-like, optional
@@ -242,7 +243,8 @@ def summary(tx, as_of: str | pd.Timestamp, time_unit: str = "weeks", con=None) -
     Parameters
     ----------
     tx : DataFrame or ibis Table
-        Clean transactions with customer_id, order_date and amount (quantity optional).
+        Clean transactions with customer_id, order_date and amount (quantity optional); an ibis
+        table must live in ``con``.
     as_of : date-like
         The end of the observation; lines dated later never count.
     time_unit : {'days', 'weeks'}

@@ -1547,7 +1547,8 @@ def derive_outcomes(assignments: pd.DataFrame, tx, window_days: int = 28,
     assignments : DataFrame
         One row per customer: user, variant and exposure date columns.
     tx : DataFrame or ibis Table
-        Clean transactions (customer_id, order_id, order_date, amount).
+        Clean transactions (customer_id, order_id, order_date, amount); an ibis table must live
+        in ``con``.
     window_days, pre_days : int
         Length of the outcome window after exposure and of the pre-period before it.
     as_of : date-like, optional
