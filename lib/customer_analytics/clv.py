@@ -33,12 +33,20 @@ Summary definitions (one row per customer, computed from the clean transactions 
 - a **purchase** is a customer-day with at least one line that is not a return (a return line
   has a negative amount or quantity; a zero-value line such as a free item is a purchase);
   several orders on one day are one purchase; its value is the net amount of that day's
-  lines. Days with only returns are not purchases (the cleaning step nets returns against purchases by default);
+  lines, summed in whole cents (each line rounded to the cent, half away from zero).
+  Days with only returns are not purchases (the cleaning step nets returns against purchases by default);
   a customer with no purchase at all (only returns) has no row.
 - **frequency**: number of repeat purchases (purchase days after the first);
 - **recency**: time from the first to the last purchase, in the time unit;
 - **T**: the customer's age, time from the first purchase to ``as_of``, in the time unit;
-- **monetary_value**: mean value of the repeat purchases (NaN for one-time buyers).
+- **monetary_value**: mean value of the repeat purchases, their net cents / 100 / frequency
+  (NaN for one-time buyers).
+
+The summary and the purchase days are ibis expressions (:func:`summary_expr`,
+:func:`purchase_days_expr`) that run in the engine (:mod:`customer_analytics.engine`: an embedded
+DuckDB by default, or Spark or a warehouse); only the per-customer rows come back to pandas.
+Summing cents rather than floats makes the result independent of the order in which an engine
+adds up the lines.
 
 The time unit (``days`` or ``weeks`` = 7 days) is set once in the config (``clv.time_unit``)
 and is stated in every table this module writes. Horizons are given in days and converted.
@@ -61,9 +69,11 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+import ibis
 import numpy as np
 import pandas as pd
 
+from customer_analytics import engine
 from customer_analytics.errors import ConfigError, InputError
 
 TIME_UNITS = {"days": 1.0, "weeks": 7.0}
@@ -91,60 +101,180 @@ def _check_tx(tx: pd.DataFrame) -> None:
                          f"order_date and amount (columns: {list(tx.columns)})")
 
 
-def purchase_days(tx: pd.DataFrame, as_of: str | pd.Timestamp, start: str | pd.Timestamp | None = None
+def _lines(tx, con=None):
+    """The engine and the transaction lines as an ibis table (a pandas frame is pushed into the engine).
+
+    A frame becomes an in-memory table of the engine session (``ibis.memtable``): nothing is
+    written to disk, in DuckDB or in Spark.
+
+    A frame keeps only customer_id (as text), order_date (as dates and times), amount (numbers;
+    anything else is missing) and quantity when present; an ibis table is used as it is.
+    """
+    con = con if con is not None else engine.connect()
+    if not isinstance(tx, pd.DataFrame):
+        return con, tx
+    _check_tx(tx)
+    d = pd.DataFrame({"customer_id": tx["customer_id"].astype(str), "order_date": pd.to_datetime(tx["order_date"]),
+                      "amount": pd.to_numeric(tx["amount"], errors="coerce").astype("float64")})
+    if "quantity" in tx:
+        d["quantity"] = pd.to_numeric(tx["quantity"], errors="coerce").astype("float64")
+    return con, ibis.memtable(d)  # a table of this session only (registered when the expression runs)
+
+
+def _day_dtype(tx) -> str:
+    """The resolution of the input's dates (a pandas frame's own, else nanoseconds) for the returned dates."""
+    if isinstance(tx, pd.DataFrame):
+        dtype = pd.to_datetime(tx["order_date"]).dtype
+        if getattr(dtype, "kind", "") == "M":
+            return str(dtype)
+    return "datetime64[ns]"
+
+
+def purchase_days_expr(t, as_of: str | pd.Timestamp, start: str | pd.Timestamp | None = None):
+    """The purchases (customer-days with a line that is not a return) up to ``as_of``, as one ibis expression.
+
+    Parameters
+    ----------
+    t : ibis Table
+        Transaction lines with customer_id, order_date and amount (and optionally quantity).
+    as_of : date-like
+        Days on or before this date count (times of day are ignored).
+    start : date-like, optional
+        Only days strictly after this date count.
+
+    Returns
+    -------
+    ibis Table
+        customer_id (text), day (date), cents (net amount of that day's lines in integer cents,
+        each line rounded to whole cents) and value (cents / 100), one row per purchase, ordered
+        by customer_id and day. A line is a return when its amount or quantity is negative; a
+        missing amount is not a sale and adds nothing.
+    """
+    day = t.order_date.cast("date")
+    sale = (t.amount >= 0).fill_null(False)
+    if "quantity" in t.columns:
+        sale &= ~(t.quantity < 0).fill_null(False)
+    lines = t.mutate(customer_id=t.customer_id.cast("string"), day=day, cents=engine.cents(t.amount), sale=sale)
+    keep = lines.day <= ibis.literal(pd.Timestamp(as_of).normalize().date())
+    if start is not None:
+        keep &= lines.day > ibis.literal(pd.Timestamp(start).normalize().date())
+    lines = lines.filter(keep)
+    g = lines.group_by(["customer_id", "day"]).aggregate(cents=lines.cents.sum().fill_null(0),
+                                                         sale=lines.sale.any())
+    g = g.filter(g.sale)
+    return g.select("customer_id", "day", "cents", value=g.cents.cast("float64") / 100).order_by(["customer_id", "day"])
+
+
+def purchase_days(tx, as_of: str | pd.Timestamp, start: str | pd.Timestamp | None = None, con=None
                   ) -> pd.DataFrame:
     """One row per purchase (customer-day with a line that is not a return) up to ``as_of``.
 
-    Columns ``customer_id``, ``day`` (date) and ``value`` (net amount of that day's lines).
-    ``start`` (exclusive) keeps only later days.
-    """
-    _check_tx(tx)
-    day = pd.to_datetime(tx["order_date"]).dt.normalize()
-    keep = day.le(pd.Timestamp(as_of))
-    if start is not None:
-        keep &= day.gt(pd.Timestamp(start))
-    d = pd.DataFrame({"customer_id": tx["customer_id"].astype(str), "day": day,
-                      "amount": pd.to_numeric(tx["amount"], errors="coerce")})[keep.to_numpy()]
-    sale = d["amount"].ge(0)
-    if "quantity" in tx:
-        sale &= ~pd.to_numeric(tx["quantity"], errors="coerce")[keep.to_numpy()].lt(0)
-    d["sale"] = sale
-    g = d.groupby(["customer_id", "day"], as_index=False, sort=True).agg(value=("amount", "sum"), sale=("sale", "any"))
-    return g.loc[g["sale"], ["customer_id", "day", "value"]].reset_index(drop=True)
+    The step runs in the engine (:func:`purchase_days_expr`); only the purchases come back.
 
-
-def summary(tx: pd.DataFrame, as_of: str | pd.Timestamp, time_unit: str = "weeks") -> pd.DataFrame:
-    """Frequency, recency, T and mean repeat spend per customer as of ``as_of``.
-
-    See the module docstring for the definitions. ``attrs["no_purchase_customers"]`` counts
-    the customers with lines up to ``as_of`` but no purchase (only returns).
+    Parameters
+    ----------
+    tx : DataFrame or ibis Table
+        Clean transactions with customer_id, order_date and amount (quantity optional); an ibis
+        table must live in ``con``.
+    as_of : date-like
+        Days on or before this date count.
+    start : date-like, optional
+        Only days strictly after this date count.
+    con : ibis backend, optional
+        The engine (:func:`customer_analytics.engine.connect`); default an embedded DuckDB.
 
     Returns
     -------
     DataFrame
-        Columns :data:`SUMMARY_COLUMNS`, one row per customer with at least one purchase.
+        ``customer_id``, ``day`` (date) and ``value`` (net amount of that day's lines, summed
+        in whole cents), sorted by customer and day.
+    """
+    con, t = _lines(tx, con)
+    out = con.execute(purchase_days_expr(t, as_of, start))
+    return pd.DataFrame({"customer_id": out["customer_id"].astype(str),
+                         "day": pd.to_datetime(out["day"]).astype(_day_dtype(tx)),
+                         "value": out["value"].astype("float64")})
+
+
+def summary_expr(t, as_of: str | pd.Timestamp, time_unit: str = "weeks"):
+    """The BTYD summary per customer as one ibis expression (definitions in the module docstring).
+
+    Parameters
+    ----------
+    t : ibis Table
+        Transaction lines with customer_id, order_date and amount (and optionally quantity).
+    as_of : date-like
+        The end of the observation; later lines never count.
+    time_unit : {'days', 'weeks'}
+        The unit of recency and T.
+
+    Returns
+    -------
+    ibis Table
+        :data:`SUMMARY_COLUMNS`: frequency (purchase days after the first), recency and T in
+        the time unit, monetary_value (repeat purchases' net cents / 100 / frequency; null for
+        one-time buyers), first_purchase and last_purchase (dates), ordered by customer_id.
     """
     unit = _unit_days(time_unit)
-    as_of = pd.Timestamp(as_of).normalize()
-    days = purchase_days(tx, as_of)
-    g = days.groupby("customer_id", sort=True)
-    first, last = g["day"].min(), g["day"].max()
-    n = g.size()
-    first_value = days.drop_duplicates("customer_id").set_index("customer_id")["value"]
-    repeat_total = g["value"].sum() - first_value
-    freq = (n - 1).astype("int64")
+    end = ibis.literal(pd.Timestamp(as_of).normalize().date())
+    days = purchase_days_expr(t, as_of).select("customer_id", "day", "cents")
+    days = days.mutate(first=days.day.min().over(ibis.window(group_by="customer_id")))
+    g = days.group_by("customer_id").aggregate(
+        first_purchase=days.day.min(), last_purchase=days.day.max(), n=days.day.count(),
+        repeat_cents=days.cents.sum(where=days.day > days.first).fill_null(0))
+    freq = (g.n - 1).cast("int64")
+    spend = ibis.cases((freq > 0, g.repeat_cents.cast("float64") / 100 / freq), else_=ibis.null("float64"))
+    return g.select(
+        "customer_id", frequency=freq,
+        recency=g.last_purchase.delta(g.first_purchase, unit="day").cast("float64") / unit,
+        T=end.delta(g.first_purchase, unit="day").cast("float64") / unit,
+        monetary_value=spend, first_purchase=g.first_purchase, last_purchase=g.last_purchase,
+    ).order_by("customer_id")
+
+
+def summary(tx, as_of: str | pd.Timestamp, time_unit: str = "weeks", con=None) -> pd.DataFrame:
+    """Frequency, recency, T and mean repeat spend per customer as of ``as_of``.
+
+    See the module docstring for the definitions. The step runs in the engine
+    (:func:`summary_expr`; an embedded DuckDB unless ``con`` names another engine) and only the
+    per-customer rows come back. Money is summed in whole cents, so the result does not depend
+    on the order in which an engine adds up the lines.
+
+    Parameters
+    ----------
+    tx : DataFrame or ibis Table
+        Clean transactions with customer_id, order_date and amount (quantity optional); an ibis
+        table must live in ``con``.
+    as_of : date-like
+        The end of the observation; lines dated later never count.
+    time_unit : {'days', 'weeks'}
+        The unit of recency and T (``clv.time_unit``).
+    con : ibis backend, optional
+        The engine (:func:`customer_analytics.engine.connect`); default an embedded DuckDB.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SUMMARY_COLUMNS`, one row per customer with at least one purchase,
+        sorted by customer_id. ``attrs["no_purchase_customers"]`` counts the customers with
+        lines up to ``as_of`` but no purchase (only returns); ``attrs["time_unit"]`` the unit.
+    """
+    _unit_days(time_unit)
+    con, t = _lines(tx, con)
+    end = pd.Timestamp(as_of).normalize()
+    res = con.execute(summary_expr(t, end, time_unit))
+    dtype = _day_dtype(tx)
     out = pd.DataFrame({
-        "customer_id": first.index.astype(str),
-        "frequency": freq.to_numpy(),
-        "recency": ((last - first).dt.days / unit).to_numpy(),
-        "T": ((as_of - first).dt.days / unit).to_numpy(),
-        "monetary_value": (repeat_total / freq.where(freq > 0)).to_numpy(),
-        "first_purchase": first.to_numpy(),
-        "last_purchase": last.to_numpy(),
+        "customer_id": res["customer_id"].astype(str),
+        "frequency": res["frequency"].astype("int64"),
+        "recency": res["recency"].astype("float64"),
+        "T": res["T"].astype("float64"),
+        "monetary_value": pd.to_numeric(res["monetary_value"]).astype("float64"),
+        "first_purchase": pd.to_datetime(res["first_purchase"]).astype(dtype),
+        "last_purchase": pd.to_datetime(res["last_purchase"]).astype(dtype),
     })
-    with_lines = pd.to_datetime(tx["order_date"]).dt.normalize().le(as_of)
-    out.attrs["no_purchase_customers"] = int(tx.loc[with_lines.to_numpy(), "customer_id"].astype(str).nunique()
-                                             - len(out))
+    with_lines = t.filter(t.order_date.cast("date") <= ibis.literal(end.date()))
+    out.attrs["no_purchase_customers"] = int(con.execute(with_lines.customer_id.cast("string").nunique())) - len(out)
     out.attrs["time_unit"] = time_unit
     return out
 

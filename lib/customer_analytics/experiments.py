@@ -56,6 +56,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import ibis
 import numpy as np
 import pandas as pd
 import yaml
@@ -63,6 +64,7 @@ from scipy import optimize, special, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+from customer_analytics import engine
 from customer_analytics.errors import ConfigError, InputError
 from customer_analytics.formatting import fmt_share
 from customer_analytics.i18n import t
@@ -1493,17 +1495,79 @@ def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05
 # ------------------------------------------------------------------ mode (b): from transactions
 
 
-def derive_outcomes(assignments: pd.DataFrame, tx: pd.DataFrame, window_days: int = 28,
+def outcomes_expr(t, a):
+    """Per assigned customer: net cents and distinct orders in the outcome window, net cents before it.
+
+    One ibis expression: the transaction lines joined with the assignments on customer_id, then
+    summed per customer.
+
+    Parameters
+    ----------
+    t : ibis Table
+        Transaction lines with customer_id, order_id, order_date and amount.
+    a : ibis Table
+        One row per assigned customer: customer_id, exposure, window_end (exposure + the window)
+        and pre_start (exposure - the pre-period), all timestamps.
+
+    Returns
+    -------
+    ibis Table
+        customer_id, revenue_cents (net amount of the lines dated in [exposure, window_end), in
+        integer cents, each line rounded to whole cents), orders (distinct order ids in that
+        window) and pre_cents (net cents in [pre_start, exposure)), for the assigned customers
+        with at least one line; missing sums are 0.
+    """
+    lines = t.select(customer_id=t.customer_id.cast("string"), order_id=t.order_id, order_date=t.order_date,
+                     cents=engine.cents(t.amount))
+    j = lines.join(a, "customer_id")
+    in_win = (j.order_date >= j.exposure) & (j.order_date < j.window_end)
+    pre = (j.order_date < j.exposure) & (j.order_date >= j.pre_start)
+    return j.group_by("customer_id").aggregate(revenue_cents=j.cents.sum(where=in_win).fill_null(0),
+                                               orders=j.order_id.nunique(where=in_win),
+                                               pre_cents=j.cents.sum(where=pre).fill_null(0))
+
+
+def derive_outcomes(assignments: pd.DataFrame, tx, window_days: int = 28,
                     as_of: str | pd.Timestamp | None = None, user_column: str = "customer_id",
                     variant_column: str = "variant", exposure_column: str = "exposure_date",
-                    pre_days: int = 90) -> tuple[pd.DataFrame, list[str]]:
+                    pre_days: int = 90, con=None) -> tuple[pd.DataFrame, list[str]]:
     """Per-customer outcomes in the window after exposure, from clean transactions.
 
     Outcomes: ``converted`` (any purchase in [exposure, exposure + window_days)),
     ``revenue`` (net amount in the window), ``orders`` (distinct orders in the window)
     and the covariate ``pre_revenue`` (net amount in the ``pre_days`` before exposure).
+    Money is summed in whole cents (each line rounded to the cent) and shown in currency units.
 
-    Returns the table and notes (for example an outcome window that runs past ``as_of``).
+    The assignments are checked in pandas (a small table); the join with the transactions and
+    the window sums run in the engine (:func:`outcomes_expr`; an embedded DuckDB unless ``con``
+    names another engine), and only the per-customer sums come back.
+
+    Parameters
+    ----------
+    assignments : DataFrame
+        One row per customer: user, variant and exposure date columns.
+    tx : DataFrame or ibis Table
+        Clean transactions (customer_id, order_id, order_date, amount); an ibis table must live
+        in ``con``.
+    window_days, pre_days : int
+        Length of the outcome window after exposure and of the pre-period before it.
+    as_of : date-like, optional
+        The period end: a note says so when outcome windows end after it.
+    user_column, variant_column, exposure_column : str
+        The assignment table's columns.
+    con : ibis backend, optional
+        The engine (:func:`customer_analytics.engine.connect`).
+
+    Returns
+    -------
+    (DataFrame, list of str)
+        customer_id, variant, exposure, revenue, orders, converted, pre_revenue in the
+        assignments' order, and notes (for example an outcome window that runs past ``as_of``).
+
+    Raises
+    ------
+    InputError
+        A missing column, an unparseable exposure date or a customer assigned twice.
     """
     for col in (user_column, variant_column, exposure_column):
         if col not in assignments:
@@ -1522,13 +1586,19 @@ def derive_outcomes(assignments: pd.DataFrame, tx: pd.DataFrame, window_days: in
     if as_of is not None and end > pd.Timestamp(as_of) + pd.Timedelta(days=1):
         notes.append(f"The outcome window of the last exposures ends {end.date()}, after the period end "
                      f"{pd.Timestamp(as_of).date()}: {OPEN_WINDOW_NOTE}.")
-    t = tx[["customer_id", "order_id", "order_date", "amount"]].merge(a, on="customer_id")
-    in_win = (t["order_date"] >= t["exposure"]) & (t["order_date"] < t["exposure"] + pd.Timedelta(days=window_days))
-    pre = (t["order_date"] < t["exposure"]) & (t["order_date"] >= t["exposure"] - pd.Timedelta(days=pre_days))
-    w = t[in_win].groupby("customer_id")
+    con = con if con is not None else engine.connect()
+    # pandas frames become in-memory tables of the engine session (nothing is written to disk)
+    lines = tx if not isinstance(tx, pd.DataFrame) else ibis.memtable(tx[["customer_id", "order_id", "order_date",
+                                                                          "amount"]])
+    windows = ibis.memtable(pd.DataFrame({
+        "customer_id": a["customer_id"].to_numpy(dtype=object), "exposure": a["exposure"],
+        "window_end": a["exposure"] + pd.Timedelta(days=window_days),
+        "pre_start": a["exposure"] - pd.Timedelta(days=pre_days)}))
+    sums = con.execute(outcomes_expr(lines, windows))
+    sums = sums.assign(customer_id=sums["customer_id"].astype(str)).set_index("customer_id")
     out = a.set_index("customer_id")
-    out["revenue"] = w["amount"].sum().reindex(out.index).fillna(0.0).round(2)
-    out["orders"] = w["order_id"].nunique().reindex(out.index).fillna(0).astype(float)
+    out["revenue"] = sums["revenue_cents"].reindex(out.index).fillna(0).astype("float64") / 100
+    out["orders"] = sums["orders"].reindex(out.index).fillna(0).astype(float)
     out["converted"] = (out["orders"] > 0).astype(float)
-    out["pre_revenue"] = t[pre].groupby("customer_id")["amount"].sum().reindex(out.index).fillna(0.0).round(2)
+    out["pre_revenue"] = sums["pre_cents"].reindex(out.index).fillna(0).astype("float64") / 100
     return out.reset_index(), notes
