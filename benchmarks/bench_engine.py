@@ -76,7 +76,6 @@ def _baseline_cleaning():
 
 
 def step(kind: str, n: int) -> dict:
-    import pandas as pd
 
     from customer_analytics import cleaning, engine, reading
 

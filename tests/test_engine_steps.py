@@ -14,8 +14,6 @@ definition, and therefore the reference, sums cents.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -312,15 +310,7 @@ def test_a_pipeline_the_engine_cannot_assign_keeps_scikit_learns_assignment(samp
 # ------------------------------------------------------------------ Spark local mode
 
 
-@pytest.fixture(scope="module")
-def spark():
-    if shutil.which("java") is None:
-        print("\nSKIPPED: no Java on this machine; the Spark parity test of the engine steps needs a JVM")
-        pytest.skip("no Java on this machine: the Spark parity test needs a JVM")
-    con = engine.connect({"backend": "pyspark", "spark": {"master": "local[1]",
-                                                           "conf": {"spark.sql.shuffle.partitions": "2"}}})
-    yield con
-    con.disconnect()
+# the session is the shared `spark` fixture of conftest.py (skipped, with the reason, without Java)
 
 
 def test_spark_local_gives_the_same_tables_as_duckdb_for_all_three_steps(spark, sample, clean, sample_features):
