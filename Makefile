@@ -69,7 +69,7 @@ sample: env ## Regenerate the synthetic sample in data/sample/ (seeded, identica
 sample-warehouse: env ## Write the sample as table sales.transactions in data/warehouse.duckdb (for config/warehouse.yaml)
 	$(PY) -m customer_analytics make-warehouse --out data/warehouse.duckdb
 
-bench-engine: env ## Load + clean + RFM from partitioned Parquet at 1e7 and 1e8 lines (about an hour; needs ~10 GB disk)
+bench-engine: env ## Load + clean + RFM from partitioned Parquet at 1e7 and 1e8 lines (about 30 minutes; needs about 30 GB of free disk)
 	cd benchmarks && $(PY) bench_engine.py --sizes 10000000 100000000 --baseline --spark
 
 lint: env ## Lint the package, tests, benchmarks and notebooks with ruff
