@@ -123,56 +123,7 @@ def clean_transactions(
     id_fixes: dict[str, int] | None = None,
     lines_identifiable: bool | None = None,
 ) -> CleanResult:
-    """Cut the data at the period end, apply the cleaning rules in :data:`RULE_ORDER`, audit each.
-
-    Parameters
-    ----------
-    tx : DataFrame
-        Canonical transactions from :func:`load_transactions`.
-    rules : dict, optional
-        Overrides of the default rules (``resources/cleaning_rules.yaml``);
-        unknown rule names or keys raise an error listing the valid ones.
-    period_end : date-like, optional
-        Last day of the reporting period (the whole day counts). Lines dated after it
-        are set aside *before* any rule runs, so that no rule (return netting,
-        duplicates, the outlier threshold) sees the future: the report of a month is
-        the same whether the file holds later months or not. They are counted in
-        ``stats['rows_after_period']`` (``stats['rows_after_today']`` of them are
-        dated after today, probably typos), not in the audit.
-    analysis_start : date-like, optional
-        First day of the analysis window; earlier lines are removed by ``date_window``.
-    id_fixes : dict, optional
-        ``LoadResult.id_fixes``: the loader's id normalisations, recorded as
-        step 0 of the audit so the table accounts for every change.
-    lines_identifiable : bool, optional
-        Whether lines carry a real order or line id (``LoadResult.lines_identifiable``).
-        Without one, identical lines are separate purchases and ``duplicates`` keeps
-        them. Default: true when there is an ``order_id`` column.
-
-    Returns
-    -------
-    CleanResult
-        ``data`` (customer lines only), ``audit`` (one row per rule outcome, columns
-        :data:`AUDIT_COLUMNS`), ``examples`` (rows each rule touched) and ``stats``.
-
-    Notes
-    -----
-    The audit adds up. Rows: the lines dated up to the period end
-    (``stats['rows_in_period']``) equal the clean rows plus every rule's
-    ``rows_removed``; ``rows_changed`` counts lines kept but altered (a purchase
-    reduced by a return, a capped or flagged outlier, an id normalised while
-    loading). Revenue, in exact cents: ``revenue_removed`` is the sum of the
-    removed lines' amounts (returns negative), ``revenue_changed`` the change of
-    kept lines' amounts, ``revenue_effect = revenue_changed - revenue_removed``; the
-    raw revenue in the period plus every ``revenue_effect`` equals the clean revenue.
-    ``revenue_share`` is ``revenue_effect`` as a fraction of the raw revenue. See
-    :func:`reconcile`.
-
-    Raises
-    ------
-    InputError
-        If a rule removes every remaining row; the message names that rule.
-    """
+    """:func:`customer_analytics.cleaning.clean_transactions`, in plain pandas (same parameters, same result)."""
     cfg = merge_checked(default_rules(), rules or {}, where="cleaning.rules")
     df = tx.copy()
     stats: dict[str, int | float] = {"rows_in_file": len(df), "rows_after_period": 0, "rows_after_today": 0}

@@ -98,12 +98,24 @@ def cents(amounts: pd.Series) -> pd.Series:
 
 
 def _first(df: pd.DataFrame, col: str) -> int:
-    v = df[col].iloc[0]
+    """An integer the engine returned in a one-row result (0 for null, or a measure not asked for)."""
+    v = df[col].iloc[0] if col in df else None
     return 0 if pd.isna(v) else int(v)
 
 
-def _audit(con, t, plan: list, raw_cents: int, stats: dict) -> pd.DataFrame:
-    """One aggregation over the tagged table: the audit line of every outcome in ``plan``."""
+def _positioned(con, tx: pd.DataFrame):
+    """A frame in the engine with its position in the frame (``_row``, the order lines keep)."""
+    return engine.table(con, tx.assign(**{ROW: np.arange(len(tx), dtype="int64")}))
+
+
+def _untagged(t):
+    """The table with no line tagged by a rule yet (``_out`` null, example order 0)."""
+    return t.mutate(**{OUT: ibis.null("string"), EXAMPLE_ORDER: ibis.literal(0, "int64")})
+
+
+def _audit(con, t, plan: list, raw_cents: int, stats: dict) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """One aggregation over the tagged table: the audit line of every outcome in ``plan``, and
+    the counts behind each line (removed, changed, matched returns) by its label."""
     measures = {}
     for i, (_step, _rule, outcome, _text) in enumerate(plan):
         if outcome is None:
@@ -121,16 +133,15 @@ def _audit(con, t, plan: list, raw_cents: int, stats: dict) -> pd.DataFrame:
         if outcome.label == "cancellations: matched returns":
             measures[f"m{i}"] = t.count(where=gone & (t[EXAMPLE_ORDER] == 0))
     agg = con.execute(t.aggregate(**measures)) if measures else pd.DataFrame([{}])
-    rows = []
+    rows, counted = [], {}
     for i, (step, rule, outcome, text) in enumerate(plan):
-        if outcome is None:  # a disabled rule or a step-0 id fix
+        if outcome is None:  # a disabled rule
             rows.append({"step": step, "rule": rule, "action": "disabled", **_zeros(), "explanation": text})
             continue
-        removed, changed = _first(agg, f"r{i}"), _first(agg, f"c{i}") if outcome.changes else 0
-        removed_c = _first(agg, f"rc{i}")
-        changed_c = _first(agg, f"dc{i}") if outcome.changes else 0
+        removed, changed, matched = _first(agg, f"r{i}"), _first(agg, f"c{i}"), _first(agg, f"m{i}")
+        removed_c, changed_c = _first(agg, f"rc{i}"), _first(agg, f"dc{i}")
         effect = changed_c - removed_c
-        counts = {"removed": removed, "changed": changed, "matched": _first(agg, f"m{i}") if f"m{i}" in agg else 0}
+        counts = counted[outcome.label] = {"removed": removed, "changed": changed, "matched": matched}
         rows.append({
             "step": step, "rule": outcome.label, "action": outcome.action,
             "rows_removed": removed, "rows_changed": changed,
@@ -140,7 +151,7 @@ def _audit(con, t, plan: list, raw_cents: int, stats: dict) -> pd.DataFrame:
             "example_rows": _example_rows(con, t, outcome) if removed or changed else "",
             "explanation": text(counts, stats) if callable(text) else text,
         })
-    return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+    return pd.DataFrame(rows, columns=AUDIT_COLUMNS), counted
 
 
 def _zeros() -> dict:
@@ -157,7 +168,7 @@ def _example_rows(con, t, outcome) -> str:
     return "; ".join(str(int(r)) for r in rows)
 
 
-def _explanations(rc: dict, stats: dict) -> dict:
+def _explanations() -> dict:
     """The sentence of each audit line (some carry the rule's own counts)."""
     def matched(counts, s):
         zeroed = counts["removed"] - counts["matched"]
@@ -165,7 +176,7 @@ def _explanations(rc: dict, stats: dict) -> dict:
                 f"{zeroed:,} purchase lines netted to zero; {counts['changed']:,} purchase lines were reduced (changed).")
 
     def outliers(counts, s):
-        return (rulebook.RULE_ORDER["outliers"] + f" Threshold: {s['outlier_threshold_exact']:,.2f} per line; "
+        return (rulebook.RULE_ORDER["outliers"] + f" Threshold: {s['outlier_threshold']:,.2f} per line; "
                 f"{s['outlier_hits']:,} lines above it carry {s['outlier_cents'] / 100:,.2f}.")
 
     return {
@@ -248,13 +259,12 @@ def clean_transactions(
     if frame:
         con = con or engine.connect()
         dtypes = tx.dtypes.to_dict()
-        t = engine.table(con, tx.assign(**{ROW: np.arange(len(tx), dtype="int64")}))
+        t = _positioned(con, tx)
     else:
         con = con or tx._find_backend()
         dtypes = None
         t = tx if ROW in tx.columns else tx.mutate(**{ROW: tx.source_row})
     columns = [c for c in t.columns if c not in (ID_FIX_COLUMN, ROW)]
-    stats: dict[str, int | float] = {}
     counts = {"rows_in_file": t.count()}
     if period_end is not None:
         end = (pd.Timestamp(period_end).normalize() + pd.Timedelta(days=1)).to_pydatetime()
@@ -264,9 +274,7 @@ def clean_transactions(
     got = con.execute(t.aggregate(**counts))
     if period_end is not None:
         t = t.filter((t.order_date < end) | t.order_date.isnull())
-    stats = {"rows_in_file": _first(got, "rows_in_file"), "rows_after_period": _first(got, "rows_after_period")
-             if "rows_after_period" in got else 0,
-             "rows_after_today": _first(got, "rows_after_today") if "rows_after_today" in got else 0}
+    stats: dict[str, int | float] = {k: _first(got, k) for k in ("rows_in_file", "rows_after_period", "rows_after_today")}
     period = {"rows": t.count(), "cents": engine.cents(t.amount).sum()}
     if ID_FIX_COLUMN in t.columns:  # count the id fixes of this period's lines only
         period.update(float_artefacts=t.count(where=(t[ID_FIX_COLUMN] % 2) == 1),
@@ -285,49 +293,43 @@ def clean_transactions(
     if lines_identifiable is None:
         lines_identifiable = "order_id" in columns
 
+    fixes = [{"step": 0, "rule": rule, "action": "fix", **_zeros(), "rows_changed": int(id_fixes[key]),
+              "explanation": f"While loading, customer ids were normalised: {what}."}
+             for key, rule, what in (
+                 ("customer_id_float_artefacts", "customer ids: float artefacts",
+                  "float artefacts such as 12346.0 became 12346"),
+                 ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"))
+             if (id_fixes or {}).get(key)]
     plan: list = []
-    for key, rule, what in (
-        ("customer_id_float_artefacts", "customer ids: float artefacts", "float artefacts such as 12346.0 became 12346"),
-        ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"),
-    ):
-        if (id_fixes or {}).get(key):
-            plan.append((0, rule, rulebook.Outcome(rule, "fix"), f"While loading, customer ids were normalised: {what}.",
-                         int(id_fixes[key])))
     ctx = rulebook.Context(con=con, columns=tuple(columns), lines_identifiable=bool(lines_identifiable),
                            analysis_start=None if analysis_start is None else pd.Timestamp(analysis_start))
-    t = t.mutate(**{OUT: ibis.null("string"), EXAMPLE_ORDER: ibis.literal(0, "int64")})
-    texts = _explanations(cfg, ctx.stats)
+    t = _untagged(t)
+    texts = _explanations()
     for step, rule in enumerate(rulebook.RULES, start=1):
         rc = cfg[rule.name]
         if not rc.get("enabled", True):
-            plan.append((step, rule.name, None, "Switched off in cleaning.rules.", None))
+            plan.append((step, rule.name, None, "Switched off in cleaning.rules."))
             continue
         if rule.name == "duplicates" and not ctx.lines_identifiable:
             plan.append((step, rule.name, rulebook.Outcome(rule.name, "kept"), (
                 "The data has no order or line id, so two identical lines (same customer, day, "
-                "quantity and amount) are two real purchases: no line was removed as a duplicate."), None))
+                "quantity and amount) are two real purchases: no line was removed as a duplicate.")))
             continue
         t = rule.apply(t, rc, ctx)
         if rule.name == "cancellations":  # the window functions run once, not once per later query
-            t = engine.materialize(con, t)
+            t = engine.materialize(t)
         for outcome in rule.outcomes(rc):
-            plan.append((step, rule.name, outcome, texts.get(outcome.label, rule.explanation), None))
-    if "outlier_threshold" in ctx.stats:
-        ctx.stats["outlier_threshold_exact"] = ctx.stats["outlier_threshold"]
-    t = engine.materialize(con, t)
-    audit = _audit(con, t, [(s, r, o, x) for s, r, o, x, _ in plan], raw_cents, ctx.stats)
-    for i, (_s, _r, _o, _x, fixed) in enumerate(plan):
-        if fixed is not None:
-            audit.loc[i, ["action", "rows_changed"]] = ["fix", fixed]
+            plan.append((step, rule.name, outcome, texts.get(outcome.label, rule.explanation)))
+    t = engine.materialize(t)
+    rule_rows, counted = _audit(con, t, plan, raw_cents, ctx.stats)
+    audit = pd.concat([pd.DataFrame(fixes, columns=AUDIT_COLUMNS), rule_rows], ignore_index=True) if fixes else rule_rows
     _check_left(audit, stats["rows_in_period"])
-    examples = _examples(con, t, plan, ctx.stats, columns, dtypes)
-    for k in ("outlier_threshold",):
-        if k in ctx.stats:
-            stats[k] = ctx.stats[k]
-    if cfg["cancellations"].get("enabled", True) and cfg["cancellations"]["mode"] == "net":
-        a = audit.set_index("rule")
-        stats["returns_matched"] = int(a.loc["cancellations: matched returns", "rows_removed"]) - _zeroed(con, t)
-        stats["returns_unmatched"] = int(a.loc["cancellations: unmatched returns", "rows_removed"])
+    examples = _examples(con, t, plan, ctx.examples, columns, dtypes)
+    if "outlier_threshold" in ctx.stats:
+        stats["outlier_threshold"] = ctx.stats["outlier_threshold"]
+    if "cancellations: matched returns" in counted:
+        stats["returns_matched"] = counted["cancellations: matched returns"]["matched"]
+        stats["returns_unmatched"] = counted["cancellations: unmatched returns"]["removed"]
     clean = t.filter(t[OUT].isnull())
     out_cols = columns + (["is_outlier"] if "is_outlier" in t.columns else [])
     clean = clean.order_by(ROW).select(out_cols)
@@ -353,8 +355,7 @@ def net_returns(tx: pd.DataFrame, invoice_prefix: str | None = "C", *, con=None)
         ``revenue_netted`` (the revenue the returns took off purchases, exact to the cent).
     """
     con = con or engine.connect()
-    t = engine.table(con, tx.assign(**{ROW: np.arange(len(tx), dtype="int64")}))
-    t = t.mutate(**{OUT: ibis.null("string"), EXAMPLE_ORDER: ibis.literal(0, "int64")})
+    t = _untagged(_positioned(con, tx))
     label = "cancellations: matched returns"
     df = _to_frame(con.execute(rulebook.net_returns(t, invoice_prefix).order_by(ROW)), tx.dtypes.to_dict())
     delta = df[rulebook.changed_column(label)]
@@ -373,11 +374,6 @@ def net_returns(tx: pd.DataFrame, invoice_prefix: str | None = "C", *, con=None)
     return df.loc[kept, list(tx.columns)].reset_index(drop=True), detail
 
 
-def _zeroed(con, t) -> int:
-    label = "cancellations: matched returns"
-    return _first(con.execute(t.aggregate(n=t.count(where=(t[OUT] == label) & (t[EXAMPLE_ORDER] == 1)))), "n")
-
-
 def _check_left(audit: pd.DataFrame, rows_in_period: int) -> None:
     """Raise when a rule removed the last remaining rows, naming the first rule that did."""
     left = rows_in_period - audit["rows_removed"].where(audit["step"] > 0, 0).cumsum()
@@ -390,16 +386,17 @@ def _check_left(audit: pd.DataFrame, rows_in_period: int) -> None:
         )
 
 
-def _examples(con, t, plan: list, stats: dict, columns: list[str], dtypes: dict | None) -> dict[str, pd.DataFrame]:
-    """Up to five lines per audit line, in file order: what the rule removed (or flagged)."""
+def _examples(con, t, plan: list, chosen: dict, columns: list[str], dtypes: dict | None) -> dict[str, pd.DataFrame]:
+    """Up to five lines per audit line, in file order: what the rule removed, or the lines a rule
+    chose itself (``chosen``, by label: the outliers it flagged or capped)."""
     out: dict[str, pd.DataFrame] = {}
-    for step, _rule, outcome, _text, _fixed in plan:
-        if outcome is None or step == 0:
+    for _step, _rule, outcome, _text in plan:
+        if outcome is None:
             continue
         if outcome.action == "kept":
             rows = t.filter(ibis.literal(False))
-        elif outcome.label == "outliers":
-            rows = stats["outlier_examples"]
+        elif outcome.label in chosen:
+            rows = chosen[outcome.label]
         else:
             rows = t.filter((t[OUT] == outcome.label) & (t[EXAMPLE_ORDER] == 0))
         rows = rows.order_by(ROW).limit(5).select(columns)

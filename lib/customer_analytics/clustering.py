@@ -1154,6 +1154,6 @@ def assign(x: pd.DataFrame, pipeline, id_map: dict[int, int] | None = None, con=
     con = con if con is not None else engine.connect()
     cols = [f"f{j}" for j in range(x.shape[1])]  # plain names, whatever the features are called
     frame = pd.DataFrame(x.to_numpy(dtype="float64"), columns=cols).assign(_row=np.arange(len(x), dtype="int64"))
-    t = ibis.memtable(frame)  # an in-memory table of the engine session
+    t = engine.table(con, frame)
     out = con.execute(assign_expr(t, pipeline, cols, id_map).select("_row", "cluster").order_by("_row"))
     return out["cluster"].to_numpy(dtype=int)

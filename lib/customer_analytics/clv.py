@@ -104,9 +104,6 @@ def _check_tx(tx: pd.DataFrame) -> None:
 def _lines(tx, con=None):
     """The engine and the transaction lines as an ibis table (a pandas frame is pushed into the engine).
 
-    A frame becomes an in-memory table of the engine session (``ibis.memtable``): nothing is
-    written to disk, in DuckDB or in Spark.
-
     A frame keeps only customer_id (as text), order_date (as dates and times), amount (numbers;
     anything else is missing) and quantity when present; an ibis table is used as it is.
     """
@@ -118,7 +115,7 @@ def _lines(tx, con=None):
                       "amount": pd.to_numeric(tx["amount"], errors="coerce").astype("float64")})
     if "quantity" in tx:
         d["quantity"] = pd.to_numeric(tx["quantity"], errors="coerce").astype("float64")
-    return con, ibis.memtable(d)  # a table of this session only (registered when the expression runs)
+    return con, engine.table(con, d)
 
 
 def _day_dtype(tx) -> str:

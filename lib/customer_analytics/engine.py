@@ -1,7 +1,8 @@
 """Where the heavy steps run: one ibis backend, opened from the ``engine`` section of the config.
 
-The steps that touch every transaction line (today: the RFM aggregation) are written once as
-ibis expressions and run inside whichever engine holds the data. Only per-customer results come
+The steps that touch every transaction line (reading an engine source, the cleaning rules of
+:mod:`customer_analytics.rules`, the RFM and BTYD summaries, experiment outcomes, cluster
+assignment) are written once as ibis expressions and run inside whichever engine holds the data. Only per-customer results come
 back to pandas.
 
 - ``engine.backend: duckdb`` (the default) runs in an embedded DuckDB in this process: no setup,
@@ -93,7 +94,8 @@ def spark_session(spark: dict):
 
 
 def table(con, tx: pd.DataFrame, name: str | None = None):
-    """Put a pandas frame into the engine as a table and return it (an ibis table).
+    """Put a pandas frame into the engine as a table and return it (an ibis table): the one way
+    a frame enters the engine, for every step.
 
     Missing values of every dtype arrive as SQL nulls. In DuckDB the table is temporary (it
     lives as long as the connection); other engines get a table named ``name`` (default: a
@@ -161,7 +163,7 @@ def round_half_even(x, digits: int = 2):
     return ibis.ifelse(up, low + 1, low) / scale
 
 
-def materialize(con, expr):
+def materialize(expr):
     """Compute an expression once in the engine (``Table.cache``: a temporary table in DuckDB, a
     persisted DataFrame in Spark) and return the cached table.
 

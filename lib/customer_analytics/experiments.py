@@ -56,7 +56,6 @@ import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
-import ibis
 import numpy as np
 import pandas as pd
 import yaml
@@ -1587,10 +1586,9 @@ def derive_outcomes(assignments: pd.DataFrame, tx, window_days: int = 28,
         notes.append(f"The outcome window of the last exposures ends {end.date()}, after the period end "
                      f"{pd.Timestamp(as_of).date()}: {OPEN_WINDOW_NOTE}.")
     con = con if con is not None else engine.connect()
-    # pandas frames become in-memory tables of the engine session (nothing is written to disk)
-    lines = tx if not isinstance(tx, pd.DataFrame) else ibis.memtable(tx[["customer_id", "order_id", "order_date",
-                                                                          "amount"]])
-    windows = ibis.memtable(pd.DataFrame({
+    lines = tx if not isinstance(tx, pd.DataFrame) else engine.table(
+        con, tx[["customer_id", "order_id", "order_date", "amount"]])
+    windows = engine.table(con, pd.DataFrame({
         "customer_id": a["customer_id"].to_numpy(dtype=object), "exposure": a["exposure"],
         "window_end": a["exposure"] + pd.Timedelta(days=window_days),
         "pre_start": a["exposure"] - pd.Timedelta(days=pre_days)}))

@@ -253,13 +253,29 @@ def _normalise(ids: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return out, padded, float_art
 
 
-def resolve_mapping(columns: list[str], preset: str, column_mapping: dict | None) -> dict[str, str]:
-    """Map canonical names to source columns using a preset plus explicit overrides."""
+def preset_spec(preset: str) -> dict:
+    """One preset of ``resources/presets.yaml``; an unknown name is refused with the valid ones."""
     all_presets = presets()
     if preset not in all_presets:
         raise ConfigError(f"Unknown preset '{preset}'. Valid presets: {', '.join(sorted(all_presets))}")
+    return all_presets[preset]
+
+
+def missing_required(mapping: dict[str, str], pre: dict) -> list[str]:
+    """Required canonical columns the mapping lacks (an order id the preset builds, or an amount
+    computed from quantity and unit price, are not missing)."""
+    needed = [c for c in REQUIRED if c not in mapping]
+    if pre.get("order_id_from") == "customer_day" and "order_id" in needed:
+        needed.remove("order_id")
+    if "amount" in needed and {"quantity", "unit_price"} <= mapping.keys():
+        needed.remove("amount")
+    return needed
+
+
+def resolve_mapping(columns: list[str], preset: str, column_mapping: dict | None) -> dict[str, str]:
+    """Map canonical names to source columns using a preset plus explicit overrides."""
     mapping: dict[str, str] = {}
-    for canon, candidates in all_presets[preset]["columns"].items():
+    for canon, candidates in preset_spec(preset)["columns"].items():
         found = next((c for c in candidates if c in columns), None)
         if found:
             mapping[canon] = found
@@ -333,10 +349,7 @@ def load_transactions(
     fmt = file_format or ("parquet" if ext == ".parquet" else "excel" if ext in (".xlsx", ".xls") else "csv")
     if fmt not in ("csv", "parquet", "excel"):
         raise ConfigError(f"file_format must be csv, parquet or excel, got '{file_format}'")
-    all_presets = presets()
-    if preset not in all_presets:
-        raise ConfigError(f"Unknown preset '{preset}'. Valid presets: {', '.join(sorted(all_presets))}")
-    pre = all_presets[preset]
+    pre = preset_spec(preset)
     delimiter = delimiter or pre.get("read", {}).get("delimiter")
     date_format = date_format or pre.get("read", {}).get("date_format")
     if p.stat().st_size == 0:
@@ -369,11 +382,7 @@ def load_transactions(
         )
     mapping = resolve_mapping(list(raw.columns), preset, column_mapping)
     order_from = pre.get("order_id_from")
-    needed = [c for c in REQUIRED if c not in mapping]
-    if order_from == "customer_day" and "order_id" in needed:
-        needed.remove("order_id")
-    if "amount" in needed and {"quantity", "unit_price"} <= mapping.keys():
-        needed.remove("amount")
+    needed = missing_required(mapping, pre)
     if needed:
         shown = ", ".join(f"{k} <- {v}" for k, v in mapping.items()) or "(nothing matched)"
         raise InputError(
@@ -566,10 +575,7 @@ def read_source(src: EngineSource, data: dict, con) -> tuple[object, LoadResult]
     """
     raw = _open(con, src)
     preset = data.get("preset", "generic")
-    all_presets = presets()
-    if preset not in all_presets:
-        raise ConfigError(f"Unknown preset '{preset}'. Valid presets: {', '.join(sorted(all_presets))}")
-    pre = all_presets[preset]
+    pre = preset_spec(preset)
     user_map = dict(data.get("column_mapping") or {})
     row_col = next((s for s, c in user_map.items() if c == "source_row"), None)
     user_map = {s: c for s, c in user_map.items() if c != "source_row"}
@@ -578,11 +584,7 @@ def read_source(src: EngineSource, data: dict, con) -> tuple[object, LoadResult]
         raise InputError(f"{src}: column_mapping names source column(s) {missing_src} that are not in the source. "
                          f"Columns there: {list(raw.columns)}.")
     mapping = resolve_mapping(list(raw.columns), preset, user_map)
-    needed = [c for c in REQUIRED if c not in mapping]
-    if pre.get("order_id_from") == "customer_day" and "order_id" in needed:
-        needed.remove("order_id")
-    if "amount" in needed and {"quantity", "unit_price"} <= mapping.keys():
-        needed.remove("amount")
+    needed = missing_required(mapping, pre)
     if needed:
         shown = ", ".join(f"{k} <- {v}" for k, v in mapping.items()) or "(nothing matched)"
         raise InputError(f"{src}: required column(s) {needed} not found. Columns there: {list(raw.columns)}. "

@@ -2,8 +2,9 @@
 
 Every rule receives the table of all lines (an ibis table, inside the engine) and acts only on
 the lines still in play, those whose ``_out`` is null. It returns the table with the lines it
-removes *tagged*, not dropped: ``_out`` then holds the name of the audit line that removed them. Rules that change kept lines (return netting, capped outliers)
-record the change in cents in a column of their own. :func:`customer_analytics.cleaning.clean_transactions`
+removes *tagged*, not dropped: ``_out`` then holds the name of the audit line that removed them.
+Rules that change kept lines (return netting, capped outliers) record the change in cents in a
+column of their own. :func:`customer_analytics.cleaning.clean_transactions`
 runs :data:`RULES` in order and builds the whole audit from those tags with one aggregation, so
 the audit never needs to be written out by hand and always adds up.
 
@@ -71,7 +72,10 @@ class Context:
     columns: tuple[str, ...]
     lines_identifiable: bool
     analysis_start: Any = None
+    #: figures a rule reports (the outlier threshold and what lies above it)
     stats: dict = field(default_factory=dict)
+    #: lines a rule chose to show as its examples, by audit label (default: the lines it removed)
+    examples: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -164,8 +168,8 @@ def net_returns(t, invoice_prefix: str | None = "C"):
     ok = t.order_date.notnull() & live(t)
     buy = buy & ok
     is_ret = is_ret & live(t)
-    t = t.mutate(_ret=is_ret, _buy=buy, _units=units, _in=buy | (is_ret & ok),
-                 _delta=ibis.cases((buy, units), (is_ret & ok, -units), else_=ibis.literal(0, "int64")))
+    t = t.mutate(_ret=is_ret, _buy=buy, _units=units, _in=buy | (is_ret & ok))
+    t = t.mutate(_delta=ibis.cases((t._buy, t._units), (t._in, -t._units), else_=ibis.literal(0, "int64")))
 
     def win(**rows):
         return ibis.window(group_by=["_in", *key], order_by=["order_date", "_ret", ROW], **rows)
@@ -240,7 +244,7 @@ def outliers(t, rc, ctx):
     hits = ctx.con.execute(h.aggregate(n=h.count(), c=engine.cents(h.amount).sum()))
     ctx.stats.update(outlier_threshold=round(threshold, 2), outlier_hits=int(hits["n"].iloc[0]),
                      outlier_cents=int(0 if hits["c"].isna().iloc[0] else hits["c"].iloc[0]))
-    ctx.stats["outlier_examples"] = t.filter(hit)
+    ctx.examples["outliers"] = t.filter(hit)
     if rc["action"] == "drop":
         return _remove(t, hit, "outliers")
     if rc["action"] == "flag":
