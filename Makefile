@@ -79,6 +79,7 @@ format: env ## Format the code with ruff
 	$(VENV)/bin/ruff format lib tests benchmarks
 
 test: env lint ## Lint, unit tests, notebooks under nbval, end-to-end runner tests
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
 	$(VENV)/bin/pytest --nbval-lax --nbval-current-env -p no:randomly notebooks
 
@@ -114,9 +115,9 @@ mutate: env ## Mutation check of the analysis modules against the fast unit test
 	cp -Rp lib $(MUTATE_DIR)/src && cp -Rp tests data config pyproject.toml $(MUTATE_DIR)/
 	@# mutmut copies a source file only once: refresh the files it does not mutate (other modules, catalogs)
 	[ ! -d $(MUTATE_DIR)/mutants/src ] || { cd $(MUTATE_DIR)/src && find . -type f ! -path '*/__pycache__/*' \
-		! -path './customer_analytics/experiments.py' ! -path './customer_analytics/rfm.py' \
-		! -path './customer_analytics/cleaning.py' ! -path './customer_analytics/clustering.py' \
-		! -path './customer_analytics/rules.py' ! -path './customer_analytics/reading.py' \
+		! -path './customer_analytics/models/experiments.py' ! -path './customer_analytics/models/rfm.py' \
+		! -path './customer_analytics/models/cleaning.py' ! -path './customer_analytics/models/clustering.py' \
+		! -path './customer_analytics/models/rules.py' ! -path './customer_analytics/io/reading.py' \
 		-exec cp -p --parents {} ../mutants/src/ \; ; }
 ifneq ($(MODULE),)
 	$(MUTMUT) run --max-children 2 "customer_analytics.$(MODULE)*"

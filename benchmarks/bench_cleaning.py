@@ -13,7 +13,7 @@ from _common import DATA, in_subprocess, measure, print_table, sizes_or_step, sy
 
 
 def step(kind: str, n: int) -> dict:
-    from customer_analytics import cleaning
+    from customer_analytics.models import cleaning
 
     csv, pq = DATA / f"lines_{n}.csv", DATA / f"lines_{n}.parquet"
     if kind == "read_parquet":

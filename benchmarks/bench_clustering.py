@@ -36,7 +36,7 @@ TYPES = {"vip": (0.08, 25, 15, 1800.0), "regular": (0.27, 78, 5, 210.0),
 
 def synthetic_customers(n: int, seed: int = 0) -> pd.DataFrame:
     """A scored customer table (the columns notebook 02 writes) for ``n`` customers of four types."""
-    from customer_analytics import rfm
+    from customer_analytics.models import rfm
 
     rng = np.random.default_rng(seed)
     share = np.array([t[0] for t in TYPES.values()])

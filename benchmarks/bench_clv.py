@@ -54,7 +54,7 @@ def cpu_seconds() -> float:
 
 
 def fit_both(data: pd.DataFrame) -> dict:
-    from customer_analytics import clv
+    from customer_analytics.models import clv
 
     c0 = cpu_seconds()
     t0 = time.perf_counter()

@@ -79,7 +79,9 @@ def _baseline_cleaning():
 
 def step(kind: str, n: int) -> dict:
 
-    from customer_analytics import cleaning, engine, reading
+    from customer_analytics.core import engine
+    from customer_analytics.io import reading
+    from customer_analytics.models import cleaning
 
     def in_engine(con):
         t, _ = reading.read_source(reading.EngineSource(f"parquet:{lake(n)}"), DATA_CFG, con)

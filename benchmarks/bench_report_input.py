@@ -19,7 +19,8 @@ from _common import DATA, in_subprocess, measure, print_table, sizes_or_step, sy
 
 
 def step(kind: str, n: int) -> dict:
-    from customer_analytics import cleaning, context
+    from customer_analytics.models import cleaning
+    from customer_analytics.pipeline import context
 
     csv = DATA / f"lines_{n}.csv"
 

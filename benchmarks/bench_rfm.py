@@ -41,7 +41,7 @@ def make(n: int) -> pd.DataFrame:
 def step(kind: str, n: int) -> dict:
     tx = pd.read_parquet(DATA / f"rfm_{n}.parquet")
     if kind == "pandas":
-        from customer_analytics import rfm
+        from customer_analytics.models import rfm
 
         return measure(lambda: {"customers": len(rfm.compute_rfm(tx, AS_OF))})
     import duckdb

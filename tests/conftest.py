@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from customer_analytics import cleaning, engine
-from customer_analytics.sample import make_sample, write_sample
+from customer_analytics.core import engine
+from customer_analytics.io.sample import make_sample, write_sample
+from customer_analytics.models import cleaning
 
 ROOT = Path(__file__).resolve().parents[1]
 

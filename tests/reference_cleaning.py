@@ -2,7 +2,7 @@
 
 This is the definition of every rule and of the audit, one line of pandas at a time (the return
 netting as an explicit stack of units). Production runs the rules as ibis expressions in the
-engine (:mod:`customer_analytics.rules`); ``tests/test_engine_cleaning.py`` asserts that both give
+engine (:mod:`customer_analytics.models.rules`); ``tests/test_engine_cleaning.py`` asserts that both give
 identical tables.
 """
 
@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from customer_analytics import cleaning  # noqa: F401
-from customer_analytics.cleaning import (
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.core.paths import merge_checked
+from customer_analytics.models import cleaning  # noqa: F401
+from customer_analytics.models.cleaning import (
     AUDIT_COLUMNS,
     ID_FIX_COLUMN,
     RULE_ORDER,
@@ -20,8 +22,6 @@ from customer_analytics.cleaning import (
     cents,
     default_rules,
 )
-from customer_analytics.config import merge_checked
-from customer_analytics.errors import ConfigError, InputError
 
 
 def _examples(rows: pd.DataFrame, n: int = 5) -> pd.DataFrame:
@@ -123,7 +123,7 @@ def clean_transactions(
     id_fixes: dict[str, int] | None = None,
     lines_identifiable: bool | None = None,
 ) -> CleanResult:
-    """:func:`customer_analytics.cleaning.clean_transactions`, in plain pandas (same parameters, same result)."""
+    """:func:`customer_analytics.models.cleaning.clean_transactions`, in plain pandas (same parameters, same result)."""
     cfg = merge_checked(default_rules(), rules or {}, where="cleaning.rules")
     df = tx.copy()
     stats: dict[str, int | float] = {"rows_in_file": len(df), "rows_after_period": 0, "rows_after_today": 0}

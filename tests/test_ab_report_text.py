@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_analytics import experiments as ex
-from customer_analytics import narrative
-from customer_analytics.formatting import format_table
+from customer_analytics.models import experiments as ex
+from customer_analytics.report import narrative
+from customer_analytics.report.formatting import format_table
 
 
 def three_arm_table(x_a: int = 242, n: int = 2000, x_c: int = 200, x_b: int = 200, a: str = "offer_a") -> pd.DataFrame:

@@ -19,9 +19,11 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from statsmodels.stats.multitest import multipletests
 
-from customer_analytics import cleaning, clustering, context, reporting, rfm
-from customer_analytics import experiments as ex
-from customer_analytics.errors import InputError
+from customer_analytics.core.errors import InputError
+from customer_analytics.models import cleaning, clustering, rfm
+from customer_analytics.models import experiments as ex
+from customer_analytics.pipeline import context
+from customer_analytics.report import exports
 
 # ------------------------------------------------------------------ experiment tables
 
@@ -220,7 +222,7 @@ def test_revenue_share_is_a_share_of_revenue_not_of_customers(tmp_path):
         "monetary": [900.0, 30.0, 30.0, 40.0], "segment": ["champions", "hibernating", "hibernating", "hibernating"],
     })
     summary = rfm.segment_summary(scored)
-    table = pd.read_csv(reporting.save_table(summary, tmp_path, "segment_summary"), index_col=0)
+    table = pd.read_csv(exports.save_table(summary, tmp_path, "segment_summary"), index_col=0)
     champions, hibernating = table.loc["Champions"], table.loc["Hibernating"]
     assert (champions["customers"], champions["share"], champions["revenue"]) == (1, 0.25, 900.0)
     assert (champions["revenue_share"], hibernating["revenue_share"]) == (0.9, 0.1)
@@ -424,7 +426,7 @@ def test_experiment_revenue_is_exact():
 def test_the_score_levels_table_has_a_named_column(tmp_path):
     scored = rfm.add_scores(pd.DataFrame({"customer_id": list("abcd"), "recency_days": [1, 2, 3, 4],
                                           "frequency": [1, 1, 1, 2], "monetary": [5.0, 6.0, 7.0, 8.0]}), 4)
-    path = reporting.save_table(rfm.levels_used(scored).to_frame(), tmp_path, "score_levels")
+    path = exports.save_table(rfm.levels_used(scored).to_frame(), tmp_path, "score_levels")
     assert path.read_text().splitlines()[:2] == [",levels", "r,4"]
     assert rfm.levels_used(scored).to_dict() == {"r": 4, "f": 2, "m": 4}
 

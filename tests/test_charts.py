@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from customer_analytics import charts  # noqa: E402
+from customer_analytics.report import charts  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from customer_analytics import cleaning
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.models import cleaning
 
 
 def audit_row(result, rule):

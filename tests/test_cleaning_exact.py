@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_analytics import cleaning
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.models import cleaning
 
 HEADER = "customer_id,order_id,order_date,amount\n"
 

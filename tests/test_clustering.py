@@ -11,10 +11,11 @@ import pytest
 from conftest import ROOT
 from sklearn.metrics import adjusted_rand_score
 
-from customer_analytics import clustering, context, rfm
-from customer_analytics.config import load_config
-from customer_analytics.errors import ConfigError, InputError
-from customer_analytics.sample import make_sample
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.io.sample import make_sample
+from customer_analytics.models import clustering, rfm
+from customer_analytics.pipeline import context
+from customer_analytics.settings.loading import load_config
 
 # corners of a grid in (recency_days, frequency, monetary): well separated on log scales
 GRID = list(itertools.product((5, 60, 600), (1, 6, 40), (15, 300, 6000)))
@@ -84,7 +85,7 @@ def test_on_cdnow_the_chosen_k_is_in_range_with_a_stated_reason(tmp_path):
 
 
 def test_on_a_generated_retail_export_the_chosen_k_is_in_range(tmp_path):
-    from customer_analytics.sample import write_sample
+    from customer_analytics.io.sample import write_sample
 
     paths = write_sample(make_sample(seed=11, n_customers=3000), tmp_path / "data")
     customers = _customers(tmp_path, None, str(paths["transactions"]))

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_analytics import clustering
-from customer_analytics.errors import ConfigError
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.models import clustering
 
 HIGH, LOW = "high", "low"
 
@@ -483,7 +483,7 @@ def profile_for_chart():
 def test_profile_chart_shows_each_cluster_median_against_the_cutoffs(agg):
     from matplotlib.colors import to_hex
 
-    from customer_analytics.charts import color_for
+    from customer_analytics.report.charts import color_for
 
     lv, cut, names = profile_for_chart()
     fig = drawn(clustering.plot_profile(lv, cut, names, currency="£"))
@@ -565,7 +565,7 @@ def test_pca_map_shows_a_seeded_sample_coloured_and_named_by_cluster(agg):
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
-    from customer_analytics.charts import color_for
+    from customer_analytics.report.charts import color_for
 
     x, labels = pca_input()
     fig = drawn(clustering.plot_pca(x, labels, {0: "zero", 1: "one", 2: "two"}, seed=5, sample=25))
@@ -721,7 +721,7 @@ def test_features_are_log1p_of_rfm_and_the_chosen_extras():
 
 
 def test_features_with_an_infinite_value_or_no_variance_are_refused():
-    from customer_analytics.errors import InputError
+    from customer_analytics.core.errors import InputError
 
     ok = pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 1.0]})
     clustering.validate_features(ok)
@@ -758,7 +758,7 @@ def test_seeded_sample_is_every_row_when_small_and_a_sorted_reproducible_draw_ot
 
 
 def test_k_range_limits():
-    from customer_analytics.errors import InputError
+    from customer_analytics.core.errors import InputError
 
     clustering.check_k_range(6, 2, 5)
     with pytest.raises(ConfigError):
@@ -860,7 +860,7 @@ def test_k_search_settings_at_their_limits():
     s = clustering.search_k(x, [3], stability_fits=2, stability_fraction=0.1)  # 10% of 21 is 2: raised to k + 1
     expected = documented_stability(s, x, 42, 50_000, 2_000, 20_000, 2, 0.1)
     assert tuple(s.table.loc[3, ["stability_ari", "stability_ari_min"]]) == pytest.approx(expected[3])
-    from customer_analytics.errors import InputError
+    from customer_analytics.core.errors import InputError
 
     with pytest.raises(ConfigError):
         clustering.search_k(x, [1, 3])
@@ -975,7 +975,7 @@ def test_final_model_without_a_search_is_fitted_on_a_seeded_sample():
     default = clustering.fit(x, 3, scaler="quantile")
     assert default.pipeline[-1].random_state == 42 and default.pipeline[0].random_state == 42
     assert clustering.fit(x, 3, scaler="quantile", seed=7).pipeline[0].random_state == 7
-    from customer_analytics.errors import InputError
+    from customer_analytics.core.errors import InputError
 
     with pytest.raises(InputError):
         clustering.fit(x.head(3), 3)

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_analytics import clustering, narrative
-from customer_analytics.formatting import format_table
+from customer_analytics.models import clustering
+from customer_analytics.report import narrative
+from customer_analytics.report.formatting import format_table
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from customer_analytics import cleaning, clv
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.models import cleaning, clv
 
 CDNOW = ROOT / "data" / "raw" / "cdnow"
 
@@ -283,7 +283,7 @@ def test_the_verdict_reads_in_chinese_with_the_baselines_named_in_words():
 
 
 def test_report_tables_escape_text_from_data_and_show_money_and_shares():
-    from customer_analytics.formatting import format_table
+    from customer_analytics.report.formatting import format_table
 
     df = pd.DataFrame({"customer_id": ["<b>x</b>"], "clv": [1234.5], "churn_risk": [0.585]})
     html = format_table(df, currency="£", labels=clv.column_labels("en"),

@@ -11,15 +11,16 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from customer_analytics import config, runner
-from customer_analytics.errors import ConfigError
-from customer_analytics.sample import make_sample, write_sample
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.io.sample import make_sample, write_sample
+from customer_analytics.pipeline import runner
+from customer_analytics.settings import loading
 
 
 def test_defaults_load_and_user_values_override(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("rfm:\n  scheme: zh8\nclustering:\n  k: 4\n")
-    cfg = config.load_config(p)
+    cfg = loading.load_config(p)
     assert cfg["rfm"]["scheme"] == "zh8" and cfg["rfm"]["n_levels"] == 5 and cfg["clustering"]["k"] == 4
 
 
@@ -27,21 +28,21 @@ def test_unknown_config_key_lists_the_valid_ones(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("rfm:\n  schme: zh8\n")
     with pytest.raises(ConfigError, match=r"Unknown key 'schme' in config file .*\.rfm\. Valid keys: .*scheme"):
-        config.load_config(p)
+        loading.load_config(p)
 
 
 def test_missing_and_malformed_config_files(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
-        config.load_config(tmp_path / "nope.yaml")
+        loading.load_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("rfm: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        config.load_config(bad)
+        loading.load_config(bad)
 
 
 def test_shipped_run_configs_are_valid():
     for p in (ROOT / "config").glob("*.yaml"):
-        assert config.load_config(p)["data"]["path"]
+        assert loading.load_config(p)["data"]["path"]
 
 
 def test_period_resolution():

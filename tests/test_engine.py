@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from customer_analytics import cleaning, engine, rfm
-from customer_analytics.errors import ConfigError
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.models import cleaning, rfm
 
 GOLDEN = Path(__file__).parent / "golden"
 COLUMNS = {"customer_id": "string", "order_id": "string", "order_date": "timestamp", "amount": "float64"}

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import reference_cleaning as ref
 
-from customer_analytics import cleaning, engine
+from customer_analytics.core import engine
+from customer_analytics.models import cleaning
 
 COLS = ("customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price", "description")
 

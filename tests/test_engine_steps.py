@@ -21,9 +21,10 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
 
-from customer_analytics import cleaning, clustering, clv, engine, rfm
-from customer_analytics import experiments as ex
-from customer_analytics.errors import ConfigError
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.models import cleaning, clustering, clv, rfm
+from customer_analytics.models import experiments as ex
 
 # ------------------------------------------------------------------ the reference definitions, in pandas
 

@@ -16,9 +16,10 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from customer_analytics import experiments as ex
-from customer_analytics import reporting, runner
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.models import experiments as ex
+from customer_analytics.pipeline import runner
+from customer_analytics.report import exports, publishing
 
 TOL = 1e-9
 
@@ -340,11 +341,11 @@ def index_after(tmp_path, res) -> str:
     """The index page a report with this result's headline figures produces."""
     folder = tmp_path / "2025-12"
     (folder / "headlines").mkdir(parents=True)
-    reporting.record_headlines(folder, "04_ab_evaluation", **ex.headline_figures(res))
+    exports.record_headlines(folder, "04_ab_evaluation", **ex.headline_figures(res))
     run = {"status": "success", "period": "2025-12", "notebooks": [{"name": "04_ab_evaluation"}],
-           "headlines": reporting.collect_headlines(folder)}
+           "headlines": exports.collect_headlines(folder)}
     (folder / "run.json").write_text(json.dumps(run))
-    return reporting.write_index(tmp_path).read_text()
+    return publishing.write_index(tmp_path).read_text()
 
 
 def test_holm_adjusted_p_above_alpha_gives_no_winner_anywhere(tmp_path):
@@ -611,7 +612,7 @@ def table_config(tmp_path, **experiment) -> dict:
 def load_config_with(tmp_path, cfg: dict):
     import yaml
 
-    from customer_analytics.config import load_config
+    from customer_analytics.settings.loading import load_config
 
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))

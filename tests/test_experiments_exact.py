@@ -20,8 +20,8 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from customer_analytics import experiments as ex
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.models import experiments as ex
 
 
 def approx(v, rel=1e-9, abs=1e-12):  # noqa: A002 - pytest's keyword

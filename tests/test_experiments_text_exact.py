@@ -16,8 +16,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from customer_analytics import experiments as ex  # noqa: E402
-from customer_analytics.charts import color_for  # noqa: E402
+from customer_analytics.models import experiments as ex  # noqa: E402
+from customer_analytics.report.charts import color_for  # noqa: E402
 
 SPEC = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"], continuous_metrics=["revenue"],
                          covariate="spend", segment_columns=["channel"])
@@ -709,7 +709,7 @@ def test_the_forest_plot_of_a_mean_is_in_the_metrics_unit_and_in_chinese():
 
 
 def test_list_and_mapping_parameters_are_read_from_lists_json_or_yaml():
-    from customer_analytics.errors import ConfigError
+    from customer_analytics.core.errors import ConfigError
 
     assert ex.parse_list_param("binary_metrics", ["visit", 3]) == ["visit", "3"]
     assert ex.parse_list_param("binary_metrics", ("visit",)) == ["visit"]
@@ -740,7 +740,7 @@ def test_experiment_parameters_are_coerced_and_an_empty_user_column_means_none()
         assert ex.coerce_params({"user_column": empty}) == {"user_column": None}
     assert ex.coerce_params({"user_column": "customer"}) == {"user_column": "customer"}
     assert ex.coerce_params({}) == {}
-    from customer_analytics.errors import ConfigError
+    from customer_analytics.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="Parameter 'segment_columns' must be a list"):
         ex.coerce_params({"segment_columns": "channel"})

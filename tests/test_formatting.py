@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from customer_analytics import formatting as f
+from customer_analytics.report import formatting as f
 
 
 @pytest.mark.parametrize(("fn", "value", "shown"), [

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import ROOT
 
-from customer_analytics import i18n
+from customer_analytics.report import i18n
 
 
 def test_no_key_is_missing_in_either_language():

@@ -9,8 +9,10 @@ import html
 import pandas as pd
 import pytest
 
-from customer_analytics import experiments, markup, privacy
-from customer_analytics.errors import ConfigError
+from customer_analytics.core import privacy
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.models import experiments
+from customer_analytics.report import markup
 
 
 @pytest.mark.parametrize("payload", ["<script>alert(1)</script>", "<img src=x onerror=alert(7)>",

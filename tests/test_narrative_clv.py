@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from customer_analytics import narrative
+from customer_analytics.report import narrative
 
 PRED = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "clv": [1000.0, 500.0, 300.0, 200.0],
                      "expected_purchases": [2.0, 1.0, 0.5, 0.5]})

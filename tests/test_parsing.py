@@ -7,8 +7,9 @@ import csv
 import pandas as pd
 import pytest
 
-from customer_analytics import cleaning, parsing, rfm
-from customer_analytics.errors import InputError
+from customer_analytics.core.errors import InputError
+from customer_analytics.io import parsing
+from customer_analytics.models import cleaning, rfm
 
 HEADER = "customer_id,order_id,order_date,amount\n"
 

@@ -14,8 +14,11 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from customer_analytics import cleaning, config, context, reporting
-from customer_analytics.errors import ConfigError, InputError, StaleDataError
+from customer_analytics.core.errors import ConfigError, InputError, StaleDataError
+from customer_analytics.models import cleaning
+from customer_analytics.pipeline import context
+from customer_analytics.report import exports
+from customer_analytics.settings import loading
 
 
 def clean(loaded, period_end, rules=None, analysis_start=None):
@@ -164,7 +167,7 @@ def test_identical_lines_without_order_ids_are_kept_and_the_audit_says_why():
 
 
 def test_cdnow_keeps_every_line_customer_and_dollar():
-    cfg = config.load_config("config/cdnow.yaml")
+    cfg = loading.load_config("config/cdnow.yaml")
     loaded = context.load(cfg, ROOT / cfg["data"]["path"])
     r = clean(loaded, "1998-06-30", cfg["cleaning"]["rules"])
     assert len(r.data) == 69_659 and r.data["customer_id"].nunique() == 23_570
@@ -183,13 +186,13 @@ def test_every_cleaning_rule_key_can_be_overridden_from_a_config_file(tmp_path):
             new = (not value) if isinstance(value, bool) else value
             p = tmp_path / f"{rule}-{key}.yaml"
             p.write_text(yaml.safe_dump({"cleaning": {"rules": {rule: {key: new}}}}))
-            assert config.load_config(p)["cleaning"]["rules"][rule][key] == new
+            assert loading.load_config(p)["cleaning"]["rules"][rule][key] == new
 
 
 def test_the_readme_style_override_is_accepted_and_changes_the_result(tmp_path, loaded_sample):
     p = tmp_path / "c.yaml"
     p.write_text("cleaning:\n  rules: {outliers: {action: cap}, cancellations: {mode: net}}\n")
-    cfg = config.load_config(p)
+    cfg = loading.load_config(p)
     assert cfg["cleaning"]["rules"]["outliers"]["action"] == "cap"
     assert cfg["cleaning"]["rules"]["duplicates"]["enabled"] is True  # the rest keeps its defaults
     capped = clean(loaded_sample, "2025-12-31", cfg["cleaning"]["rules"])
@@ -200,10 +203,10 @@ def test_unknown_rules_and_rule_keys_are_refused_with_the_valid_names(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("cleaning:\n  rules: {outlier: {action: cap}}\n")
     with pytest.raises(ConfigError, match="cleaning.rules.outlier: unknown rule. Valid rules:.*cancellations.*outliers"):
-        config.load_config(p)
+        loading.load_config(p)
     p.write_text("cleaning:\n  rules: {outliers: {mode: cap}}\n")
     with pytest.raises(ConfigError, match="cleaning.rules.outliers.mode: unknown key. Valid keys of outliers:.*action"):
-        config.load_config(p)
+        loading.load_config(p)
 
 
 def test_a_column_mapping_naming_a_missing_column_is_refused(tmp_path):
@@ -225,12 +228,12 @@ def test_there_is_no_config_file_the_runner_would_not_read():
 
 def test_exported_money_is_exact_to_the_cent_and_floats_keep_their_digits(tmp_path):
     df = pd.DataFrame({"revenue": [5_269_166.53, 0.1 + 0.2, 123_456_789_012.34], "share": [1 / 3, 2 / 3, 0.5]})
-    path = reporting.save_table(df, tmp_path, "t", index=False)
+    path = exports.save_table(df, tmp_path, "t", index=False)
     text = path.read_text()
     assert "5269166.53," in text and "\n0.3," in text and "123456789012.34," in text
     back = pd.read_csv(path)
     assert back["share"].iloc[0] == pytest.approx(1 / 3, rel=1e-14)
-    assert reporting.save_table(df, tmp_path, "u", index=False).read_bytes() == path.read_bytes()
+    assert exports.save_table(df, tmp_path, "u", index=False).read_bytes() == path.read_bytes()
 
 
 def test_force_0_in_make_is_not_force():

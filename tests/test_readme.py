@@ -23,10 +23,13 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from customer_analytics import cleaning, config, context
+from customer_analytics.core import paths
+from customer_analytics.models import cleaning
+from customer_analytics.pipeline import context
+from customer_analytics.settings import loading
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-CONFIG_SECTIONS = set(config.read_resource_yaml("defaults.yaml"))
+CONFIG_SECTIONS = set(paths.read_resource_yaml("defaults.yaml"))
 
 #: command -> (how it is run, expected exit code, text expected in the output)
 #: how: "check" = run it with CHECK=1 / --check; "dry" = make -n (would rebuild .venv or rerun the
@@ -173,12 +176,12 @@ def test_readme_config_blocks_are_accepted(project):
     blocks = config_blocks()
     assert "config/myshop.yaml" in blocks
     for name in blocks:
-        config.load_config(project / name)
+        loading.load_config(project / name)
 
 
 def test_the_example_configs_cleaning_overrides_change_the_result_as_described(project, monkeypatch):
     monkeypatch.setenv("CUSTOMER_ANALYTICS_ROOT", str(project))
-    cfg = config.load_config(project / "config" / "myshop.yaml")
+    cfg = loading.load_config(project / "config" / "myshop.yaml")
     loaded = context.load(cfg, project / cfg["data"]["path"])
     assert loaded.mapping["customer_id"] == "Kundennummer"
     mine = cleaning.clean_transactions(loaded.data, cfg["cleaning"]["rules"], "2025-12-31", None,
@@ -193,7 +196,7 @@ def test_the_example_configs_cleaning_overrides_change_the_result_as_described(p
 
 
 def test_the_documented_exit_codes_are_the_clis():
-    from customer_analytics import cli
+    from customer_analytics.pipeline import cli
 
     table = dict(re.findall(r"^\| (\d+) \| ([^|]+) \|$", README, re.M))
     doc = cli.__doc__

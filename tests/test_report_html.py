@@ -56,7 +56,7 @@ def sample_reports(tmp_path_factory, small_sample_files):
     import papermill as pm
     from conftest import ROOT
 
-    from customer_analytics import publishing
+    from customer_analytics.report import publishing
 
     out = tmp_path_factory.mktemp("html")
     run = out / "run"
@@ -91,7 +91,7 @@ def clv_report_zh(tmp_path_factory, small_sample_files):
     import papermill as pm
     from conftest import ROOT
 
-    from customer_analytics import publishing
+    from customer_analytics.report import publishing
 
     out = tmp_path_factory.mktemp("html_zh")
     nb = out / "05_clv_churn.ipynb"
@@ -117,7 +117,7 @@ def test_clustering_report_reads_cleanly_in_chinese(tmp_path, small_sample_files
     from conftest import ROOT
     from report_html import visible_soup
 
-    from customer_analytics import publishing
+    from customer_analytics.report import publishing
 
     nb = tmp_path / "03_clustering.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / "03_clustering.ipynb"), str(nb), kernel_name="customer-analytics",
@@ -140,7 +140,7 @@ def run_and_export(name: str, folder, parameters: dict) -> str:
     import papermill as pm
     from conftest import ROOT
 
-    from customer_analytics import publishing
+    from customer_analytics.report import publishing
 
     nb = folder / f"{name}.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(nb), kernel_name="customer-analytics",

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from customer_analytics import runner
+from customer_analytics.pipeline import runner
 
 pytestmark = pytest.mark.xdist_group("e2e")
 PERIOD = "2025-12"

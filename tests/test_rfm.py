@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_analytics import rfm
-from customer_analytics.errors import ConfigError
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.models import rfm
 
 
 def tx(rows):
@@ -187,10 +187,10 @@ def test_cjk_font_is_found_and_renders_chinese_without_missing_glyphs(recwarn):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from customer_analytics import reporting
+    from customer_analytics.report import charts
 
-    assert reporting.cjk_font_path().exists()
-    reporting.setup_plots("zh")
+    assert charts.cjk_font_path().exists()
+    charts.setup_plots("zh")
     fig, ax = plt.subplots()
     ax.set_title("重要价值客户 · Champions")
     fig.canvas.draw()

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_analytics import rfm
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.models import rfm
 
 
 def tx(rows):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from customer_analytics import charts, narrative, rfm
+from customer_analytics.models import rfm
+from customer_analytics.report import charts, narrative
 
 
 def _tx(rows):

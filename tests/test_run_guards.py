@@ -19,8 +19,10 @@ import pytest
 import yaml
 from papermill.exceptions import PapermillExecutionError
 
-from customer_analytics import cli, config, runner, schema
-from customer_analytics.errors import ConfigError
+from customer_analytics.core import paths
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.pipeline import cli, runner
+from customer_analytics.settings import loading, schema
 
 PERIOD = "2025-12"
 
@@ -94,7 +96,7 @@ def test_config_errors_name_file_key_value_and_expectation_before_any_notebook(
     assert message in err and "run.yaml" in err
     assert executed == [] and not reports.exists()
     with pytest.raises(ConfigError, match="Invalid configuration"):  # notebooks' make_context gets the same
-        config.load_config(cfg)
+        loading.load_config(cfg)
 
 
 def test_input_files_named_by_the_config_are_checked_up_front(make_config, small_sample_files, tmp_path, executed,
@@ -122,7 +124,7 @@ def test_masking_without_a_key_is_refused_with_how_to_set_it(make_config, monkey
     monkeypatch.delenv("CUSTOMER_ANALYTICS_MASK_KEY_FILE", raising=False)
     code, err = report(capsys, "--config", str(make_config({"mask_ids": True})), "--reports-dir", str(tmp_path / "r"))
     assert code == 2 and "no masking key" in err and "CUSTOMER_ANALYTICS_MASK_KEY" in err
-    inside = config.project_root() / "pyproject.toml"  # a key file inside the project could be committed
+    inside = paths.project_root() / "pyproject.toml"  # a key file inside the project could be committed
     monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY_FILE", str(inside))
     code, err = report(capsys, "--config", str(make_config({"mask_ids": True})), "--reports-dir", str(tmp_path / "r"))
     assert code == 2 and "inside the project folder" in err
@@ -130,8 +132,8 @@ def test_masking_without_a_key_is_refused_with_how_to_set_it(make_config, monkey
 
 
 def test_shipped_configs_pass_the_schema():
-    for p in (config.project_root() / "config").glob("*.yaml"):
-        schema.validate_config(config.load_config(p), p.name)
+    for p in (paths.project_root() / "config").glob("*.yaml"):
+        schema.validate_config(loading.load_config(p), p.name)
 
 
 # ------------------------------------------------------------ input a user can get wrong
@@ -289,7 +291,7 @@ def test_decimal_comma_export_runs_with_its_delimiter_and_is_refused_without(sma
 
 def test_masked_run_error_messages_do_not_quote_customer_ids(small_sample_files, make_config, tmp_path, monkeypatch,
                                                              capsys):
-    from customer_analytics import privacy
+    from customer_analytics.core import privacy
 
     monkeypatch.setenv(privacy.KEY_ENV, "guard-test-key-" + "y" * 20)
     ids = pd.read_csv(small_sample_files["transactions"], dtype=str, encoding="cp1252")["CustomerID"].dropna()
@@ -314,9 +316,9 @@ def test_masked_run_error_messages_do_not_quote_customer_ids(small_sample_files,
 
 
 def test_notebook_parameters_get_the_same_checks_as_the_config():
-    from customer_analytics import context
+    from customer_analytics.pipeline import context
 
-    cfg = config.load_config()
+    cfg = loading.load_config()
     with pytest.raises(ConfigError, match=r"clustering\.k = 'abc': expected a valid integer"):
         context.params(cfg["clustering"], k="abc")
     with pytest.raises(ConfigError, match=r"cleaning\.rules\.outliers\.x: unknown key"):

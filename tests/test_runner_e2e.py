@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from customer_analytics.i18n import t
+from customer_analytics.report.i18n import t
 
 pytestmark = pytest.mark.xdist_group("e2e")
 PERIOD = "2025-12"

@@ -16,9 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from customer_analytics import cleaning, context, engine, reading
-from customer_analytics.config import load_config
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.io import reading
+from customer_analytics.models import cleaning
+from customer_analytics.pipeline import context
+from customer_analytics.settings.loading import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,16 +1,15 @@
-"""Customer analytics template: cleaning, RFM, clustering and campaign evaluation.
+"""Customer analytics template: cleaning, RFM, clustering, CLV and campaign evaluation.
 
-The notebooks in ``notebooks/`` tell the story; this package does the work. Every
-step is a module named for what it does:
+The notebooks in ``notebooks/`` tell the story; this package does the work, in layers
+that import downward only (checked by import-linter, ``[tool.importlinter]`` in
+``pyproject.toml``):
 
-- :mod:`customer_analytics.cleaning`    load exports into the canonical schema and clean them
-- :mod:`customer_analytics.rfm`         recency / frequency / monetary scores and segments
-- :mod:`customer_analytics.clustering`  data-driven segments with k choice and stability
-- :mod:`customer_analytics.experiments` A/B evaluation: checks, estimates, intervals
-- :mod:`customer_analytics.reporting`   figures, tables and headline numbers for the report
-- :mod:`customer_analytics.runner`      the papermill report runner behind ``make report``
-- :mod:`customer_analytics.config`      YAML configuration and project paths
-- :mod:`customer_analytics.sample`      the seeded synthetic shop export
+- :mod:`customer_analytics.pipeline`  runs a report: run context, runner, command line
+- :mod:`customer_analytics.report`    words, numbers for people, charts and HTML
+- :mod:`customer_analytics.settings`  the run configuration: schema and loading
+- :mod:`customer_analytics.models`    facts and codes: cleaning, rfm, clustering, clv, experiments
+- :mod:`customer_analytics.io`        reading exports, parsing numbers and dates, the sample generator
+- :mod:`customer_analytics.core`      errors, project paths, the engine connection, privacy
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
-"""``python -m customer_analytics``: see :mod:`customer_analytics.cli`."""
+"""``python -m customer_analytics``: see :mod:`customer_analytics.pipeline.cli`."""
 
-from customer_analytics.cli import main
+from customer_analytics.pipeline.cli import main
 
 raise SystemExit(main())

@@ -30,9 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import cleaning, context, narrative, privacy, reading, reporting, schema
-from customer_analytics.config import load_config, project_root, resolve_path
-from customer_analytics.errors import (
+from customer_analytics.core import privacy
+from customer_analytics.core.errors import (
     ConfigError,
     InputError,
     LockHeldError,
@@ -40,6 +39,13 @@ from customer_analytics.errors import (
     ReportExistsError,
     StaleDataError,
 )
+from customer_analytics.core.paths import project_root, resolve_path
+from customer_analytics.io import reading
+from customer_analytics.models import cleaning
+from customer_analytics.pipeline import context
+from customer_analytics.report import exports, narrative, publishing
+from customer_analytics.settings import schema
+from customer_analytics.settings.loading import load_config
 
 NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
 #: Config sections whose keys become each notebook's own parameters.
@@ -574,7 +580,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
                 raise NotebookFailed(f"Notebook {name} failed in cell {exc.cell_index} (execution count "
                                      f"{exc.exec_count}): {detail}") from exc
             rewrite_paths(out_nb, staging, final)
-            reporting.export_html(out_nb, staging / f"{name}.html", show_code=show_code)
+            publishing.export_html(out_nb, staging / f"{name}.html", show_code=show_code)
             entry.update(status="success", end=_now(), duration_s=round(time.time() - t0, 2))
             if progress:
                 print(f"[{i}/{len(plan.notebooks)}] {name} done in {entry['duration_s']:.1f}s", flush=True)
@@ -590,7 +596,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
             failed.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(staging), failed)
             prune_failed(reports, int(cfg["report"]["keep_failed"]))
-            reporting.write_index(reports)
+            publishing.write_index(reports)
         except OSError as write_error:
             _abandon(staging, write_error)
         if isinstance(exc, _Terminated):
@@ -602,7 +608,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
             signal.signal(signal.SIGTERM, old_handler)
 
     _step("publishing the report")
-    record.update(status="success", finished=_now(), headlines=reporting.collect_headlines(staging))
+    record.update(status="success", finished=_now(), headlines=exports.collect_headlines(staging))
     record["duration_s"] = round(sum(n["duration_s"] for n in record["notebooks"]), 2)
     try:
         _drop_input_copy(staging)
@@ -613,7 +619,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
             raise
         _abandon(staging, exc)
     _cleanup_staging(reports)
-    index = reporting.write_index(reports)
+    index = publishing.write_index(reports)
     if progress:
         print(f"Report written to {final}" + (f" (PARTIAL MONTH: data ends {part['data_ends']})" if part else ""),
               flush=True)

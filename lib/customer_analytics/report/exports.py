@@ -1,17 +1,9 @@
-"""Report output: tables and headline figures; re-exports charts, formatting and publishing.
+"""Report output: exported tables and headline figures.
 
 Notebooks write their tables with :func:`save_table` (CSV, fixed formatting, so two
 runs on the same inputs give byte-identical files) and their headline figures with
 :func:`record_headlines`; the runner collects the headlines into ``run.json`` and the
 index page.
-
-The rest of the report layer lives in modules named for what they do, and is
-importable from here as before (``reporting.plot_monthly``, ``reporting.export_html``):
-
-- :mod:`customer_analytics.charts`      plot style, the one colour palette, chart functions
-- :mod:`customer_analytics.formatting`  the one table formatter for HTML (``format_table``)
-- :mod:`customer_analytics.publishing`  HTML export (summary first) and the dashboard index
-- :mod:`customer_analytics.narrative`   report header and executive summary
 """
 
 from __future__ import annotations
@@ -20,27 +12,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-
-from customer_analytics.charts import (  # noqa: F401  (re-exported)
-    CJK_FONT_FILE,
-    CJK_FONT_NAME,
-    PALETTE,
-    cjk_font_path,
-    color_for,
-    colors_for,
-    plot_forest,
-    plot_k_metrics,
-    plot_matrix,
-    plot_monthly,
-    plot_pca,
-    plot_rf_heatmaps,
-    plot_rfm_distributions,
-    plot_segment_shares,
-    plot_snake,
-    setup_plots,
-)
-from customer_analytics.formatting import format_table  # noqa: F401  (re-exported)
-from customer_analytics.publishing import export_html, write_index  # noqa: F401  (re-exported)
 
 TABLES_DIR = "tables"
 HEADLINES_DIR = "headlines"

@@ -2,7 +2,7 @@
 
 Every key of ``resources/defaults.yaml`` has a type, its allowed values and its
 range here (pydantic models). :func:`validate_config` checks a merged config and
-turns every problem into one :class:`~customer_analytics.errors.ConfigError`
+turns every problem into one :class:`~customer_analytics.core.errors.ConfigError`
 message naming the file, the key path (e.g. ``clustering.k``), the value and what
 was expected. ``cleaning.rules`` is checked against ``resources/cleaning_rules.yaml``:
 any rule there, any key of that rule, with the default's type.
@@ -33,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from customer_analytics.errors import ConfigError
+from customer_analytics.core.errors import ConfigError
 
 CANONICAL = Literal["customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price",
                     "country", "channel", "description", "source_row"]  # source_row: engine sources only
@@ -60,7 +60,7 @@ class DataSection(_Section):
     @field_validator("preset")
     @classmethod
     def _preset(cls, v: str) -> str:
-        from customer_analytics.cleaning import presets
+        from customer_analytics.models.cleaning import presets
 
         valid = sorted(presets())
         if v not in valid:
@@ -275,7 +275,7 @@ RULE_CHOICES = {("cancellations", "mode"): Literal["net", "drop"],
 
 def _rule_models() -> dict[str, type[BaseModel]]:
     """One pydantic model per rule of ``resources/cleaning_rules.yaml``, typed from its defaults."""
-    from customer_analytics.cleaning import default_rules
+    from customer_analytics.models.cleaning import default_rules
 
     models = {}
     for rule, keys in default_rules().items():
@@ -427,8 +427,8 @@ def check_input_files(cfg: dict, where: str = "config") -> None:
     ConfigError
         Naming the key, the file and the missing columns or the read error.
     """
-    from customer_analytics import rfm
-    from customer_analytics.config import resolve_path
+    from customer_analytics.core.paths import resolve_path
+    from customer_analytics.models import rfm
 
     e = cfg["experiment"]
     checks = []

@@ -4,7 +4,7 @@ Every rule receives the table of all lines (an ibis table, inside the engine) an
 the lines still in play, those whose ``_out`` is null. It returns the table with the lines it
 removes *tagged*, not dropped: ``_out`` then holds the name of the audit line that removed them.
 Rules that change kept lines (return netting, capped outliers) record the change in cents in a
-column of their own. :func:`customer_analytics.cleaning.clean_transactions`
+column of their own. :func:`customer_analytics.models.cleaning.clean_transactions`
 runs :data:`RULES` in order and builds the whole audit from those tags with one aggregation, so
 the audit never needs to be written out by hand and always adds up.
 
@@ -57,8 +57,8 @@ from typing import Any
 import ibis
 import numpy as np
 
-from customer_analytics import engine
-from customer_analytics.errors import ConfigError
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError
 
 #: Internal columns of the tagged table (never exported).
 OUT, ROW, EXAMPLE_ORDER = "_out", "_row", "_ex"

@@ -43,7 +43,7 @@ Summary definitions (one row per customer, computed from the clean transactions 
   (NaN for one-time buyers).
 
 The summary and the purchase days are ibis expressions (:func:`summary_expr`,
-:func:`purchase_days_expr`) that run in the engine (:mod:`customer_analytics.engine`: an embedded
+:func:`purchase_days_expr`) that run in the engine (:mod:`customer_analytics.core.engine`: an embedded
 DuckDB by default, or Spark or a warehouse); only the per-customer rows come back to pandas.
 Summing cents rather than floats makes the result independent of the order in which an engine
 adds up the lines.
@@ -73,8 +73,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from customer_analytics import engine
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError, InputError
 
 TIME_UNITS = {"days": 1.0, "weeks": 7.0}
 MONTH_DAYS = 30.0
@@ -178,7 +178,7 @@ def purchase_days(tx, as_of: str | pd.Timestamp, start: str | pd.Timestamp | Non
     start : date-like, optional
         Only days strictly after this date count.
     con : ibis backend, optional
-        The engine (:func:`customer_analytics.engine.connect`); default an embedded DuckDB.
+        The engine (:func:`customer_analytics.core.engine.connect`); default an embedded DuckDB.
 
     Returns
     -------
@@ -247,7 +247,7 @@ def summary(tx, as_of: str | pd.Timestamp, time_unit: str = "weeks", con=None) -
     time_unit : {'days', 'weeks'}
         The unit of recency and T (``clv.time_unit``).
     con : ibis backend, optional
-        The engine (:func:`customer_analytics.engine.connect`); default an embedded DuckDB.
+        The engine (:func:`customer_analytics.core.engine.connect`); default an embedded DuckDB.
 
     Returns
     -------
@@ -764,7 +764,7 @@ def auc_table(churned: np.ndarray, scores: dict[str, np.ndarray], seed: int = 42
 
 def score_label(score: str, language: str = "en") -> str:
     """A churn score in words: the baselines ``recency`` and ``logistic`` from the catalog, a model name as is."""
-    from customer_analytics.i18n import has, t
+    from customer_analytics.report.i18n import has, t
 
     key = f"nb05.score_{score}"
     return t(key, language) if has(key, language) else str(score)
@@ -777,7 +777,7 @@ def auc_verdict(auc: pd.DataFrame, model_name: str, language: str = "en") -> str
     baseline) lies above zero, and beats the model when it lies below zero; otherwise the two
     are not distinguishable. Text from the catalog (``nb05.verdict_*``) in ``language``.
     """
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     m = auc.iloc[0]
     parts = []
@@ -918,7 +918,7 @@ def update_customers_csv(path, customers: pd.DataFrame, fallback: pd.DataFrame) 
 
 def column_labels(language: str = "en") -> dict[str, str]:
     """Table headers in words for this module's columns (catalog keys ``nb05.col.<column>``)."""
-    from customer_analytics.i18n import catalog
+    from customer_analytics.report.i18n import catalog
 
     prefix = "nb05.col."
     return {k[len(prefix):]: v for k, v in catalog(language).items() if k.startswith(prefix)}
@@ -948,8 +948,8 @@ def plot_frequency_buckets(by_frequency: pd.DataFrame, holdout_days: int, langua
     """Mean holdout purchases by calibration frequency, actual and predicted (bars)."""
     import matplotlib.pyplot as plt
 
-    from customer_analytics.charts import SERIES, plain_axis
-    from customer_analytics.i18n import t
+    from customer_analytics.report.charts import SERIES, plain_axis
+    from customer_analytics.report.i18n import t
 
     fig, ax = plt.subplots(figsize=(8, 3.5))
     x = np.arange(len(by_frequency))
@@ -970,8 +970,8 @@ def plot_tracking(tr: pd.DataFrame, calibration_end: pd.Timestamp, language: str
     """Weekly cumulative repeat purchases, actual and predicted, holdout start marked."""
     import matplotlib.pyplot as plt
 
-    from customer_analytics.charts import SERIES, plain_axis
-    from customer_analytics.i18n import t
+    from customer_analytics.report.charts import SERIES, plain_axis
+    from customer_analytics.report.i18n import t
 
     fig, ax = plt.subplots(figsize=(9, 3.5))
     ax.plot(tr["week_end"], tr["actual"], label=t("nb05.chart_actual", language), color=SERIES["revenue"])
@@ -991,8 +991,8 @@ def plot_predictions(pred: pd.DataFrame, horizon_days: int, clv_months: int = 12
     """Histograms of P(alive), churn risk (percent) and CLV (log scale)."""
     import matplotlib.pyplot as plt
 
-    from customer_analytics.charts import SERIES, plain_axis
-    from customer_analytics.i18n import t
+    from customer_analytics.report.charts import SERIES, plain_axis
+    from customer_analytics.report.i18n import t
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     ylab = t("nb05.chart_customers", language)

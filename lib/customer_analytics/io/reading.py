@@ -40,12 +40,12 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from customer_analytics import parsing
-from customer_analytics.config import read_resource_yaml, resolve_path
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.core.paths import read_resource_yaml, resolve_path
+from customer_analytics.io import parsing
 
 #: Loader-internal column: bit 1 = the customer id was a float artefact, bit 2 = it was padded.
-#: :func:`customer_analytics.cleaning.clean_transactions` turns it into the step-0 audit rows and drops it.
+#: :func:`customer_analytics.models.cleaning.clean_transactions` turns it into the step-0 audit rows and drops it.
 ID_FIX_COLUMN = "_customer_id_fix"
 REQUIRED = ("customer_id", "order_id", "order_date", "amount")
 OPTIONAL = ("product_id", "quantity", "unit_price", "country", "channel", "description")
@@ -322,7 +322,7 @@ def load_transactions(
     column_mapping : dict, optional
         ``{source column: canonical column}``, overriding the preset.
     decimal, thousands : str, optional
-        Number convention of text values (see :mod:`customer_analytics.parsing`).
+        Number convention of text values (see :mod:`customer_analytics.io.parsing`).
         Default: inferred from the values; ambiguous values are refused.
     sheet : str or int, optional
         Excel sheet name or 0-based position. Default: the first sheet.
@@ -557,7 +557,7 @@ def read_source(src: EngineSource, data: dict, con) -> tuple[object, LoadResult]
         The config's ``data`` section: ``preset``, ``column_mapping`` and ``date_format`` (for
         text dates) apply as for files.
     con : ibis backend
-        The engine (:func:`customer_analytics.engine.connect`).
+        The engine (:func:`customer_analytics.core.engine.connect`).
 
     Returns
     -------

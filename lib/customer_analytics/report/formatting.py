@@ -8,7 +8,7 @@
 - differences of two rates as percentage points (``+7.66 pp``);
 - p-values as ``<0.001`` or with three significant figures (``0.0123``), never ``0.0000``;
 - other numbers with thousands separators and no scientific notation;
-- column headers in words, in the report language (:func:`customer_analytics.i18n.column_label`);
+- column headers in words, in the report language (:func:`customer_analytics.report.i18n.column_label`);
 - no meaningless row index (a named index becomes the first column), no truncated
   text, and a table wider than the page scrolls inside its own box.
 
@@ -25,7 +25,7 @@ import re
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from customer_analytics.i18n import column_label
+from customer_analytics.report.i18n import column_label
 
 KINDS = ("int", "id", "money", "share", "pp", "pvalue", "number", "text", "date")
 _ID = re.compile(r"(_id|_row|^step|^period|^year|^id|^k)$")

@@ -18,7 +18,7 @@ The window is all history up to ``as_of`` by default, or the last
 Customers whose net revenue in the window is zero or negative are excluded
 (they have nothing to score).
 
-The aggregation is one ibis expression (:func:`customer_analytics.engine.rfm_summary`) that runs
+The aggregation is one ibis expression (:func:`customer_analytics.core.engine.rfm_summary`) that runs
 in an embedded DuckDB by default, or in Spark or a warehouse; see ``benchmarks/bench_rfm.py``.
 """
 
@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from customer_analytics import cleaning, engine
-from customer_analytics.config import read_resource_yaml, read_yaml
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.core.paths import read_resource_yaml, read_yaml
+from customer_analytics.models import cleaning
 
 RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "first_purchase",
                "last_purchase", "tenure_days"]
@@ -60,7 +61,7 @@ def compute_rfm(
     monetary : {'total', 'aov'}
         Net revenue in the window, or average order value.
     con : ibis backend, optional
-        The engine to aggregate in (:func:`customer_analytics.engine.connect`); default an
+        The engine to aggregate in (:func:`customer_analytics.core.engine.connect`); default an
         embedded DuckDB. ``tx`` may then also be an ibis table already in that engine.
 
     Returns
@@ -230,7 +231,7 @@ def load_scheme(name_or_path: str) -> Scheme:
     if name_or_path in builtin and name_or_path not in ("labels", "actions"):
         spec, name = builtin[name_or_path], name_or_path
     elif str(name_or_path).endswith((".yaml", ".yml")):
-        from customer_analytics.config import resolve_path
+        from customer_analytics.core.paths import resolve_path
 
         spec, name = read_yaml(resolve_path(name_or_path)), Path(name_or_path).stem
     else:
@@ -456,14 +457,14 @@ def top_movements(matrix: pd.DataFrame, language: str = "en", n: int = 5) -> lis
     s = matrix.stack()
     moved = np.array([a != b for a, b in s.index]) & (s > 0).to_numpy()
     s = s[moved].sort_values(ascending=False, kind="stable").head(n)
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     return [t("nb02.movement", language, n=f"{v:,}", a=labels.get(a, a), b=labels.get(b, b)) for (a, b), v in s.items()]
 
 
 def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:
-    """Replace ids with a keyed hash (HMAC-SHA256); see :func:`customer_analytics.privacy.mask_ids`."""
-    from customer_analytics import privacy
+    """Replace ids with a keyed hash (HMAC-SHA256); see :func:`customer_analytics.core.privacy.mask_ids`."""
+    from customer_analytics.core import privacy
 
     return privacy.mask_ids(ids, key)
 

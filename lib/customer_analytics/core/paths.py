@@ -1,15 +1,7 @@
-"""Configuration files and project paths.
+"""Project paths and YAML files: where the project is and how its files are read.
 
-Run configuration lives in YAML. ``load_config`` reads the package defaults
-(``resources/defaults.yaml``), deep-merges a user file over them and rejects
-unknown keys with the list of valid ones, so a typo never passes silently.
-
-Examples
---------
->>> from customer_analytics.config import load_config
->>> cfg = load_config()
->>> cfg["seed"]
-42
+Relative paths in configs, ``reports/`` and ``notebooks/`` hang off :func:`project_root`.
+:func:`merge_checked` lays a user mapping over defaults and refuses unknown keys.
 """
 
 from __future__ import annotations
@@ -22,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from customer_analytics.errors import ConfigError
+from customer_analytics.core.errors import ConfigError
 
 #: Config keys whose values are free-form mappings (not checked key by key).
 FREE_FORM_KEYS = {"column_mapping", "thresholds", "planned_split", "rules_file", "conf"}
@@ -34,12 +26,12 @@ def project_root() -> Path:
     The environment variable ``CUSTOMER_ANALYTICS_ROOT`` names it explicitly (to run the
     template's code on another project folder). Otherwise it is the repository root: the
     package is installed in editable mode from ``lib/``, so the root is two levels above
-    this file; failing that, the current directory's nearest parent with a ``pyproject.toml``.
+    this package; failing that, the current directory's nearest parent with a ``pyproject.toml``.
     """
     env = os.environ.get("CUSTOMER_ANALYTICS_ROOT")
     if env:
         return Path(env).expanduser().resolve()
-    here = Path(__file__).resolve().parents[2]
+    here = Path(__file__).resolve().parents[3]
     if (here / "pyproject.toml").exists():
         return here
     for parent in [Path.cwd(), *Path.cwd().parents]:
@@ -112,45 +104,3 @@ def merge_checked(base: dict, override: dict, where: str = "config") -> dict:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
-
-
-def load_config(path: str | Path | None = None) -> dict:
-    """Load the run configuration: package defaults overridden by ``path``.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        A YAML file. Relative paths are resolved against the project root.
-
-    Returns
-    -------
-    dict
-        The complete configuration with every key present.
-
-    Raises
-    ------
-    ConfigError
-        For a missing file, invalid YAML, an unknown key (the message lists valid keys)
-        or a value of the wrong type or range (see :mod:`customer_analytics.schema`).
-    """
-    from customer_analytics.schema import validate_config
-
-    defaults = read_resource_yaml("defaults.yaml")
-    # every key of every cleaning rule can be overridden under cleaning.rules, and only those
-    defaults["cleaning"]["rules"] = read_resource_yaml("cleaning_rules.yaml")
-    if path is None or str(path) == "":
-        return validate_config(defaults, "defaults.yaml")
-    user = read_yaml(resolve_path(path))
-    check_rules(user, f"config file {path}")
-    return validate_config(merge_checked(defaults, user, where=f"config file {path}"), f"config file {path}")
-
-
-def check_rules(user: Any, where: str) -> None:
-    """Check a user file's ``cleaning.rules`` against the rules and keys of ``cleaning_rules.yaml``."""
-    from customer_analytics.schema import _rule_problems
-
-    section = user.get("cleaning") if isinstance(user, dict) else None
-    rules = section.get("rules") if isinstance(section, dict) else None
-    problems = _rule_problems(rules, where) if rules is not None else []
-    if problems:
-        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

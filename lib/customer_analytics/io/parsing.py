@@ -29,7 +29,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core.errors import ConfigError, InputError
+
+#: Columns of the cleaning audit: one row per rule outcome (the number-format row is built here).
+AUDIT_COLUMNS = [
+    "step", "rule", "action", "rows_removed", "rows_changed", "revenue_removed", "revenue_changed",
+    "revenue_effect", "revenue_share", "customers_affected", "example_rows", "explanation",
+]
 
 DECIMALS = (".", ",")
 THOUSANDS = (",", ".", " ", "'", "")
@@ -255,8 +261,6 @@ def plausibility_notes(columns: dict[str, pd.Series], parsed: dict[str, pd.Serie
 
 def audit_rows(fmt: NumberFormat, columns: list[str] | tuple = ()) -> pd.DataFrame:
     """Cleaning-audit rows (step 0) recording the number convention and its plausibility notes."""
-    from customer_analytics.cleaning import AUDIT_COLUMNS
-
     texts = [f"Numbers in {', '.join(columns) or 'the number columns'} were parsed with {fmt.describe()}; "
              "no characters were stripped."] + list(fmt.notes)
     rows = [{c: 0 for c in AUDIT_COLUMNS} | {"step": 0, "rule": "numbers: convention", "action": "parse",

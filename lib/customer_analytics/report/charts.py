@@ -8,7 +8,7 @@ to :data:`PALETTE`, whatever language the label is shown in.
 
 Each plotting function returns the matplotlib Figure; the notebook shows it. Text
 shown on a chart comes from the caller or from the language catalog
-(:func:`customer_analytics.i18n.t`).
+(:func:`customer_analytics.report.i18n.t`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from customer_analytics.i18n import t
+from customer_analytics.report.i18n import t
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 CJK_FONT_NAME = "Noto Sans CJK SC"
@@ -47,7 +47,7 @@ def color_for(key) -> str:
     :data:`PALETTE`; a segment *label* in English or Chinese maps to its key first;
     anything else gets a colour from a hash of its text (stable across runs).
     """
-    from customer_analytics import rfm
+    from customer_analytics.models import rfm
 
     k = str(key)
     if k not in SEGMENT_KEYS and k not in ZH8_KEYS:

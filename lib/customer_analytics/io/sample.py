@@ -12,7 +12,7 @@ so the same seed gives byte-identical files. The recorded counts
 
 Examples
 --------
->>> from customer_analytics.sample import make_sample
+>>> from customer_analytics.io.sample import make_sample
 >>> s = make_sample(seed=1, n_customers=200)
 >>> sorted(s.truth["defects"])[:3]
 ['bad_debt_lines', 'cancellations_matched', 'cancellations_unmatched']

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import functools
 
-from customer_analytics.config import read_resource_yaml
-from customer_analytics.errors import ConfigError
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.core.paths import read_resource_yaml
 
 LANGUAGES = ("en", "zh")
 

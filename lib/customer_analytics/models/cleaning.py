@@ -1,13 +1,13 @@
 """Clean the canonical transactions inside the engine, with an audit trail built from the rules.
 
 :func:`clean_transactions` cuts the data at the period end, runs the rules of
-:mod:`customer_analytics.rules` in order (each one a small named function from table to table)
+:mod:`customer_analytics.models.rules` in order (each one a small named function from table to table)
 and builds the audit from what the rules tagged: for every rule, how many lines it removed or
 changed, the revenue and customers affected, and example source rows. Everything runs as ibis
-expressions in the engine (an embedded DuckDB by default, see :mod:`customer_analytics.engine`);
+expressions in the engine (an embedded DuckDB by default, see :mod:`customer_analytics.core.engine`);
 only the audit, the examples and, when asked for, the clean table come back to pandas.
 
-Reading the files is :mod:`customer_analytics.reading`; its public names are available here too.
+Reading the files is :mod:`customer_analytics.io.reading`; its public names are available here too.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from customer_analytics import engine
-from customer_analytics import rules as rulebook
-from customer_analytics.config import merge_checked, read_resource_yaml
-from customer_analytics.errors import InputError
-from customer_analytics.reading import (  # noqa: F401  (the loading API, re-exported)
+from customer_analytics.core import engine
+from customer_analytics.core.errors import InputError
+from customer_analytics.core.paths import merge_checked, read_resource_yaml
+from customer_analytics.io.parsing import AUDIT_COLUMNS
+from customer_analytics.io.reading import (  # noqa: F401  (the loading API, re-exported)
     CANONICAL,
     ENCODINGS,
     ID_FIX_COLUMN,
@@ -32,15 +32,13 @@ from customer_analytics.reading import (  # noqa: F401  (the loading API, re-exp
     presets,
     resolve_mapping,
 )
-from customer_analytics.rules import EXAMPLE_ORDER, OUT, ROW
+from customer_analytics.models import rules as rulebook
+from customer_analytics.models.rules import EXAMPLE_ORDER, OUT, ROW
 
 #: Order in which the cleaning rules run, with the sentence the notebook shows.
 RULE_ORDER = rulebook.RULE_ORDER
 
-AUDIT_COLUMNS = [
-    "step", "rule", "action", "rows_removed", "rows_changed", "revenue_removed", "revenue_changed",
-    "revenue_effect", "revenue_share", "customers_affected", "example_rows", "explanation",
-]
+
 
 
 class CleanResult:
@@ -88,7 +86,7 @@ def cents(amounts: pd.Series) -> pd.Series:
 
     All money identities of the audit are computed on these integers, so they hold
     exactly, whatever order floats would have been added in. (In the engine:
-    :func:`customer_analytics.engine.cents`.)
+    :func:`customer_analytics.core.engine.cents`.)
     """
     a = amounts.astype("float64").fillna(0.0).to_numpy()
     return pd.Series((np.sign(a) * np.floor(np.abs(a) * 100 + 0.5)).astype("int64"), index=amounts.index)
@@ -200,13 +198,13 @@ def clean_transactions(
 ) -> CleanResult:
     """Cut the data at the period end, apply the cleaning rules in :data:`RULE_ORDER`, audit each.
 
-    The rules run in the engine (:mod:`customer_analytics.rules` defines each one).
+    The rules run in the engine (:mod:`customer_analytics.models.rules` defines each one).
 
     Parameters
     ----------
     tx : DataFrame or ibis Table
         Canonical transactions from :func:`load_transactions` (pandas, pushed into an embedded
-        DuckDB) or from :func:`customer_analytics.reading.read_source` (a table in the engine).
+        DuckDB) or from :func:`customer_analytics.io.reading.read_source` (a table in the engine).
     rules : dict, optional
         Overrides of the default rules (``resources/cleaning_rules.yaml``);
         unknown rule names or keys raise an error listing the valid ones.
@@ -344,7 +342,7 @@ def clean_transactions(
 
 
 def net_returns(tx: pd.DataFrame, invoice_prefix: str | None = "C", *, con=None) -> tuple[pd.DataFrame, dict]:
-    """The return netting rule alone, on a pandas table (see :func:`customer_analytics.rules.net_returns`).
+    """The return netting rule alone, on a pandas table (see :func:`customer_analytics.models.rules.net_returns`).
 
     Returns
     -------

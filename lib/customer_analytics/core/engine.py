@@ -1,7 +1,7 @@
 """Where the heavy steps run: one ibis backend, opened from the ``engine`` section of the config.
 
 The steps that touch every transaction line (reading an engine source, the cleaning rules of
-:mod:`customer_analytics.rules`, the RFM and BTYD summaries, experiment outcomes, cluster
+:mod:`customer_analytics.models.rules`, the RFM and BTYD summaries, experiment outcomes, cluster
 assignment) are written once as ibis expressions and run inside whichever engine holds the data. Only per-customer results come
 back to pandas.
 
@@ -25,7 +25,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from customer_analytics.errors import ConfigError
+from customer_analytics.core.errors import ConfigError
 
 BACKENDS = ("duckdb", "pyspark")
 
@@ -54,7 +54,7 @@ def connect(engine: dict | None = None) -> Any:
     if backend == "duckdb":
         kwargs = {k: engine[k] for k in ("threads", "memory_limit", "temp_directory") if engine.get(k)}
         if engine.get("database"):
-            from customer_analytics.config import resolve_path
+            from customer_analytics.core.paths import resolve_path
 
             path = resolve_path(engine["database"])
             if not path.exists():

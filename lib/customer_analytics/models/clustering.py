@@ -33,7 +33,7 @@ on small inputs and on a busy machine.
 
 Assignment (:func:`assign_expr`): fitting stays in scikit-learn, on a seeded sample; assigning
 every customer (scaling with the fitted scaler's numbers, then the nearest centroid, then the
-stable ids) is one ibis expression that runs in the engine (:mod:`customer_analytics.engine`),
+stable ids) is one ibis expression that runs in the engine (:mod:`customer_analytics.core.engine`),
 for a standard or robust scaler followed by k-means. It gives the same label as
 ``KMeans.predict`` for every customer, exact ties going to the lowest label. A quantile scaler,
 a Gaussian mixture or HDBSCAN keep scikit-learn's own assignment.
@@ -64,8 +64,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from customer_analytics import engine
-from customer_analytics.errors import ConfigError, InputError
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError, InputError
 
 BASE_FEATURES = ["recency_days", "frequency", "monetary"]
 EXTRA_FEATURES = ("tenure", "aov", "interpurchase")
@@ -348,7 +348,7 @@ def choose_k(table: pd.DataFrame, min_share: float = 0.02, stable_ari: float = S
 
 def verdict_text(stable: bool, big: bool, min_share: float, language: str = "en") -> str:
     """One k's verdict in words: meets the bar, or what it fails (unstable, a cluster too small)."""
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     key = "meets" if stable and big else ("both" if not stable and not big else ("unstable" if not stable else "small"))
     return t(f"nb03.verdict.{key}", language, share=f"{min_share:.0%}")
@@ -359,7 +359,7 @@ def choice_reason(choice: KChoice, language: str = "en") -> str:
 
     Written from ``choice.facts`` (set by :func:`choose_k`) with the catalog keys ``nb03.reason.*``.
     """
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     f = choice.facts
 
@@ -496,7 +496,7 @@ CHANGE_PARTS = ("change", "detail", "low", "mid", "high", "new", "gone", "list_s
 
 def change_text(language: str = "en") -> dict[str, str]:
     """The templates of the name-change sentences in ``language``, from the catalog (``nb03.change.*``)."""
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     return {part: t(f"nb03.change.{part}", language) for part in CHANGE_PARTS}
 
@@ -826,8 +826,8 @@ def plot_k_choice(choice: KChoice, language: str = "en", fits: int = 20):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-    from customer_analytics.charts import SERIES
-    from customer_analytics.i18n import t
+    from customer_analytics.report.charts import SERIES
+    from customer_analytics.report.i18n import t
 
     def c(key, **v):
         return t(f"nb03.chart.{key}", language, **v)
@@ -860,12 +860,12 @@ def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str],
                  currency: str = ""):
     """Each cluster's median days since last purchase, orders and spend, against all customers' cut-offs.
 
-    Each cluster keeps its colour from the project palette (:func:`customer_analytics.charts.color_for`).
+    Each cluster keeps its colour from the project palette (:func:`customer_analytics.report.charts.color_for`).
     """
     import matplotlib.pyplot as plt
 
-    from customer_analytics.charts import color_for
-    from customer_analytics.i18n import t
+    from customer_analytics.report.charts import color_for
+    from customer_analytics.report.i18n import t
 
     _check_language(language)
     w = FEATURE_WORDS[language]
@@ -900,8 +900,8 @@ def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sam
     import matplotlib.pyplot as plt
     from sklearn.decomposition import PCA
 
-    from customer_analytics.charts import color_for
-    from customer_analytics.i18n import t
+    from customer_analytics.report.charts import color_for
+    from customer_analytics.report.i18n import t
 
     rng = np.random.default_rng(seed)
     idx = seeded_sample(len(x), sample, rng)
@@ -927,14 +927,14 @@ def name_column(labels, names: dict[int, str]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ report tables and charts in the report language
-# The tables below keep raw values (formatted by :func:`customer_analytics.formatting.show`); their headers in
+# The tables below keep raw values (formatted by :func:`customer_analytics.report.formatting.show`); their headers in
 # words come from :func:`table_labels`. Charts take their text from the catalog (``nb03.chart.*``) and their
-# colours from the one palette (:func:`customer_analytics.charts.color_for`).
+# colours from the one palette (:func:`customer_analytics.report.charts.color_for`).
 
 
 def table_labels(language: str = "en", cut: pd.DataFrame | None = None) -> dict[str, str]:
     """Column -> header in words for the tables of this module (``k_table``, ``profile_table``, ...)."""
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     _check_language(language)
     out = {c: t(f"nb03.col_{c}", language) for c in ("k", "silhouette", "ari", "ari_min", "min_share", "verdict",
@@ -952,7 +952,7 @@ def table_labels(language: str = "en", cut: pd.DataFrame | None = None) -> dict[
 
 def k_table(choice: KChoice, language: str = "en") -> pd.DataFrame:
     """The k search as a table (raw values): figures per k and the verdict in words, the chosen k marked."""
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     tb = choice.table.reset_index()
     stable = tb["stability_ari"] >= choice.stable_ari
@@ -1021,7 +1021,7 @@ def segments_table(ct: pd.DataFrame, names: dict[int, str], order: list[str] | N
 
 def fit_note(fitted: ClusterFit, search: KSearch | None, n_customers: int, language: str = "en") -> str:
     """How the final model was fitted, in one sentence ('' when nothing needs saying)."""
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     if fitted.algorithm == "hdbscan":
         return t("nb03.fit_noise", language, share=f"{fitted.noise_share:.1%}")
@@ -1145,7 +1145,7 @@ def assign(x: pd.DataFrame, pipeline, id_map: dict[int, int] | None = None, con=
     id_map : dict, optional
         Model label -> stable id; labels not in it get -1.
     con : ibis backend, optional
-        The engine (:func:`customer_analytics.engine.connect`); default an embedded DuckDB.
+        The engine (:func:`customer_analytics.core.engine.connect`); default an embedded DuckDB.
 
     Returns
     -------

@@ -27,9 +27,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics import cleaning, engine, parsing, reading, rfm
-from customer_analytics.config import load_config, project_root, read_yaml, resolve_path
-from customer_analytics.errors import ConfigError
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.core.paths import project_root, read_yaml, resolve_path
+from customer_analytics.io import parsing, reading
+from customer_analytics.models import cleaning, rfm
+from customer_analytics.settings.loading import load_config
 
 STAGING_DIR = ".staging"  # reports/<STAGING_DIR>/<period>-<stamp>/ holds a report run until it succeeds
 CLEAN_FILE = "clean_transactions.parquet"
@@ -146,9 +149,9 @@ def params(section: dict, **overrides) -> dict:
     ------
     ConfigError
         If an override is not a key of the section, or the schema refuses a value
-        (:func:`customer_analytics.schema.validate_section`).
+        (:func:`customer_analytics.settings.schema.validate_section`).
     """
-    from customer_analytics.schema import validate_section
+    from customer_analytics.settings.schema import validate_section
 
     unknown = [k for k in overrides if k not in section]
     if unknown:
@@ -236,7 +239,7 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
     notebook 03's model is in the run folder) their cluster at that date. Segments
     with fewer than 20 users in some arm are pooled into "other (small segments)".
     """
-    from customer_analytics import clustering, experiments
+    from customer_analytics.models import clustering, experiments
 
     mode = p["mode"]
     if mode == "none":
@@ -342,7 +345,7 @@ def period_coverage(dates: pd.Series, period: str, today: pd.Timestamp | None = 
 
 def check_coverage(cov: dict, source: str) -> None:
     """Refuse a period the data has no transactions in (:class:`StaleDataError`), naming the range."""
-    from customer_analytics.errors import StaleDataError
+    from customer_analytics.core.errors import StaleDataError
 
     if cov["rows_in_period"]:
         return
@@ -437,7 +440,7 @@ def record_coverage(ctx: RunContext, loaded: cleaning.LoadResult) -> dict:
 def how_read(loaded: cleaning.LoadResult, language: str = "en", engine_cfg: dict | None = None) -> str:
     """How the input was read, for the reader: the encoding of a text file, the kind of a binary
     file, or the table / Parquet set the engine read in place."""
-    from customer_analytics.i18n import t
+    from customer_analytics.report.i18n import t
 
     src = reading.EngineSource.parse(str(loaded.path))
     if src is not None:

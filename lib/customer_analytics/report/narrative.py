@@ -4,7 +4,7 @@
 (:func:`cleaning_bullets`, :func:`rfm_bullets`,
 :func:`clustering_bullets`) turn a notebook's figures into 3-6
 sentences: what changed, what the decision is, what to do next. All text comes
-from the language catalogs (:mod:`customer_analytics.i18n`); every value taken
+from the language catalogs (:mod:`customer_analytics.report.i18n`); every value taken
 from data or config is HTML-escaped before it goes into the Markdown.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics.formatting import fmt_int, fmt_money, fmt_share
-from customer_analytics.i18n import t
+from customer_analytics.report.formatting import fmt_int, fmt_money, fmt_share
+from customer_analytics.report.i18n import t
 
 
 def dataset_name(config_path: str | None, data_path: str | Path | None) -> str:
@@ -133,7 +133,7 @@ def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_a
     - what to do next: with a usable clustering that agrees little with the RFM segments (ARI with the RFM
       segments below ``similar_ari``), start with the top cluster; otherwise keep the RFM segments.
 
-    ``profile`` is :func:`customer_analytics.clustering.profile` (index cluster id; ``customers``,
+    ``profile`` is :func:`customer_analytics.models.clustering.profile` (index cluster id; ``customers``,
     ``share``, ``revenue_share``); ``names`` maps cluster id to name.
     """
     top = profile["revenue_share"].idxmax()
@@ -160,21 +160,21 @@ def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_a
 def ab_bullets(result, language: str = "en", provisional: bool = False) -> list[str]:
     """Executive summary of the A/B evaluation (3-6 bullets; one sentence without an experiment).
 
-    - first the decision, by the one decision rule (:func:`customer_analytics.experiments.decision_sentence`);
+    - first the decision, by the one decision rule (:func:`customer_analytics.models.experiments.decision_sentence`);
     - what was tested: users, arms, the primary metric, and whether the arm sizes match the plan (SRM);
     - what changed: the winner (else the arm with the most favourable effect) against control,
       in pp for rates, with its relative lift and adjusted p-value;
     - the money, when costs are configured: incremental profit per treated user (with its interval) and ROI of that arm;
     - where it works: segments proven after the per-segment correction (at most three named);
-    - what to do next (:func:`customer_analytics.experiments.next_step`).
+    - what to do next (:func:`customer_analytics.models.experiments.next_step`).
 
-    ``result`` is an :class:`customer_analytics.experiments.ExperimentResult` or None. With
+    ``result`` is an :class:`customer_analytics.models.experiments.ExperimentResult` or None. With
     ``provisional`` (outcome windows still open at the period end) the decision says so first.
-    Labels from data are escaped with :func:`customer_analytics.markup.esc`.
+    Labels from data are escaped with :func:`customer_analytics.report.markup.esc`.
     """
-    from customer_analytics import experiments as ex
-    from customer_analytics.formatting import fmt_pvalue
-    from customer_analytics.markup import esc
+    from customer_analytics.models import experiments as ex
+    from customer_analytics.report.formatting import fmt_pvalue
+    from customer_analytics.report.markup import esc
 
     L = language
     if result is None:
@@ -229,7 +229,7 @@ def describe(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     statistics: customers (count), mean, standard deviation, minimum, 25th
     percentile, median, 75th percentile and maximum.
     """
-    from customer_analytics.i18n import column_label
+    from customer_analytics.report.i18n import column_label
 
     d = df.describe().T
     d.columns = ["count", "mean", "std", "min", "p25", "median", "p75", "max"]
@@ -253,7 +253,7 @@ def value_label(prefix: str, value, language: str = "en") -> str:
     ``value_label("audit_rule", "cancellations: matched returns")`` looks up
     ``audit_rule.cancellations_matched_returns``.
     """
-    from customer_analytics.i18n import has
+    from customer_analytics.report.i18n import has
 
     key = f"{prefix}.{re.sub(r'[^0-9a-zA-Z]+', '_', str(value)).strip('_').lower()}"
     return t(key, language) if has(key, language) else str(value)
@@ -308,7 +308,7 @@ def clv_bullets(pred: pd.DataFrame, error_pct: float, holdout_days: int, churn_b
     - where the value is: the segment with the largest share of predicted CLV
       (``by_segment``: ``segment`` and ``clv_share`` columns), when there is one.
     """
-    from customer_analytics.markup import esc
+    from customer_analytics.report.markup import esc
 
     def money(v) -> str:
         return md_money(v, currency)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics.i18n import t
+from customer_analytics.report.i18n import t
 
 HIDE_TAG = "report-hide"
 HIDE_OUTPUT_TAG = "report-hide-output"
@@ -117,7 +117,7 @@ def export_html(notebook_path: str | Path, html_path: str | Path, show_code: boo
 def period_tables(activity: dict, summary: pd.DataFrame, currency: str = "") -> dict[str, pd.DataFrame]:
     """The tables a period exports for the dashboard: ``period_summary`` and ``segment_mix``.
 
-    ``period_summary`` (one row): the figures of :func:`customer_analytics.rfm.period_activity`
+    ``period_summary`` (one row): the figures of :func:`customer_analytics.models.rfm.period_activity`
     (revenue, orders, active/new/returning/lapsed customers *in the period*), the
     largest segment by revenue (``top_segment_code``, its label ``top_segment`` and
     ``top_segment_revenue_share``) and the report ``currency``.
@@ -164,7 +164,7 @@ def period_row(folder: Path, run: dict) -> dict:
     row["mix"] = mix.set_index("segment_code")["share"] if mix is not None and "segment_code" in mix else None
     moves = _read_csv(folder / "tables" / "migration_counts.csv", index_col=0)
     if moves is not None:
-        from customer_analytics.rfm import net_migration
+        from customer_analytics.models.rfm import net_migration
 
         tops = [s for s in TOP_SEGMENTS if s in moves.columns and s in moves.index][:3]
         row["net_migration"] = net_migration(moves, tops) if tops else None
@@ -204,7 +204,8 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from customer_analytics import charts, rfm
+    from customer_analytics.models import rfm
+    from customer_analytics.report import charts
 
     ok = sorted((r for r in rows if r["status"] == "success" and r.get("revenue") is not None),
                 key=lambda r: r["period"])
@@ -266,7 +267,7 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
 
 
 def _cell(v, kind: str = "text", currency: str = "") -> str:
-    from customer_analytics import formatting
+    from customer_analytics.report import formatting
 
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return "<td>–</td>"
@@ -308,7 +309,7 @@ def _period_table(rows: list[dict], language: str, currency: str) -> str:
 
 
 def _pct(v) -> str:
-    from customer_analytics.formatting import fmt_share
+    from customer_analytics.report.formatting import fmt_share
 
     return fmt_share(v)
 
@@ -370,7 +371,7 @@ figure{{margin:0}} figure img{{max-width:100%}}
 
 def write_index(reports_dir: str | Path) -> Path:
     """Regenerate ``reports/index.html`` (the dashboard) from every period folder, atomically."""
-    from customer_analytics.config import load_config
+    from customer_analytics.settings.loading import load_config
 
     root = Path(reports_dir)
     rows = collect_periods(root)

@@ -63,11 +63,11 @@ from scipy import optimize, special, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from customer_analytics import engine
-from customer_analytics.errors import ConfigError, InputError
-from customer_analytics.formatting import fmt_share
-from customer_analytics.i18n import t
-from customer_analytics.markup import esc
+from customer_analytics.core import engine
+from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.report.formatting import fmt_share
+from customer_analytics.report.i18n import t
+from customer_analytics.report.markup import esc
 
 SRM_ALPHA = 0.001
 SMD_LIMIT = 0.1
@@ -1061,13 +1061,13 @@ def _label_key(name) -> str:
 
 
 def table_options(df: pd.DataFrame, language: str = "en") -> dict:
-    """Keyword options for :func:`customer_analytics.formatting.show` of an experiment table.
+    """Keyword options for :func:`customer_analytics.report.formatting.show` of an experiment table.
 
     ``kinds``: p-values, shares and plain numbers by column (:data:`TABLE_KINDS`); the
     differences of a table whose rows are all rates (``kind == 'binary'``) in percentage points.
     ``labels``: headers in words from the catalog (``nb04.col.<name>``).
     """
-    from customer_analytics.i18n import column_label, has
+    from customer_analytics.report.i18n import column_label, has
 
     kinds = {c: k for c, k in TABLE_KINDS.items() if c in df}
     if "kind" in df and len(df) and (df["kind"] == "binary").all():
@@ -1228,7 +1228,7 @@ def next_step(res: ExperimentResult, language: str = "en", primary: str | None =
 def decision_summary(res: ExperimentResult, primary: str | None = None, language: str = "en") -> str:
     """A short plain-language decision text generated from the numbers (Markdown, in ``language``).
 
-    Labels from data (arms, metrics, segments) are escaped with :func:`customer_analytics.markup.esc`.
+    Labels from data (arms, metrics, segments) are escaped with :func:`customer_analytics.report.markup.esc`.
     """
     L = language
     primary = primary or res.primary
@@ -1459,11 +1459,11 @@ def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05
 
     Rows are labelled 'column = segment · arm'; skipped (too small) cells are left out; rates are
     shown in percentage points. Title and axis in ``language``; colours from the one palette
-    (:func:`customer_analytics.charts.color_for`).
+    (:func:`customer_analytics.report.charts.color_for`).
     """
     import matplotlib.pyplot as plt
 
-    from customer_analytics.charts import color_for, plain_axis
+    from customer_analytics.report.charts import color_for, plain_axis
 
     r = segments[(segments["metric"] == metric) & (segments["status"] == "ok")]
     r = r.sort_values(["segment_column", "segment", "arm"]).reset_index(drop=True)
@@ -1555,7 +1555,7 @@ def derive_outcomes(assignments: pd.DataFrame, tx, window_days: int = 28,
     user_column, variant_column, exposure_column : str
         The assignment table's columns.
     con : ibis backend, optional
-        The engine (:func:`customer_analytics.engine.connect`).
+        The engine (:func:`customer_analytics.core.engine.connect`).
 
     Returns
     -------

@@ -1,0 +1,1 @@
+"""The analysis steps; they return facts and codes, never sentences or charts: may import io and core."""

@@ -1,0 +1,1 @@
+"""Words, numbers for people, charts and HTML: may import settings, models, io and core."""

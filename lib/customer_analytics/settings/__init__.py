@@ -1,0 +1,1 @@
+"""The run configuration (schema, loading): may import models, io and core."""
