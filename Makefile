@@ -97,7 +97,7 @@ bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 # Mutation check (slow, not part of `make test`): mutmut mutates experiments, rfm, cleaning (with its
 # rules and reading modules) and clustering ([tool.mutmut] in pyproject.toml) in a scratch copy where lib/ is laid out as src/,
 # runs the fast unit tests that cover each mutated function, and prints the survivors per module.
-# MODULE=rfm limits the run to one module (MODULE=rfm.x_segment_summary to one function) and
+# MODULE=models.rfm limits the run to one module (MODULE=models.rfm.x_segment_summary to one function) and
 # reruns those mutants; without MODULE a run continues where an interrupted one stopped.
 # SAMPLE=600 runs a seeded random sample of the mutants instead (SEED=0) and prints the survival
 # rate with its 95% interval. SURVIVORS=1 also reruns the mutants that survived (after new tests).
@@ -109,7 +109,7 @@ MUTATE_DIR  := .mutate
 MUTMUT       = cd $(MUTATE_DIR) && OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONPATH= nice -n 10 $(abspath $(VENV))/bin/mutmut
 MUTANTS      = $(PY) ../tools/mutation_summary.py --names $(if $(filter 1 yes true,$(SURVIVORS)),survivors,pending) \
                $(if $(SAMPLE),--sample $(SAMPLE) --seed $(SEED)) $(abspath $(VENV))/bin/mutmut
-mutate: env ## Mutation check of the analysis modules against the fast unit tests (slow; MODULE=rfm, SAMPLE=600, SURVIVORS=1)
+mutate: env ## Mutation check of the analysis modules against the fast unit tests (slow; MODULE=models.rfm, SAMPLE=600, SURVIVORS=1)
 	@mkdir -p $(MUTATE_DIR)
 	rm -rf $(MUTATE_DIR)/src $(MUTATE_DIR)/tests $(MUTATE_DIR)/data $(MUTATE_DIR)/config
 	cp -Rp lib $(MUTATE_DIR)/src && cp -Rp tests data config pyproject.toml $(MUTATE_DIR)/

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from conftest import ROOT
 
 from customer_analytics.core.errors import ConfigError
 from customer_analytics.io.sample import make_sample, write_sample
-from customer_analytics.pipeline import runner
+from customer_analytics.pipeline import context, runner
 from customer_analytics.settings import loading
 
 
@@ -88,3 +89,33 @@ def test_cli_bad_period_is_a_clear_error(tmp_path):
                         "--reports-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "--period must be YYYY-MM" in r.stderr
     assert not any(tmp_path.iterdir())
+
+
+def _counting(monkeypatch):
+    calls = []
+    real = loading.load_config
+
+    def counted(path=None):
+        calls.append(path)
+        return real(path)
+
+    for module in (loading, runner, context):
+        monkeypatch.setattr(module, "load_config", counted)
+    return calls
+
+
+def test_the_runner_loads_the_config_once(tmp_path, monkeypatch, small_sample_files):
+    calls = _counting(monkeypatch)
+    runner.run_report(period="2025-11", config=str(small_sample_files["config"]), reports_dir=str(tmp_path),
+                      check_only=True, progress=False)
+    assert len(calls) == 1
+
+
+def test_notebooks_of_a_run_use_the_runs_config_without_loading_it(tmp_path, monkeypatch):
+    cfg = loading.load_config()
+    cfg["seed"], cfg["report"]["currency"] = 7, "€"
+    (tmp_path / context.RUN_CONFIG).write_text(json.dumps(cfg))
+    calls = _counting(monkeypatch)
+    ctx = context.make_context("2025-11", run_dir=str(tmp_path))
+    assert calls == [] and ctx.seed == 7 and ctx.config["report"]["currency"] == "€"
+    assert context.make_context("2025-11", run_dir=str(tmp_path / "alone")).seed == 42 and len(calls) == 1

@@ -116,3 +116,11 @@ def test_exported_html_is_titled_and_hides_the_parameters(tmp_path):
     assert "<title>09 · Title</title>" in page and "period_end" not in page and "How to run" not in page
     shown = publishing.export_html(src, tmp_path / "09c.html", show_code=True).read_text()
     assert "period_end" in shown
+
+
+def test_the_dashboard_shows_the_runs_currency(tmp_path):
+    folder = _period(tmp_path, "2025-10", 19193.4, 195, 12, MIX)
+    summary = folder / "tables" / "period_summary.csv"
+    summary.write_text(summary.read_text().replace(",$", ","))  # a period table without a currency
+    page = publishing.write_index(tmp_path, currency="€").read_text()
+    assert "€19,193.40" in page and "£" not in page

@@ -47,7 +47,7 @@ EXPECTED = {
     "make report CONFIG=config/warehouse.yaml": ("check", 0, "Check passed for 2025-12"),
     "make mutate": ("dry", 0, "mutmut run"),
     "make clean": ("dry", 0, "rm -rf"),
-    "make mutate MODULE=rfm": ("dry", 0, "mutmut run"),
+    "make mutate MODULE=models.rfm": ("dry", 0, "mutmut run"),
     "make mutate SAMPLE=600": ("dry", 0, "--sample 600 --seed 0"),
     "make mutate SAMPLE=600 SURVIVORS=1": ("dry", 0, "--names survivors --sample 600"),
     "make mutate SAMPLE=300 SEED=1 SURVIVORS=1": ("dry", 0, "--names survivors --sample 300 --seed 1"),

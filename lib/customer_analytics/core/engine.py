@@ -26,6 +26,7 @@ import ibis
 import pandas as pd
 
 from customer_analytics.core.errors import ConfigError
+from customer_analytics.core.paths import resolve_path
 
 BACKENDS = ("duckdb", "pyspark")
 
@@ -54,8 +55,6 @@ def connect(engine: dict | None = None) -> Any:
     if backend == "duckdb":
         kwargs = {k: engine[k] for k in ("threads", "memory_limit", "temp_directory") if engine.get(k)}
         if engine.get("database"):
-            from customer_analytics.core.paths import resolve_path
-
             path = resolve_path(engine["database"])
             if not path.exists():
                 raise ConfigError(f"engine.database {engine['database']!r}: no such DuckDB database file ({path}).")

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from customer_analytics.core.errors import ConfigError
+from customer_analytics.core.paths import project_root
 
 KEY_ENV = "CUSTOMER_ANALYTICS_MASK_KEY"
 KEY_FILE_ENV = "CUSTOMER_ANALYTICS_MASK_KEY_FILE"
@@ -43,7 +44,6 @@ def mask_key() -> bytes:
         No key is set, the key file is missing or inside the project folder, or the
         key is shorter than :data:`MIN_KEY_LENGTH` characters. The message says how to set one.
     """
-    from customer_analytics.core.paths import project_root
 
     key = os.environ.get(KEY_ENV, "")
     source = KEY_ENV

@@ -23,6 +23,11 @@ from customer_analytics.core.errors import (
     ReportExistsError,
     StaleDataError,
 )
+from customer_analytics.core.paths import project_root
+from customer_analytics.io import reading
+from customer_analytics.io.sample import make_sample, write_sample
+from customer_analytics.pipeline import runner
+from customer_analytics.settings.loading import load_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +63,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def write_error_log(exc: BaseException, reports: Path | None) -> Path:
     """Write the traceback of an unexpected error to ``<reports>/_logs/`` (else the temp folder)."""
-    from customer_analytics.core.paths import project_root
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     text = "".join(traceback.format_exception(exc))
@@ -76,24 +80,18 @@ def write_error_log(exc: BaseException, reports: Path | None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "make-sample":
-        from customer_analytics.io.sample import make_sample, write_sample
-
         paths = write_sample(make_sample(seed=args.seed, n_customers=args.customers), args.out)
         for k, v in paths.items():
             print(f"{k}: {v}")
         return 0
 
     if args.command == "make-warehouse":
-        from customer_analytics.io import reading
-        from customer_analytics.settings.loading import load_config
-
         d = load_config(None)["data"]
         loaded = reading.load_transactions(d["path"], preset=d["preset"])
         n = reading.write_duckdb_table(loaded, args.out, args.table)
         print(f"{args.table}: {n:,} lines from {loaded.path.name} written to {args.out}")
         return 0
 
-    from customer_analytics.pipeline import runner
 
     kwargs = dict(data=args.data, config=args.config, show_code=args.show_code, force=args.force, language=args.language,
                   reports_dir=args.reports_dir, notebooks_dir=args.notebooks_dir, progress=not args.quiet,

@@ -21,6 +21,7 @@ with the same library code and the same config, so every notebook runs with its 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,15 +29,18 @@ from pathlib import Path
 import pandas as pd
 
 from customer_analytics.core import engine
-from customer_analytics.core.errors import ConfigError
+from customer_analytics.core.errors import ConfigError, StaleDataError
 from customer_analytics.core.paths import project_root, read_yaml, resolve_path
 from customer_analytics.io import parsing, reading
-from customer_analytics.models import cleaning, rfm
+from customer_analytics.models import cleaning, clustering, experiments, rfm
+from customer_analytics.report.i18n import t
 from customer_analytics.settings.loading import load_config
+from customer_analytics.settings.schema import validate_section
 
 STAGING_DIR = ".staging"  # reports/<STAGING_DIR>/<period>-<stamp>/ holds a report run until it succeeds
 CLEAN_FILE = "clean_transactions.parquet"
 CUSTOMERS_FILE = "customers.parquet"
+RUN_CONFIG = "run_config.json"  # the run's resolved configuration, written once by the report runner
 
 
 @dataclass
@@ -85,7 +89,7 @@ def make_context(period_end: str | None = None, data_path: str | None = None, co
     ``experiment`` holds notebook 04's non-None parameters laid over the config section)
     and without ``period_end``, the period is the experiment's label (:func:`experiment_label`).
     """
-    cfg = load_config(config_path)
+    cfg = run_config(config_path, run_dir)
     cfg["experiment"].update({k: v for k, v in (experiment or {}).items() if v is not None})
     data = transactions_path(cfg, config_path, data_path)
     if period_end in (None, "", "latest") and data is None:
@@ -101,6 +105,19 @@ def make_context(period_end: str | None = None, data_path: str | None = None, co
     if lang not in ("en", "zh"):
         raise ConfigError(f"language must be 'en' or 'zh', got '{lang}'")
     return RunContext(period, as_of, folder, cfg, data, int(cfg["seed"] if seed is None else seed), lang)
+
+
+def run_config(config_path: str | Path | None = None, run_dir: str | Path | None = None) -> dict:
+    """The run's configuration, loaded once per run.
+
+    In a report run the runner has loaded and checked the config and written the resolved
+    copy to ``<run_dir>/run_config.json``: every notebook reads that copy, so the whole run
+    uses one configuration. A notebook run on its own (no such file) loads ``config_path``.
+    """
+    staged = resolve_path(run_dir) / RUN_CONFIG if run_dir else None
+    if staged is not None and staged.exists():
+        return json.loads(staged.read_text(encoding="utf-8"))
+    return load_config(config_path)
 
 
 def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.LoadResult:
@@ -151,7 +168,6 @@ def params(section: dict, **overrides) -> dict:
         If an override is not a key of the section, or the schema refuses a value
         (:func:`customer_analytics.settings.schema.validate_section`).
     """
-    from customer_analytics.settings.schema import validate_section
 
     unknown = [k for k in overrides if k not in section]
     if unknown:
@@ -239,7 +255,6 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
     notebook 03's model is in the run folder) their cluster at that date. Segments
     with fewer than 20 users in some arm are pooled into "other (small segments)".
     """
-    from customer_analytics.models import clustering, experiments
 
     mode = p["mode"]
     if mode == "none":
@@ -345,7 +360,6 @@ def period_coverage(dates: pd.Series, period: str, today: pd.Timestamp | None = 
 
 def check_coverage(cov: dict, source: str) -> None:
     """Refuse a period the data has no transactions in (:class:`StaleDataError`), naming the range."""
-    from customer_analytics.core.errors import StaleDataError
 
     if cov["rows_in_period"]:
         return
@@ -440,7 +454,6 @@ def record_coverage(ctx: RunContext, loaded: cleaning.LoadResult) -> dict:
 def how_read(loaded: cleaning.LoadResult, language: str = "en", engine_cfg: dict | None = None) -> str:
     """How the input was read, for the reader: the encoding of a text file, the kind of a binary
     file, or the table / Parquet set the engine read in place."""
-    from customer_analytics.report.i18n import t
 
     src = reading.EngineSource.parse(str(loaded.path))
     if src is not None:

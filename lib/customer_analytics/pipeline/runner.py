@@ -529,6 +529,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
         return final
     try:
         staging.mkdir(parents=True)
+        _write_json(staging / context.RUN_CONFIG, cfg)  # the one configuration every notebook of the run uses
         if loaded is not None:
             context.save_input(loaded, staging)
             _write_json(staging / context.PERIOD_FILE, coverage)
@@ -596,7 +597,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
             failed.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(staging), failed)
             prune_failed(reports, int(cfg["report"]["keep_failed"]))
-            publishing.write_index(reports)
+            publishing.write_index(reports, currency=cfg["report"]["currency"])
         except OSError as write_error:
             _abandon(staging, write_error)
         if isinstance(exc, _Terminated):
@@ -619,7 +620,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
             raise
         _abandon(staging, exc)
     _cleanup_staging(reports)
-    index = publishing.write_index(reports)
+    index = publishing.write_index(reports, currency=cfg["report"]["currency"])
     if progress:
         print(f"Report written to {final}" + (f" (PARTIAL MONTH: data ends {part['data_ends']})" if part else ""),
               flush=True)

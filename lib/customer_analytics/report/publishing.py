@@ -369,10 +369,12 @@ figure{{margin:0}} figure img{{max-width:100%}}
 """
 
 
-def write_index(reports_dir: str | Path) -> Path:
-    """Regenerate ``reports/index.html`` (the dashboard) from every period folder, atomically."""
-    from customer_analytics.settings.loading import load_config
+def write_index(reports_dir: str | Path, *, currency: str | None = None) -> Path:
+    """Regenerate ``reports/index.html`` (the dashboard) from every period folder, atomically.
 
+    ``currency`` is the run's ``report.currency``; without it, the currency each period's
+    ``tables/period_summary.csv`` recorded (the newest period's), else none.
+    """
     root = Path(reports_dir)
     rows = collect_periods(root)
     failed = []
@@ -381,7 +383,8 @@ def write_index(reports_dir: str | Path) -> Path:
         failed.append((run.get("period", ""), rj.parent.name, str((run.get("error") or {}).get("message", ""))))
     language = rows[0]["language"] if rows else "en"
     language = language if language in ("en", "zh") else "en"
-    currency = load_config().get("report", {}).get("currency", "")
+    if currency is None:
+        currency = next((str(r["currency"]) for r in rows if isinstance(r.get("currency"), str)), "")
     page = render_dashboard(rows, failed, language, currency)
     tmp = root / ".index.html.tmp"
     tmp.write_text(page, encoding="utf-8")

@@ -34,6 +34,9 @@ from pydantic import (
 )
 
 from customer_analytics.core.errors import ConfigError
+from customer_analytics.core.paths import resolve_path
+from customer_analytics.models import rfm
+from customer_analytics.models.cleaning import default_rules, presets
 
 CANONICAL = Literal["customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price",
                     "country", "channel", "description", "source_row"]  # source_row: engine sources only
@@ -60,8 +63,6 @@ class DataSection(_Section):
     @field_validator("preset")
     @classmethod
     def _preset(cls, v: str) -> str:
-        from customer_analytics.models.cleaning import presets
-
         valid = sorted(presets())
         if v not in valid:
             raise ValueError(f"one of {', '.join(valid)}")
@@ -275,7 +276,6 @@ RULE_CHOICES = {("cancellations", "mode"): Literal["net", "drop"],
 
 def _rule_models() -> dict[str, type[BaseModel]]:
     """One pydantic model per rule of ``resources/cleaning_rules.yaml``, typed from its defaults."""
-    from customer_analytics.models.cleaning import default_rules
 
     models = {}
     for rule, keys in default_rules().items():
@@ -427,8 +427,6 @@ def check_input_files(cfg: dict, where: str = "config") -> None:
     ConfigError
         Naming the key, the file and the missing columns or the read error.
     """
-    from customer_analytics.core.paths import resolve_path
-    from customer_analytics.models import rfm
 
     e = cfg["experiment"]
     checks = []
