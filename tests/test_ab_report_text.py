@@ -12,6 +12,7 @@ import pytest
 from customer_analytics.models import experiments as ex
 from customer_analytics.report import narrative
 from customer_analytics.report.formatting import format_table
+from customer_analytics.report.text import experiments as ex_text
 
 
 def three_arm_table(x_a: int = 242, n: int = 2000, x_c: int = 200, x_b: int = 200, a: str = "offer_a") -> pd.DataFrame:
@@ -32,31 +33,31 @@ def latin_words(text: str, *allowed: str) -> set[str]:
 
 def test_the_winner_sentence_carries_the_effect_in_pp_and_the_lift_in_percent():
     res = ex.analyse(three_arm_table(), THREE, correction="none")
-    assert ex.decision_sentence(res) == "offer_a wins on converted: +2.10 pp against control (+21% relative lift)."
-    assert ex.decision_sentence(res, "zh") == "offer_a 在 converted 上胜出：相对对照组 +2.10 pp（相对提升 +21%）。"
-    assert ex.decision_sentence(None, "zh") == "本期没有评估任何实验。"
+    assert ex_text.decision_sentence(res) == "offer_a wins on converted: +2.10 pp against control (+21% relative lift)."
+    assert ex_text.decision_sentence(res, "zh") == "offer_a 在 converted 上胜出：相对对照组 +2.10 pp（相对提升 +21%）。"
+    assert ex_text.decision_sentence(None, "zh") == "本期没有评估任何实验。"
     held = ex.analyse(three_arm_table(), THREE)  # Holm: 0.068
-    assert ex.decision_sentence(held) == "No arm is a proven winner on converted, so nothing is rolled out yet."
+    assert ex_text.decision_sentence(held) == "No arm is a proven winner on converted, so nothing is rolled out yet."
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"correction": "none"}, {"sequential": True, "sequential_tuning": 4000},
                                     {"roi": ex.ROISettings({"offer_a": 5.0, "offer_b": 5.0}, 10.0, "converted")}])
 def test_the_chinese_decision_text_has_no_english_left(kwargs):
     res = ex.analyse(three_arm_table(x_a=300 if "roi" in kwargs else 242), THREE, **kwargs)
-    zh = res.summary(language="zh")
+    zh = ex_text.decision_summary(res, language="zh")
     assert latin_words(zh, "offer_a", "offer_b", "converted", "control") == set(), zh
     assert "下一步" in zh and "规则" in zh and "置信区间" in zh
-    en = res.summary()
+    en = ex_text.decision_summary(res)
     assert "Next:" in en and "Rule:" in en and "CI" in en
     # the same numbers in both languages
     assert re.findall(r"[+-]\d+\.\d+ pp", unescape(zh)) == re.findall(r"[+-]\d+\.\d+ pp", unescape(en))
-    assert res.decision(language="zh").rule.startswith("当一个实验组")
+    assert ex_text.decision_rule(res, "zh").startswith("当一个实验组")
 
 
 def test_srm_reason_and_summary_in_chinese():
     srm = ex.analyse(three_arm_table(x_a=300).iloc[500:], THREE, correction="none")
-    assert "样本比例失衡" in srm.srm.summary("zh") and "SAMPLE RATIO MISMATCH" in srm.srm.summary()
-    assert "修正分组" in srm.summary(language="zh") and "分组有问题" in srm.decision(language="zh").reasons[0]
+    assert "样本比例失衡" in ex_text.srm_summary(srm.srm, "zh") and "SAMPLE RATIO MISMATCH" in ex_text.srm_summary(srm.srm)
+    assert "修正分组" in ex_text.decision_summary(srm, language="zh") and "分组有问题" in ex_text.decision_reasons(srm.decision(), "zh")[0]
 
 
 def test_summary_bullets_say_what_changed_the_decision_and_what_next():
@@ -94,14 +95,14 @@ def test_bullets_escape_arm_labels():
 def test_tables_show_p_values_shares_and_pp_with_headers_in_the_report_language():
     res = ex.analyse(three_arm_table(), THREE, sequential=True, sequential_tuning=4000)
     seq = res.effects[["arm", "kind", "diff", "seq_ci_low", "p_value", "seq_p_adjusted"]]
-    opts = ex.table_options(seq, "zh")
+    opts = ex_text.table_options(seq, "zh")
     assert opts["kinds"] == {"diff": "pp", "seq_ci_low": "pp", "seq_p_adjusted": "pvalue"}
-    html = format_table(ex.for_reader(seq, "zh"), language="zh", **opts).to_html()
+    html = format_table(ex_text.for_reader(seq, "zh"), language="zh", **opts).to_html()
     assert "+2.10 pp" in html and "实验组" in html and "始终有效校正后 p 值" in html and "比率" in html
-    readable = ex.readable_effects(res.effects, res.alpha, "zh")
-    html = format_table(readable, language="zh", **ex.table_options(readable, "zh")).to_html()
+    readable = ex_text.readable_effects(res.effects, res.alpha, "zh")
+    html = format_table(readable, language="zh", **ex_text.table_options(readable, "zh")).to_html()
     assert "置信区间" in html and "0.0683" in html and "相对提升（区间）" in html and "胜出概率" in html
-    srm = ex.for_reader(res.srm.table.reset_index(), "en")
+    srm = ex_text.for_reader(res.srm.table.reset_index(), "en")
     assert set(srm["flagged"]) == {"no"}
 
 
@@ -109,13 +110,13 @@ def test_a_table_mixing_rates_and_means_writes_each_row_in_its_unit():
     df = three_arm_table().assign(revenue=lambda d: d["converted"] * 40.0)
     res = ex.analyse(df, ex.ExperimentSpec("variant", "control", binary_metrics=["converted"],
                                            continuous_metrics=["revenue"]))
-    power = ex.for_reader(res.power, "en").set_index(["arm", "metric"])
+    power = ex_text.for_reader(res.power, "en").set_index(["arm", "metric"])
     assert power.loc[("offer_a", "converted"), "mde_abs"].endswith(" pp")
     assert power.loc[("offer_a", "converted"), "control_mean"] == "10.0%"
     assert power.loc[("offer_a", "revenue"), "control_mean"] == "4.00"
-    html = format_table(ex.for_reader(res.power, "en"), **ex.table_options(res.power, "en")).to_html()
+    html = format_table(ex_text.for_reader(res.power, "en"), **ex_text.table_options(res.power, "en")).to_html()
     assert "10.0%" in html and " pp" in html and "Minimum detectable difference" in html
-    cuped = ex.readable_cuped(pd.DataFrame({"arm": ["a"], "metric": ["m"], "kind": ["binary"], "diff": [0.01],
+    cuped = ex_text.readable_cuped(pd.DataFrame({"arm": ["a"], "metric": ["m"], "kind": ["binary"], "diff": [0.01],
                                             "ci_low": [0.0], "ci_high": [0.02], "p_value": [0.04],
                                             "variance_reduction": [0.1], "unadjusted_ci_width": [0.025],
                                             "theta": [0.000383]}))
@@ -131,9 +132,9 @@ def test_a_decision_on_outcome_windows_still_open_is_marked_provisional_everywhe
     assert ex.window_open(notes) and not ex.window_open(["Segments: segment as of 2025-11-02."])
     res = ex.analyse(three_arm_table(), ex.ExperimentSpec("variant", "control", None, ["converted"], [], None, []),
                      correction="none")
-    final = ex.decision_sentence(res, "en")
+    final = ex_text.decision_sentence(res, "en")
     assert final.startswith("offer_a") and "Provisional" not in final
-    assert ex.decision_sentence(res, "en", provisional=True).startswith("Provisional (some outcome windows")
-    assert ex.decision_sentence(res, "zh", provisional=True).startswith("暂定结论")
+    assert ex_text.decision_sentence(res, "en", provisional=True).startswith("Provisional (some outcome windows")
+    assert ex_text.decision_sentence(res, "zh", provisional=True).startswith("暂定结论")
     bullets = unescape("\n".join(narrative.ab_bullets(res, "en", provisional=True)))
     assert "Provisional" in bullets.splitlines()[0]

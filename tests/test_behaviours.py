@@ -24,6 +24,7 @@ from customer_analytics.models import cleaning, clustering, rfm
 from customer_analytics.models import experiments as ex
 from customer_analytics.pipeline import context
 from customer_analytics.report import exports
+from customer_analytics.report.text import experiments as ex_text
 
 # ------------------------------------------------------------------ experiment tables
 
@@ -59,7 +60,7 @@ def test_segment_results_use_the_adjusted_p_values(correction):
     assert (seg["p_adjusted"] > seg["p_value"]).loc[["north", "south"]].all()
     assert not res.segments["significant_adjusted"].any()
     # four comparisons: neither nominal lift survives the adjustment, and the text names no segment
-    text = html.unescape(res.summary())
+    text = html.unescape(ex_text.decision_summary(res))
     assert "Works in" not in text and "region = north" not in text and "region = south" not in text
     assert "No segment shows a significant effect after the per-segment correction." in text.split("\n\n")
 
@@ -76,7 +77,7 @@ def test_a_segment_that_survives_the_adjustment_is_named():
     for region, treated in (("north", 60), ("south", 60), ("east", 20)):
         parts += [arm("control", 200, 20, region), arm("treatment", 200, treated, region)]
     res = ex.analyse(pd.concat(parts, ignore_index=True), spec(segments=True))
-    text = html.unescape(res.summary())
+    text = html.unescape(ex_text.decision_summary(res))
     assert ("Works in (significant after the per-segment correction): treatment in region = north (+20.00 pp "
             "(95% CI +12.29 to +27.51 pp), adjusted p < 0.0001); treatment in region = south (+20.00 pp") in text
     assert "region = east" not in text
@@ -93,19 +94,19 @@ def test_a_broken_assignment_stops_the_reader_first():
     stop = ("**Stop: the arms are not in the planned proportions (SRM p < 0.001).** "
             "The assignment is broken; the numbers below are not trustworthy.")
     # a significant lift does not make a winner when the assignment is broken
-    paragraphs = html.unescape(res.summary()).split("\n\n")
+    paragraphs = html.unescape(ex_text.decision_summary(res)).split("\n\n")
     assert paragraphs[0] == stop and res.decision().winner is None
     assert paragraphs[1] == ("**No arm is a proven winner on converted.** the arms are not in the planned "
                              "proportions (SRM p < 0.0001), so the assignment is broken and no result can be trusted.")
     assert "Winner on" not in "\n\n".join(paragraphs) and paragraphs[-1] == "Next: fix the assignment and rerun."
     no_winner = pd.concat([arm("control", 1000, 100), arm("treatment", 800, 80)], ignore_index=True)
-    paragraphs = html.unescape(ex.analyse(no_winner, spec()).summary()).split("\n\n")
+    paragraphs = html.unescape(ex_text.decision_summary(ex.analyse(no_winner, spec()))).split("\n\n")
     assert paragraphs[0] == stop and paragraphs[1].startswith("**No arm is a proven winner on converted.**")
     assert paragraphs[-1] == "Next: fix the assignment and rerun."
     planned = ex.analyse(df, ex.ExperimentSpec("variant", "control", binary_metrics=["converted"],
                                                planned_split={"control": 5, "treatment": 4}))
     assert not planned.srm.flagged and planned.decision().winner == "treatment"
-    assert html.unescape(planned.summary()).startswith("**Winner on converted: treatment**: +5.00 pp")
+    assert html.unescape(ex_text.decision_summary(planned)).startswith("**Winner on converted: treatment**: +5.00 pp")
 
 
 def test_pre_period_imbalance_points_to_cuped():
@@ -116,16 +117,16 @@ def test_pre_period_imbalance_points_to_cuped():
     res = ex.analyse(df, ex.ExperimentSpec("variant", "control", continuous_metrics=["revenue"], covariate="pre"))
     assert res.balance["imbalanced"].tolist() == [True, True]
     assert ("Pre-period imbalance in a: pre, b: pre (|SMD| > 0.1): prefer the CUPED-adjusted estimates."
-            in res.summary())
+            in ex_text.decision_summary(res))
     balanced = df.assign(pre=np.r_[pre[:400], pre[:400], pre[:400]])
-    assert "imbalance" not in ex.analyse(balanced, ex.ExperimentSpec(
-        "variant", "control", continuous_metrics=["revenue"], covariate="pre")).summary()
+    assert "imbalance" not in ex_text.decision_summary(ex.analyse(balanced, ex.ExperimentSpec(
+        "variant", "control", continuous_metrics=["revenue"], covariate="pre")))
 
 
 def test_a_significantly_worse_arm_is_not_the_winner():
     df = pd.concat([arm("control", 1000, 100), arm("treatment", 1000, 60)], ignore_index=True)
     res = ex.analyse(df, spec())
-    text = html.unescape(res.summary())
+    text = html.unescape(ex_text.decision_summary(res))
     assert res.decision().winner is None
     assert text.startswith("**No arm is a proven winner on converted.** treatment moved converted the wrong way "
                            "(adjusted p = 0.000978).")
@@ -138,7 +139,7 @@ def test_a_significantly_worse_arm_is_not_the_winner():
 def test_the_winner_is_the_best_arm_that_beats_control_not_the_largest_change():
     df = pd.concat([arm("control", 1000, 100), arm("better", 1000, 130), arm("worse", 1000, 40)], ignore_index=True)
     res = ex.analyse(df, spec())
-    text = html.unescape(res.summary())
+    text = html.unescape(ex_text.decision_summary(res))
     assert res.decision().winner == "better"
     assert text.startswith("**Winner on converted: better**: +3.00 pp (95% CI +0.20 to +5.81 pp)")
     assert "better vs control: +3.00 pp" in text and "worse vs control: -6.00 pp" in text
@@ -164,7 +165,7 @@ def test_groups_with_fewer_than_ten_successes_or_failures_are_flagged():
                                   check_dtype=False, check_index_type=False)
     assert sizes["users"].dtype == "int64" and sizes["converted_successes"].dtype == "int64"  # whole numbers
     assert ("3 arm/segment group(s) are too small for the normal approximation; treat their results as indicative."
-            in html.unescape(res.summary()).split("\n\n"))
+            in html.unescape(ex_text.decision_summary(res)).split("\n\n"))
 
 
 def test_groups_are_checked_per_segment():
@@ -175,7 +176,7 @@ def test_groups_are_checked_per_segment():
     # the pooled treatment arm (55 successes) is fine; only its south group is too small
     assert list(zip(flagged["segment_column"], flagged["segment"], flagged["arm"], strict=True)) == [
         ("region", "south", "treatment")]
-    assert "1 arm/segment group(s) are too small" in html.unescape(res.summary())
+    assert "1 arm/segment group(s) are too small" in html.unescape(ex_text.decision_summary(res))
 
 
 # ------------------------------------------------------------------ run context
@@ -472,15 +473,15 @@ def test_a_transaction_table_without_amounts_is_refused_by_name():
 
 def test_intervals_in_the_decision_text_carry_their_confidence_level():
     df = pd.concat([arm("control", 1000, 100), arm("treatment", 1000, 130)], ignore_index=True)
-    text95 = html.unescape(ex.analyse(df, spec()).summary())
+    text95 = html.unescape(ex_text.decision_summary(ex.analyse(df, spec())))
     assert "treatment vs control: +3.00 pp (95% CI +0.20 to +5.81 pp)" in text95 and "90% CI" not in text95
-    text90 = html.unescape(ex.analyse(df, spec(), alpha=0.1).summary())
+    text90 = html.unescape(ex_text.decision_summary(ex.analyse(df, spec(), alpha=0.1)))
     assert "treatment vs control: +3.00 pp (90% CI +0.65 to +5.35 pp)" in text90 and "95% CI" not in text90
 
 
 def test_an_underpowered_result_is_not_read_as_no_effect():
     df = pd.concat([arm("control", 100, 20), arm("treatment", 100, 24)], ignore_index=True)
-    text = html.unescape(ex.analyse(df, spec()).summary())
+    text = html.unescape(ex_text.decision_summary(ex.analyse(df, spec())))
     assert text.startswith("**No arm is a proven winner on converted.** The experiment is under-powered for the "
                            "effects seen: with these sample sizes only effects of about 17.60 pp (88%) or more would "
                            "be detected reliably (MDE at 80% power), so this is inconclusive, not evidence of no effect.")
@@ -488,7 +489,7 @@ def test_an_underpowered_result_is_not_read_as_no_effect():
     # a rate so close to 1 that no lift can be detected at all: no detection limit to quote, and no claim
     # that the experiment was large enough
     ceiling = pd.concat([arm("control", 100, 99), arm("treatment", 100, 99)], ignore_index=True)
-    text = html.unescape(ex.analyse(ceiling, spec()).summary())
+    text = html.unescape(ex_text.decision_summary(ex.analyse(ceiling, spec())))
     assert "large enough" not in text and "MDE at" not in text
     assert "not evidence of no effect" in text and text.count("; p = 1, adjusted p = 1;") == 1
 

@@ -20,6 +20,8 @@ from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.models import experiments as ex
 from customer_analytics.pipeline import runner
 from customer_analytics.report import exports, publishing
+from customer_analytics.report.plotting import experiments as ex_plots
+from customer_analytics.report.text import experiments as ex_text
 
 TOL = 1e-9
 
@@ -159,7 +161,7 @@ def test_srm_is_flagged_loudly_only_for_a_real_mismatch():
     ok = ex.srm_test(pd.Series(["a"] * 1000 + ["b"] * 1010))
     assert not ok.flagged and ok.p_value == pytest.approx(stats.chisquare([1000, 1010]).pvalue, abs=TOL)
     bad = ex.srm_test(pd.Series(["a"] * 1000 + ["b"] * 1200))
-    assert bad.flagged and "SAMPLE RATIO MISMATCH" in unescape(bad.summary())
+    assert bad.flagged and "SAMPLE RATIO MISMATCH" in unescape(ex_text.srm_summary(bad))
     planned = ex.srm_test(pd.Series(["a"] * 500 + ["b"] * 1000), {"a": 1, "b": 2})
     assert not planned.flagged and planned.chi2 == pytest.approx(0, abs=TOL)
 
@@ -254,7 +256,7 @@ def test_per_segment_effects_cover_the_known_truth(users, sample):
 def test_synthetic_campaign_has_no_srm_and_no_winner_after_holm(users):
     res = ex.analyse(users, spec_a())
     assert not res.srm.flagged
-    text = res.summary("purchased")
+    text = ex_text.decision_summary(res, "purchased")
     assert "No arm is a proven winner on purchased" in text and "Next: do not roll out" in text
     assert "becomes 0.0658 after the holm correction for 2 arms" in text
     assert "roll out the winner" not in text
@@ -276,7 +278,7 @@ def test_underpowered_non_significant_result_is_inconclusive():
     rng = np.random.default_rng(5)
     df = pd.DataFrame({"g": ["c"] * 60 + ["t"] * 60, "y": rng.binomial(1, 0.1, 120)})
     res = ex.analyse(df, ex.ExperimentSpec("g", "c", binary_metrics=["y"]))
-    text = res.summary("y")
+    text = ex_text.decision_summary(res, "y")
     assert "inconclusive" in text and "not evidence of no effect" in text
 
 
@@ -352,7 +354,7 @@ def test_holm_adjusted_p_above_alpha_gives_no_winner_anywhere(tmp_path):
     res = ex.analyse(three_arm_table(), THREE)
     a = res.effects.set_index("arm").loc["offer_a"]
     assert a["p_value"] == pytest.approx(0.0342, abs=5e-4) and a["p_adjusted"] == pytest.approx(0.0684, abs=1e-3)
-    text = unescape(res.summary())
+    text = unescape(ex_text.decision_summary(res))
     assert "No arm is a proven winner on converted" in text and "Winner on" not in text
     assert "p = 0.0342, which becomes 0.0683 after the holm correction for 2 arms" in text
     assert "Next: do not roll out" in text
@@ -363,8 +365,8 @@ def test_holm_adjusted_p_above_alpha_gives_no_winner_anywhere(tmp_path):
 
 def test_without_correction_the_same_table_names_the_arm(tmp_path):
     res = ex.analyse(three_arm_table(), THREE, correction="none")
-    assert unescape(res.summary()).startswith("**Winner on converted: offer_a**: +2.10 pp (95% CI")
-    assert "Next: roll out offer_a" in unescape(res.summary())
+    assert unescape(ex_text.decision_summary(res)).startswith("**Winner on converted: offer_a**: +2.10 pp (95% CI")
+    assert "Next: roll out offer_a" in unescape(ex_text.decision_summary(res))
     assert ex.headline_figures(res)["winner"] == "offer_a"
     assert "<td>offer_a</td>" in index_after(tmp_path, res)
 
@@ -372,9 +374,9 @@ def test_without_correction_the_same_table_names_the_arm(tmp_path):
 def test_no_winner_when_srm_is_flagged_or_the_effect_is_unfavourable():
     srm = ex.analyse(three_arm_table(x_a=300).iloc[500:], THREE, correction="none")  # 500 controls missing
     assert srm.srm.flagged and srm.decision().winner is None
-    assert "SRM p" in unescape(srm.summary()) and "Next: fix the assignment" in unescape(srm.summary())
+    assert "SRM p" in unescape(ex_text.decision_summary(srm)) and "Next: fix the assignment" in unescape(ex_text.decision_summary(srm))
     down = ex.analyse(three_arm_table(x_a=300), THREE, higher_is_better=False)
-    assert down.decision().winner is None and "offer_a moved converted the wrong way" in unescape(down.summary())
+    assert down.decision().winner is None and "offer_a moved converted the wrong way" in unescape(ex_text.decision_summary(down))
 
 
 def test_per_segment_claims_use_the_adjusted_p_values():
@@ -387,7 +389,7 @@ def test_per_segment_claims_use_the_adjusted_p_values():
     assert s.loc["a", "p_adjusted"] < 0.05
     assert s["p_adjusted"].drop("a").min() >= 0.05
     raw_only = s[(s["p_value"] < 0.05) & (s["p_adjusted"] >= 0.05)].index
-    text = unescape(res.summary())
+    text = unescape(ex_text.decision_summary(res))
     assert "offer in seg = a" in text and not any(f"seg = {x} (" in text for x in raw_only)
 
 
@@ -396,24 +398,24 @@ def test_treatment_arms_are_compared_with_each_other():
     pw = res.pairwise.set_index(["arm", "versus"]).loc[("offer_a", "offer_b")]
     _, p = ex.pooled_z_test(260, 2000, 230, 2000)
     assert pw["diff"] == pytest.approx(0.015, abs=TOL) and pw["p_value"] == pytest.approx(p, abs=TOL)
-    assert "offer_a vs offer_b" in unescape(res.summary())
+    assert "offer_a vs offer_b" in unescape(ex_text.decision_summary(res))
 
 
 def test_effects_are_written_in_percentage_points_and_percent():
     res = ex.analyse(three_arm_table(x_a=242), THREE)
-    row = ex.readable_effects(res.effects).set_index("arm").loc["offer_a"]
+    row = ex_text.readable_effects(res.effects).set_index("arm").loc["offer_a"]
     assert row["effect"].startswith("+2.10 pp (95% CI +") and row["effect"].endswith(" pp)")
     assert row["relative lift"] == "+21% (95% CI -0.4% to +42%)"
     assert row["treatment"] == "12.10%" and row["comparison"] == "10.00%"
-    assert ex.p_text("adjusted p", 3e-7) == "adjusted p < 0.0001" and ex.p_text("p", 0.0342) == "p = 0.0342"
+    assert ex_text.p_text("adjusted p", 3e-7) == "adjusted p < 0.0001" and ex_text.p_text("p", 0.0342) == "p = 0.0342"
 
 
 def test_analyse_options_are_keyword_only_and_the_result_has_a_summary():
     with pytest.raises(TypeError):
         ex.analyse(three_arm_table(), THREE, 0.05)
     res = ex.analyse(three_arm_table(), THREE, alpha=0.1)
-    assert res.options["alpha"] == 0.1 and isinstance(unescape(res.summary()), str)
-    assert res.decision().summary().startswith("Winner on converted: offer_a")  # 0.068 < 0.1
+    assert res.options["alpha"] == 0.1 and isinstance(unescape(ex_text.decision_summary(res)), str)
+    assert ex_text.decision_text(res.decision()).startswith("Winner on converted: offer_a")  # 0.068 < 0.1
 
 
 # ------------------------------------------------------------ CUPED on a binary metric
@@ -490,7 +492,7 @@ def test_roi_interval_covers_the_true_total_profit():
 def test_decision_mentions_roi_and_refuses_a_money_losing_winner():
     res = ex.analyse(three_arm_table(x_a=300), THREE,
                      roi=ex.ROISettings({"offer_a": 5.0, "offer_b": 5.0}, 10.0, "converted"))
-    text = unescape(res.summary())
+    text = unescape(ex_text.decision_summary(res))
     assert "incremental profit" in text and "ROI" in text
     assert "Next: do not roll out offer_a at these costs" in text   # +5 pp x 10 = 0.5 per user < 5
 
@@ -529,7 +531,7 @@ def test_sequential_switch_drives_the_decision():
     res = ex.analyse(three_arm_table(x_a=260), THREE, sequential=True, sequential_tuning=4000)
     e = res.effects.set_index("arm").loc["offer_a"]
     assert e["p_adjusted"] < 0.05 and e["seq_p_adjusted"] >= 0.05
-    assert res.decision().winner is None and "always-valid" in unescape(res.summary())
+    assert res.decision().winner is None and "always-valid" in unescape(ex_text.decision_summary(res))
     assert ex.analyse(three_arm_table(x_a=260), THREE).decision().winner == "offer_a"
 
 
@@ -546,7 +548,7 @@ def test_a_segment_empty_in_one_arm_is_reported_and_skipped(users):
         assert len(skipped) == 2 and skipped["status"].str.startswith("too small: skipped (0 users in B").all()
         assert skipped["p_value"].isna().all() and skipped["p_adjusted"].isna().all()
         assert seg.loc[seg["status"] == "ok", "p_adjusted"].notna().all()
-        assert f"Too small, skipped: tier = {label} for B (0 vs" in unescape(res.summary())
+        assert f"Too small, skipped: tier = {label} for B (0 vs" in unescape(ex_text.decision_summary(res))
         srm = res.srm_segments.set_index("segment").loc[label]
         assert srm["flagged"] and srm["chi2"] > 0     # 0 users in B counts in the SRM test
         size = res.sizes.set_index(["segment_column", "segment", "arm"]).loc[("tier", label, "B")]
@@ -561,7 +563,7 @@ def test_every_segment_column_gets_srm_sizes_and_forest_rows(users):
     assert {"chi2", "p_value"} <= set(res.srm.table.columns)
     assert set(res.sizes["segment_column"]) == {"(all)", "tier", "big"}
     assert set(res.tables()) >= {"srm", "srm_segments", "balance", "effects", "cuped", "segment_effects", "power", "roi"}
-    fig = ex.plot_segment_forest(res.segments, "purchased")
+    fig = ex_plots.plot_segment_forest(res.segments, "purchased")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert "big = new · A" in labels and "tier = gold · B" in labels
     cols = [lab.split(" = ")[0] for lab in labels]

@@ -22,6 +22,7 @@ from statsmodels.stats.proportion import (
 
 from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.models import experiments as ex
+from customer_analytics.report.text import experiments as ex_text
 
 
 def approx(v, rel=1e-9, abs=1e-12):  # noqa: A002 - pytest's keyword
@@ -165,12 +166,12 @@ def test_srm_counts_an_arm_without_users_as_zero_and_rejects_unplanned_arms():
 
 def test_srm_summary_sentence():
     res = ex.SRMResult(pd.DataFrame(), 1234.5678, 0.04321)
-    assert res.summary() == "SRM chi-square = 1,234.57, p = 0.0432: no sample-ratio mismatch."
+    assert ex_text.srm_summary(res) == "SRM chi-square = 1,234.57, p = 0.0432: no sample-ratio mismatch."
     bad = ex.SRMResult(pd.DataFrame(), 25.0, 1e-6)
-    assert bad.summary() == ("SRM chi-square = 25.00, p < 0.0001: SAMPLE RATIO MISMATCH: do not trust the "
+    assert ex_text.srm_summary(bad) == ("SRM chi-square = 25.00, p < 0.0001: SAMPLE RATIO MISMATCH: do not trust the "
                              "results until the assignment is explained.")
-    assert bad.summary("zh") == "SRM 卡方 = 25.00，p < 0.0001：样本比例失衡：在查明分组原因之前不要相信结果。"
-    assert res.summary(language="zh") == "SRM 卡方 = 1,234.57，p = 0.0432：没有样本比例失衡。"
+    assert ex_text.srm_summary(bad, "zh") == "SRM 卡方 = 25.00，p < 0.0001：样本比例失衡：在查明分组原因之前不要相信结果。"
+    assert ex_text.srm_summary(res, language="zh") == "SRM 卡方 = 1,234.57，p = 0.0432：没有样本比例失衡。"
 
 
 def test_srm_by_segment_table():
@@ -276,12 +277,12 @@ def test_effect_row_and_summary_sentence():
                           "ci_high": 0.0567, "p_value": 0.04567, "lift": 0.234567, "lift_ci_low": -0.05,
                           "lift_ci_high": 0.51, "method": "Newcombe CI, pooled z-test", "prob_beat_control": 0.97}
     assert list(e.as_row()) == list(ex.Effect.__dataclass_fields__)[:-1]
-    assert e.summary() == ("conv, B vs control: 0.1235 vs 0.1; difference +2.35 pp (90% CI -1.23 to +5.67 pp), "
+    assert ex_text.effect_summary(e) == ("conv, B vs control: 0.1235 vs 0.1; difference +2.35 pp (90% CI -1.23 to +5.67 pp), "
                            "p = 0.0457; relative lift +23% (90% CI -5.0% to +51%) [Newcombe CI, pooled z-test]")
     c = _effect("continuous", metric="rev", arm="A", mean_treatment=1234.5, mean_control=1200.0, diff=34.5,
                 ci_low=-2.25, ci_high=71.25, p_value=0.00001, lift=0.02875, lift_ci_low=-0.001,
                 lift_ci_high=0.0575, method="Welch t-test", alpha=0.05)
-    assert c.summary() == ("rev, A vs control: 1234 vs 1200; difference +34.50 (95% CI -2.25 to +71.25), "
+    assert ex_text.effect_summary(c) == ("rev, A vs control: 1234 vs 1200; difference +34.50 (95% CI -2.25 to +71.25), "
                            "p < 0.0001; relative lift +2.9% (95% CI -0.1% to +5.8%) [Welch t-test]")
     assert ex.Effect("m", "a", "binary", 1, 1, 0.5, 0.5, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, "x").alpha == 0.05
     assert np.isnan(ex.Effect("m", "a", "binary", 1, 1, 0.5, 0.5, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0,
@@ -993,16 +994,15 @@ def test_result_decision_and_summary_are_about_the_primary_metric(run):
     res = run("bh")
     def same(a: ex.Decision, b: ex.Decision) -> bool:
         pd.testing.assert_frame_equal(a.candidates, b.candidates)
-        return (a.primary, a.winner, a.rule, a.reasons, a.language) == (b.primary, b.winner, b.rule, b.reasons,
-                                                                         b.language)
+        return (a.primary, a.winner, a.reasons) == (b.primary, b.winner, b.reasons)
 
     assert same(res.decision(), ex.decide(res, "rev")) and res.decision().primary == "rev"
     assert same(res.decision("conv"), ex.decide(res, "conv"))
-    assert same(res.decision(language="zh"), ex.decide(res, "rev", "zh"))
-    assert res.summary() == ex.decision_summary(res, "rev")
-    assert res.summary(language="zh") == ex.decision_summary(res, "rev", "zh")
-    assert res.summary("conv", "zh") == ex.decision_summary(res, "conv", "zh")
-    assert res.summary() != res.summary("conv")
+    assert ex_text.decision_text(res.decision(), "zh") == ex_text.decision_text(ex.decide(res, "rev"), "zh")
+    assert ex_text.decision_summary(res) == ex_text.decision_summary(res, "rev")
+    assert ex_text.decision_summary(res, language="zh") == ex_text.decision_summary(res, "rev", "zh")
+    assert ex_text.decision_summary(res, "conv", "zh") == ex_text.decision_summary(res, "conv", "zh")
+    assert ex_text.decision_summary(res) != ex_text.decision_summary(res, "conv")
     bare = ex.ExperimentResult(full_spec(), res.srm, *[pd.DataFrame()] * 7, alpha=0.05)
     assert bare.primary == "conv" and bare.notes == [] and bare.options == {}
     assert bare.pairwise.empty and bare.roi.empty

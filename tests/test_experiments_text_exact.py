@@ -18,6 +18,8 @@ from matplotlib.colors import to_hex  # noqa: E402
 
 from customer_analytics.models import experiments as ex  # noqa: E402
 from customer_analytics.report.charts import color_for  # noqa: E402
+from customer_analytics.report.plotting import experiments as ex_plots  # noqa: E402
+from customer_analytics.report.text import experiments as ex_text  # noqa: E402
 
 SPEC = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"], continuous_metrics=["revenue"],
                          covariate="spend", segment_columns=["channel"])
@@ -77,27 +79,27 @@ OPTIONS = {"correction": "holm", "higher_is_better": True, "power": 0.8, "sequen
 
 
 def test_numbers_percentages_and_p_values_are_written_for_a_reader():
-    assert [ex.fmt_number(v) for v in (1.0, 1.5, 1234.567, 0.5, -0.0123, -2.0, np.nan, None, np.inf)] == \
+    assert [ex_text.fmt_number(v) for v in (1.0, 1.5, 1234.567, 0.5, -0.0123, -2.0, np.nan, None, np.inf)] == \
         ["+1.00", "+1.50", "+1,234.57", "+0.5", "-0.0123", "-2.00", "n/a", "n/a", "n/a"]
-    assert [ex.fmt_number(v, signed=False) for v in (1.0, 0.5, -0.5)] == ["1.00", "0.5", "-0.5"]
-    assert [ex.fmt_pct(v) for v in (0.1, 0.5, 0.0512, -0.25, 0.0999, np.nan, None)] == \
+    assert [ex_text.fmt_number(v, signed=False) for v in (1.0, 0.5, -0.5)] == ["1.00", "0.5", "-0.5"]
+    assert [ex_text.fmt_pct(v) for v in (0.1, 0.5, 0.0512, -0.25, 0.0999, np.nan, None)] == \
         ["+10%", "+50%", "+5.1%", "-25%", "+10.0%", "n/a", "n/a"]
-    assert [ex.fmt_p(p) for p in (1e-4, 9.9e-5, 0.0123456, 0.5, np.nan, None)] == \
+    assert [ex_text.fmt_p(p) for p in (1e-4, 9.9e-5, 0.0123456, 0.5, np.nan, None)] == \
         ["0.0001", "< 0.0001", "0.0123", "0.5", "n/a", "n/a"]
-    assert ex.p_text("adjusted p", 0.0658) == "adjusted p = 0.0658"
-    assert ex.p_text("p", 1e-6) == "p < 0.0001"
-    assert ex.fmt_effect("binary", 0.0766) == "+7.66 pp"
-    assert ex.fmt_effect("continuous", 1.25) == "+1.25"
+    assert ex_text.p_text("adjusted p", 0.0658) == "adjusted p = 0.0658"
+    assert ex_text.p_text("p", 1e-6) == "p < 0.0001"
+    assert ex_text.fmt_effect("binary", 0.0766) == "+7.66 pp"
+    assert ex_text.fmt_effect("continuous", 1.25) == "+1.25"
 
 
 def test_an_effect_is_written_with_its_interval_in_pp_or_the_metrics_unit():
-    assert ex.fmt_diff("binary", 0.0766, 0.0699, 0.0832) == "+7.66 pp (95% CI +6.99 to +8.32 pp)"
-    assert ex.fmt_diff("continuous", 1.25, -0.5, 3.0) == "+1.25 (95% CI -0.5 to +3.00)"
-    assert ex.fmt_diff("continuous", 1.25, -0.5, 3.0, 0.1) == "+1.25 (90% CI -0.5 to +3.00)"
-    assert ex.fmt_diff("binary", 0.0766, 0.0699, 0.0832, 0.1, "zh") == "+7.66 pp（90% 置信区间 +6.99 至 +8.32 pp）"
-    assert ex.fmt_diff("continuous", 1.25, -0.5, 3.0, 0.05, "zh") == "+1.25（95% 置信区间 -0.5 至 +3.00）"
-    assert ex.fmt_lift(0.72, 0.6, 0.84) == "+72% (95% CI +60% to +84%)"
-    assert ex.fmt_lift(0.72, 0.05, 0.84, 0.1, "zh") == "+72%（90% 置信区间 +5.0% 至 +84%）"
+    assert ex_text.fmt_diff("binary", 0.0766, 0.0699, 0.0832) == "+7.66 pp (95% CI +6.99 to +8.32 pp)"
+    assert ex_text.fmt_diff("continuous", 1.25, -0.5, 3.0) == "+1.25 (95% CI -0.5 to +3.00)"
+    assert ex_text.fmt_diff("continuous", 1.25, -0.5, 3.0, 0.1) == "+1.25 (90% CI -0.5 to +3.00)"
+    assert ex_text.fmt_diff("binary", 0.0766, 0.0699, 0.0832, 0.1, "zh") == "+7.66 pp（90% 置信区间 +6.99 至 +8.32 pp）"
+    assert ex_text.fmt_diff("continuous", 1.25, -0.5, 3.0, 0.05, "zh") == "+1.25（95% 置信区间 -0.5 至 +3.00）"
+    assert ex_text.fmt_lift(0.72, 0.6, 0.84) == "+72% (95% CI +60% to +84%)"
+    assert ex_text.fmt_lift(0.72, 0.05, 0.84, 0.1, "zh") == "+72%（90% 置信区间 +5.0% 至 +84%）"
 
 
 # ------------------------------------------------------------------ the decision text
@@ -219,17 +221,17 @@ NO_WINNER_ZH = [
 
 def test_the_winner_summary_names_the_largest_proven_effect_and_every_section():
     res = winner_result()
-    assert ex.decision_summary(res).split("\n\n") == WINNER_EN
-    assert res.summary(language="zh").split("\n\n") == WINNER_ZH
+    assert ex_text.decision_summary(res).split("\n\n") == WINNER_EN
+    assert ex_text.decision_summary(res, language="zh").split("\n\n") == WINNER_ZH
     dec = ex.decide(res)
-    assert (dec.primary, dec.winner, dec.reasons, dec.language) == ("converted", "sms", [], "en")
-    assert dec.rule == WINNER_EN[1].removeprefix("Rule: ")
+    assert (dec.primary, dec.winner, dec.reasons) == ("converted", "sms", [])
+    assert ex_text.decision_rule(res) == WINNER_EN[1].removeprefix("Rule: ")
     assert list(dec.candidates["arm"]) == ARMS and list(dec.candidates["diff"]) == [0.02, 0.03]
-    assert dec.summary() == "Winner on converted: sms."
-    assert res.decision(language="zh").summary() == "converted 上的胜出组：sms。"
-    assert ex.decision_sentence(res) == "sms wins on converted: +3.00 pp against control (+30% relative lift)."
-    assert ex.decision_sentence(res, "zh") == "sms 在 converted 上胜出：相对对照组 +3.00 pp（相对提升 +30%）。"
-    assert ex.next_step(res) == WINNER_EN[-1] and ex.next_step(res, "zh") == WINNER_ZH[-1]
+    assert ex_text.decision_text(dec) == "Winner on converted: sms."
+    assert ex_text.decision_text(res.decision(), "zh") == "converted 上的胜出组：sms。"
+    assert ex_text.decision_sentence(res) == "sms wins on converted: +3.00 pp against control (+30% relative lift)."
+    assert ex_text.decision_sentence(res, "zh") == "sms 在 converted 上胜出：相对对照组 +3.00 pp（相对提升 +30%）。"
+    assert ex_text.next_step(res) == WINNER_EN[-1] and ex_text.next_step(res, "zh") == WINNER_ZH[-1]
     figures = ex.headline_figures(res)
     assert np.isnan(figures.pop("winner_roi"))
     assert figures == {"winner": "sms", "srm_flag": False, "primary_metric": "converted", "winner_lift": 0.3,
@@ -242,35 +244,35 @@ def test_a_sample_ratio_mismatch_stops_the_decision_whatever_the_effects():
         "the numbers below are not trustworthy."
     reason = "the arms are not in the planned proportions (SRM p = 0.0001), so the assignment is broken and no " \
         "result can be trusted."
-    assert ex.decision_summary(res).split("\n\n") == \
+    assert ex_text.decision_summary(res).split("\n\n") == \
         [stop, f"**No arm is a proven winner on converted.** {reason}", *WINNER_EN[1:-1],
          "Next: fix the assignment and rerun."]
     zh_reason = "各组人数不符合计划比例（SRM p = 0.0001），分组有问题，任何结果都不可信。"
-    assert ex.decision_summary(res, language="zh").split("\n\n") == \
+    assert ex_text.decision_summary(res, language="zh").split("\n\n") == \
         ["**停止：各组人数不符合计划比例（SRM p < 0.001）。** 分组有问题；下面的数字不可信。",
          f"**在 converted 上没有经过证实的胜出组。** {zh_reason}", *WINNER_ZH[1:-1], "下一步：修正分组后重新运行实验。"]
     dec = ex.decide(res)
-    assert (dec.winner, dec.reasons) == (None, [reason])
-    assert dec.summary() == f"No arm is a proven winner on converted: {reason}"
-    assert ex.decide(res, language="zh").summary() == f"在 converted 上没有经过证实的胜出组：{zh_reason}"
-    assert ex.decision_sentence(res) == "Stop: the assignment is broken (sample-ratio mismatch), so no result can be trusted."
-    assert ex.decision_sentence(res, "zh") == "停止：分组有问题（样本比例失衡），任何结果都不可信。"
-    assert ex.next_step(res) == "Next: fix the assignment and rerun."
+    assert (dec.winner, ex_text.decision_reasons(dec)) == (None, [reason])
+    assert ex_text.decision_text(dec) == f"No arm is a proven winner on converted: {reason}"
+    assert ex_text.decision_text(ex.decide(res), "zh") == f"在 converted 上没有经过证实的胜出组：{zh_reason}"
+    assert ex_text.decision_sentence(res) == "Stop: the assignment is broken (sample-ratio mismatch), so no result can be trusted."
+    assert ex_text.decision_sentence(res, "zh") == "停止：分组有问题（样本比例失衡），任何结果都不可信。"
+    assert ex_text.next_step(res) == "Next: fix the assignment and rerun."
     assert ex.headline_figures(res) == {"winner": "none", "srm_flag": True, "primary_metric": "converted"}
 
 
 def test_without_a_winner_each_reason_is_given_and_the_advice_is_not_to_roll_out():
     res = no_winner_result()
-    assert ex.decision_summary(res).split("\n\n") == NO_WINNER_EN
-    assert ex.decision_summary(res, language="zh").split("\n\n") == NO_WINNER_ZH
+    assert ex_text.decision_summary(res).split("\n\n") == NO_WINNER_EN
+    assert ex_text.decision_summary(res, language="zh").split("\n\n") == NO_WINNER_ZH
     dec = ex.decide(res)
     assert dec.winner is None and len(dec.reasons) == 3
-    assert dec.summary() == "No arm is a proven winner on converted: " + NO_WINNER_EN[0].split(".** ", 1)[1]
-    assert ex.decide(res, language="zh").summary() == \
+    assert ex_text.decision_text(dec) == "No arm is a proven winner on converted: " + NO_WINNER_EN[0].split(".** ", 1)[1]
+    assert ex_text.decision_text(ex.decide(res), "zh") == \
         "在 converted 上没有经过证实的胜出组：" + NO_WINNER_ZH[0].split("。** ", 1)[1]
-    assert ex.decision_sentence(res) == "No arm is a proven winner on converted, so nothing is rolled out yet."
-    assert ex.decision_sentence(res, "zh") == "在 converted 上没有经过证实的胜出组，因此暂不推广。"
-    assert ex.next_step(res) == NO_WINNER_EN[-1]
+    assert ex_text.decision_sentence(res) == "No arm is a proven winner on converted, so nothing is rolled out yet."
+    assert ex_text.decision_sentence(res, "zh") == "在 converted 上没有经过证实的胜出组，因此暂不推广。"
+    assert ex_text.next_step(res) == NO_WINNER_EN[-1]
     assert ex.headline_figures(res) == {"winner": "none", "srm_flag": False, "primary_metric": "converted"}
 
 
@@ -279,12 +281,12 @@ def test_when_lower_is_better_the_largest_fall_wins():
                  **{**OPTIONS, "higher_is_better": False, "primary_metric": "revenue"})
     dec = ex.decide(res)
     assert (dec.primary, dec.winner, dec.reasons) == ("revenue", "sms", [])
-    assert dec.rule == ("An arm wins when its p-value for the primary metric, adjusted with the holm correction "
+    assert ex_text.decision_rule(res) == ("An arm wins when its p-value for the primary metric, adjusted with the holm correction "
                         "across the 2 arm(s) compared with control, is below 0.05; its effect makes the metric "
                         "lower; and no sample-ratio mismatch is flagged.")
-    assert ex.decision_rule(res, "zh") == ("当一个实验组在主要指标上的 p 值经holm 法对与对照组比较的 2 个实验组校正后低于 0.05、"
+    assert ex_text.decision_rule(res, "zh") == ("当一个实验组在主要指标上的 p 值经holm 法对与对照组比较的 2 个实验组校正后低于 0.05、"
                                           "其效果使指标降低、且未发现样本比例失衡时，该组胜出。")
-    assert ex.decision_sentence(res) == "sms wins on revenue: -5.00 against control (-25% relative lift)."
+    assert ex_text.decision_sentence(res) == "sms wins on revenue: -5.00 against control (-25% relative lift)."
     assert ex.headline_figures(res) == {"winner": "sms", "srm_flag": False, "primary_metric": "revenue",
                                         "winner_lift": -0.25, "winner_p_adjusted": 0.03}
     # the same table judged on converted (no arm significant) and on revenue when higher were better
@@ -298,7 +300,7 @@ def test_a_result_without_recorded_options_uses_the_default_rule():
                                                                              rel=np.nan)]
     res = result(revenue_effects(mail=(0.5, 0.03, 0.06)), power_rows=power_rows + [power_row(a) for a in ARMS])
     assert res.options == {} and res.primary == "converted"
-    assert ex.decision_rule(res) == ("An arm wins when its p-value for the primary metric, adjusted with the holm "
+    assert ex_text.decision_rule(res) == ("An arm wins when its p-value for the primary metric, adjusted with the holm "
                                      "correction across the 2 arm(s) compared with control, is below 0.05; its "
                                      "effect makes the metric higher; and no sample-ratio mismatch is flagged.")
     under = ("The experiment is under-powered for the effects seen: with these sample sizes only effects of about "
@@ -306,23 +308,23 @@ def test_a_result_without_recorded_options_uses_the_default_rule():
              "evidence of no effect.")
     adjusted = ("mail has p = 0.03, which becomes 0.06 after the holm correction for 2 arms compared with control: "
                 "not significant.")
-    assert ex.decide(res, "revenue").summary() == f"No arm is a proven winner on revenue: {adjusted} {under}"
-    assert ex.decision_summary(res, "revenue").startswith(f"**No arm is a proven winner on revenue.** {adjusted}")
-    assert ex.decide(res, "revenue", "zh").summary() == (
+    assert ex_text.decision_text(ex.decide(res, "revenue")) == f"No arm is a proven winner on revenue: {adjusted} {under}"
+    assert ex_text.decision_summary(res, "revenue").startswith(f"**No arm is a proven winner on revenue.** {adjusted}")
+    assert ex_text.decision_text(ex.decide(res, "revenue"), "zh") == (
         "在 revenue 上没有经过证实的胜出组：mail 的 p = 0.03，经 holm 法对与对照组比较的 2 个实验组校正后变为 0.06：不显著。 "
         "对观察到的效果而言，实验的检验效能不足：在当前样本量下，只有约 2.50（15%）或更大的效果才能被可靠检测到"
         "（80% 检验效能下的 MDE），因此结论是尚无定论，而不是没有效果的证据。")
-    assert ex.next_step(res, primary="revenue") == \
+    assert ex_text.next_step(res, primary="revenue") == \
         "Next: do not roll out; if the effect matters, rerun with the sample size in the planning table."
 
 
 def test_an_arm_whose_effect_no_sample_could_detect_makes_the_result_inconclusive():
     res = result([effect_row("mail", diff=0.001, lo=-0.01, hi=0.012, p=0.9, p_adj=0.9)],
                  power_rows=[power_row("mail", mde=np.nan, rel=np.nan)], **OPTIONS)
-    assert ex.decide(res).summary() == (
+    assert ex_text.decision_text(ex.decide(res)) == (
         "No arm is a proven winner on converted: With these sample sizes no effect on converted that the metric "
         "leaves room for would be detected reliably, so this is inconclusive, not evidence of no effect.")
-    assert ex.decide(res, language="zh").summary() == (
+    assert ex_text.decision_text(ex.decide(res), "zh") == (
         "在 converted 上没有经过证实的胜出组：在当前样本量下，converted 在其可能的取值范围内的任何效果都无法被可靠检测到，"
         "因此结论是尚无定论，而不是没有效果的证据。")
 
@@ -333,13 +335,13 @@ def test_a_null_result_from_a_large_enough_experiment_says_so():
                  power_rows=[power_row("mail", mde=0.015)], **OPTIONS)
     null = ("no arm's difference from control is significant, and the experiment was large enough to detect "
             "effects of the planned size.")
-    assert ex.decide(res).summary() == f"No arm is a proven winner on converted: {null}"
-    assert ex.decide(res, language="zh").summary() == \
+    assert ex_text.decision_text(ex.decide(res)) == f"No arm is a proven winner on converted: {null}"
+    assert ex_text.decision_text(ex.decide(res), "zh") == \
         "在 converted 上没有经过证实的胜出组：没有任何实验组与对照组的差异显著，且实验规模足以检测到计划大小的效果。"
     empty = result(pd.DataFrame(columns=res.effects.columns), power_rows=[power_row("mail")])
     assert ex.treatment_arms_of(empty) == []
-    assert ex.decide(empty).summary() == f"No arm is a proven winner on converted: {null}"
-    assert "across the 0 arm(s)" in ex.decision_rule(empty)
+    assert ex_text.decision_text(ex.decide(empty)) == f"No arm is a proven winner on converted: {null}"
+    assert "across the 0 arm(s)" in ex_text.decision_rule(empty)
 
 
 def test_a_winner_that_loses_money_is_not_rolled_out():
@@ -349,24 +351,24 @@ def test_a_winner_that_loses_money_is_not_rolled_out():
                  "total_profit_ci_high": hi * 1000, "roi": -0.5, "roi_ci_low": -0.9, "roi_ci_high": -0.1}]
 
     losing = winner_result(roi=roi(-1.5, -0.5), segments=[])
-    assert ex.next_step(losing) == \
+    assert ex_text.next_step(losing) == \
         "Next: do not roll out sms at these costs: it raises converted but loses money (-1.00 per treated user)."
-    assert ex.next_step(losing, "zh") == "下一步：在当前成本下不要推广 sms：它提升了 converted，但会亏钱（每个受试用户 -1.00）。"
+    assert ex_text.next_step(losing, "zh") == "下一步：在当前成本下不要推广 sms：它提升了 converted，但会亏钱（每个受试用户 -1.00）。"
     unclear = winner_result(roi=roi(-0.5, 1.5), segments=[])
-    assert ex.next_step(unclear) == (
+    assert ex_text.next_step(unclear) == (
         "Next: roll out sms to the users it was tested on; no single segment stands out after the per-segment "
         "correction. Keep a hold-out to confirm. Whether it pays at these costs is not yet clear (the profit "
         "interval includes 0).")
     # without segments there is neither a claims line nor a skipped line
-    assert ex.decision_summary(unclear).split("\n\n")[-4:] == [
+    assert ex_text.decision_summary(unclear).split("\n\n")[-4:] == [
         WINNER_EN[5],
         "sms: incremental profit +0.5 per treated user (95% CI -0.5 to +1.50), +500.00 in total over 1,000 users "
         "(-500.00 to +1,500.00); ROI -50% (95% CI -90% to -10%).",
-        WINNER_EN[-2], ex.next_step(unclear)]
-    assert ex.next_step(unclear, "zh") == ("下一步：将 sms 推广到参与测试的同类用户；经细分层面校正后没有单个细分特别突出。"
+        WINNER_EN[-2], ex_text.next_step(unclear)]
+    assert ex_text.next_step(unclear, "zh") == ("下一步：将 sms 推广到参与测试的同类用户；经细分层面校正后没有单个细分特别突出。"
                                           "保留一个对照组以便确认。 在当前成本下是否盈利尚不明确（利润区间包含 0）。")
     bare = winner_result(roi=[], segments=[])
-    assert ex.next_step(bare) == ("Next: roll out sms to the users it was tested on; no single segment stands out "
+    assert ex_text.next_step(bare) == ("Next: roll out sms to the users it was tested on; no single segment stands out "
                                   "after the per-segment correction. Keep a hold-out to confirm.")
     assert ex.headline_figures(bare) == {"winner": "sms", "srm_flag": False, "primary_metric": "converted",
                                          "winner_lift": 0.3, "winner_p_adjusted": 0.0002}
@@ -377,16 +379,16 @@ def test_with_sequential_looks_the_always_valid_p_value_decides():
                      seq_ci_high=0.042, seq_p_value=0.04, seq_p_adjusted=0.08)
     power_rows = [power_row("mail", mde=0.015)]
     looked = result([row], power_rows=power_rows, **{**OPTIONS, "sequential": True})
-    assert ex.decide(looked).summary() == (
+    assert ex_text.decision_text(ex.decide(looked)) == (
         "No arm is a proven winner on converted: mail has p = 0.04, which becomes 0.08 after the holm correction "
         "for 1 arms compared with control: not significant.")
-    assert ex.decision_rule(looked, "zh") == ("当一个实验组在主要指标上的 p 值（因开启了序贯查看，使用置信序列的始终有效 p 值）"
+    assert ex_text.decision_rule(looked, "zh") == ("当一个实验组在主要指标上的 p 值（因开启了序贯查看，使用置信序列的始终有效 p 值）"
                                              "经holm 法对与对照组比较的 1 个实验组校正后低于 0.05、其效果使指标升高、"
                                              "且未发现样本比例失衡时，该组胜出。")
     fixed = result([row], power_rows=power_rows, **OPTIONS)
-    assert ex.decide(fixed).summary() == "Winner on converted: mail."
+    assert ex_text.decision_text(ex.decide(fixed)) == "Winner on converted: mail."
     # the always-valid columns are shown only when sequential looks are on
-    assert ex.decision_summary(fixed).split("\n\n")[2] == (
+    assert ex_text.decision_summary(fixed).split("\n\n")[2] == (
         "mail vs control: +2.00 pp (95% CI +0.50 to +3.50 pp), relative lift +20% (95% CI +5.0% to +35%); "
         "p = 0.005, adjusted p = 0.01; chance to beat control 99.0%.")
 
@@ -394,12 +396,12 @@ def test_with_sequential_looks_the_always_valid_p_value_decides():
 def test_without_correction_the_rule_says_so():
     res = result([effect_row("mail", diff=0.02, lo=0.005, hi=0.035, p=0.01, p_adj=0.01)],
                  **{**OPTIONS, "correction": "none"})
-    assert ex.decision_rule(res) == ("An arm wins when its p-value for the primary metric, adjusted with no "
+    assert ex_text.decision_rule(res) == ("An arm wins when its p-value for the primary metric, adjusted with no "
                                      "correction, is below 0.05; its effect makes the metric higher; and no "
                                      "sample-ratio mismatch is flagged.")
-    assert ex.decision_rule(res, "zh") == ("当一个实验组在主要指标上的 p 值经不做校正后低于 0.05、其效果使指标升高、"
+    assert ex_text.decision_rule(res, "zh") == ("当一个实验组在主要指标上的 p 值经不做校正后低于 0.05、其效果使指标升高、"
                                           "且未发现样本比例失衡时，该组胜出。")
-    assert ex.decide(result(res.effects, alpha=0.1, **OPTIONS)).rule.endswith(
+    assert ex_text.decision_rule(result(res.effects, alpha=0.1, **OPTIONS)).endswith(
         "compared with control, is below 0.1; its effect makes the metric higher; and no sample-ratio mismatch "
         "is flagged.")
 
@@ -407,7 +409,7 @@ def test_without_correction_the_rule_says_so():
 def test_an_adjusted_p_value_at_alpha_is_not_significant_either_way():
     worse = result([effect_row("mail", diff=-0.02, lo=-0.04, hi=0.0, p=0.05, p_adj=0.05, lift=-0.2)],
                    power_rows=[power_row("mail", mde=0.015)], **OPTIONS)
-    assert ex.decide(worse).reasons == [
+    assert ex_text.decision_reasons(ex.decide(worse)) == [
         "no arm's difference from control is significant, and the experiment was large enough to detect effects "
         "of the planned size."]
     better = result([effect_row("mail", diff=0.02, lo=0.0, hi=0.04, p=0.05, p_adj=0.05)],
@@ -423,30 +425,30 @@ def test_the_money_verdict_at_the_edges_of_the_profit_interval():
 
     head = "Next: roll out sms to the users it was tested on; no single segment stands out after the per-segment " \
         "correction. Keep a hold-out to confirm."
-    assert ex.next_step(winner_result(roi=roi(-1.0, 0.0), segments=[])) == \
+    assert ex_text.next_step(winner_result(roi=roi(-1.0, 0.0), segments=[])) == \
         head + " Whether it pays at these costs is not yet clear (the profit interval includes 0)."
-    assert ex.next_step(winner_result(roi=roi(0.0, 1.0), segments=[])) == \
+    assert ex_text.next_step(winner_result(roi=roi(0.0, 1.0), segments=[])) == \
         head + " Whether it pays at these costs is not yet clear (the profit interval includes 0)."
-    assert ex.next_step(winner_result(roi=roi(0.01, 1.0), segments=[])) == head + " It pays at these costs."
+    assert ex_text.next_step(winner_result(roi=roi(0.01, 1.0), segments=[])) == head + " It pays at these costs."
 
 
 def test_the_one_line_decision_and_headline_figures_follow_the_metric_asked_for():
     res = result(revenue_effects(mail=(-3.0, 0.01, 0.02), sms=(-5.0, 0.02, 0.03)),
                  **{**OPTIONS, "higher_is_better": False, "primary_metric": "revenue"})
-    assert ex.decision_sentence(res, primary="converted") == \
+    assert ex_text.decision_sentence(res, primary="converted") == \
         "No arm is a proven winner on converted, so nothing is rolled out yet."
-    assert ex.next_step(res, primary="converted") == \
+    assert ex_text.next_step(res, primary="converted") == \
         "Next: do not roll out; if the effect matters, rerun with the sample size in the planning table."
     assert ex.headline_figures(res, "converted") == {"winner": "none", "srm_flag": False,
                                                      "primary_metric": "converted"}
-    assert ex.decision_sentence(res, "zh", provisional=True) == (
+    assert ex_text.decision_sentence(res, "zh", provisional=True) == (
         "暂定结论（部分客户的结果观察期在本期之后才结束，结果尚不完整；请在下月重新运行后再采取行动）："
         "sms 在 revenue 上胜出：相对对照组 -5.00（相对提升 -25%）。")
-    assert ex.decision_sentence(res, provisional=True, primary="converted") == (
+    assert ex_text.decision_sentence(res, provisional=True, primary="converted") == (
         "Provisional (some outcome windows end after this period, so outcomes are incomplete; rerun next month "
         "before acting): No arm is a proven winner on converted, so nothing is rolled out yet.")
-    assert ex.decision_sentence(None) == "No experiment was evaluated for this period."
-    assert ex.decision_sentence(None, "zh", provisional=True) == "本期没有评估任何实验。"
+    assert ex_text.decision_sentence(None) == "No experiment was evaluated for this period."
+    assert ex_text.decision_sentence(None, "zh", provisional=True) == "本期没有评估任何实验。"
     assert ex.headline_figures(None) == {"winner": "n/a", "srm_flag": None}
 
 
@@ -482,7 +484,7 @@ def frame(**columns) -> pd.DataFrame:
 
 
 def test_the_effects_table_reads_rates_in_percent_and_effects_with_their_intervals():
-    out = ex.readable_effects(winner_result().effects)
+    out = ex_text.readable_effects(winner_result().effects)
     pd.testing.assert_frame_equal(out, frame(
         arm=["mail", "mail", "sms", "sms"], metric=["converted", "revenue", "converted", "revenue"],
         treatment=["12.00%", "18.50", "13.00%", "22.50"], comparison=["10.00%", "20.00", "10.00%", "20.00"],
@@ -503,13 +505,13 @@ def test_the_pairwise_table_names_both_arms_in_the_report_language():
         {"arm": "mail", "versus": "sms", "metric": "revenue", "kind": "continuous", "mean_treatment": 0.5,
          "mean_versus": 4.5, "diff": -4.0, "ci_low": -6.0, "ci_high": -2.0, "lift": -0.889, "lift_ci_low": -1.3,
          "lift_ci_high": -0.44, "p_value": 0.001, "p_adjusted": 0.001, "prob_beat_versus": 0.0001}])
-    pd.testing.assert_frame_equal(ex.readable_effects(pair, 0.1, "zh"), frame(
+    pd.testing.assert_frame_equal(ex_text.readable_effects(pair, 0.1, "zh"), frame(
         arm=["mail 对比 sms", "mail 对比 sms"], metric=["converted", "revenue"], treatment=["12.00%", "0.5"],
         comparison=["13.00%", "4.50"],
         effect=["-1.00 pp（90% 置信区间 -1.80 至 -0.20 pp）", "-4.00（90% 置信区间 -6.00 至 -2.00）"],
         **{"relative lift": ["-7.7%（90% 置信区间 -14% 至 -1.5%）", "-89%（90% 置信区间 -130% 至 -44%）"],
            "p": [0.005, 0.001], "adjusted p": [0.01, 0.001], "chance to beat": [0.003, 0.0001]}))
-    assert list(ex.readable_effects(pair)["arm"]) == ["mail vs sms", "mail vs sms"]
+    assert list(ex_text.readable_effects(pair)["arm"]) == ["mail vs sms", "mail vs sms"]
 
 
 def test_the_segment_table_leaves_out_skipped_cells_and_names_the_segment():
@@ -520,7 +522,7 @@ def test_the_segment_table_leaves_out_skipped_cells_and_names_the_segment():
         {**seg_row("sms", "app", status="too small: skipped", n=(4, 6)), **dict.fromkeys(extra, np.nan)},
         {**seg_row("sms", 2024, diff=1.5, p_adj=0.3, metric="revenue"), "mean_treatment": 21.5,
          "mean_control": 20.0, "lift": 0.075, "lift_ci_low": 0.01, "lift_ci_high": 0.14, "prob_beat_control": 0.8}])
-    pd.testing.assert_frame_equal(ex.readable_effects(segs), frame(
+    pd.testing.assert_frame_equal(ex_text.readable_effects(segs), frame(
         segment=["channel = app", "channel = 2024"], arm=["mail", "sms"], metric=["converted", "revenue"],
         treatment=["15.00%", "21.50"], comparison=["10.00%", "20.00"],
         effect=["+5.00 pp (95% CI +4.00 to +6.00 pp)", "+1.50 (95% CI +1.49 to +1.51)"],
@@ -537,10 +539,10 @@ def test_the_cuped_table_shows_the_adjusted_effect_and_a_readable_theta():
     common = {"arm": ["mail", "mail", "sms"], "metric": ["converted", "revenue", "revenue"]}
     numbers = {"p": [0.001, 0.02, 0.3], "variance reduction": [0.3, 0.5, 0.75],
                "interval width vs unadjusted": [0.5, 0.5, 0.75], "theta": ["2", "0.000123", "3.14"]}
-    pd.testing.assert_frame_equal(ex.readable_cuped(cuped), frame(**common, **{"CUPED effect": [
+    pd.testing.assert_frame_equal(ex_text.readable_cuped(cuped), frame(**common, **{"CUPED effect": [
         "+2.00 pp (95% CI +1.00 to +3.00 pp)", "+1.50 (95% CI +0.25 to +2.75)", "-0.5 (95% CI -1.25 to +0.25)"]},
         **numbers))
-    pd.testing.assert_frame_equal(ex.readable_cuped(cuped, 0.1, "zh"), frame(**common, **{"CUPED effect": [
+    pd.testing.assert_frame_equal(ex_text.readable_cuped(cuped, 0.1, "zh"), frame(**common, **{"CUPED effect": [
         "+2.00 pp（90% 置信区间 +1.00 至 +3.00 pp）", "+1.50（90% 置信区间 +0.25 至 +2.75）",
         "-0.5（90% 置信区间 -1.25 至 +0.25）"]}, **numbers))
 
@@ -563,16 +565,16 @@ def power_table() -> pd.DataFrame:
 def test_the_group_sizes_table_reads_its_warnings_and_totals_in_the_report_language():
     same = {"arm": ["control", "mail", "control", "mail"], "users": [1000, 1000, 25, 5],
             "converted_successes": [100, 120, 2, 0]}
-    pd.testing.assert_frame_equal(ex.for_reader(sizes_table()), frame(
+    pd.testing.assert_frame_equal(ex_text.for_reader(sizes_table()), frame(
         segment_column=["(all)", "(all)", "channel", "channel"], segment=["(all)", "(all)", "web", "web"], **same,
         warning=["", "checked by hand", "too small for the normal approximation", "too small: skipped"]))
-    pd.testing.assert_frame_equal(ex.for_reader(sizes_table(), "zh"), frame(
+    pd.testing.assert_frame_equal(ex_text.for_reader(sizes_table(), "zh"), frame(
         segment_column=["（全部）", "（全部）", "channel", "channel"], segment=["（全部）", "（全部）", "web", "web"],
         **same, warning=["", "checked by hand", "样本太少，正态近似不可靠", "样本太少：已跳过"]))
-    assert ex.table_options(sizes_table()) == {"kinds": {}, "labels": {
+    assert ex_text.table_options(sizes_table()) == {"kinds": {}, "labels": {
         "segment_column": "Segment column", "segment": "Segment", "arm": "Arm", "users": "Users",
         "converted_successes": "converted: successes", "warning": "Warning"}}
-    assert ex.table_options(sizes_table(), "zh") == {"kinds": {}, "labels": {
+    assert ex_text.table_options(sizes_table(), "zh") == {"kinds": {}, "labels": {
         "segment_column": "细分列", "segment": "细分", "arm": "实验组", "users": "用户数",
         "converted_successes": "converted：成功数", "warning": "提示"}}
 
@@ -581,38 +583,38 @@ def test_a_table_mixing_rates_and_means_is_written_row_by_row_in_each_unit():
     same = {"arm": ["mail", "mail", "sms"], "metric": ["converted", "revenue", "revenue"]}
     numbers = {"control_mean": ["10.0%", "20.00", "20.00"], "diff": ["+2.00 pp", "+1.50", "+0.5"],
                "mde_abs": ["1.00 pp", "–", "2.50"], "mde_relative": [0.1, np.nan, 0.125]}
-    pd.testing.assert_frame_equal(ex.for_reader(power_table()), frame(
+    pd.testing.assert_frame_equal(ex_text.for_reader(power_table()), frame(
         **same, kind=["rate", "mean", "mean"], **numbers, significant=["yes", "no", "no"]))
-    pd.testing.assert_frame_equal(ex.for_reader(power_table(), "zh"), frame(
+    pd.testing.assert_frame_equal(ex_text.for_reader(power_table(), "zh"), frame(
         **same, kind=["比率", "均值", "均值"], **numbers, significant=["是", "否", "否"]))
     labels = {"arm": "Arm", "metric": "Metric", "kind": "Metric type", "control_mean": "Control value",
               "diff": "Difference", "mde_abs": "Minimum detectable difference", "mde_relative": "Minimum detectable lift",
               "significant": "significant"}
-    assert ex.table_options(ex.for_reader(power_table())) == {"kinds": {
+    assert ex_text.table_options(ex_text.for_reader(power_table())) == {"kinds": {
         "control_mean": "text", "mde_relative": "share", "diff": "text", "mde_abs": "text"}, "labels": labels}
     # a table of rates only keeps numbers, its differences in percentage points; means stay plain numbers
     rates, means = power_table().iloc[:1], power_table().iloc[1:].reset_index(drop=True)
-    assert ex.table_options(rates)["kinds"] == {"control_mean": "number", "mde_relative": "share", "diff": "pp",
+    assert ex_text.table_options(rates)["kinds"] == {"control_mean": "number", "mde_relative": "share", "diff": "pp",
                                                 "mde_abs": "pp"}
-    assert ex.table_options(means)["kinds"] == {"control_mean": "number", "mde_relative": "share"}
-    assert ex.table_options(power_table().iloc[:0])["kinds"] == {"control_mean": "number", "mde_relative": "share"}
-    pd.testing.assert_frame_equal(ex.for_reader(rates), frame(
+    assert ex_text.table_options(means)["kinds"] == {"control_mean": "number", "mde_relative": "share"}
+    assert ex_text.table_options(power_table().iloc[:0])["kinds"] == {"control_mean": "number", "mde_relative": "share"}
+    pd.testing.assert_frame_equal(ex_text.for_reader(rates), frame(
         arm=["mail"], metric=["converted"], kind=["rate"], control_mean=[0.1], diff=[0.02], mde_abs=[0.01],
         mde_relative=[0.1], significant=["yes"]))
 
 
 def test_unknown_kinds_and_headers_are_kept_as_written():
     odd = pd.DataFrame({"kind": ["count"], "(adjusted p)": [0.5], "p": [0.1], "customers": [3]})
-    pd.testing.assert_frame_equal(ex.for_reader(odd), odd)
-    assert ex.table_options(odd) == {"kinds": {"p": "pvalue"}, "labels": {
+    pd.testing.assert_frame_equal(ex_text.for_reader(odd), odd)
+    assert ex_text.table_options(odd) == {"kinds": {"p": "pvalue"}, "labels": {
         "kind": "Metric type", "(adjusted p)": "Adjusted p value", "p": "p value", "customers": "Customers"}}
-    assert ex.table_options(odd, "zh") == {"kinds": {"p": "pvalue"}, "labels": {
+    assert ex_text.table_options(odd, "zh") == {"kinds": {"p": "pvalue"}, "labels": {
         "kind": "指标类型", "(adjusted p)": "校正后 p 值", "p": "p 值", "customers": "客户数"}}
-    readable = ex.readable_cuped(pd.DataFrame({
+    readable = ex_text.readable_cuped(pd.DataFrame({
         "arm": ["mail"], "metric": ["converted"], "kind": ["binary"], "diff": [0.02], "ci_low": [0.01],
         "ci_high": [0.03], "p_value": [0.001], "variance_reduction": [0.3], "unadjusted_ci_width": [0.04],
         "theta": [2.0]}))
-    assert ex.table_options(readable) == {
+    assert ex_text.table_options(readable) == {
         "kinds": {"p": "pvalue", "variance reduction": "share", "interval width vs unadjusted": "share"},
         "labels": {"arm": "Arm", "metric": "Metric", "CUPED effect": "CUPED difference (interval)", "p": "p value",
                    "variance reduction": "Variance reduction",
@@ -623,11 +625,11 @@ def test_the_segment_table_says_which_cells_were_analysed_and_which_skipped():
     segs = pd.DataFrame([seg_row("mail", "app", diff=0.05, p_adj=0.02),
                          seg_row("sms", "app", status="too small: skipped (4 users in sms, 6 in control; fewer than 10)",
                                  n=(4, 6))])
-    out = ex.for_reader(segs[["segment_column", "segment", "arm", "kind", "status", "significant_adjusted"]])
+    out = ex_text.for_reader(segs[["segment_column", "segment", "arm", "kind", "status", "significant_adjusted"]])
     pd.testing.assert_frame_equal(out, frame(
         segment_column=["channel", "channel"], segment=["app", "app"], arm=["mail", "sms"], kind=["rate", "rate"],
         status=["analysed", "too small: skipped (fewer than 10 users in an arm)"], significant_adjusted=["yes", "no"]))
-    zh = ex.for_reader(segs[["status"]], "zh")
+    zh = ex_text.for_reader(segs[["status"]], "zh")
     assert list(zh["status"]) == ["已分析", "样本太少：已跳过（某组少于 10 个用户）"]
 
 
@@ -668,7 +670,7 @@ def drawn(fig) -> dict:
 
 
 def test_the_forest_plot_draws_each_analysed_cell_grouped_by_segment_column():
-    fig = ex.plot_segment_forest(forest_segments(), "converted")
+    fig = ex_plots.plot_segment_forest(forest_segments(), "converted")
     got = drawn(fig)
     plt.close(fig)
     mail, sms = color_for("mail"), color_for("sms")
@@ -690,7 +692,7 @@ def test_the_forest_plot_draws_each_analysed_cell_grouped_by_segment_column():
 
 @pytest.mark.filterwarnings("ignore:Glyph")  # the test machine's font has no CJK glyphs; the text is what counts
 def test_the_forest_plot_of_a_mean_is_in_the_metrics_unit_and_in_chinese():
-    fig = ex.plot_segment_forest(forest_segments(), "revenue", 0.1, "zh")
+    fig = ex_plots.plot_segment_forest(forest_segments(), "revenue", 0.1, "zh")
     got = drawn(fig)
     plt.close(fig)
     assert [(s["label"], s["xy"], s["bars"]) for s in got["series"]] == [
@@ -698,7 +700,7 @@ def test_the_forest_plot_of_a_mean_is_in_the_metrics_unit_and_in_chinese():
     assert got["title"] == "revenue：各细分相对对照组的差异"
     assert got["xlabel"] == "相对对照组的差异（指标单位），90% 置信区间（未校正）"
     assert got["legend"][:2] == ("实验组", ["mail"]) and got["size"] == [8.0, 2.15]
-    empty = ex.plot_segment_forest(forest_segments(), "orders")
+    empty = ex_plots.plot_segment_forest(forest_segments(), "orders")
     got = drawn(empty)
     plt.close(empty)
     assert (got["series"], got["legend"], got["ticks"], got["size"]) == ([], None, [], [8.0, 1.8])

@@ -13,6 +13,7 @@ from customer_analytics.core import privacy
 from customer_analytics.core.errors import ConfigError
 from customer_analytics.models import experiments
 from customer_analytics.report import markup
+from customer_analytics.report.text import experiments as ex_text
 
 
 @pytest.mark.parametrize("payload", ["<script>alert(1)</script>", "<img src=x onerror=alert(7)>",
@@ -35,7 +36,7 @@ def test_decision_text_escapes_arm_and_segment_labels():
     spec = experiments.ExperimentSpec(variant_column="variant", control_label="control", user_column="user",
                                       binary_metrics=["converted"], continuous_metrics=[], covariate=None,
                                       segment_columns=[], planned_split=None)
-    text = experiments.analyse(df, spec).summary("converted")
+    text = ex_text.decision_summary(experiments.analyse(df, spec), "converted")
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
 

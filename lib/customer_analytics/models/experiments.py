@@ -52,7 +52,6 @@ Definitions (treatment arm t against control c; alpha = 0.05 unless set):
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -65,9 +64,6 @@ from statsmodels.stats.proportion import proportion_confint
 
 from customer_analytics.core import engine
 from customer_analytics.core.errors import ConfigError, InputError
-from customer_analytics.report.formatting import fmt_share
-from customer_analytics.report.i18n import t
-from customer_analytics.report.markup import esc
 
 SRM_ALPHA = 0.001
 SMD_LIMIT = 0.1
@@ -176,11 +172,6 @@ class SRMResult:
     @property
     def flagged(self) -> bool:
         return self.p_value < SRM_ALPHA
-
-    def summary(self, language: str = "en") -> str:
-        """The check in one sentence, in ``language`` (catalog keys ``nb04.srm_*``)."""
-        verdict = t("nb04.srm_flagged" if self.flagged else "nb04.srm_ok", language)
-        return t("nb04.srm_summary", language, chi2=f"{self.chi2:,.2f}", p=p_text("p", self.p_value), verdict=verdict)
 
 
 def srm_test(arms: pd.Series, planned: dict[str, float] | None = None,
@@ -315,12 +306,6 @@ class Effect:
 
     def as_row(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "alpha"}
-
-    def summary(self) -> str:
-        return (f"{self.metric}, {self.arm} vs control: {self.mean_treatment:.4g} vs {self.mean_control:.4g}; "
-                f"difference {fmt_diff(self.kind, self.diff, self.ci_low, self.ci_high, self.alpha)}, "
-                f"{p_text('p', self.p_value)}; relative lift "
-                f"{fmt_lift(self.lift, self.lift_ci_low, self.lift_ci_high, self.alpha)} [{self.method}]")
 
 
 def wilson_interval(x: float, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -739,13 +724,9 @@ class ExperimentResult:
     def primary(self) -> str:
         return self.options.get("primary_metric") or self.spec.metrics[0]
 
-    def decision(self, primary: str | None = None, language: str = "en") -> Decision:
+    def decision(self, primary: str | None = None) -> Decision:
         """The decision on the primary metric under the one decision rule (:func:`decide`)."""
-        return decide(self, primary or self.primary, language)
-
-    def summary(self, primary: str | None = None, language: str = "en") -> str:
-        """The plain-language decision text (Markdown) in ``language``."""
-        return decision_summary(self, primary or self.primary, language)
+        return decide(self, primary or self.primary)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every exported table by name (the files under ``tables/``)."""
@@ -942,177 +923,6 @@ def analyse(df: pd.DataFrame, spec: ExperimentSpec, *, alpha: float = 0.05, powe
                             roi_table(d, spec, roi, alpha) if roi is not None else pd.DataFrame(), options)
 
 
-# ------------------------------------------------------------------ formatting for people
-
-
-def fmt_number(v: float, signed: bool = True) -> str:
-    """A number for a reader: 2 decimals from 1 up, else 3 significant digits."""
-    if v is None or not np.isfinite(v):
-        return "n/a"
-    sign = "+" if signed else ""
-    return f"{v:{sign},.2f}" if abs(v) >= 1 else f"{v:{sign}.3g}"
-
-
-def fmt_diff(kind: str, diff: float, lo: float, hi: float, alpha: float = 0.05, language: str = "en") -> str:
-    """Absolute effect with its interval: '+7.66 pp (95% CI +6.99 to +8.32 pp)' for rates."""
-    lvl = f"{(1 - alpha) * 100:g}%"
-    if kind == "binary":
-        return t("nb04.interval", language, value=f"{diff * 100:+.2f} pp", level=lvl, low=f"{lo * 100:+.2f}",
-                 high=f"{hi * 100:+.2f} pp")
-    return t("nb04.interval", language, value=fmt_number(diff), level=lvl, low=fmt_number(lo), high=fmt_number(hi))
-
-
-def fmt_effect(kind: str, diff: float) -> str:
-    """An effect without its interval: '+7.66 pp' for rates, '+1.25' in the metric's unit otherwise."""
-    return f"{diff * 100:+.2f} pp" if kind == "binary" else fmt_number(diff)
-
-
-def fmt_pct(v: float) -> str:
-    if v is None or not np.isfinite(v):
-        return "n/a"
-    return f"{v * 100:+.0f}%" if abs(v) >= 0.1 else f"{v * 100:+.1f}%"
-
-
-def fmt_lift(lift: float, lo: float, hi: float, alpha: float = 0.05, language: str = "en") -> str:
-    """Relative lift with its interval: '+72% (95% CI +60% to +84%)'."""
-    return t("nb04.interval", language, value=fmt_pct(lift), level=f"{(1 - alpha) * 100:g}%", low=fmt_pct(lo),
-             high=fmt_pct(hi))
-
-
-def fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "n/a"
-    return "< 0.0001" if p < 1e-4 else f"{p:.3g}"
-
-
-def p_text(label: str, p: float) -> str:
-    """'adjusted p = 0.0658' or 'adjusted p < 0.0001'."""
-    f = fmt_p(p)
-    return f"{label} {f}" if f.startswith("<") else f"{label} = {f}"
-
-
-def readable_effects(effects: pd.DataFrame, alpha: float = 0.05, language: str = "en") -> pd.DataFrame:
-    """Effects for a reader: rates in % and pp, relative lift in %, interval words in ``language``.
-
-    Works for the effects, pairwise and segment-effects tables (skipped cells are left out).
-    The p-value columns (``p``, ``adjusted p``) and ``chance to beat`` stay numbers; the
-    report formats them (see :func:`table_options`).
-    """
-    e = effects[effects.get("status", pd.Series("ok", index=effects.index)) == "ok"] \
-        if "status" in effects else effects
-    ctrl_col = "mean_versus" if "mean_versus" in e else "mean_control"
-    chance_col = "prob_beat_versus" if "prob_beat_versus" in e else "prob_beat_control"
-    vs = t("nb04.vs", language)
-
-    def level(kind, m):
-        return f"{m * 100:.2f}%" if kind == "binary" else fmt_number(m, signed=False)
-
-    out = pd.DataFrame({
-        **({"segment": e["segment_column"] + " = " + e["segment"].astype(str)} if "segment_column" in e else {}),
-        "arm": e["arm"] + (f" {vs} " + e["versus"] if "versus" in e else ""),
-        "metric": e["metric"],
-        "treatment": [level(k, m) for k, m in zip(e["kind"], e["mean_treatment"], strict=True)],
-        "comparison": [level(k, m) for k, m in zip(e["kind"], e[ctrl_col], strict=True)],
-        "effect": [fmt_diff(k, d, lo, hi, alpha, language) for k, d, lo, hi in
-                   zip(e["kind"], e["diff"], e["ci_low"], e["ci_high"], strict=True)],
-        "relative lift": [fmt_lift(x, lo, hi, alpha, language) for x, lo, hi in
-                          zip(e["lift"], e["lift_ci_low"], e["lift_ci_high"], strict=True)],
-        "p": e["p_value"].astype(float),
-        "adjusted p": e["p_adjusted"].astype(float),
-        "chance to beat": e[chance_col].astype(float),
-    })
-    return out.reset_index(drop=True)
-
-
-def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05, language: str = "en") -> pd.DataFrame:
-    """CUPED rows for a reader: adjusted effect in pp (rates) or the metric's unit; shares stay numbers.
-
-    ``theta`` is shown with three significant digits (as text), so that a small coefficient is not rounded to 0.
-    """
-    c = cuped
-    return pd.DataFrame({
-        "arm": c["arm"], "metric": c["metric"],
-        "CUPED effect": [fmt_diff(k, d, lo, hi, alpha, language) for k, d, lo, hi in
-                         zip(c["kind"], c["diff"], c["ci_low"], c["ci_high"], strict=True)],
-        "p": c["p_value"].astype(float),
-        "variance reduction": c["variance_reduction"].astype(float),
-        "interval width vs unadjusted": (c["ci_high"] - c["ci_low"]) / c["unadjusted_ci_width"],
-        # three significant digits without scientific notation: a small theta is not shown as 0.000
-        "theta": c["theta"].map(lambda x: np.format_float_positional(x, precision=3, fractional=False, trim="-")),
-    }).reset_index(drop=True)
-
-
-#: Display kind of the experiment tables' columns whose names do not say it (see formatting.KINDS).
-TABLE_KINDS = {"p": "pvalue", "adjusted p": "pvalue", "seq_p_value": "pvalue", "seq_p_adjusted": "pvalue",
-               "chance to beat": "share", "variance reduction": "share", "interval width vs unadjusted": "share",
-               "expected": "number", "chi2": "number", "smd": "number",
-               "mean_treatment": "number", "mean_control": "number", "control_mean": "number",
-               "mde_relative": "share", "target_lift": "share", "roi": "share", "roi_ci_low": "share",
-               "roi_ci_high": "share", "value_per_user_treatment": "number", "value_per_user_control": "number",
-               "incremental_value_per_user": "number", "incremental_cost_per_user": "number",
-               "profit_per_user": "number", "profit_per_user_ci_low": "number", "profit_per_user_ci_high": "number",
-               "total_cost": "number", "total_profit": "number", "total_profit_ci_low": "number",
-               "total_profit_ci_high": "number"}
-_RATE_COLUMNS = ("diff", "ci_low", "ci_high", "seq_ci_low", "seq_ci_high", "mde_abs")
-
-
-def _label_key(name) -> str:
-    return "nb04.col." + re.sub(r"[^0-9a-zA-Z]+", "_", str(name)).strip("_").lower()
-
-
-def table_options(df: pd.DataFrame, language: str = "en") -> dict:
-    """Keyword options for :func:`customer_analytics.report.formatting.show` of an experiment table.
-
-    ``kinds``: p-values, shares and plain numbers by column (:data:`TABLE_KINDS`); the
-    differences of a table whose rows are all rates (``kind == 'binary'``) in percentage points.
-    ``labels``: headers in words from the catalog (``nb04.col.<name>``).
-    """
-    from customer_analytics.report.i18n import column_label, has
-
-    kinds = {c: k for c, k in TABLE_KINDS.items() if c in df}
-    if "kind" in df and len(df) and (df["kind"] == "binary").all():
-        kinds.update({c: "pp" for c in _RATE_COLUMNS if c in df})
-    elif "kind" in df and df["kind"].nunique() > 1:  # written per row by :func:`for_reader`
-        kinds.update({c: "text" for c in (*_RATE_COLUMNS, "control_mean") if c in df})
-    labels = {str(c): t(_label_key(c), language) if has(_label_key(c), language) else
-              t("nb04.successes", language, metric=str(c)[:-len("_successes")]) if str(c).endswith("_successes") else
-              column_label(c, language) for c in df.columns}
-    return {"kinds": kinds, "labels": labels}
-
-
-def for_reader(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
-    """An experiment table with its words in ``language``: yes/no for flags, warnings and statuses in words.
-
-    In a table mixing rates and means (such as the power table), differences are written per row
-    in their own unit: percentage points for rates, the metric's unit for means.
-    """
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_bool_dtype(out[c]):
-            out[c] = out[c].map({True: t("nb04.yes", language), False: t("nb04.no", language)})
-    if "warning" in out:
-        out["warning"] = out["warning"].map({"too small: skipped": t("nb04.warn_skipped", language),
-                                             "too small for the normal approximation": t("nb04.warn_small", language),
-                                             "": ""}).fillna(out["warning"])
-    if "status" in out:
-        out["status"] = np.where(out["status"] == "ok", t("nb04.status_ok", language),
-                                 t("nb04.status_skipped", language, n=MIN_CELL_USERS))
-    if "kind" in out and out["kind"].nunique() > 1:  # rates and means in one column: each row in its own unit
-        binary = out["kind"] == "binary"
-        for c in [*_RATE_COLUMNS, "control_mean"]:
-            if c in out:
-                rate = fmt_share if c == "control_mean" else (lambda v, sign="" if c == "mde_abs" else "+": f"{v * 100:{sign}.2f} pp")
-                out[c] = [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=c not in ("control_mean", "mde_abs")))
-                          for v, b in zip(out[c], binary, strict=True)]
-    if "kind" in out:
-        out["kind"] = out["kind"].map({"binary": t("nb04.kind_binary", language),
-                                       "continuous": t("nb04.kind_continuous", language)}).fillna(out["kind"])
-    for c in ("segment_column", "segment"):
-        if c in out:
-            out[c] = out[c].replace({"(all)": t("nb04.all", language)})
-    return out
-
-
 # ------------------------------------------------------------------ the decision
 
 
@@ -1121,43 +931,27 @@ class Decision:
     """The decision on the primary metric under the one decision rule.
 
     ``winner`` is None unless an arm's adjusted p-value is below alpha, its effect is
-    favourable and no SRM is flagged. ``reasons`` says why there is no winner; the
-    texts are in ``language``.
+    favourable and no SRM is flagged. ``reasons`` says why there is no winner, as codes
+    with their facts, ``(code, facts)``; the report puts them in words
+    (:func:`customer_analytics.report.text.experiments.decision_reasons`).
     """
 
     primary: str
     winner: str | None
-    rule: str
-    reasons: list[str]
+    reasons: list[tuple[str, dict]]
     candidates: pd.DataFrame
-    language: str = "en"
-
-    def summary(self) -> str:
-        L = self.language
-        head = t("nb04.winner_plain", L, metric=self.primary, arm=self.winner) if self.winner else \
-            t("nb04.no_winner_plain", L, metric=self.primary)
-        return head + (t("nb04.colon", L) + " ".join(self.reasons) if self.reasons else t("nb04.stop", L))
-
-
-def decision_rule(res: ExperimentResult, language: str = "en") -> str:
-    """The rule in words, with this run's settings, in ``language``."""
-    o = res.options
-    corr = o.get("correction", "holm")
-    k = len(treatment_arms_of(res))
-    how = t("nb04.rule_no_correction", language) if corr == "none" else \
-        t("nb04.rule_correction", language, correction=corr, k=k)
-    seq = t("nb04.rule_sequential", language) if o.get("sequential") else ""
-    direction = t("nb04.higher" if o.get("higher_is_better", True) else "nb04.lower", language)
-    return t("nb04.rule", language, sequential=seq, how=how, alpha=f"{res.alpha:g}", direction=direction)
 
 
 def treatment_arms_of(res: ExperimentResult) -> list[str]:
     return sorted(res.effects["arm"].unique()) if len(res.effects) else []
 
 
-def decide(res: ExperimentResult, primary: str | None = None, language: str = "en") -> Decision:
-    """Apply the decision rule to the primary metric; see :func:`decision_rule`. Texts in ``language``."""
-    L = language
+def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
+    """Apply the decision rule to the primary metric (the rule in words: report.text.experiments.decision_rule).
+
+    Returns the winner, or reason codes with their facts: ``srm``, ``adjusted``, ``wrong_way``,
+    ``undetectable``, ``underpowered``, ``null``.
+    """
     primary = primary or res.primary
     if primary not in res.spec.metrics:
         raise ConfigError(f"primary_metric '{primary}' is not among the metrics {res.spec.metrics}")
@@ -1171,18 +965,17 @@ def decide(res: ExperimentResult, primary: str | None = None, language: str = "e
     reasons = []
     winner = None
     if res.srm.flagged:
-        reasons.append(t("nb04.reason_srm", L, srm_p=p_text(t("nb04.srm_p", L), res.srm.p_value)))
+        reasons.append(("srm", {"srm_p": res.srm.p_value}))
     elif len(passed):
         winner = str((sign * passed["diff"]).idxmax())
     if winner is None and not res.srm.flagged:
         corr = o.get("correction", "holm")
         for arm, e in eff.iterrows():
             if e[raw_col] < res.alpha and favourable[arm] and e[p_col] >= res.alpha:
-                reasons.append(t("nb04.reason_adjusted", L, arm=esc(arm), p=p_text("p", e[raw_col]),
-                                 p_adjusted=fmt_p(e[p_col]), correction=corr, k=len(eff)))
+                reasons.append(("adjusted", {"arm": arm, "p": e[raw_col], "p_adjusted": e[p_col], "correction": corr,
+                                             "k": len(eff)}))
             elif e[p_col] < res.alpha and not favourable[arm]:
-                reasons.append(t("nb04.reason_wrong_way", L, arm=esc(arm), metric=esc(primary),
-                                 p_adjusted=p_text(t("nb04.adjusted_p", L), e[p_col])))
+                reasons.append(("wrong_way", {"arm": arm, "metric": primary, "p_adjusted": e[p_col]}))
         pw = res.power[res.power["metric"] == primary].set_index("arm")
         kind = eff["kind"].iloc[0] if len(eff) else "binary"
         # only arms without a significant result can be under-powered; a significant harm is a finding
@@ -1191,15 +984,14 @@ def decide(res: ExperimentResult, primary: str | None = None, language: str = "e
                  if pd.notna(pw.loc[a, "mde_abs"]) and abs(eff.loc[a, "diff"]) < pw.loc[a, "mde_abs"]]
         undetectable = [a for a in open_arms if pd.isna(pw.loc[a, "mde_abs"])]
         if undetectable and not under:
-            reasons.append(t("nb04.reason_undetectable", L, metric=esc(primary)))
+            reasons.append(("undetectable", {"metric": primary}))
         if under:
             a, mde, rel = under[0]
-            size = f"{mde * 100:.2f} pp" if kind == "binary" else fmt_number(mde, signed=False)
-            reasons.append(t("nb04.reason_underpowered", L, size=size, relative=fmt_pct(rel).lstrip("+"),
-                             power=f"{res.options.get('power', 0.8):.0%}"))
+            reasons.append(("underpowered", {"kind": kind, "mde": mde, "relative": rel,
+                                             "power": res.options.get("power", 0.8)}))
         if not reasons:
-            reasons.append(t("nb04.reason_null", L))
-    return Decision(primary, winner, decision_rule(res, L), reasons, eff.reset_index(), L)
+            reasons.append(("null", {}))
+    return Decision(primary, winner, reasons, eff.reset_index())
 
 
 def _segment_claims(res: ExperimentResult, primary: str, arm: str | None = None) -> pd.DataFrame:
@@ -1220,102 +1012,6 @@ def segment_claims(res: ExperimentResult, primary: str | None = None, arm: str |
     return _segment_claims(res, primary or res.primary, arm)
 
 
-def next_step(res: ExperimentResult, language: str = "en", primary: str | None = None) -> str:
-    """What to do next, in one sentence from the decision (fix, do not roll out, or roll out where)."""
-    return _next_step(res, decide(res, primary, language), language)
-
-
-def decision_summary(res: ExperimentResult, primary: str | None = None, language: str = "en") -> str:
-    """A short plain-language decision text generated from the numbers (Markdown, in ``language``).
-
-    Labels from data (arms, metrics, segments) are escaped with :func:`customer_analytics.report.markup.esc`.
-    """
-    L = language
-    primary = primary or res.primary
-    dec = decide(res, primary, L)
-    a = res.alpha
-    lvl = f"{(1 - a) * 100:g}%"
-    adj, sep = t("nb04.adjusted_p", L), t("nb04.sep", L)
-    lines = []
-    if res.srm.flagged:
-        lines.append(t("nb04.sum_stop", L))
-    if dec.winner:
-        e = dec.candidates.set_index("arm").loc[dec.winner]
-        lines.append(t("nb04.sum_winner", L, metric=esc(primary), arm=esc(dec.winner),
-                       effect=fmt_diff(e["kind"], e["diff"], e["ci_low"], e["ci_high"], a, L),
-                       lift=fmt_lift(e["lift"], e["lift_ci_low"], e["lift_ci_high"], a, L)))
-    else:
-        lines.append(t("nb04.sum_no_winner", L, metric=esc(primary), reasons=" ".join(dec.reasons)))
-    lines.append(t("nb04.sum_rule", L, rule=dec.rule))
-    if len(res.balance) and res.balance["imbalanced"].any():
-        bad = res.balance[res.balance["imbalanced"]]
-        lines.append(t("nb04.sum_imbalance", L, cells=esc(", ".join(bad["arm"] + ": " + bad["covariate"]))))
-    seq = res.options.get("sequential") and "seq_p_value" in dec.candidates
-    for r in dec.candidates.itertuples():
-        txt = t("nb04.sum_arm", L, arm=esc(r.arm), effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L),
-                lift=fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, a, L), p=p_text("p", r.p_value),
-                p_adjusted=p_text(adj, r.p_adjusted), chance=f"{r.prob_beat_control:.1%}")
-        if seq:
-            txt += t("nb04.sum_arm_sequential", L, effect=fmt_diff(r.kind, r.diff, r.seq_ci_low, r.seq_ci_high, a, L),
-                     p_adjusted=p_text(adj, r.seq_p_adjusted))
-        lines.append(txt)
-    if len(res.pairwise):
-        pw = res.pairwise[res.pairwise["metric"] == primary]
-        for r in pw.itertuples():
-            verdict = t("nb04.pair_significant" if r.p_adjusted < a else "nb04.pair_not_significant", L)
-            lines.append(t("nb04.sum_pair", L, arm=esc(r.arm), versus=esc(r.versus),
-                           effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L),
-                           p_adjusted=p_text(adj, r.p_adjusted), verdict=verdict))
-    if len(res.roi):
-        for r in res.roi.itertuples():
-            roi_txt = t("nb04.roi_text", L, roi=fmt_pct(r.roi), level=lvl, low=fmt_pct(r.roi_ci_low),
-                        high=fmt_pct(r.roi_ci_high)) if pd.notna(r.roi) else t("nb04.roi_none", L)
-            lines.append(t("nb04.sum_roi", L, arm=esc(r.arm), profit=fmt_number(r.profit_per_user), level=lvl,
-                           low=fmt_number(r.profit_per_user_ci_low), high=fmt_number(r.profit_per_user_ci_high),
-                           total=fmt_number(r.total_profit), n=f"{r.n_treatment:,}",
-                           total_low=fmt_number(r.total_profit_ci_low), total_high=fmt_number(r.total_profit_ci_high),
-                           roi=roi_txt))
-    claims = _segment_claims(res, primary)
-    if len(claims):
-        parts = [t("nb04.claim", L, arm=esc(r.arm), column=esc(r.segment_column), segment=esc(r.segment),
-                   effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L), p_adjusted=p_text(adj, r.p_adjusted))
-                 for r in claims.itertuples()]
-        lines.append(t("nb04.sum_claims", L, cells=sep.join(parts)))
-    elif len(res.segments):
-        lines.append(t("nb04.sum_no_claims", L))
-    skipped = res.segments[res.segments["status"] != "ok"] if len(res.segments) else pd.DataFrame()
-    if len(skipped):
-        cells = skipped.drop_duplicates(["segment_column", "segment", "arm"])
-        lines.append(t("nb04.sum_skipped", L, cells=sep.join(
-            t("nb04.skipped_cell", L, column=esc(r.segment_column), segment=esc(r.segment), arm=esc(r.arm),
-              n_treatment=r.n_treatment, n_control=r.n_control) for r in cells.itertuples())))
-    small = res.sizes[res.sizes["warning"] == "too small for the normal approximation"]
-    if len(small):
-        lines.append(t("nb04.sum_small", L, n=len(small)))
-    lines.append(_next_step(res, dec, L))
-    return "\n\n".join(lines)
-
-
-def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> str:
-    L = language
-    if res.srm.flagged:
-        return t("nb04.next_fix", L)
-    if not dec.winner:
-        return t("nb04.next_no_winner", L)
-    roi_note = ""
-    if len(res.roi):
-        r = res.roi.set_index("arm").loc[dec.winner]
-        if r["profit_per_user_ci_high"] < 0:
-            return t("nb04.next_loses_money", L, arm=esc(dec.winner), metric=esc(dec.primary),
-                     profit=fmt_number(r["profit_per_user"]))
-        roi_note = t("nb04.next_pays" if r["profit_per_user_ci_low"] > 0 else "nb04.next_pays_unclear", L)
-    claims = _segment_claims(res, dec.primary, dec.winner)
-    where = t("nb04.next_proven_in", L, cells=", ".join(f"{esc(r.segment_column)} = {esc(r.segment)}"
-                                                        for r in claims.itertuples())) \
-        if len(claims) else t("nb04.next_no_segment", L)
-    return t("nb04.next_roll_out", L, arm=esc(dec.winner), where=where, roi_note=roi_note)
-
-
 #: The words of :func:`derive_outcomes`' note when outcome windows run past the period end.
 OPEN_WINDOW_NOTE = "outcomes are incomplete"
 
@@ -1323,29 +1019,6 @@ OPEN_WINDOW_NOTE = "outcomes are incomplete"
 def window_open(notes: list[str]) -> bool:
     """Whether the experiment's notes say some outcome windows end after the period end."""
     return any(OPEN_WINDOW_NOTE in str(n) for n in notes or [])
-
-
-def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None,
-                      provisional: bool = False) -> str:
-    """The decision in one plain-text sentence (for the dashboard and the summary; not escaped).
-
-    Uses the same rule as :func:`decide`: the winner with its effect and relative lift,
-    or why there is none (broken assignment, no proven winner), or no experiment at all.
-    ``provisional`` (outcome windows still open, :func:`window_open`) prefixes it with a warning.
-    """
-    L = language
-    if res is None:
-        return t("nb04.decision_none", L)
-    if provisional:
-        return t("nb04.provisional_prefix", L) + decision_sentence(res, language, primary)
-    dec = decide(res, primary, L)
-    if res.srm.flagged:
-        return t("nb04.decision_srm", L)
-    if dec.winner:
-        e = dec.candidates.set_index("arm").loc[dec.winner]
-        return t("nb04.decision_winner", L, arm=dec.winner, metric=dec.primary, effect=fmt_effect(e["kind"], e["diff"]),
-                 lift=fmt_pct(e["lift"]))
-    return t("nb04.decision_no_winner", L, metric=dec.primary)
 
 
 def headline_figures(res: ExperimentResult | None, primary: str | None = None) -> dict:
@@ -1449,46 +1122,6 @@ def analysis_options(p: dict, spec: ExperimentSpec, seed: int) -> dict:
             "primary_metric": p["primary_metric"], "higher_is_better": p.get("higher_is_better", True),
             "roi": roi_settings(p, spec), "sequential": bool(p.get("sequential")),
             "sequential_tuning": p.get("sequential_tuning") or 5000}
-
-
-# ------------------------------------------------------------------ figure
-
-
-def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05, language: str = "en"):
-    """Forest plot of per-segment differences, grouped by segment column, one colour per arm (legend).
-
-    Rows are labelled 'column = segment · arm'; skipped (too small) cells are left out; rates are
-    shown in percentage points. Title and axis in ``language``; colours from the one palette
-    (:func:`customer_analytics.report.charts.color_for`).
-    """
-    import matplotlib.pyplot as plt
-
-    from customer_analytics.report.charts import color_for, plain_axis
-
-    r = segments[(segments["metric"] == metric) & (segments["status"] == "ok")]
-    r = r.sort_values(["segment_column", "segment", "arm"]).reset_index(drop=True)
-    binary = bool(len(r)) and r["kind"].iloc[0] == "binary"
-    scale = 100 if binary else 1
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(r) + 1.8))
-    y = np.arange(len(r))[::-1]
-    for arm in sorted(r["arm"].unique()):
-        m = (r["arm"] == arm).to_numpy()
-        g = r[m]
-        ax.errorbar(g["diff"] * scale, y[m], xerr=[(g["diff"] - g["ci_low"]) * scale, (g["ci_high"] - g["diff"]) * scale],
-                    fmt="o", color=color_for(arm), ecolor=color_for(arm), alpha=0.9, capsize=3, label=str(arm))
-    for i in range(1, len(r)):  # a line between segment columns
-        if r["segment_column"].iloc[i] != r["segment_column"].iloc[i - 1]:
-            ax.axhline(y[i] + 0.5, color="#ccc", lw=1)
-    ax.axvline(0, color="grey", ls="--")
-    ax.set_yticks(y, [f"{c} = {s} · {a}" for c, s, a in zip(r["segment_column"], r["segment"], r["arm"], strict=True)])
-    plain_axis(ax.xaxis)
-    unit = t("nb04.chart_unit_pp" if binary else "nb04.chart_unit_metric", language)
-    ax.set(title=t("nb04.chart_forest_title", language, metric=metric),
-           xlabel=t("nb04.chart_forest_x", language, unit=unit, level=f"{(1 - alpha) * 100:g}%"))
-    if len(r):
-        ax.legend(title=t("nb04.chart_arm", language), fontsize=8, loc="best")
-    fig.tight_layout()
-    return fig
 
 
 # ------------------------------------------------------------------ mode (b): from transactions

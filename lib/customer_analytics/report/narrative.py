@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_analytics.report.formatting import fmt_int, fmt_money, fmt_share
+from customer_analytics.models import experiments as ex
+from customer_analytics.report.formatting import fmt_int, fmt_money, fmt_pvalue, fmt_share
 from customer_analytics.report.i18n import t
+from customer_analytics.report.markup import esc
+from customer_analytics.report.text import experiments as ex_text
 
 
 def dataset_name(config_path: str | None, data_path: str | Path | None) -> str:
@@ -160,29 +163,25 @@ def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_a
 def ab_bullets(result, language: str = "en", provisional: bool = False) -> list[str]:
     """Executive summary of the A/B evaluation (3-6 bullets; one sentence without an experiment).
 
-    - first the decision, by the one decision rule (:func:`customer_analytics.models.experiments.decision_sentence`);
+    - first the decision, by the one decision rule (:func:`customer_analytics.report.text.experiments.decision_sentence`);
     - what was tested: users, arms, the primary metric, and whether the arm sizes match the plan (SRM);
     - what changed: the winner (else the arm with the most favourable effect) against control,
       in pp for rates, with its relative lift and adjusted p-value;
     - the money, when costs are configured: incremental profit per treated user (with its interval) and ROI of that arm;
     - where it works: segments proven after the per-segment correction (at most three named);
-    - what to do next (:func:`customer_analytics.models.experiments.next_step`).
+    - what to do next (:func:`customer_analytics.report.text.experiments.next_step`).
 
     ``result`` is an :class:`customer_analytics.models.experiments.ExperimentResult` or None. With
     ``provisional`` (outcome windows still open at the period end) the decision says so first.
     Labels from data are escaped with :func:`customer_analytics.report.markup.esc`.
     """
-    from customer_analytics.models import experiments as ex
-    from customer_analytics.report.formatting import fmt_pvalue
-    from customer_analytics.report.markup import esc
-
     L = language
     if result is None:
         return [t("nb04.decision_none", L)]
-    dec = result.decision(language=L)
+    dec = result.decision()
     arms = ex.treatment_arms_of(result)
     srm = t("nb04.b_srm_bad" if result.srm.flagged else "nb04.b_srm_ok", L)
-    out = [t("nb04.b_decision", L, decision=esc(ex.decision_sentence(result, L, provisional=provisional))),
+    out = [t("nb04.b_decision", L, decision=esc(ex_text.decision_sentence(result, L, provisional=provisional))),
            t("nb04.b_tested", L, users=fmt_int(result.srm.table["observed"].sum()), k=len(arms),
              arms=", ".join(esc(a) for a in arms), control=esc(result.spec.control_label), metric=esc(dec.primary),
              srm=srm)]
@@ -193,18 +192,18 @@ def ab_bullets(result, language: str = "en", provisional: bool = False) -> list[
         best = best or str((sign * cand["diff"]).idxmax())
         e = cand.loc[best]
         p_adj = e["seq_p_adjusted"] if result.options.get("sequential") and "seq_p_adjusted" in cand else e["p_adjusted"]
-        out.append(t("nb04.b_best", L, arm=esc(best), effect=ex.fmt_effect(e["kind"], e["diff"]),
-                     lift=ex.fmt_pct(e["lift"]), p=fmt_pvalue(p_adj)))
+        out.append(t("nb04.b_best", L, arm=esc(best), effect=ex_text.fmt_effect(e["kind"], e["diff"]),
+                     lift=ex_text.fmt_pct(e["lift"]), p=fmt_pvalue(p_adj)))
     if len(result.roi) and best in set(result.roi["arm"]):
         r = result.roi.set_index("arm").loc[best]
-        out.append(t("nb04.b_roi", L, arm=esc(best), profit=ex.fmt_number(r["profit_per_user"]),
-                     level=f"{(1 - result.alpha) * 100:g}%", low=ex.fmt_number(r["profit_per_user_ci_low"]),
-                     high=ex.fmt_number(r["profit_per_user_ci_high"]), roi=ex.fmt_pct(r["roi"])))
+        out.append(t("nb04.b_roi", L, arm=esc(best), profit=ex_text.fmt_number(r["profit_per_user"]),
+                     level=f"{(1 - result.alpha) * 100:g}%", low=ex_text.fmt_number(r["profit_per_user_ci_low"]),
+                     high=ex_text.fmt_number(r["profit_per_user_ci_high"]), roi=ex_text.fmt_pct(r["roi"])))
     if len(result.segments):
         claims = ex.segment_claims(result, dec.primary)
         cells = [f"{esc(r.arm)}: {esc(r.segment_column)} = {esc(r.segment)}" for r in claims.head(3).itertuples()]
         out.append(t("nb04.b_segments", L, cells=t("nb04.sep", L).join(cells)) if cells else t("nb04.b_no_segments", L))
-    out.append(f"**{ex.next_step(result, L, dec.primary)}**")
+    out.append(f"**{ex_text.next_step(result, L, dec.primary)}**")
     return out[:6]
 
 

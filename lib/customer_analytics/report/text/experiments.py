@@ -1,0 +1,376 @@
+"""A/B(/n) evaluation in words: formatted numbers, reader tables, the decision and its summary.
+
+Built from :mod:`customer_analytics.models.experiments` results (facts and codes) and the
+language catalogs (keys ``nb04.*``). Labels from data are escaped in Markdown text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from customer_analytics.models.experiments import (
+    MIN_CELL_USERS,
+    Decision,
+    Effect,
+    ExperimentResult,
+    SRMResult,
+    decide,
+    segment_claims,
+    treatment_arms_of,
+)
+from customer_analytics.report.formatting import fmt_share
+from customer_analytics.report.i18n import column_label, has, t
+from customer_analytics.report.markup import esc
+
+# ------------------------------------------------------------------ formatting for people
+
+
+def fmt_number(v: float, signed: bool = True) -> str:
+    """A number for a reader: 2 decimals from 1 up, else 3 significant digits."""
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    sign = "+" if signed else ""
+    return f"{v:{sign},.2f}" if abs(v) >= 1 else f"{v:{sign}.3g}"
+
+
+def fmt_diff(kind: str, diff: float, lo: float, hi: float, alpha: float = 0.05, language: str = "en") -> str:
+    """Absolute effect with its interval: '+7.66 pp (95% CI +6.99 to +8.32 pp)' for rates."""
+    lvl = f"{(1 - alpha) * 100:g}%"
+    if kind == "binary":
+        return t("nb04.interval", language, value=f"{diff * 100:+.2f} pp", level=lvl, low=f"{lo * 100:+.2f}",
+                 high=f"{hi * 100:+.2f} pp")
+    return t("nb04.interval", language, value=fmt_number(diff), level=lvl, low=fmt_number(lo), high=fmt_number(hi))
+
+
+def fmt_effect(kind: str, diff: float) -> str:
+    """An effect without its interval: '+7.66 pp' for rates, '+1.25' in the metric's unit otherwise."""
+    return f"{diff * 100:+.2f} pp" if kind == "binary" else fmt_number(diff)
+
+
+def fmt_pct(v: float) -> str:
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    return f"{v * 100:+.0f}%" if abs(v) >= 0.1 else f"{v * 100:+.1f}%"
+
+
+def fmt_lift(lift: float, lo: float, hi: float, alpha: float = 0.05, language: str = "en") -> str:
+    """Relative lift with its interval: '+72% (95% CI +60% to +84%)'."""
+    return t("nb04.interval", language, value=fmt_pct(lift), level=f"{(1 - alpha) * 100:g}%", low=fmt_pct(lo),
+             high=fmt_pct(hi))
+
+
+def fmt_p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return "< 0.0001" if p < 1e-4 else f"{p:.3g}"
+
+
+def p_text(label: str, p: float) -> str:
+    """'adjusted p = 0.0658' or 'adjusted p < 0.0001'."""
+    f = fmt_p(p)
+    return f"{label} {f}" if f.startswith("<") else f"{label} = {f}"
+
+
+def readable_effects(effects: pd.DataFrame, alpha: float = 0.05, language: str = "en") -> pd.DataFrame:
+    """Effects for a reader: rates in % and pp, relative lift in %, interval words in ``language``.
+
+    Works for the effects, pairwise and segment-effects tables (skipped cells are left out).
+    The p-value columns (``p``, ``adjusted p``) and ``chance to beat`` stay numbers; the
+    report formats them (see :func:`table_options`).
+    """
+    e = effects[effects.get("status", pd.Series("ok", index=effects.index)) == "ok"] \
+        if "status" in effects else effects
+    ctrl_col = "mean_versus" if "mean_versus" in e else "mean_control"
+    chance_col = "prob_beat_versus" if "prob_beat_versus" in e else "prob_beat_control"
+    vs = t("nb04.vs", language)
+
+    def level(kind, m):
+        return f"{m * 100:.2f}%" if kind == "binary" else fmt_number(m, signed=False)
+
+    out = pd.DataFrame({
+        **({"segment": e["segment_column"] + " = " + e["segment"].astype(str)} if "segment_column" in e else {}),
+        "arm": e["arm"] + (f" {vs} " + e["versus"] if "versus" in e else ""),
+        "metric": e["metric"],
+        "treatment": [level(k, m) for k, m in zip(e["kind"], e["mean_treatment"], strict=True)],
+        "comparison": [level(k, m) for k, m in zip(e["kind"], e[ctrl_col], strict=True)],
+        "effect": [fmt_diff(k, d, lo, hi, alpha, language) for k, d, lo, hi in
+                   zip(e["kind"], e["diff"], e["ci_low"], e["ci_high"], strict=True)],
+        "relative lift": [fmt_lift(x, lo, hi, alpha, language) for x, lo, hi in
+                          zip(e["lift"], e["lift_ci_low"], e["lift_ci_high"], strict=True)],
+        "p": e["p_value"].astype(float),
+        "adjusted p": e["p_adjusted"].astype(float),
+        "chance to beat": e[chance_col].astype(float),
+    })
+    return out.reset_index(drop=True)
+
+
+def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05, language: str = "en") -> pd.DataFrame:
+    """CUPED rows for a reader: adjusted effect in pp (rates) or the metric's unit; shares stay numbers.
+
+    ``theta`` is shown with three significant digits (as text), so that a small coefficient is not rounded to 0.
+    """
+    c = cuped
+    return pd.DataFrame({
+        "arm": c["arm"], "metric": c["metric"],
+        "CUPED effect": [fmt_diff(k, d, lo, hi, alpha, language) for k, d, lo, hi in
+                         zip(c["kind"], c["diff"], c["ci_low"], c["ci_high"], strict=True)],
+        "p": c["p_value"].astype(float),
+        "variance reduction": c["variance_reduction"].astype(float),
+        "interval width vs unadjusted": (c["ci_high"] - c["ci_low"]) / c["unadjusted_ci_width"],
+        # three significant digits without scientific notation: a small theta is not shown as 0.000
+        "theta": c["theta"].map(lambda x: np.format_float_positional(x, precision=3, fractional=False, trim="-")),
+    }).reset_index(drop=True)
+
+
+#: Display kind of the experiment tables' columns whose names do not say it (see formatting.KINDS).
+TABLE_KINDS = {"p": "pvalue", "adjusted p": "pvalue", "seq_p_value": "pvalue", "seq_p_adjusted": "pvalue",
+               "chance to beat": "share", "variance reduction": "share", "interval width vs unadjusted": "share",
+               "expected": "number", "chi2": "number", "smd": "number",
+               "mean_treatment": "number", "mean_control": "number", "control_mean": "number",
+               "mde_relative": "share", "target_lift": "share", "roi": "share", "roi_ci_low": "share",
+               "roi_ci_high": "share", "value_per_user_treatment": "number", "value_per_user_control": "number",
+               "incremental_value_per_user": "number", "incremental_cost_per_user": "number",
+               "profit_per_user": "number", "profit_per_user_ci_low": "number", "profit_per_user_ci_high": "number",
+               "total_cost": "number", "total_profit": "number", "total_profit_ci_low": "number",
+               "total_profit_ci_high": "number"}
+_RATE_COLUMNS = ("diff", "ci_low", "ci_high", "seq_ci_low", "seq_ci_high", "mde_abs")
+
+
+def _label_key(name) -> str:
+    return "nb04.col." + re.sub(r"[^0-9a-zA-Z]+", "_", str(name)).strip("_").lower()
+
+
+def table_options(df: pd.DataFrame, language: str = "en") -> dict:
+    """Keyword options for :func:`customer_analytics.report.formatting.show` of an experiment table.
+
+    ``kinds``: p-values, shares and plain numbers by column (:data:`TABLE_KINDS`); the
+    differences of a table whose rows are all rates (``kind == 'binary'``) in percentage points.
+    ``labels``: headers in words from the catalog (``nb04.col.<name>``).
+    """
+    kinds = {c: k for c, k in TABLE_KINDS.items() if c in df}
+    if "kind" in df and len(df) and (df["kind"] == "binary").all():
+        kinds.update({c: "pp" for c in _RATE_COLUMNS if c in df})
+    elif "kind" in df and df["kind"].nunique() > 1:  # written per row by :func:`for_reader`
+        kinds.update({c: "text" for c in (*_RATE_COLUMNS, "control_mean") if c in df})
+    labels = {str(c): t(_label_key(c), language) if has(_label_key(c), language) else
+              t("nb04.successes", language, metric=str(c)[:-len("_successes")]) if str(c).endswith("_successes") else
+              column_label(c, language) for c in df.columns}
+    return {"kinds": kinds, "labels": labels}
+
+
+def for_reader(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """An experiment table with its words in ``language``: yes/no for flags, warnings and statuses in words.
+
+    In a table mixing rates and means (such as the power table), differences are written per row
+    in their own unit: percentage points for rates, the metric's unit for means.
+    """
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].map({True: t("nb04.yes", language), False: t("nb04.no", language)})
+    if "warning" in out:
+        out["warning"] = out["warning"].map({"too small: skipped": t("nb04.warn_skipped", language),
+                                             "too small for the normal approximation": t("nb04.warn_small", language),
+                                             "": ""}).fillna(out["warning"])
+    if "status" in out:
+        out["status"] = np.where(out["status"] == "ok", t("nb04.status_ok", language),
+                                 t("nb04.status_skipped", language, n=MIN_CELL_USERS))
+    if "kind" in out and out["kind"].nunique() > 1:  # rates and means in one column: each row in its own unit
+        binary = out["kind"] == "binary"
+        for c in [*_RATE_COLUMNS, "control_mean"]:
+            if c in out:
+                rate = fmt_share if c == "control_mean" else (lambda v, sign="" if c == "mde_abs" else "+": f"{v * 100:{sign}.2f} pp")
+                out[c] = [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=c not in ("control_mean", "mde_abs")))
+                          for v, b in zip(out[c], binary, strict=True)]
+    if "kind" in out:
+        out["kind"] = out["kind"].map({"binary": t("nb04.kind_binary", language),
+                                       "continuous": t("nb04.kind_continuous", language)}).fillna(out["kind"])
+    for c in ("segment_column", "segment"):
+        if c in out:
+            out[c] = out[c].replace({"(all)": t("nb04.all", language)})
+    return out
+
+
+def srm_summary(srm: SRMResult, language: str = "en") -> str:
+    """The sample-ratio check in one sentence, in ``language`` (catalog keys ``nb04.srm_*``)."""
+    verdict = t("nb04.srm_flagged" if srm.flagged else "nb04.srm_ok", language)
+    return t("nb04.srm_summary", language, chi2=f"{srm.chi2:,.2f}", p=p_text("p", srm.p_value), verdict=verdict)
+
+
+def effect_summary(e: Effect) -> str:
+    """One comparison in one line: means, difference and relative lift with intervals, p-value, method."""
+    return (f"{e.metric}, {e.arm} vs control: {e.mean_treatment:.4g} vs {e.mean_control:.4g}; "
+            f"difference {fmt_diff(e.kind, e.diff, e.ci_low, e.ci_high, e.alpha)}, "
+            f"{p_text('p', e.p_value)}; relative lift "
+            f"{fmt_lift(e.lift, e.lift_ci_low, e.lift_ci_high, e.alpha)} [{e.method}]")
+
+
+# ------------------------------------------------------------------ the decision
+
+
+def decision_rule(res: ExperimentResult, language: str = "en") -> str:
+    """The rule in words, with this run's settings, in ``language``."""
+    o = res.options
+    corr = o.get("correction", "holm")
+    k = len(treatment_arms_of(res))
+    how = t("nb04.rule_no_correction", language) if corr == "none" else \
+        t("nb04.rule_correction", language, correction=corr, k=k)
+    seq = t("nb04.rule_sequential", language) if o.get("sequential") else ""
+    direction = t("nb04.higher" if o.get("higher_is_better", True) else "nb04.lower", language)
+    return t("nb04.rule", language, sequential=seq, how=how, alpha=f"{res.alpha:g}", direction=direction)
+
+
+def reason_text(code: str, facts: dict, language: str = "en") -> str:
+    """One reason code of :class:`Decision` (with its facts) in words, in ``language``."""
+    L, f = language, facts
+    if code == "srm":
+        return t("nb04.reason_srm", L, srm_p=p_text(t("nb04.srm_p", L), f["srm_p"]))
+    if code == "adjusted":
+        return t("nb04.reason_adjusted", L, arm=esc(f["arm"]), p=p_text("p", f["p"]),
+                 p_adjusted=fmt_p(f["p_adjusted"]), correction=f["correction"], k=f["k"])
+    if code == "wrong_way":
+        return t("nb04.reason_wrong_way", L, arm=esc(f["arm"]), metric=esc(f["metric"]),
+                 p_adjusted=p_text(t("nb04.adjusted_p", L), f["p_adjusted"]))
+    if code == "undetectable":
+        return t("nb04.reason_undetectable", L, metric=esc(f["metric"]))
+    if code == "underpowered":
+        size = f"{f['mde'] * 100:.2f} pp" if f["kind"] == "binary" else fmt_number(f["mde"], signed=False)
+        return t("nb04.reason_underpowered", L, size=size, relative=fmt_pct(f["relative"]).lstrip("+"),
+                 power=f"{f['power']:.0%}")
+    return t("nb04.reason_null", L)
+
+
+def decision_reasons(dec: Decision, language: str = "en") -> list[str]:
+    """Why there is no winner, one sentence per reason code, in ``language``."""
+    return [reason_text(code, facts, language) for code, facts in dec.reasons]
+
+
+def decision_text(dec: Decision, language: str = "en") -> str:
+    """The decision in plain words: the winner, or that there is none and why, in ``language``."""
+    L = language
+    reasons = decision_reasons(dec, L)
+    head = t("nb04.winner_plain", L, metric=dec.primary, arm=dec.winner) if dec.winner else \
+        t("nb04.no_winner_plain", L, metric=dec.primary)
+    return head + (t("nb04.colon", L) + " ".join(reasons) if reasons else t("nb04.stop", L))
+
+
+def next_step(res: ExperimentResult, language: str = "en", primary: str | None = None) -> str:
+    """What to do next, in one sentence from the decision (fix, do not roll out, or roll out where)."""
+    return _next_step(res, decide(res, primary), language)
+
+
+def decision_summary(res: ExperimentResult, primary: str | None = None, language: str = "en") -> str:
+    """A short plain-language decision text generated from the numbers (Markdown, in ``language``).
+
+    Labels from data (arms, metrics, segments) are escaped with :func:`customer_analytics.report.markup.esc`.
+    """
+    L = language
+    primary = primary or res.primary
+    dec = decide(res, primary)
+    a = res.alpha
+    lvl = f"{(1 - a) * 100:g}%"
+    adj, sep = t("nb04.adjusted_p", L), t("nb04.sep", L)
+    lines = []
+    if res.srm.flagged:
+        lines.append(t("nb04.sum_stop", L))
+    if dec.winner:
+        e = dec.candidates.set_index("arm").loc[dec.winner]
+        lines.append(t("nb04.sum_winner", L, metric=esc(primary), arm=esc(dec.winner),
+                       effect=fmt_diff(e["kind"], e["diff"], e["ci_low"], e["ci_high"], a, L),
+                       lift=fmt_lift(e["lift"], e["lift_ci_low"], e["lift_ci_high"], a, L)))
+    else:
+        lines.append(t("nb04.sum_no_winner", L, metric=esc(primary), reasons=" ".join(decision_reasons(dec, L))))
+    lines.append(t("nb04.sum_rule", L, rule=decision_rule(res, L)))
+    if len(res.balance) and res.balance["imbalanced"].any():
+        bad = res.balance[res.balance["imbalanced"]]
+        lines.append(t("nb04.sum_imbalance", L, cells=esc(", ".join(bad["arm"] + ": " + bad["covariate"]))))
+    seq = res.options.get("sequential") and "seq_p_value" in dec.candidates
+    for r in dec.candidates.itertuples():
+        txt = t("nb04.sum_arm", L, arm=esc(r.arm), effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L),
+                lift=fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, a, L), p=p_text("p", r.p_value),
+                p_adjusted=p_text(adj, r.p_adjusted), chance=f"{r.prob_beat_control:.1%}")
+        if seq:
+            txt += t("nb04.sum_arm_sequential", L, effect=fmt_diff(r.kind, r.diff, r.seq_ci_low, r.seq_ci_high, a, L),
+                     p_adjusted=p_text(adj, r.seq_p_adjusted))
+        lines.append(txt)
+    if len(res.pairwise):
+        pw = res.pairwise[res.pairwise["metric"] == primary]
+        for r in pw.itertuples():
+            verdict = t("nb04.pair_significant" if r.p_adjusted < a else "nb04.pair_not_significant", L)
+            lines.append(t("nb04.sum_pair", L, arm=esc(r.arm), versus=esc(r.versus),
+                           effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L),
+                           p_adjusted=p_text(adj, r.p_adjusted), verdict=verdict))
+    if len(res.roi):
+        for r in res.roi.itertuples():
+            roi_txt = t("nb04.roi_text", L, roi=fmt_pct(r.roi), level=lvl, low=fmt_pct(r.roi_ci_low),
+                        high=fmt_pct(r.roi_ci_high)) if pd.notna(r.roi) else t("nb04.roi_none", L)
+            lines.append(t("nb04.sum_roi", L, arm=esc(r.arm), profit=fmt_number(r.profit_per_user), level=lvl,
+                           low=fmt_number(r.profit_per_user_ci_low), high=fmt_number(r.profit_per_user_ci_high),
+                           total=fmt_number(r.total_profit), n=f"{r.n_treatment:,}",
+                           total_low=fmt_number(r.total_profit_ci_low), total_high=fmt_number(r.total_profit_ci_high),
+                           roi=roi_txt))
+    claims = segment_claims(res, primary)
+    if len(claims):
+        parts = [t("nb04.claim", L, arm=esc(r.arm), column=esc(r.segment_column), segment=esc(r.segment),
+                   effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L), p_adjusted=p_text(adj, r.p_adjusted))
+                 for r in claims.itertuples()]
+        lines.append(t("nb04.sum_claims", L, cells=sep.join(parts)))
+    elif len(res.segments):
+        lines.append(t("nb04.sum_no_claims", L))
+    skipped = res.segments[res.segments["status"] != "ok"] if len(res.segments) else pd.DataFrame()
+    if len(skipped):
+        cells = skipped.drop_duplicates(["segment_column", "segment", "arm"])
+        lines.append(t("nb04.sum_skipped", L, cells=sep.join(
+            t("nb04.skipped_cell", L, column=esc(r.segment_column), segment=esc(r.segment), arm=esc(r.arm),
+              n_treatment=r.n_treatment, n_control=r.n_control) for r in cells.itertuples())))
+    small = res.sizes[res.sizes["warning"] == "too small for the normal approximation"]
+    if len(small):
+        lines.append(t("nb04.sum_small", L, n=len(small)))
+    lines.append(_next_step(res, dec, L))
+    return "\n\n".join(lines)
+
+
+def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> str:
+    L = language
+    if res.srm.flagged:
+        return t("nb04.next_fix", L)
+    if not dec.winner:
+        return t("nb04.next_no_winner", L)
+    roi_note = ""
+    if len(res.roi):
+        r = res.roi.set_index("arm").loc[dec.winner]
+        if r["profit_per_user_ci_high"] < 0:
+            return t("nb04.next_loses_money", L, arm=esc(dec.winner), metric=esc(dec.primary),
+                     profit=fmt_number(r["profit_per_user"]))
+        roi_note = t("nb04.next_pays" if r["profit_per_user_ci_low"] > 0 else "nb04.next_pays_unclear", L)
+    claims = segment_claims(res, dec.primary, dec.winner)
+    where = t("nb04.next_proven_in", L, cells=", ".join(f"{esc(r.segment_column)} = {esc(r.segment)}"
+                                                        for r in claims.itertuples())) \
+        if len(claims) else t("nb04.next_no_segment", L)
+    return t("nb04.next_roll_out", L, arm=esc(dec.winner), where=where, roi_note=roi_note)
+
+
+def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None,
+                      provisional: bool = False) -> str:
+    """The decision in one plain-text sentence (for the dashboard and the summary; not escaped).
+
+    Uses the same rule as :func:`decide`: the winner with its effect and relative lift,
+    or why there is none (broken assignment, no proven winner), or no experiment at all.
+    ``provisional`` (outcome windows still open, :func:`window_open`) prefixes it with a warning.
+    """
+    L = language
+    if res is None:
+        return t("nb04.decision_none", L)
+    if provisional:
+        return t("nb04.provisional_prefix", L) + decision_sentence(res, language, primary)
+    dec = decide(res, primary)
+    if res.srm.flagged:
+        return t("nb04.decision_srm", L)
+    if dec.winner:
+        e = dec.candidates.set_index("arm").loc[dec.winner]
+        return t("nb04.decision_winner", L, arm=dec.winner, metric=dec.primary, effect=fmt_effect(e["kind"], e["diff"]),
+                 lift=fmt_pct(e["lift"]))
+    return t("nb04.decision_no_winner", L, metric=dec.primary)
