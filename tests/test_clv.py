@@ -9,6 +9,7 @@ from conftest import ROOT
 
 from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.models import cleaning, clv
+from customer_analytics.report.text import clv as clv_text
 
 CDNOW = ROOT / "data" / "raw" / "cdnow"
 
@@ -121,7 +122,9 @@ def test_holdout_validation_on_the_cdnow_sample(cdnow_sample):
     assert v.auc["auc"].between(0.6, 1).all()
     t = v.table()
     assert {"check", "item", "actual", "predicted", "time_unit"} <= set(t.columns)
-    assert "not an improvement" in v.verdict or "beats the recency" in v.verdict
+    assert v.model_name == "BG/NBD"
+    verdict = clv_text.auc_verdict(v.auc, v.model_name)
+    assert "not an improvement" in verdict or "beats the recency" in verdict
 
 
 # ------------------------------------------------------------------ simulation
@@ -264,20 +267,20 @@ def test_verdict_does_not_call_a_model_that_ties_recency_an_improvement():
     auc = pd.DataFrame({"score": ["BG/NBD", "recency", "logistic"], "auc": [0.78, 0.78, 0.80],
                         "model_minus_this_low": [np.nan, -0.01, -0.03],
                         "model_minus_this_high": [np.nan, 0.01, -0.005]})
-    text = clv.auc_verdict(auc, "BG/NBD")
+    text = clv_text.auc_verdict(auc, "BG/NBD")
     assert "not distinguishable from the recency baseline" in text
     assert "worse than the logistic baseline" in text
     assert "not an improvement" in text
     auc.loc[1, ["model_minus_this_low", "model_minus_this_high"]] = [0.02, 0.05]
-    assert "beats the recency baseline" in clv.auc_verdict(auc, "BG/NBD")
-    assert "not an improvement" not in clv.auc_verdict(auc, "BG/NBD")
+    assert "beats the recency baseline" in clv_text.auc_verdict(auc, "BG/NBD")
+    assert "not an improvement" not in clv_text.auc_verdict(auc, "BG/NBD")
 
 
 def test_the_verdict_reads_in_chinese_with_the_baselines_named_in_words():
     auc = pd.DataFrame({"score": ["BG/NBD", "recency", "logistic"], "auc": [0.78, 0.78, 0.80],
                         "model_minus_this_low": [np.nan, -0.01, -0.03],
                         "model_minus_this_high": [np.nan, 0.01, -0.005]})
-    text = clv.auc_verdict(auc, "BG/NBD", "zh")
+    text = clv_text.auc_verdict(auc, "BG/NBD", "zh")
     assert "与最近购买间隔基准无法区分" in text and "不如逻辑回归基准" in text and "recency" not in text
     assert not clv.beats_recency(auc)
 
@@ -286,7 +289,7 @@ def test_report_tables_escape_text_from_data_and_show_money_and_shares():
     from customer_analytics.report.formatting import format_table
 
     df = pd.DataFrame({"customer_id": ["<b>x</b>"], "clv": [1234.5], "churn_risk": [0.585]})
-    html = format_table(df, currency="£", labels=clv.column_labels("en"),
+    html = format_table(df, currency="£", labels=clv_text.column_labels("en"),
                         kinds={"clv": "money", "churn_risk": "share"}).to_html()
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "£1,234.50" in html and "58.5%" in html and "Predicted CLV" in html and "Churn risk" in html
@@ -297,7 +300,7 @@ def test_validation_tables_show_the_error_as_a_fraction_and_the_scores_in_words(
                        pd.DataFrame({"customers": [10], "actual": [200.0], "predicted": [219.0], "error_pct": [9.5]}),
                        pd.DataFrame({"frequency": ["0"], "customers": [10], "actual": [0.3], "predicted": [0.4]}),
                        pd.DataFrame(), pd.DataFrame({"score": ["BG/NBD", "recency"], "auc": [0.8, 0.7]}), 90, "")
-    tables = clv.validation_tables(v, "zh")
+    tables = clv_text.validation_tables(v, "zh")
     assert tables["totals"]["error"].iloc[0] == pytest.approx(0.095)
     assert {"actual_total", "predicted_total"} <= set(tables["totals"].columns)
     assert {"actual_mean", "predicted_mean"} <= set(tables["by_frequency"].columns)

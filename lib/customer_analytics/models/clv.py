@@ -620,7 +620,7 @@ class Validation:
     tracking: pd.DataFrame
     auc: pd.DataFrame
     churn_horizon_days: int
-    verdict: str
+    model_name: str
 
     @property
     def error_pct(self) -> float:
@@ -762,42 +762,6 @@ def auc_table(churned: np.ndarray, scores: dict[str, np.ndarray], seed: int = 42
     return out
 
 
-def score_label(score: str, language: str = "en") -> str:
-    """A churn score in words: the baselines ``recency`` and ``logistic`` from the catalog, a model name as is."""
-    from customer_analytics.report.i18n import has, t
-
-    key = f"nb05.score_{score}"
-    return t(key, language) if has(key, language) else str(score)
-
-
-def auc_verdict(auc: pd.DataFrame, model_name: str, language: str = "en") -> str:
-    """Plain-language comparison of the model's churn AUC with the baselines (first row = the model).
-
-    A baseline is beaten when the whole 95% interval of the AUC difference (model minus
-    baseline) lies above zero, and beats the model when it lies below zero; otherwise the two
-    are not distinguishable. Text from the catalog (``nb05.verdict_*``) in ``language``.
-    """
-    from customer_analytics.report.i18n import t
-
-    m = auc.iloc[0]
-    parts = []
-    for _, row in auc.iloc[1:].iterrows():
-        name = score_label(row["score"], language)
-        if pd.isna(row["auc"]) or pd.isna(m["auc"]):
-            parts.append(t("nb05.verdict_unscored", language, baseline=name))
-            continue
-        lo, hi = row["model_minus_this_low"], row["model_minus_this_high"]
-        key = "nb05.verdict_beats" if lo > 0 else "nb05.verdict_worse" if hi < 0 else "nb05.verdict_tie"
-        parts.append(t(key, language, baseline=name) + t("nb05.verdict_numbers", language, model=f"{m['auc']:.3f}",
-                                                         other=f"{row['auc']:.3f}", low=f"{lo:+.3f}",
-                                                         high=f"{hi:+.3f}"))
-    text = t("nb05.verdict_lead", language, model=model_name) + t("nb05.verdict_join", language).join(parts) \
-        + t("nb05.verdict_end", language)
-    if not beats_recency(auc):
-        text += t("nb05.verdict_no_gain", language)
-    return text
-
-
 def beats_recency(auc: pd.DataFrame) -> bool:
     """Whether the model's churn AUC is above the recency baseline's (interval of the difference above 0)."""
     rec = auc[auc["score"] == "recency"]
@@ -806,7 +770,7 @@ def beats_recency(auc: pd.DataFrame) -> bool:
 
 def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180, horizon_days: int = 90,
              model: str = "bgnbd", method: str = "map", time_unit: str = "weeks", min_customers: int = 50,
-             seed: int = 42, mcmc_draws: int = 1000, mcmc_chains: int = 2, language: str = "en"
+             seed: int = 42, mcmc_draws: int = 1000, mcmc_chains: int = 2
              ) -> tuple[Validation, ClvFit]:
     """Refit on the data up to ``as_of - holdout_days`` and compare its predictions with the holdout.
 
@@ -814,7 +778,7 @@ def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 18
     mean holdout purchases by calibration frequency; weekly cumulative tracking; churn
     (no purchase in the first ``min(horizon_days, holdout_days)`` days of the holdout) ROC AUC
     of the model's churn risk against recency alone and a logistic regression on RFM features.
-    The verdict is written in ``language``.
+    The verdict in words is :func:`customer_analytics.report.text.clv.auc_verdict` (``model_name``).
     """
     as_of = pd.Timestamp(as_of).normalize()
     unit = _unit_days(time_unit)
@@ -833,7 +797,7 @@ def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 18
               "logistic": base["logistic"].to_numpy()}
     auc = auc_table(churned, scores, seed)
     v = Validation(cal_end, as_of, time_unit, totals, frequency_buckets(cal, counts, pred),
-                   tracking(f, tx, cal, cal_end, as_of), auc, h, auc_verdict(auc, MODELS[model], language))
+                   tracking(f, tx, cal, cal_end, as_of), auc, h, MODELS[model])
     return v, f
 
 
@@ -911,106 +875,3 @@ def update_customers_csv(path, customers: pd.DataFrame, fallback: pd.DataFrame) 
     out = export.merge(cols, on="customer_id", how="left", validate="one_to_one")
     out.to_csv(path, index=False, lineterminator="\n")
     return out
-
-
-# ------------------------------------------------------------------ report tables
-
-
-def column_labels(language: str = "en") -> dict[str, str]:
-    """Table headers in words for this module's columns (catalog keys ``nb05.col.<column>``)."""
-    from customer_analytics.report.i18n import catalog
-
-    prefix = "nb05.col."
-    return {k[len(prefix):]: v for k, v in catalog(language).items() if k.startswith(prefix)}
-
-
-def validation_tables(v: Validation, language: str = "en") -> dict[str, pd.DataFrame]:
-    """The holdout checks as report tables (raw values; formatting is the report's job).
-
-    - ``totals``: customers, actual and predicted total repeat purchases, error as a
-      fraction of the actual total (``error``, shown as a percentage);
-    - ``by_frequency``: calibration frequency bucket, customers, mean holdout purchases
-      actual and predicted;
-    - ``auc``: each churn score in words with its ROC AUC and the 95% interval of the
-      difference model minus this score.
-    """
-    totals = v.totals.assign(error=v.totals["error_pct"] / 100).drop(columns="error_pct").rename(
-        columns={"actual": "actual_total", "predicted": "predicted_total"})
-    by_frequency = v.by_frequency.rename(columns={"actual": "actual_mean", "predicted": "predicted_mean"})
-    auc = v.auc.assign(score=v.auc["score"].map(lambda s: score_label(s, language)))
-    return {"totals": totals, "by_frequency": by_frequency, "auc": auc}
-
-
-# ------------------------------------------------------------------ charts
-
-
-def plot_frequency_buckets(by_frequency: pd.DataFrame, holdout_days: int, language: str = "en"):
-    """Mean holdout purchases by calibration frequency, actual and predicted (bars)."""
-    import matplotlib.pyplot as plt
-
-    from customer_analytics.report.charts import SERIES, plain_axis
-    from customer_analytics.report.i18n import t
-
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    x = np.arange(len(by_frequency))
-    ax.bar(x - 0.2, by_frequency["actual"], 0.4, label=t("nb05.chart_actual", language), color=SERIES["revenue"])
-    ax.bar(x + 0.2, by_frequency["predicted"], 0.4, label=t("nb05.chart_predicted", language),
-           color=SERIES["orders"])
-    ax.set_xticks(x, by_frequency["frequency"])
-    ax.set(xlabel=t("nb05.chart_buckets_x", language),
-           ylabel=t("nb05.chart_buckets_y", language, days=holdout_days),
-           title=t("nb05.chart_buckets_title", language), ylim=(0, None))
-    plain_axis(ax.yaxis)
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_tracking(tr: pd.DataFrame, calibration_end: pd.Timestamp, language: str = "en"):
-    """Weekly cumulative repeat purchases, actual and predicted, holdout start marked."""
-    import matplotlib.pyplot as plt
-
-    from customer_analytics.report.charts import SERIES, plain_axis
-    from customer_analytics.report.i18n import t
-
-    fig, ax = plt.subplots(figsize=(9, 3.5))
-    ax.plot(tr["week_end"], tr["actual"], label=t("nb05.chart_actual", language), color=SERIES["revenue"])
-    ax.plot(tr["week_end"], tr["predicted"], label=t("nb05.chart_predicted", language), color=SERIES["orders"],
-            ls="--")
-    ax.axvline(calibration_end, color=SERIES["neutral"], ls=":", label=t("nb05.chart_holdout_start", language))
-    ax.set(title=t("nb05.chart_tracking_title", language), ylabel=t("nb05.chart_tracking_y", language),
-           xlabel=t("nb05.chart_week", language), ylim=(0, None))
-    plain_axis(ax.yaxis)
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_predictions(pred: pd.DataFrame, horizon_days: int, clv_months: int = 12, language: str = "en",
-                     currency: str = ""):
-    """Histograms of P(alive), churn risk (percent) and CLV (log scale)."""
-    import matplotlib.pyplot as plt
-
-    from customer_analytics.report.charts import SERIES, plain_axis
-    from customer_analytics.report.i18n import t
-
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    ylab = t("nb05.chart_customers", language)
-    bins = np.linspace(0, 1, 41)
-    axes[0].hist(pred["p_alive"], bins=bins, color=SERIES["customers"])
-    axes[0].set(title=t("nb05.chart_p_alive_title", language), xlabel=t("nb05.chart_probability", language),
-                ylabel=ylab)
-    axes[1].hist(pred["churn_risk"], bins=bins, color=SERIES["lapsed"])
-    axes[1].set(title=t("nb05.chart_churn_title", language, days=horizon_days),
-                xlabel=t("nb05.chart_probability", language), ylabel=ylab)
-    for a in axes[:2]:
-        plain_axis(a.xaxis, percent=True)
-    v = pred["clv"].clip(lower=0.01)
-    axes[2].hist(v, bins=np.geomspace(v.min(), v.max() * 1.001 + 0.01, 40), color=SERIES["revenue"])
-    axes[2].set(title=t("nb05.chart_clv_title", language, months=clv_months), xscale="log", ylabel=ylab,
-                xlabel=t("nb05.chart_clv_x", language, currency=currency))
-    plain_axis(axes[2].xaxis)
-    for a in axes:
-        plain_axis(a.yaxis)
-    fig.tight_layout()
-    return fig
