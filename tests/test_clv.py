@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from customer_analytics.core.errors import ConfigError, InputError
-from customer_analytics.models import cleaning, clv
+from customer_analytics.models import cleaning, clv, clv_validation
 from customer_analytics.report.text import clv as clv_text
 
 CDNOW = ROOT / "data" / "raw" / "cdnow"
@@ -107,7 +107,7 @@ def test_predictions_are_probabilities_and_discounting_lowers_clv(cdnow_fit, cdn
 
 
 def test_holdout_validation_on_the_cdnow_sample(cdnow_sample):
-    v, f = clv.validate(cdnow_sample, "1998-06-30", holdout_days=273, horizon_days=90)
+    v, f = clv_validation.validate(cdnow_sample, "1998-06-30", holdout_days=273, horizon_days=90)
     assert v.calibration_end == pd.Timestamp("1997-09-30")
     assert f.params["r"] == pytest.approx(0.243, rel=0.01)  # the calibration fit is the paper's
     # weeks 40-78: actual repeat purchases of the 2,357 customers, predicted within 15%
@@ -282,7 +282,7 @@ def test_the_verdict_reads_in_chinese_with_the_baselines_named_in_words():
                         "model_minus_this_high": [np.nan, 0.01, -0.005]})
     text = clv_text.auc_verdict(auc, "BG/NBD", "zh")
     assert "与最近购买间隔基准无法区分" in text and "不如逻辑回归基准" in text and "recency" not in text
-    assert not clv.beats_recency(auc)
+    assert not clv_validation.beats_recency(auc)
 
 
 def test_report_tables_escape_text_from_data_and_show_money_and_shares():
@@ -296,7 +296,7 @@ def test_report_tables_escape_text_from_data_and_show_money_and_shares():
 
 
 def test_validation_tables_show_the_error_as_a_fraction_and_the_scores_in_words():
-    v = clv.Validation(pd.Timestamp("2025-07-04"), pd.Timestamp("2025-12-31"), "weeks",
+    v = clv_validation.Validation(pd.Timestamp("2025-07-04"), pd.Timestamp("2025-12-31"), "weeks",
                        pd.DataFrame({"customers": [10], "actual": [200.0], "predicted": [219.0], "error_pct": [9.5]}),
                        pd.DataFrame({"frequency": ["0"], "customers": [10], "actual": [0.3], "predicted": [0.4]}),
                        pd.DataFrame(), pd.DataFrame({"score": ["BG/NBD", "recency"], "auc": [0.8, 0.7]}), 90, "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from customer_analytics.models.clv import Validation, beats_recency
+from customer_analytics.models.clv_validation import Validation, beats_recency
 from customer_analytics.report.i18n import catalog, has, t
 
 
