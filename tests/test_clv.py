@@ -249,7 +249,8 @@ def test_at_risk_takes_the_top_clv_decile_above_the_churn_threshold():
     out = clv.at_risk(c, top_share=0.1, churn_threshold=0.5)
     # top decile = c18, c19; c19 is not at risk
     assert out["customer_id"].tolist() == ["c18"]
-    assert out["rank"].tolist() == [1] and out["action"].iloc[0].startswith("Win back")
+    assert out["rank"].tolist() == [1] and "action" not in out
+    assert clv_text.AT_RISK_ACTION.startswith("Win back")
     with pytest.raises(ConfigError, match="top_share"):
         clv.at_risk(c, top_share=10)
 
@@ -321,11 +322,11 @@ def test_customers_csv_is_updated_in_place_keeping_ids_and_earlier_columns(tmp_p
     customers = pd.DataFrame({"customer_id": ["00012", "00034"], "segment": ["champions", "lost"]})
     pred = pd.DataFrame({"customer_id": ["00012", "00034"], "p_alive": [0.9, 0.2], "expected_purchases": [1.5, 0.1],
                          "churn_risk": [0.3, 0.95], "clv": [120.456, 3.0]})
-    joined = clv.add_predictions(customers, pred, pred.iloc[[0]])
+    joined = clv.add_predictions(customers, pred, pred.iloc[[0]], clv_text.AT_RISK_ACTION)
     clv.update_customers_csv(path, joined, fallback=None)
     clv.update_customers_csv(path, joined, fallback=None)  # a rerun replaces, never duplicates, the columns
     out = pd.read_csv(path, dtype={"customer_id": str})
     assert list(out.columns) == ["customer_id", "segment", "cluster", *clv.PREDICTION_COLUMNS]
     assert out["customer_id"].tolist() == ["00012", "00034"] and out["cluster"].tolist() == [1, 0]
     assert out["clv"].tolist() == [120.46, 3.0]
-    assert out["clv_action"].iloc[0] == clv.AT_RISK_ACTION and pd.isna(out["clv_action"].iloc[1])
+    assert out["clv_action"].iloc[0] == clv_text.AT_RISK_ACTION and pd.isna(out["clv_action"].iloc[1])

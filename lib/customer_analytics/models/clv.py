@@ -608,15 +608,12 @@ def predict(f: ClvFit, data: pd.DataFrame, horizon_days: int = 90, clv_months: i
 # ------------------------------------------------------------------ actions
 
 
-AT_RISK_ACTION = ("Win back now: personal contact or a tailored offer within two weeks "
-                  "(high predicted value, likely to buy nothing in the horizon)")
-
-
 def at_risk(customers: pd.DataFrame, top_share: float = 0.1, churn_threshold: float = 0.5) -> pd.DataFrame:
     """High-value customers at risk: CLV in the top ``top_share`` and churn risk above the threshold.
 
-    Ranked by CLV (highest first), with the action to take. ``customers`` needs customer_id, clv,
-    churn_risk and p_alive (other columns are kept).
+    Ranked by CLV (highest first). ``customers`` needs customer_id, clv, churn_risk and p_alive
+    (other columns are kept). The action in words is
+    :data:`customer_analytics.report.text.clv.AT_RISK_ACTION` (the caller adds it as ``action``).
     """
     if not 0 < float(top_share) < 1:
         raise ConfigError(f"clv.top_share must be between 0 and 1 (e.g. 0.1 for the top decile), got {top_share}")
@@ -626,7 +623,6 @@ def at_risk(customers: pd.DataFrame, top_share: float = 0.1, churn_threshold: fl
     sel = customers[(customers["clv"] >= cut) & (customers["churn_risk"] > float(churn_threshold))]
     out = sel.sort_values(["clv", "customer_id"], ascending=[False, True]).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out["action"] = AT_RISK_ACTION
     return out
 
 
@@ -646,10 +642,11 @@ def segment_table(customers: pd.DataFrame, segment_col: str = "segment") -> pd.D
 PREDICTION_COLUMNS = ["p_alive", "expected_purchases", "churn_risk", "clv", "clv_action"]
 
 
-def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFrame) -> pd.DataFrame:
+def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFrame, action: str) -> pd.DataFrame:
     """``customers`` with p_alive, expected_purchases, churn_risk, clv and clv_action (replaced if present).
 
-    ``clv_action`` is :data:`AT_RISK_ACTION` for the customers in ``risk`` and empty otherwise;
+    ``clv_action`` is ``action`` (the words, e.g. :data:`customer_analytics.report.text.clv.AT_RISK_ACTION`)
+    for the customers in ``risk`` and empty otherwise;
     customers without a prediction (no purchase up to the period end) get empty values.
     """
     base = customers.drop(columns=[c for c in PREDICTION_COLUMNS if c in customers])
@@ -658,7 +655,7 @@ def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFr
     out = base.copy()
     for c in PREDICTION_COLUMNS[:-1]:
         out[c] = ids.map(p[c]).to_numpy()
-    out["clv_action"] = np.where(ids.isin(set(risk["customer_id"].astype(str))), AT_RISK_ACTION, "")
+    out["clv_action"] = np.where(ids.isin(set(risk["customer_id"].astype(str))), action, "")
     return out
 
 

@@ -7,6 +7,10 @@ import pandas as pd
 from customer_analytics.models.clv_validation import Validation, beats_recency
 from customer_analytics.report.i18n import catalog, has, t
 
+#: What to do with a high-value customer at risk (the ``action`` of the at-risk table, ``clv_action``).
+AT_RISK_ACTION = ("Win back now: personal contact or a tailored offer within two weeks "
+                  "(high predicted value, likely to buy nothing in the horizon)")
+
 
 def score_label(score: str, language: str = "en") -> str:
     """A churn score in words: the baselines ``recency`` and ``logistic`` from the catalog, a model name as is."""
