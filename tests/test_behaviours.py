@@ -25,6 +25,7 @@ from customer_analytics.models import experiments as ex
 from customer_analytics.pipeline import context
 from customer_analytics.report import exports
 from customer_analytics.report.text import experiments as ex_text
+from customer_analytics.report.text import rfm as rfm_text
 
 # ------------------------------------------------------------------ experiment tables
 
@@ -222,7 +223,7 @@ def test_revenue_share_is_a_share_of_revenue_not_of_customers(tmp_path):
         "customer_id": ["a", "b", "c", "d"], "recency_days": [3, 300, 310, 320], "frequency": [9, 1, 1, 1],
         "monetary": [900.0, 30.0, 30.0, 40.0], "segment": ["champions", "hibernating", "hibernating", "hibernating"],
     })
-    summary = rfm.segment_summary(scored)
+    summary = rfm_text.segment_summary(scored)
     table = pd.read_csv(exports.save_table(summary, tmp_path, "segment_summary"), index_col=0)
     champions, hibernating = table.loc["Champions"], table.loc["Hibernating"]
     assert (champions["customers"], champions["share"], champions["revenue"]) == (1, 0.25, 900.0)
@@ -236,7 +237,7 @@ def test_the_segment_table_in_full():
         "customer_id": ["a", "b", "c", "d"], "recency_days": [3, 300, 310, 321], "frequency": [9, 1, 2, 2],
         "monetary": [900.0, 30.0, 30.0, 40.0], "segment": ["champions", "hibernating", "hibernating", "hibernating"],
     })
-    table = rfm.segment_summary(scored)
+    table = rfm_text.segment_summary(scored)
     assert table.index.name == "segment" and table.index[0] == "Champions" and len(table) == 11
     assert list(table.columns) == ["segment_code", "customers", "share", "revenue", "revenue_share",
                                    "median_recency_days", "max_recency_days", "mean_recency_days",
@@ -254,7 +255,7 @@ def test_the_segment_table_in_full():
     # an empty segment has no typical customer: its recency, frequency and spend are missing, not zero
     assert lost[["median_recency_days", "max_recency_days", "mean_recency_days", "mean_frequency",
                  "mean_monetary"]].isna().all()
-    zh = rfm.segment_summary(scored, language="zh")
+    zh = rfm_text.segment_summary(scored, language="zh")
     assert zh.index[0] == "冠军客户" and zh.loc["冠军客户", "action"] == "给予奖励、新品抢先体验和推荐邀请，无需折扣。"
 
 
@@ -395,7 +396,7 @@ def test_money_in_customers_csv_is_exact(tmp_path):
                 ("b", "3", "2025-11-04", 0.10, "P1", 1.0, 0.10, 4), ("b", "3", "2025-11-04", 0.20, "P2", 1.0, 0.20, 5),
                 ("c", "4", "2025-10-01", 50.00, "P3", 1.0, 50.00, 6)])
     scored = rfm.score_customers(tx, "2025-11-30")
-    export = rfm.activation_export(scored, "2025-11")
+    export = rfm_text.activation_export(scored, "2025-11")
     export.to_csv(tmp_path / "customers.csv", index=False, lineterminator="\n")
     back = pd.read_csv(tmp_path / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
     assert back.loc["a", "monetary"] == 19.58 and back.loc["b", "monetary"] == 0.3
@@ -456,7 +457,7 @@ def test_segment_table_precision_and_a_custom_scheme(tmp_path):
                       "  - {segment: rest, r: [1, 5], fm: [1, 2.5]}\n")
     scored = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_days": [1, 2, 3], "frequency": [3, 1, 1],
                            "monetary": [200.0, 50.0, 50.0], "segment": ["vip", "rest", "rest"]})
-    table = rfm.segment_summary(scored, str(scheme))
+    table = rfm_text.segment_summary(scored, str(scheme))
     # segments without a label or an action in segments.yaml keep their key and get no action
     assert table.index.tolist() == ["vip", "rest"] and table["action"].tolist() == ["", ""]
     assert table["customers"].dtype == "int64"
@@ -498,7 +499,7 @@ def test_customers_csv_names_the_segment_and_its_action():
     scored = pd.DataFrame({"customer_id": ["a", "b"], "recency_days": [1, 2], "frequency": [3, 1],
                            "monetary": [200.0, 50.0], "r_score": [5, 4], "f_score": [5, 1], "m_score": [5, 1],
                            "segment": ["champions", "vip"]})
-    out = rfm.activation_export(scored, "2025-11").set_index("customer_id")
+    out = rfm_text.activation_export(scored, "2025-11").set_index("customer_id")
     assert out.loc["a", ["segment", "action", "period"]].tolist() == [
         "Champions", "Reward them; early access and referral asks. No discounts needed.", "2025-11"]
     # a segment from a custom scheme keeps its key and gets no action

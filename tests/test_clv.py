@@ -8,7 +8,8 @@ import pytest
 from conftest import ROOT
 
 from customer_analytics.core.errors import ConfigError, InputError
-from customer_analytics.models import cleaning, clv
+from customer_analytics.models import cleaning, clv, clv_validation
+from customer_analytics.report.text import clv as clv_text
 
 CDNOW = ROOT / "data" / "raw" / "cdnow"
 
@@ -106,7 +107,7 @@ def test_predictions_are_probabilities_and_discounting_lowers_clv(cdnow_fit, cdn
 
 
 def test_holdout_validation_on_the_cdnow_sample(cdnow_sample):
-    v, f = clv.validate(cdnow_sample, "1998-06-30", holdout_days=273, horizon_days=90)
+    v, f = clv_validation.validate(cdnow_sample, "1998-06-30", holdout_days=273, horizon_days=90)
     assert v.calibration_end == pd.Timestamp("1997-09-30")
     assert f.params["r"] == pytest.approx(0.243, rel=0.01)  # the calibration fit is the paper's
     # weeks 40-78: actual repeat purchases of the 2,357 customers, predicted within 15%
@@ -121,7 +122,9 @@ def test_holdout_validation_on_the_cdnow_sample(cdnow_sample):
     assert v.auc["auc"].between(0.6, 1).all()
     t = v.table()
     assert {"check", "item", "actual", "predicted", "time_unit"} <= set(t.columns)
-    assert "not an improvement" in v.verdict or "beats the recency" in v.verdict
+    assert v.model_name == "BG/NBD"
+    verdict = clv_text.auc_verdict(v.auc, v.model_name)
+    assert "not an improvement" in verdict or "beats the recency" in verdict
 
 
 # ------------------------------------------------------------------ simulation
@@ -246,7 +249,8 @@ def test_at_risk_takes_the_top_clv_decile_above_the_churn_threshold():
     out = clv.at_risk(c, top_share=0.1, churn_threshold=0.5)
     # top decile = c18, c19; c19 is not at risk
     assert out["customer_id"].tolist() == ["c18"]
-    assert out["rank"].tolist() == [1] and out["action"].iloc[0].startswith("Win back")
+    assert out["rank"].tolist() == [1] and "action" not in out
+    assert clv_text.AT_RISK_ACTION.startswith("Win back")
     with pytest.raises(ConfigError, match="top_share"):
         clv.at_risk(c, top_share=10)
 
@@ -264,40 +268,40 @@ def test_verdict_does_not_call_a_model_that_ties_recency_an_improvement():
     auc = pd.DataFrame({"score": ["BG/NBD", "recency", "logistic"], "auc": [0.78, 0.78, 0.80],
                         "model_minus_this_low": [np.nan, -0.01, -0.03],
                         "model_minus_this_high": [np.nan, 0.01, -0.005]})
-    text = clv.auc_verdict(auc, "BG/NBD")
+    text = clv_text.auc_verdict(auc, "BG/NBD")
     assert "not distinguishable from the recency baseline" in text
     assert "worse than the logistic baseline" in text
     assert "not an improvement" in text
     auc.loc[1, ["model_minus_this_low", "model_minus_this_high"]] = [0.02, 0.05]
-    assert "beats the recency baseline" in clv.auc_verdict(auc, "BG/NBD")
-    assert "not an improvement" not in clv.auc_verdict(auc, "BG/NBD")
+    assert "beats the recency baseline" in clv_text.auc_verdict(auc, "BG/NBD")
+    assert "not an improvement" not in clv_text.auc_verdict(auc, "BG/NBD")
 
 
 def test_the_verdict_reads_in_chinese_with_the_baselines_named_in_words():
     auc = pd.DataFrame({"score": ["BG/NBD", "recency", "logistic"], "auc": [0.78, 0.78, 0.80],
                         "model_minus_this_low": [np.nan, -0.01, -0.03],
                         "model_minus_this_high": [np.nan, 0.01, -0.005]})
-    text = clv.auc_verdict(auc, "BG/NBD", "zh")
+    text = clv_text.auc_verdict(auc, "BG/NBD", "zh")
     assert "与最近购买间隔基准无法区分" in text and "不如逻辑回归基准" in text and "recency" not in text
-    assert not clv.beats_recency(auc)
+    assert not clv_validation.beats_recency(auc)
 
 
 def test_report_tables_escape_text_from_data_and_show_money_and_shares():
     from customer_analytics.report.formatting import format_table
 
     df = pd.DataFrame({"customer_id": ["<b>x</b>"], "clv": [1234.5], "churn_risk": [0.585]})
-    html = format_table(df, currency="£", labels=clv.column_labels("en"),
+    html = format_table(df, currency="£", labels=clv_text.column_labels("en"),
                         kinds={"clv": "money", "churn_risk": "share"}).to_html()
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "£1,234.50" in html and "58.5%" in html and "Predicted CLV" in html and "Churn risk" in html
 
 
 def test_validation_tables_show_the_error_as_a_fraction_and_the_scores_in_words():
-    v = clv.Validation(pd.Timestamp("2025-07-04"), pd.Timestamp("2025-12-31"), "weeks",
+    v = clv_validation.Validation(pd.Timestamp("2025-07-04"), pd.Timestamp("2025-12-31"), "weeks",
                        pd.DataFrame({"customers": [10], "actual": [200.0], "predicted": [219.0], "error_pct": [9.5]}),
                        pd.DataFrame({"frequency": ["0"], "customers": [10], "actual": [0.3], "predicted": [0.4]}),
                        pd.DataFrame(), pd.DataFrame({"score": ["BG/NBD", "recency"], "auc": [0.8, 0.7]}), 90, "")
-    tables = clv.validation_tables(v, "zh")
+    tables = clv_text.validation_tables(v, "zh")
     assert tables["totals"]["error"].iloc[0] == pytest.approx(0.095)
     assert {"actual_total", "predicted_total"} <= set(tables["totals"].columns)
     assert {"actual_mean", "predicted_mean"} <= set(tables["by_frequency"].columns)
@@ -318,11 +322,11 @@ def test_customers_csv_is_updated_in_place_keeping_ids_and_earlier_columns(tmp_p
     customers = pd.DataFrame({"customer_id": ["00012", "00034"], "segment": ["champions", "lost"]})
     pred = pd.DataFrame({"customer_id": ["00012", "00034"], "p_alive": [0.9, 0.2], "expected_purchases": [1.5, 0.1],
                          "churn_risk": [0.3, 0.95], "clv": [120.456, 3.0]})
-    joined = clv.add_predictions(customers, pred, pred.iloc[[0]])
+    joined = clv.add_predictions(customers, pred, pred.iloc[[0]], clv_text.AT_RISK_ACTION)
     clv.update_customers_csv(path, joined, fallback=None)
     clv.update_customers_csv(path, joined, fallback=None)  # a rerun replaces, never duplicates, the columns
     out = pd.read_csv(path, dtype={"customer_id": str})
     assert list(out.columns) == ["customer_id", "segment", "cluster", *clv.PREDICTION_COLUMNS]
     assert out["customer_id"].tolist() == ["00012", "00034"] and out["cluster"].tolist() == [1, 0]
     assert out["clv"].tolist() == [120.46, 3.0]
-    assert out["clv_action"].iloc[0] == clv.AT_RISK_ACTION and pd.isna(out["clv_action"].iloc[1])
+    assert out["clv_action"].iloc[0] == clv_text.AT_RISK_ACTION and pd.isna(out["clv_action"].iloc[1])

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from customer_analytics.models import rfm
 from customer_analytics.report import exports, publishing
+from customer_analytics.report.text import rfm as rfm_text
 
 
 def _nb():
@@ -56,7 +56,7 @@ def _period(root, period, revenue, active, new, mix, moves=None, status="success
     (folder / "run.json").write_text(json.dumps(run))
     summary = pd.DataFrame({"segment_code": list(mix), "customers": [int(v * 100) for v in mix.values()],
                             "revenue": [1000.0 * v for v in mix.values()]},
-                           index=[rfm.label_table(language)[k] for k in mix])
+                           index=[rfm_text.label_table(language)[k] for k in mix])
     summary["share"] = summary["customers"] / summary["customers"].sum()
     summary["revenue_share"] = summary["revenue"] / summary["revenue"].sum()
     activity = {"period": period, "revenue": revenue, "orders": active, "active_customers": active,

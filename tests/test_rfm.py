@@ -10,6 +10,7 @@ import pytest
 
 from customer_analytics.core.errors import ConfigError
 from customer_analytics.models import rfm
+from customer_analytics.report.text import rfm as rfm_text
 
 
 def tx(rows):
@@ -128,7 +129,7 @@ def test_zh8_recent_customers_are_r_high():
                            "monetary": [1000.0, 1000.0, 10.0, 10.0]})
     seg = rfm.assign_segments(scored, rfm.load_scheme("zh8")).tolist()
     assert seg == ["important_value", "important_retention", "general_development", "general_winback"]
-    labels = rfm.label_table("zh")
+    labels = rfm_text.label_table("zh")
     assert [labels[s] for s in seg] == ["重要价值客户", "重要保持客户", "一般发展客户", "一般挽留客户"]
 
 
@@ -136,7 +137,7 @@ def test_every_segment_has_labels_and_actions_in_both_languages():
     for scheme in ("en11", "zh8"):
         for seg in rfm.load_scheme(scheme).order:
             for lang in ("en", "zh"):
-                assert rfm.label_table(lang)[seg] and rfm.action_table(lang)[seg]
+                assert rfm_text.label_table(lang)[seg] and rfm_text.action_table(lang)[seg]
 
 
 def test_two_period_migration_adds_up(cleaned_sample):
@@ -153,7 +154,7 @@ def test_two_period_migration_adds_up(cleaned_sample):
     assert m.drop(columns=rfm.GONE).sum().sum() == len(curr)
     pct = rfm.row_percentages(m)
     assert np.allclose(pct[m.sum(axis=1) > 0].sum(axis=1), 100, atol=0.6)
-    sentence = rfm.top_movements(m)[0]
+    sentence = rfm_text.top_movements(m)[0]
     assert " moved to " in sentence and sentence.split()[0].replace(",", "").isdigit()
 
 
@@ -175,7 +176,7 @@ def test_mask_ids_is_stable_keyed_and_hides_the_id(monkeypatch):
 def test_activation_export_columns(sample):
     scored = rfm.add_scores(rfm.compute_rfm(HAND, "2024-03-31"))
     scored["segment"] = "champions"
-    out = rfm.activation_export(scored, "2024-03")
+    out = rfm_text.activation_export(scored, "2024-03")
     assert list(out.columns) == ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
                                  "m_score", "segment_code", "segment", "action", "period"]
     assert out["segment"].iloc[0] == "Champions" and out["segment_code"].iloc[0] == "champions" and out["period"].iloc[0] == "2024-03"

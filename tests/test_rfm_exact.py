@@ -18,6 +18,7 @@ import pytest
 
 from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.models import rfm
+from customer_analytics.report.text import rfm as rfm_text
 
 
 def tx(rows):
@@ -289,13 +290,13 @@ def test_unknown_or_incomplete_schemes_are_refused_by_name(tmp_path):
 
 
 def test_labels_and_actions_default_to_english():
-    assert rfm.label_table()["cant_lose_them"] == "Can't Lose Them"
-    assert rfm.label_table("zh")["champions"] == "冠军客户"
-    assert len(rfm.label_table()) == len(rfm.label_table("zh")) == 21
-    assert rfm.action_table()["lost"] == "Do not spend; keep in a low-frequency newsletter."
-    assert rfm.action_table("zh")["lost"] == "不再投入，仅保留低频资讯推送。"
+    assert rfm_text.label_table()["cant_lose_them"] == "Can't Lose Them"
+    assert rfm_text.label_table("zh")["champions"] == "冠军客户"
+    assert len(rfm_text.label_table()) == len(rfm_text.label_table("zh")) == 21
+    assert rfm_text.action_table()["lost"] == "Do not spend; keep in a low-frequency newsletter."
+    assert rfm_text.action_table("zh")["lost"] == "不再投入，仅保留低频资讯推送。"
     with pytest.raises(ConfigError, match="language must be 'en' or 'zh', got 'fr'"):
-        rfm.label_table("fr")
+        rfm_text.label_table("fr")
 
 
 # ----------------------------------------------------------------------- segments
@@ -399,11 +400,11 @@ EN11_LABELS = ["Champions", "Loyal Customers", "Potential Loyalist", "New Custom
 
 
 def test_segment_summary_table_in_report_order():
-    out = rfm.segment_summary(SCORED_BY_HAND)
+    out = rfm_text.segment_summary(SCORED_BY_HAND)
     codes = rfm.load_scheme("en11").order
     nan = np.nan
     empty = [0] * 9
-    actions = rfm.action_table("en")
+    actions = rfm_text.action_table("en")
     expected = pd.DataFrame({
         "segment_code": codes,
         "customers": np.array([3, *empty, 1], dtype="int64"),
@@ -424,7 +425,7 @@ def test_segment_summary_table_in_report_order():
 
 
 def test_segment_summary_in_chinese():
-    zh = rfm.segment_summary(SCORED_BY_HAND, "en11", "zh")
+    zh = rfm_text.segment_summary(SCORED_BY_HAND, "en11", "zh")
     assert zh.index[[0, -1]].tolist() == ["冠军客户", "已流失客户"]
     assert zh["action"].iloc[0] == "给予奖励、新品抢先体验和推荐邀请，无需折扣。"
 
@@ -433,11 +434,11 @@ def test_segment_summary_of_a_custom_scheme_keeps_unknown_keys_as_labels(tmp_pat
     path = scheme_file(tmp_path, "own.yaml", "type: score_grid\nrules:\n"
                        "  - {segment: vip, r: [4, 5], fm: [1, 5]}\n"
                        "  - {segment: champions, r: [1, 3], fm: [1, 5]}\n")
-    own = rfm.segment_summary(SCORED_BY_HAND.assign(segment=["vip", "vip", "champions", "vip"]),
+    own = rfm_text.segment_summary(SCORED_BY_HAND.assign(segment=["vip", "vip", "champions", "vip"]),
                               path)
     # a key without a label keeps its key as the label, and has no action
     assert own.index.tolist() == ["vip", "Champions"]
-    assert own["action"].tolist() == ["", rfm.action_table()["champions"]]
+    assert own["action"].tolist() == ["", rfm_text.action_table()["champions"]]
     assert own["customers"].tolist() == [3, 1] and own["revenue"].tolist() == [309.70, 300.30]
 
 
@@ -535,18 +536,18 @@ def test_row_percentages_of_the_migration_matrix():
 
 
 def test_largest_movements_as_sentences():
-    assert rfm.top_movements(MATRIX) == [
+    assert rfm_text.top_movements(MATRIX) == [
         "2 (new this period) moved to Champions",
         "1 Champions moved to At Risk",
         "1 Champions moved to (no longer active)",
         "1 At Risk moved to Champions",
         "1 At Risk moved to Lost",
     ]
-    assert rfm.top_movements(MATRIX, "en", n=10)[5:] == [
+    assert rfm_text.top_movements(MATRIX, "en", n=10)[5:] == [
         "1 Lost moved to (no longer active)", "1 (new this period) moved to Lost"]
-    assert rfm.top_movements(MATRIX, "zh", n=1) == ["2 位客户从（本期新增）变为冠军客户"]
+    assert rfm_text.top_movements(MATRIX, "zh", n=1) == ["2 位客户从（本期新增）变为冠军客户"]
     own = pd.DataFrame([[0, 1234], [5, 0]], index=["vip", "rest"], columns=["vip", "rest"])
-    assert rfm.top_movements(own) == ["1,234 vip moved to rest", "5 rest moved to vip"]
+    assert rfm_text.top_movements(own) == ["1,234 vip moved to rest", "5 rest moved to vip"]
 
 
 def test_equal_movements_keep_the_matrix_order():
@@ -555,8 +556,8 @@ def test_equal_movements_keep_the_matrix_order():
     moves = [(a, b) for a in codes for b in codes if a != b][:20]
     prev = pd.DataFrame({"customer_id": [str(i) for i in range(20)], "segment": [a for a, _ in moves]})
     curr = pd.DataFrame({"customer_id": [str(i) for i in range(20)], "segment": [b for _, b in moves]})
-    labels = rfm.label_table()
-    assert rfm.top_movements(rfm.migration_matrix(prev, curr, codes)) == [
+    labels = rfm_text.label_table()
+    assert rfm_text.top_movements(rfm.migration_matrix(prev, curr, codes)) == [
         f"1 {labels[a]} moved to {labels[b]}" for a, b in moves[:5]]
 
 
@@ -575,14 +576,14 @@ def test_activation_export_has_one_row_per_customer_for_a_marketing_tool():
         "monetary": [500.0, 5.0, 40.0], "r_score": [5, 1, 4], "f_score": [5, 1, 3],
         "m_score": [5, 1, 3], "fm_score": [5.0, 1.0, 3.0], "first_purchase": pd.NaT,
         "segment": ["champions", "lost", "vip"]})
-    out = rfm.activation_export(scored, "2024-03")
+    out = rfm_text.activation_export(scored, "2024-03")
     expected = scored.drop(columns=["fm_score", "first_purchase", "segment"]).assign(
         segment_code=pd.array(["champions", "lost", "vip"], dtype="string"),
         segment=["Champions", "Lost", "vip"],
-        action=[rfm.action_table()["champions"], rfm.action_table()["lost"], ""],
+        action=[rfm_text.action_table()["champions"], rfm_text.action_table()["lost"], ""],
         period="2024-03")
     pd.testing.assert_frame_equal(out, expected)
-    zh = rfm.activation_export(scored, "2024-03", "zh")
+    zh = rfm_text.activation_export(scored, "2024-03", "zh")
     assert zh["segment"].tolist() == ["冠军客户", "已流失客户", "vip"]
-    assert zh["action"].tolist() == [rfm.action_table("zh")["champions"],
-                                     rfm.action_table("zh")["lost"], ""]
+    assert zh["action"].tolist() == [rfm_text.action_table("zh")["champions"],
+                                     rfm_text.action_table("zh")["lost"], ""]

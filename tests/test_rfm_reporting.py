@@ -6,6 +6,7 @@ import pandas as pd
 
 from customer_analytics.models import rfm
 from customer_analytics.report import charts, narrative
+from customer_analytics.report.text import rfm as rfm_text
 
 
 def _tx(rows):
@@ -32,7 +33,7 @@ def test_segment_summary_shows_the_recency_each_segment_covers():
     scored = pd.DataFrame({"customer_id": list("abcd"), "recency_days": [5, 200, 10, 400],
                            "frequency": [3, 3, 1, 1], "monetary": [10.0, 20.0, 5.0, 1.0],
                            "segment": ["champions", "champions", "new_customers", "lost"]})
-    s = rfm.segment_summary(scored)
+    s = rfm_text.segment_summary(scored)
     assert s.loc["Champions", "median_recency_days"] == 102.5 and s.loc["Champions", "max_recency_days"] == 200
     assert s.loc["Champions", "segment_code"] == "champions"
     w = rfm.recency_warnings(s, max_median_days=90)
@@ -50,7 +51,7 @@ def test_net_migration_counts_entries_minus_exits():
 
 
 def test_each_segment_keeps_its_colour_in_any_language():
-    en, zh = rfm.label_table("en"), rfm.label_table("zh")
+    en, zh = rfm_text.label_table("en"), rfm_text.label_table("zh")
     assert charts.color_for("champions") == charts.color_for(en["champions"]) == charts.color_for(zh["champions"])
     keys = rfm.load_scheme("en11").order
     assert len(set(charts.colors_for(keys))) == len(keys)
@@ -61,7 +62,7 @@ def test_rfm_summary_names_the_change_the_top_segment_and_the_next_step():
     scored = pd.DataFrame({"customer_id": list("abcde"), "recency_days": [5, 200, 10, 400, 300],
                            "frequency": [3, 3, 1, 1, 4], "monetary": [100.0, 20.0, 5.0, 1.0, 50.0],
                            "segment": ["champions", "champions", "new_customers", "lost", "at_risk"]})
-    s = rfm.segment_summary(scored)
+    s = rfm_text.segment_summary(scored)
     act = rfm.period_activity(TX, "2025-03")
     prev = rfm.period_activity(TX, "2025-02")
     bullets = narrative.rfm_bullets(act, prev, s, rfm.recency_warnings(s, 90), pd.Series({"champions": 3}), "en", "$")
@@ -69,7 +70,7 @@ def test_rfm_summary_names_the_change_the_top_segment_and_the_next_step():
     assert 3 <= len(bullets) <= 6
     assert "&#36;25.00" in text and "tex2jax_ignore" in text and "**Champions**" in text and "+3" in text and "At Risk" in text
     assert "Caution" in text
-    s_zh = rfm.segment_summary(scored, language="zh")
+    s_zh = rfm_text.segment_summary(scored, language="zh")
     zh = "\n".join(narrative.rfm_bullets(act, prev, s_zh, s_zh.iloc[:0], None, "zh", "$"))
     assert "冠军客户" in zh and "下一步" in zh and "Caution" not in zh
 

@@ -605,250 +605,15 @@ def predict(f: ClvFit, data: pd.DataFrame, horizon_days: int = 90, clv_months: i
     return out
 
 
-# ------------------------------------------------------------------ holdout validation
-
-
-@dataclass
-class Validation:
-    """Holdout checks of a model refitted on the calibration period."""
-
-    calibration_end: pd.Timestamp
-    as_of: pd.Timestamp
-    time_unit: str
-    totals: pd.DataFrame
-    by_frequency: pd.DataFrame
-    tracking: pd.DataFrame
-    auc: pd.DataFrame
-    churn_horizon_days: int
-    verdict: str
-
-    @property
-    def error_pct(self) -> float:
-        """(predicted - actual) / actual total holdout repeat purchases, in percent."""
-        return float(self.totals["error_pct"].iloc[0])
-
-    def table(self) -> pd.DataFrame:
-        """One long table for ``tables/clv_validation.csv``: check, item, actual, predicted, time_unit."""
-        t = self.totals.assign(check="total repeat purchases in holdout", item="all customers")
-        b = self.by_frequency.assign(check="mean holdout purchases by calibration frequency",
-                                     item=self.by_frequency["frequency"].astype(str))
-        a = self.auc.rename(columns={"auc": "predicted"}).assign(
-            check=f"churn ROC AUC (no purchase in {self.churn_horizon_days} days)", item=self.auc["score"],
-            actual=np.nan)
-        cols = ["check", "item", "customers", "actual", "predicted"]
-        out = pd.concat([t.reindex(columns=cols), b.reindex(columns=cols), a.reindex(columns=cols)],
-                        ignore_index=True)
-        out["calibration_end"] = str(self.calibration_end.date())
-        out["time_unit"] = self.time_unit
-        return out
-
-
-def frequency_buckets(cal: pd.DataFrame, actual: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
-    """Mean holdout purchases by calibration frequency 0, 1, ..., 6, 7+ (the papers' figure)."""
-    top = FREQUENCY_BUCKETS - 1
-    b = np.minimum(cal["frequency"].to_numpy(), top)
-    df = pd.DataFrame({"bucket": b, "actual": actual, "predicted": predicted})
-    out = df.groupby("bucket").agg(customers=("actual", "size"), actual=("actual", "mean"),
-                                   predicted=("predicted", "mean")).reindex(range(FREQUENCY_BUCKETS))
-    out.insert(0, "frequency", [str(i) for i in range(top)] + [f"{top}+"])
-    out["customers"] = out["customers"].fillna(0).astype(int)
-    return out.reset_index(drop=True)
-
-
-def tracking(f: ClvFit, tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, as_of: pd.Timestamp
-             ) -> pd.DataFrame:
-    """Weekly cumulative repeat purchases of the calibration customers, actual and predicted.
-
-    Predicted: sum over customers of the model's expected repeat purchases for a new customer
-    over the time since their first purchase (the papers' tracking plot); the calibration
-    model never sees the holdout weeks.
-    """
-    unit = TIME_UNITS[f.time_unit]
-    start = cal["first_purchase"].min()
-    weeks = pd.date_range(start + pd.Timedelta(days=6), as_of + pd.Timedelta(days=6), freq="7D")
-    weeks = weeks.where(weeks <= as_of, as_of).unique()
-    days = purchase_days(tx, as_of)
-    days = days[days["customer_id"].isin(cal["customer_id"])]
-    rep = days[days["day"] > days["customer_id"].map(cal.set_index("customer_id")["first_purchase"])]
-    actual = np.searchsorted(np.sort(rep["day"].to_numpy()), weeks.to_numpy(), side="right")
-    firsts = cal.groupby("first_purchase").size()
-    age = (weeks.to_numpy()[:, None] - firsts.index.to_numpy()[None, :]) / np.timedelta64(1, "D")
-    grid = np.clip(age, 0, None).ravel() / unit
-    uniq, inv = np.unique(grid, return_inverse=True)
-    e = np.zeros(len(uniq))
-    pos = uniq > 0
-    if pos.any():
-        newc = pd.DataFrame({"customer_id": np.arange(pos.sum()), "t": uniq[pos]})
-        e[pos] = _per_customer(f.purchase_model.expected_purchases_new_customer(newc))
-    pred = (e[inv].reshape(age.shape) * firsts.to_numpy()[None, :]).sum(axis=1)
-    return pd.DataFrame({"week_end": weeks, "actual": actual, "predicted": pred,
-                         "holdout": weeks > cal_end})
-
-
-def rfm_features(tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Log RFM features per customer as of ``as_of`` for the logistic-regression baseline."""
-    s = summary(tx, as_of, "days")
-    days = purchase_days(tx, as_of)
-    total = days.groupby("customer_id")["value"].sum()
-    return pd.DataFrame({
-        "customer_id": s["customer_id"],
-        "log_recency_days": np.log1p((as_of - s["last_purchase"]).dt.days.to_numpy()),
-        "log_purchases": np.log1p(s["frequency"].to_numpy() + 1),
-        "log_revenue": np.log1p(s["customer_id"].map(total).clip(lower=0).to_numpy()),
-        "log_tenure_days": np.log1p(s["T"].to_numpy()),
-    })
-
-
-def churn_baselines(tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, horizon_days: int,
-                    seed: int = 42) -> pd.DataFrame:
-    """Scores of the two baselines for the calibration customers at ``cal_end``.
-
-    - ``recency``: days since the last purchase (longer = more likely to churn);
-    - ``logistic``: a scikit-learn logistic regression on log RFM features, trained at an
-      earlier cut-off ``cal_end - horizon_days`` with the label "no purchase in the next
-      ``horizon_days``", then applied to the features at ``cal_end``. It never sees the holdout.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    now = cal_end
-    out = pd.DataFrame({"customer_id": cal["customer_id"],
-                        "recency": (now - cal["last_purchase"]).dt.days.to_numpy()})
-    early = now - pd.Timedelta(days=int(horizon_days))
-    current = rfm_features(tx, now).set_index("customer_id")
-    feats = list(current.columns)
-    train = rfm_features(tx, early)
-    bought = purchase_days(tx, now, start=early)["customer_id"].unique()
-    y = ~train["customer_id"].isin(bought)
-    if len(train) < 20 or y.nunique() < 2:
-        out["logistic"] = np.nan
-        return out
-    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
-    lr.fit(train[feats], y)
-    x_now = current.loc[cal["customer_id"], feats]
-    out["logistic"] = lr.predict_proba(x_now)[:, 1]
-    return out
-
-
-def auc_table(churned: np.ndarray, scores: dict[str, np.ndarray], seed: int = 42, n_boot: int = 200
-              ) -> pd.DataFrame:
-    """ROC AUC of each churn score, and its paired bootstrap 95% interval of the difference to the first.
-
-    AUC: the probability that a randomly chosen customer who did not buy in the horizon gets a
-    higher score than a randomly chosen one who did (0.5 = no better than chance).
-    """
-    from sklearn.metrics import roc_auc_score
-
-    y = np.asarray(churned, dtype=bool)
-    names = list(scores)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(y), size=(n_boot, len(y)))
-    rows = []
-    ref = names[0]
-    boot = {}
-    for k in names:
-        s = np.asarray(scores[k], dtype="float64")
-        if np.isnan(s).any() or len(np.unique(y)) < 2:
-            rows.append({"score": k, "auc": np.nan})
-            continue
-        boot[k] = np.array([roc_auc_score(y[i], s[i]) if y[i].any() and not y[i].all() else np.nan for i in idx])
-        rows.append({"score": k, "auc": float(roc_auc_score(y, s))})
-    out = pd.DataFrame(rows)
-    out["customers"] = len(y)
-    diff = {k: boot[ref] - boot[k] for k in boot if k != ref and ref in boot}
-    out["model_minus_this_low"] = out["score"].map({k: float(np.nanquantile(v, 0.025)) for k, v in diff.items()})
-    out["model_minus_this_high"] = out["score"].map({k: float(np.nanquantile(v, 0.975)) for k, v in diff.items()})
-    return out
-
-
-def score_label(score: str, language: str = "en") -> str:
-    """A churn score in words: the baselines ``recency`` and ``logistic`` from the catalog, a model name as is."""
-    from customer_analytics.report.i18n import has, t
-
-    key = f"nb05.score_{score}"
-    return t(key, language) if has(key, language) else str(score)
-
-
-def auc_verdict(auc: pd.DataFrame, model_name: str, language: str = "en") -> str:
-    """Plain-language comparison of the model's churn AUC with the baselines (first row = the model).
-
-    A baseline is beaten when the whole 95% interval of the AUC difference (model minus
-    baseline) lies above zero, and beats the model when it lies below zero; otherwise the two
-    are not distinguishable. Text from the catalog (``nb05.verdict_*``) in ``language``.
-    """
-    from customer_analytics.report.i18n import t
-
-    m = auc.iloc[0]
-    parts = []
-    for _, row in auc.iloc[1:].iterrows():
-        name = score_label(row["score"], language)
-        if pd.isna(row["auc"]) or pd.isna(m["auc"]):
-            parts.append(t("nb05.verdict_unscored", language, baseline=name))
-            continue
-        lo, hi = row["model_minus_this_low"], row["model_minus_this_high"]
-        key = "nb05.verdict_beats" if lo > 0 else "nb05.verdict_worse" if hi < 0 else "nb05.verdict_tie"
-        parts.append(t(key, language, baseline=name) + t("nb05.verdict_numbers", language, model=f"{m['auc']:.3f}",
-                                                         other=f"{row['auc']:.3f}", low=f"{lo:+.3f}",
-                                                         high=f"{hi:+.3f}"))
-    text = t("nb05.verdict_lead", language, model=model_name) + t("nb05.verdict_join", language).join(parts) \
-        + t("nb05.verdict_end", language)
-    if not beats_recency(auc):
-        text += t("nb05.verdict_no_gain", language)
-    return text
-
-
-def beats_recency(auc: pd.DataFrame) -> bool:
-    """Whether the model's churn AUC is above the recency baseline's (interval of the difference above 0)."""
-    rec = auc[auc["score"] == "recency"]
-    return bool(len(rec) and rec["model_minus_this_low"].iloc[0] > 0)
-
-
-def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180, horizon_days: int = 90,
-             model: str = "bgnbd", method: str = "map", time_unit: str = "weeks", min_customers: int = 50,
-             seed: int = 42, mcmc_draws: int = 1000, mcmc_chains: int = 2, language: str = "en"
-             ) -> tuple[Validation, ClvFit]:
-    """Refit on the data up to ``as_of - holdout_days`` and compare its predictions with the holdout.
-
-    Checks: total repeat purchases in the holdout (predicted vs actual, error in percent);
-    mean holdout purchases by calibration frequency; weekly cumulative tracking; churn
-    (no purchase in the first ``min(horizon_days, holdout_days)`` days of the holdout) ROC AUC
-    of the model's churn risk against recency alone and a logistic regression on RFM features.
-    The verdict is written in ``language``.
-    """
-    as_of = pd.Timestamp(as_of).normalize()
-    unit = _unit_days(time_unit)
-    cal, hold, cal_end = holdout_split(tx, as_of, holdout_days, time_unit)
-    f = fit(cal, model, method, time_unit, min_customers, seed, mcmc_draws, mcmc_chains)
-    t_hold = int(holdout_days) / unit
-    counts = cal["customer_id"].map(hold.groupby("customer_id").size()).fillna(0).to_numpy()
-    pred = expected_purchases(f, cal, t_hold)
-    totals = pd.DataFrame({"customers": [len(cal)], "actual": [float(counts.sum())], "predicted": [float(pred.sum())]})
-    totals["error_pct"] = 100 * (totals["predicted"] - totals["actual"]) / totals["actual"].where(totals["actual"] > 0)
-    h = min(int(horizon_days), int(holdout_days))
-    early = hold[hold["day"] <= cal_end + pd.Timedelta(days=h)]
-    churned = ~cal["customer_id"].isin(early["customer_id"]).to_numpy()
-    base = churn_baselines(tx, cal, cal_end, h, seed)
-    scores = {MODELS[model]: prob_no_purchase(f, cal, h / unit), "recency": base["recency"].to_numpy(),
-              "logistic": base["logistic"].to_numpy()}
-    auc = auc_table(churned, scores, seed)
-    v = Validation(cal_end, as_of, time_unit, totals, frequency_buckets(cal, counts, pred),
-                   tracking(f, tx, cal, cal_end, as_of), auc, h, auc_verdict(auc, MODELS[model], language))
-    return v, f
-
-
 # ------------------------------------------------------------------ actions
-
-
-AT_RISK_ACTION = ("Win back now: personal contact or a tailored offer within two weeks "
-                  "(high predicted value, likely to buy nothing in the horizon)")
 
 
 def at_risk(customers: pd.DataFrame, top_share: float = 0.1, churn_threshold: float = 0.5) -> pd.DataFrame:
     """High-value customers at risk: CLV in the top ``top_share`` and churn risk above the threshold.
 
-    Ranked by CLV (highest first), with the action to take. ``customers`` needs customer_id, clv,
-    churn_risk and p_alive (other columns are kept).
+    Ranked by CLV (highest first). ``customers`` needs customer_id, clv, churn_risk and p_alive
+    (other columns are kept). The action in words is
+    :data:`customer_analytics.report.text.clv.AT_RISK_ACTION` (the caller adds it as ``action``).
     """
     if not 0 < float(top_share) < 1:
         raise ConfigError(f"clv.top_share must be between 0 and 1 (e.g. 0.1 for the top decile), got {top_share}")
@@ -858,7 +623,6 @@ def at_risk(customers: pd.DataFrame, top_share: float = 0.1, churn_threshold: fl
     sel = customers[(customers["clv"] >= cut) & (customers["churn_risk"] > float(churn_threshold))]
     out = sel.sort_values(["clv", "customer_id"], ascending=[False, True]).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out["action"] = AT_RISK_ACTION
     return out
 
 
@@ -878,10 +642,11 @@ def segment_table(customers: pd.DataFrame, segment_col: str = "segment") -> pd.D
 PREDICTION_COLUMNS = ["p_alive", "expected_purchases", "churn_risk", "clv", "clv_action"]
 
 
-def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFrame) -> pd.DataFrame:
+def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFrame, action: str) -> pd.DataFrame:
     """``customers`` with p_alive, expected_purchases, churn_risk, clv and clv_action (replaced if present).
 
-    ``clv_action`` is :data:`AT_RISK_ACTION` for the customers in ``risk`` and empty otherwise;
+    ``clv_action`` is ``action`` (the words, e.g. :data:`customer_analytics.report.text.clv.AT_RISK_ACTION`)
+    for the customers in ``risk`` and empty otherwise;
     customers without a prediction (no purchase up to the period end) get empty values.
     """
     base = customers.drop(columns=[c for c in PREDICTION_COLUMNS if c in customers])
@@ -890,7 +655,7 @@ def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFr
     out = base.copy()
     for c in PREDICTION_COLUMNS[:-1]:
         out[c] = ids.map(p[c]).to_numpy()
-    out["clv_action"] = np.where(ids.isin(set(risk["customer_id"].astype(str))), AT_RISK_ACTION, "")
+    out["clv_action"] = np.where(ids.isin(set(risk["customer_id"].astype(str))), action, "")
     return out
 
 
@@ -911,106 +676,3 @@ def update_customers_csv(path, customers: pd.DataFrame, fallback: pd.DataFrame) 
     out = export.merge(cols, on="customer_id", how="left", validate="one_to_one")
     out.to_csv(path, index=False, lineterminator="\n")
     return out
-
-
-# ------------------------------------------------------------------ report tables
-
-
-def column_labels(language: str = "en") -> dict[str, str]:
-    """Table headers in words for this module's columns (catalog keys ``nb05.col.<column>``)."""
-    from customer_analytics.report.i18n import catalog
-
-    prefix = "nb05.col."
-    return {k[len(prefix):]: v for k, v in catalog(language).items() if k.startswith(prefix)}
-
-
-def validation_tables(v: Validation, language: str = "en") -> dict[str, pd.DataFrame]:
-    """The holdout checks as report tables (raw values; formatting is the report's job).
-
-    - ``totals``: customers, actual and predicted total repeat purchases, error as a
-      fraction of the actual total (``error``, shown as a percentage);
-    - ``by_frequency``: calibration frequency bucket, customers, mean holdout purchases
-      actual and predicted;
-    - ``auc``: each churn score in words with its ROC AUC and the 95% interval of the
-      difference model minus this score.
-    """
-    totals = v.totals.assign(error=v.totals["error_pct"] / 100).drop(columns="error_pct").rename(
-        columns={"actual": "actual_total", "predicted": "predicted_total"})
-    by_frequency = v.by_frequency.rename(columns={"actual": "actual_mean", "predicted": "predicted_mean"})
-    auc = v.auc.assign(score=v.auc["score"].map(lambda s: score_label(s, language)))
-    return {"totals": totals, "by_frequency": by_frequency, "auc": auc}
-
-
-# ------------------------------------------------------------------ charts
-
-
-def plot_frequency_buckets(by_frequency: pd.DataFrame, holdout_days: int, language: str = "en"):
-    """Mean holdout purchases by calibration frequency, actual and predicted (bars)."""
-    import matplotlib.pyplot as plt
-
-    from customer_analytics.report.charts import SERIES, plain_axis
-    from customer_analytics.report.i18n import t
-
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    x = np.arange(len(by_frequency))
-    ax.bar(x - 0.2, by_frequency["actual"], 0.4, label=t("nb05.chart_actual", language), color=SERIES["revenue"])
-    ax.bar(x + 0.2, by_frequency["predicted"], 0.4, label=t("nb05.chart_predicted", language),
-           color=SERIES["orders"])
-    ax.set_xticks(x, by_frequency["frequency"])
-    ax.set(xlabel=t("nb05.chart_buckets_x", language),
-           ylabel=t("nb05.chart_buckets_y", language, days=holdout_days),
-           title=t("nb05.chart_buckets_title", language), ylim=(0, None))
-    plain_axis(ax.yaxis)
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_tracking(tr: pd.DataFrame, calibration_end: pd.Timestamp, language: str = "en"):
-    """Weekly cumulative repeat purchases, actual and predicted, holdout start marked."""
-    import matplotlib.pyplot as plt
-
-    from customer_analytics.report.charts import SERIES, plain_axis
-    from customer_analytics.report.i18n import t
-
-    fig, ax = plt.subplots(figsize=(9, 3.5))
-    ax.plot(tr["week_end"], tr["actual"], label=t("nb05.chart_actual", language), color=SERIES["revenue"])
-    ax.plot(tr["week_end"], tr["predicted"], label=t("nb05.chart_predicted", language), color=SERIES["orders"],
-            ls="--")
-    ax.axvline(calibration_end, color=SERIES["neutral"], ls=":", label=t("nb05.chart_holdout_start", language))
-    ax.set(title=t("nb05.chart_tracking_title", language), ylabel=t("nb05.chart_tracking_y", language),
-           xlabel=t("nb05.chart_week", language), ylim=(0, None))
-    plain_axis(ax.yaxis)
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_predictions(pred: pd.DataFrame, horizon_days: int, clv_months: int = 12, language: str = "en",
-                     currency: str = ""):
-    """Histograms of P(alive), churn risk (percent) and CLV (log scale)."""
-    import matplotlib.pyplot as plt
-
-    from customer_analytics.report.charts import SERIES, plain_axis
-    from customer_analytics.report.i18n import t
-
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    ylab = t("nb05.chart_customers", language)
-    bins = np.linspace(0, 1, 41)
-    axes[0].hist(pred["p_alive"], bins=bins, color=SERIES["customers"])
-    axes[0].set(title=t("nb05.chart_p_alive_title", language), xlabel=t("nb05.chart_probability", language),
-                ylabel=ylab)
-    axes[1].hist(pred["churn_risk"], bins=bins, color=SERIES["lapsed"])
-    axes[1].set(title=t("nb05.chart_churn_title", language, days=horizon_days),
-                xlabel=t("nb05.chart_probability", language), ylabel=ylab)
-    for a in axes[:2]:
-        plain_axis(a.xaxis, percent=True)
-    v = pred["clv"].clip(lower=0.01)
-    axes[2].hist(v, bins=np.geomspace(v.min(), v.max() * 1.001 + 0.01, 40), color=SERIES["revenue"])
-    axes[2].set(title=t("nb05.chart_clv_title", language, months=clv_months), xscale="log", ylabel=ylab,
-                xlabel=t("nb05.chart_clv_x", language, currency=currency))
-    plain_axis(axes[2].xaxis)
-    for a in axes:
-        plain_axis(a.yaxis)
-    fig.tight_layout()
-    return fig

@@ -246,18 +246,6 @@ def load_scheme(name_or_path: str) -> Scheme:
     return scheme
 
 
-def label_table(language: str = "en") -> dict[str, str]:
-    """Segment key -> label in ``language`` (en or zh); unknown keys fall back to the key."""
-    if language not in ("en", "zh"):
-        raise ConfigError(f"language must be 'en' or 'zh', got '{language}'")
-    return {k: v[language] for k, v in read_resource_yaml("segments.yaml")["labels"].items()}
-
-
-def action_table(language: str = "en") -> dict[str, str]:
-    """Segment key -> recommended action in ``language``."""
-    return {k: v[language] for k, v in read_resource_yaml("segments.yaml")["actions"].items()}
-
-
 def assign_segments(scored: pd.DataFrame, scheme: Scheme, zh8_threshold: str = "mean") -> pd.Series:
     """Segment key per customer under ``scheme``.
 
@@ -307,16 +295,16 @@ def score_customers(
     return rfm
 
 
-def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = "en") -> pd.DataFrame:
-    """Customers, share, revenue, revenue share, recency range, mean F/M and the action, per segment.
+def segment_summary(scored: pd.DataFrame, scheme: str = "en11") -> pd.DataFrame:
+    """Customers, share, revenue, revenue share, recency range and mean F/M, per segment key.
 
     Columns: ``customers``; ``share`` (of scored customers, a fraction of 1);
     ``revenue`` (net revenue in the look-back window); ``revenue_share``;
     ``median_recency_days`` and ``max_recency_days`` (the recency a segment really
     covers: quantile scores are relative, so a "recent" segment can hold customers
     who last bought months ago); ``mean_recency_days``, ``mean_frequency``,
-    ``mean_monetary``; ``action``. The index holds the labels in ``language`` and
-    the column ``segment_code`` the language-independent key. ``revenue`` is summed in
+    ``mean_monetary``. The index and the column ``segment_code`` hold the language-independent
+    key; :func:`customer_analytics.report.text.rfm.segment_summary` adds the action and the labels. ``revenue`` is summed in
     whole cents, so it is exact; nothing is rounded: the exported table keeps full
     precision, the HTML formats it.
     """
@@ -337,9 +325,7 @@ def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = 
     out["customers"] = out["customers"].astype("int64")
     out.insert(1, "share", out["customers"] / out["customers"].sum())
     out.insert(3, "revenue_share", out["revenue"] / out["revenue"].sum())
-    out["action"] = [action_table(language).get(k, "") for k in out.index]
     out.insert(0, "segment_code", out.index)
-    out.index = [label_table(language).get(k, k) for k in out.index]
     return out.rename_axis("segment")
 
 
@@ -451,15 +437,14 @@ def row_percentages(matrix: pd.DataFrame) -> pd.DataFrame:
     return (matrix.div(tot, axis=0) * 100).fillna(0).round(1)
 
 
-def top_movements(matrix: pd.DataFrame, language: str = "en", n: int = 5) -> list[str]:
-    """The ``n`` largest movements between different segments, one sentence each."""
-    labels = label_table(language)
+def top_movements(matrix: pd.DataFrame, n: int = 5) -> pd.Series:
+    """The ``n`` largest movements between different segments: customers by (from, to) segment key.
+
+    In words: :func:`customer_analytics.report.text.rfm.top_movements`.
+    """
     s = matrix.stack()
     moved = np.array([a != b for a, b in s.index]) & (s > 0).to_numpy()
-    s = s[moved].sort_values(ascending=False, kind="stable").head(n)
-    from customer_analytics.report.i18n import t
-
-    return [t("nb02.movement", language, n=f"{v:,}", a=labels.get(a, a), b=labels.get(b, b)) for (a, b), v in s.items()]
+    return s[moved].sort_values(ascending=False, kind="stable").head(n)
 
 
 def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:
@@ -469,17 +454,15 @@ def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:
     return privacy.mask_ids(ids, key)
 
 
-def activation_export(scored: pd.DataFrame, period: str, language: str = "en") -> pd.DataFrame:
-    """One row per customer, as a marketing tool imports it.
+def activation_export(scored: pd.DataFrame, period: str) -> pd.DataFrame:
+    """One row per customer, as a marketing tool imports it: ids, R, F, M, scores, ``segment_code``, period.
 
     ``segment_code`` is the stable, language-independent key (``champions``) that a
-    downstream tool can key on; ``segment`` and ``action`` are text in ``language``.
+    downstream tool can key on; :func:`customer_analytics.report.text.rfm.activation_export`
+    adds ``segment`` and ``action`` in a language.
     """
-    labels, actions = label_table(language), action_table(language)
     out = scored[["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
                   "m_score"]].copy()
     out["segment_code"] = scored["segment"].astype("string")
-    out["segment"] = scored["segment"].map(lambda k: labels.get(k, k))
-    out["action"] = scored["segment"].map(lambda k: actions.get(k, ""))
     out["period"] = period
     return out

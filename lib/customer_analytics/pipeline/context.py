@@ -34,6 +34,7 @@ from customer_analytics.core.paths import project_root, read_yaml, resolve_path
 from customer_analytics.io import parsing, reading
 from customer_analytics.models import cleaning, clustering, experiments, rfm
 from customer_analytics.report.i18n import t
+from customer_analytics.report.text import rfm as rfm_text
 from customer_analytics.settings.loading import load_config
 from customer_analytics.settings.schema import validate_section
 
@@ -292,7 +293,7 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
                     f"after each exposure; covariate pre_revenue = net revenue in the 90 days before.")
     before = first.normalize() - pd.Timedelta(days=1)
     scored = rfm.score_customers(tx, before, **ctx.config["rfm"])
-    labels = rfm.label_table(ctx.language)
+    labels = rfm_text.label_table(ctx.language)
     seg = scored.set_index("customer_id")["segment"].map(lambda k: labels.get(k, k))
     out["segment"] = out["customer_id"].map(seg).fillna("no purchase history")
     segs = [c for c in spec.segment_columns if c != "cluster"]

@@ -21,6 +21,7 @@ import matplotlib
 import pandas as pd
 
 from customer_analytics.report.i18n import t
+from customer_analytics.report.text import rfm as rfm_text
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 CJK_FONT_NAME = "Noto Sans CJK SC"
@@ -47,11 +48,9 @@ def color_for(key) -> str:
     :data:`PALETTE`; a segment *label* in English or Chinese maps to its key first;
     anything else gets a colour from a hash of its text (stable across runs).
     """
-    from customer_analytics.models import rfm
-
     k = str(key)
     if k not in SEGMENT_KEYS and k not in ZH8_KEYS:
-        reverse = {v: kk for lang in ("en", "zh") for kk, v in rfm.label_table(lang).items()}
+        reverse = {v: kk for lang in ("en", "zh") for kk, v in rfm_text.label_table(lang).items()}
         k = reverse.get(k, k)
     if k in SEGMENT_KEYS:
         return PALETTE[SEGMENT_KEYS.index(k) % len(PALETTE)]

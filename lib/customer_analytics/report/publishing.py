@@ -32,7 +32,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from customer_analytics.models.rfm import net_migration
 from customer_analytics.report.i18n import t
+from customer_analytics.report.text import rfm as rfm_text
 
 HIDE_TAG = "report-hide"
 HIDE_OUTPUT_TAG = "report-hide-output"
@@ -164,8 +166,6 @@ def period_row(folder: Path, run: dict) -> dict:
     row["mix"] = mix.set_index("segment_code")["share"] if mix is not None and "segment_code" in mix else None
     moves = _read_csv(folder / "tables" / "migration_counts.csv", index_col=0)
     if moves is not None:
-        from customer_analytics.models.rfm import net_migration
-
         tops = [s for s in TOP_SEGMENTS if s in moves.columns and s in moves.index][:3]
         row["net_migration"] = net_migration(moves, tops) if tops else None
     else:
@@ -204,7 +204,6 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from customer_analytics.models import rfm
     from customer_analytics.report import charts
 
     ok = sorted((r for r in rows if r["status"] == "success" and r.get("revenue") is not None),
@@ -238,7 +237,7 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
     if len(mixes) == len(ok):
         mix = pd.DataFrame(mixes, index=x).fillna(0)
         mix = mix.loc[:, (mix > 0).any()]
-        labels = rfm.label_table(language)
+        labels = rfm_text.label_table(language)
         fig, ax = plt.subplots(figsize=(6, 3.2))
         ax.stackplot(range(len(x)), mix.T.to_numpy(), colors=charts.colors_for(mix.columns),
                      labels=[labels.get(c, c) for c in mix.columns])
@@ -252,7 +251,7 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
     nets = [r["net_migration"] for r in ok if r.get("net_migration") is not None]
     if len(nets) == len(ok):
         net = pd.DataFrame(nets, index=x).fillna(0)
-        labels = rfm.label_table(language)
+        labels = rfm_text.label_table(language)
         fig, ax = plt.subplots(figsize=(6, 3))
         for c in net.columns:
             ax.plot(x, net[c], marker="o", color=charts.color_for(c), label=labels.get(c, c))

@@ -1,0 +1,69 @@
+"""CLV and churn in words: churn-score names, the AUC verdict, column headers and the holdout tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from customer_analytics.models.clv_validation import Validation, beats_recency
+from customer_analytics.report.i18n import catalog, has, t
+
+#: What to do with a high-value customer at risk (the ``action`` of the at-risk table, ``clv_action``).
+AT_RISK_ACTION = ("Win back now: personal contact or a tailored offer within two weeks "
+                  "(high predicted value, likely to buy nothing in the horizon)")
+
+
+def score_label(score: str, language: str = "en") -> str:
+    """A churn score in words: the baselines ``recency`` and ``logistic`` from the catalog, a model name as is."""
+    key = f"nb05.score_{score}"
+    return t(key, language) if has(key, language) else str(score)
+
+
+def auc_verdict(auc: pd.DataFrame, model_name: str, language: str = "en") -> str:
+    """Plain-language comparison of the model's churn AUC with the baselines (first row = the model).
+
+    A baseline is beaten when the whole 95% interval of the AUC difference (model minus
+    baseline) lies above zero, and beats the model when it lies below zero; otherwise the two
+    are not distinguishable. Text from the catalog (``nb05.verdict_*``) in ``language``.
+    """
+    m = auc.iloc[0]
+    parts = []
+    for _, row in auc.iloc[1:].iterrows():
+        name = score_label(row["score"], language)
+        if pd.isna(row["auc"]) or pd.isna(m["auc"]):
+            parts.append(t("nb05.verdict_unscored", language, baseline=name))
+            continue
+        lo, hi = row["model_minus_this_low"], row["model_minus_this_high"]
+        key = "nb05.verdict_beats" if lo > 0 else "nb05.verdict_worse" if hi < 0 else "nb05.verdict_tie"
+        parts.append(t(key, language, baseline=name) + t("nb05.verdict_numbers", language, model=f"{m['auc']:.3f}",
+                                                         other=f"{row['auc']:.3f}", low=f"{lo:+.3f}",
+                                                         high=f"{hi:+.3f}"))
+    text = t("nb05.verdict_lead", language, model=model_name) + t("nb05.verdict_join", language).join(parts) \
+        + t("nb05.verdict_end", language)
+    if not beats_recency(auc):
+        text += t("nb05.verdict_no_gain", language)
+    return text
+
+
+
+def column_labels(language: str = "en") -> dict[str, str]:
+    """Table headers in words for this module's columns (catalog keys ``nb05.col.<column>``)."""
+    prefix = "nb05.col."
+    return {k[len(prefix):]: v for k, v in catalog(language).items() if k.startswith(prefix)}
+
+
+def validation_tables(v: Validation, language: str = "en") -> dict[str, pd.DataFrame]:
+    """The holdout checks as report tables (raw values; formatting is the report's job).
+
+    - ``totals``: customers, actual and predicted total repeat purchases, error as a
+      fraction of the actual total (``error``, shown as a percentage);
+    - ``by_frequency``: calibration frequency bucket, customers, mean holdout purchases
+      actual and predicted;
+    - ``auc``: each churn score in words with its ROC AUC and the 95% interval of the
+      difference model minus this score.
+    """
+    totals = v.totals.assign(error=v.totals["error_pct"] / 100).drop(columns="error_pct").rename(
+        columns={"actual": "actual_total", "predicted": "predicted_total"})
+    by_frequency = v.by_frequency.rename(columns={"actual": "actual_mean", "predicted": "predicted_mean"})
+    auc = v.auc.assign(score=v.auc["score"].map(lambda s: score_label(s, language)))
+    return {"totals": totals, "by_frequency": by_frequency, "auc": auc}
+
