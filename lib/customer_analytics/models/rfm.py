@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from customer_analytics.core import engine
+from customer_analytics.core import engine, privacy
 from customer_analytics.core.errors import ConfigError, InputError
-from customer_analytics.core.paths import read_resource_yaml, read_yaml
+from customer_analytics.core.paths import read_resource_yaml, read_yaml, resolve_path
 from customer_analytics.models import cleaning
 
 RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "first_purchase",
@@ -231,8 +231,6 @@ def load_scheme(name_or_path: str) -> Scheme:
     if name_or_path in builtin and name_or_path not in ("labels", "actions"):
         spec, name = builtin[name_or_path], name_or_path
     elif str(name_or_path).endswith((".yaml", ".yml")):
-        from customer_analytics.core.paths import resolve_path
-
         spec, name = read_yaml(resolve_path(name_or_path)), Path(name_or_path).stem
     else:
         valid = [k for k in builtin if k not in ("labels", "actions")]
@@ -449,7 +447,6 @@ def top_movements(matrix: pd.DataFrame, n: int = 5) -> pd.Series:
 
 def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:
     """Replace ids with a keyed hash (HMAC-SHA256); see :func:`customer_analytics.core.privacy.mask_ids`."""
-    from customer_analytics.core import privacy
 
     return privacy.mask_ids(ids, key)
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from customer_analytics.models import experiments as ex
 from customer_analytics.report.formatting import fmt_int, fmt_money, fmt_pvalue, fmt_share
-from customer_analytics.report.i18n import t
+from customer_analytics.report.i18n import column_label, has, t
 from customer_analytics.report.markup import esc
 from customer_analytics.report.text import experiments as ex_text
 
@@ -228,7 +228,6 @@ def describe(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     statistics: customers (count), mean, standard deviation, minimum, 25th
     percentile, median, 75th percentile and maximum.
     """
-    from customer_analytics.report.i18n import column_label
 
     d = df.describe().T
     d.columns = ["count", "mean", "std", "min", "p25", "median", "p75", "max"]
@@ -252,7 +251,6 @@ def value_label(prefix: str, value, language: str = "en") -> str:
     ``value_label("audit_rule", "cancellations: matched returns")`` looks up
     ``audit_rule.cancellations_matched_returns``.
     """
-    from customer_analytics.report.i18n import has
 
     key = f"{prefix}.{re.sub(r'[^0-9a-zA-Z]+', '_', str(value)).strip('_').lower()}"
     return t(key, language) if has(key, language) else str(value)
@@ -307,7 +305,6 @@ def clv_bullets(pred: pd.DataFrame, error_pct: float, holdout_days: int, churn_b
     - where the value is: the segment with the largest share of predicted CLV
       (``by_segment``: ``segment`` and ``clv_share`` columns), when there is one.
     """
-    from customer_analytics.report.markup import esc
 
     def money(v) -> str:
         return md_money(v, currency)

@@ -33,6 +33,8 @@ from pathlib import Path
 import pandas as pd
 
 from customer_analytics.models.rfm import net_migration
+from customer_analytics.report import charts, formatting
+from customer_analytics.report.formatting import fmt_share
 from customer_analytics.report.i18n import t
 from customer_analytics.report.text import rfm as rfm_text
 
@@ -204,7 +206,6 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from customer_analytics.report import charts
 
     ok = sorted((r for r in rows if r["status"] == "success" and r.get("revenue") is not None),
                 key=lambda r: r["period"])
@@ -266,8 +267,6 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
 
 
 def _cell(v, kind: str = "text", currency: str = "") -> str:
-    from customer_analytics.report import formatting
-
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return "<td>–</td>"
     text = formatting.formatter(kind, currency)(v)
@@ -308,8 +307,6 @@ def _period_table(rows: list[dict], language: str, currency: str) -> str:
 
 
 def _pct(v) -> str:
-    from customer_analytics.report.formatting import fmt_share
-
     return fmt_share(v)
 
 
