@@ -38,13 +38,17 @@ for a standard or robust scaler followed by k-means. It gives the same label as
 ``KMeans.predict`` for every customer, exact ties going to the lowest label. A quantile scaler,
 a Gaussian mixture or HDBSCAN keep scikit-learn's own assignment.
 
-Names (:func:`name_levels`, :func:`name_clusters`): each of R, F, M is *low* when the
+Levels (:func:`name_levels`): each of R, F, M is *low* when the
 cluster's median is at or below the 25th percentile of **all customers**, *high* when at
 or above the 75th percentile, *mid* in between (cut-offs ``name_cutoffs``). Once ids are
-aligned with last month's (:func:`align_to_previous`), a name changes only when a median
-crossed a cut-off (it is on the new side of both last month's and this month's cut-off, so a
-cut-off moving past an unchanged median renames nothing), and :func:`name_changes` writes one
-sentence per change.
+aligned with last month's (:func:`align_to_previous`), a level (and so a name) changes only when
+a median crossed a cut-off (it is on the new side of both last month's and this month's cut-off,
+so a cut-off moving past an unchanged median renames nothing).
+
+This module returns facts and codes (levels, the choice's ``facts``, verdict codes). The names,
+sentences and report tables are written by :mod:`customer_analytics.report.text.clustering`
+(``name_clusters``, ``name_changes``, ``choice_reason``, ``k_table``, ...), the charts by
+:mod:`customer_analytics.report.plotting.clustering`.
 """
 
 from __future__ import annotations
