@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.io.sample import make_sample
-from customer_analytics.models import clustering, rfm
+from customer_analytics.models import cluster_naming, clustering, rfm
 from customer_analytics.pipeline import context
 from customer_analytics.report.plotting import clustering as cluster_plots
 from customer_analytics.report.text import clustering as cluster_text
@@ -170,14 +170,14 @@ def test_names_come_from_all_customers_percentiles():
     m = np.r_[np.full(30, 500.0), np.full(40, 30.0), np.full(30, 40.0)]
     cust = pd.DataFrame({"recency_days": r, "frequency": f, "monetary": m})
     labels = np.repeat([0, 1, 2], [30, 40, 30])
-    cut = clustering.cutoffs(cust)
+    cut = cluster_naming.cutoffs(cust)
     assert cut.loc["monetary"].tolist() == [30.0, 500.0] and cut.loc["frequency"].tolist() == [1, 8]
-    names = cluster_text.name_clusters(clustering.name_levels(cust, labels, cut))
+    names = cluster_text.name_clusters(cluster_naming.name_levels(cust, labels, cut))
     assert names[0] == "recent · frequent · high spend"
     assert names[1] == "fading · one-off · low spend"  # 1 order = at or below the 25th percentile (ties count)
     # cluster 2 spends more than cluster 1 but sits between the customer percentiles: "mid", not "high"
     assert names[2] == "lapsed · one-off · mid spend"
-    zh = cluster_text.name_clusters(clustering.name_levels(cust, labels, cut), "zh")
+    zh = cluster_text.name_clusters(cluster_naming.name_levels(cust, labels, cut), "zh")
     assert zh[0] == "近期购买 · 高频 · 高消费"
 
 
@@ -213,14 +213,14 @@ def test_a_cut_off_moving_past_an_unchanged_median_renames_nothing():
     prev = pd.DataFrame([levels_row(10, "low", 4, "high", 50.0, "mid"), levels_row(300, "high", 1, "low", 55.0, "mid")])
     prev_cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 4, 70.0]}, index=clustering.BASE_FEATURES)
     cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 5, 70.0]}, index=clustering.BASE_FEATURES)
-    now = clustering.name_levels(cust, labels, cut)
+    now = cluster_naming.name_levels(cust, labels, cut)
     assert now.loc[0, "frequency_level"] == "mid"  # judged on this month's cut-offs alone it would flip
-    kept = clustering.name_levels(cust, labels, cut, prev, prev_cut)
+    kept = cluster_naming.name_levels(cust, labels, cut, prev, prev_cut)
     assert kept.loc[0, "frequency_level"] == "high" and cluster_text.name_changes(kept, prev, cut) == []
     # a median that really crossed: 4 -> 6 orders is past both cut-offs (4 and 5) from below
     cust2 = cust.assign(frequency=[6, 6, 1, 1])
     prev2 = prev.assign(frequency_level=["mid", "low"])
-    crossed = clustering.name_levels(cust2, labels, cut, prev2, prev_cut)
+    crossed = cluster_naming.name_levels(cust2, labels, cut, prev2, prev_cut)
     assert crossed.loc[0, "frequency_level"] == "high"
     assert cluster_text.name_changes(crossed, prev2, cut) == [
         "cluster 0: 'recent · occasional · mid spend' → 'recent · frequent · mid spend' "
@@ -245,14 +245,14 @@ def two_months(shift_c: float, tmp_path):
     m1, m2 = out
     x1, x2 = clustering.build_features(m1), clustering.build_features(m2)
     f1 = clustering.fit(x1, 4, seed=1)
-    cut1 = clustering.cutoffs(m1)
-    lv1 = clustering.name_levels(m1, f1.labels, cut1)
+    cut1 = cluster_naming.cutoffs(m1)
+    lv1 = cluster_naming.name_levels(m1, f1.labels, cut1)
     clustering.save(f1, tmp_path, cluster_text.name_clusters(lv1), lv1, cut1)
     f2 = clustering.fit(x2, 4, seed=7)  # another seed permutes the raw labels
     mapping, _ = clustering.align_to_previous(f2.centroids, clustering.load_centroids(tmp_path))
     f2 = clustering.relabel(f2, mapping)
-    cut2 = clustering.cutoffs(m2)
-    lv2 = clustering.name_levels(m2, f2.labels, cut2, clustering.load_levels(tmp_path), clustering.load_cutoffs(tmp_path))
+    cut2 = cluster_naming.cutoffs(m2)
+    lv2 = cluster_naming.name_levels(m2, f2.labels, cut2, clustering.load_levels(tmp_path), clustering.load_cutoffs(tmp_path))
     ids = {g: int(pd.Series(f2.labels[(m2["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     assert ids == {g: int(pd.Series(f1.labels[(m1["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     prev = clustering.load_levels(tmp_path)
@@ -330,8 +330,8 @@ def test_charts_and_tables_show_names_plain_words_and_no_offsets():
     df, truth = planted(3, seed=3)
     choice, fit = automatic(df)
     x = clustering.build_features(df)
-    cut = clustering.cutoffs(df)
-    levels = clustering.name_levels(df, fit.labels, cut)
+    cut = cluster_naming.cutoffs(df)
+    levels = cluster_naming.name_levels(df, fit.labels, cut)
     names = cluster_text.name_clusters(levels)
     pca = cluster_plots.plot_pca(x, fit.labels, names)
     legend = [t.get_text() for t in pca.axes[0].get_legend().get_texts()]
@@ -383,7 +383,7 @@ def test_impossible_settings():
     with pytest.raises(ConfigError, match="stability_fits must be at least 2"):
         clustering.search_k(x, [3], stability_fits=1)
     with pytest.raises(ConfigError, match="name_cutoffs"):
-        clustering.cutoffs(planted(3)[0], [0.75, 0.25])
+        cluster_naming.cutoffs(planted(3)[0], [0.75, 0.25])
     with pytest.raises(ConfigError, match="language"):
         cluster_text.name_clusters(pd.DataFrame(), "fr")
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from customer_analytics.core.errors import ConfigError
-from customer_analytics.models import clustering
+from customer_analytics.models import cluster_naming, clustering
 from customer_analytics.report.plotting import clustering as cluster_plots
 from customer_analytics.report.text import clustering as cluster_text
 
@@ -888,16 +888,16 @@ def customers8():
 
 
 def test_cutoffs_are_actual_customer_values_at_the_percentiles():
-    cut = clustering.cutoffs(customers8())
+    cut = cluster_naming.cutoffs(customers8())
     pd.testing.assert_frame_equal(cut, pd.DataFrame({"low": [2.0, 1.0, 6.0], "high": [6.0, 3.0, 10.0]},
                                                     index=clustering.BASE_FEATURES))
     assert cut.attrs == {"q_low": 0.25, "q_high": 0.75}
-    wide = clustering.cutoffs(customers8(), [0.1, 0.9])
+    wide = cluster_naming.cutoffs(customers8(), [0.1, 0.9])
     assert wide["low"].tolist() == [1.0, 1.0, 5.0] and wide["high"].tolist() == [8.0, 8.0, 12.5]
     assert wide.attrs == {"q_low": 0.1, "q_high": 0.9}
     for bad in ([0.0, 0.5], [0.5, 1.0], [0.5, 0.5]):
         with pytest.raises(ConfigError, match="name_cutoffs"):
-            clustering.cutoffs(customers8(), bad)
+            cluster_naming.cutoffs(customers8(), bad)
 
 
 def test_profile_gives_size_shares_and_medians_per_cluster_rounded_for_reading():
@@ -917,7 +917,7 @@ def test_levels_of_each_cluster_median_against_the_cutoffs_leave_noise_out():
     rfm = pd.DataFrame({"recency_days": [2, 2, 6, 6, 4, 4, 9], "frequency": [1, 1, 3, 3, 2, 2, 9],
                         "monetary": [6.0, 6, 10, 10, 8, 8, 99]})
     cut = pd.DataFrame({"low": [2.0, 1.0, 6.0], "high": [6.0, 3.0, 10.0]}, index=clustering.BASE_FEATURES)
-    lv = clustering.name_levels(rfm, np.array([3, 3, 5, 5, 8, 8, -1]), cut)
+    lv = cluster_naming.name_levels(rfm, np.array([3, 3, 5, 5, 8, 8, -1]), cut)
     expected = levels({3: (2.0, 1.0, 6.0, LOW, LOW, LOW), 5: (6.0, 3.0, 10.0, HIGH, HIGH, HIGH),
                        8: (4.0, 2.0, 8.0, "mid", "mid", "mid")})
     pd.testing.assert_frame_equal(lv, expected)
@@ -934,10 +934,10 @@ def test_a_level_changes_only_when_the_median_crossed_both_months_cutoffs():
     # cluster 5: spend 9 is "low" now and was "low" under last month's cut-off too: it crossed from "mid".
     previous = levels({3: (5, 4, 50.0, LOW, HIGH, HIGH), 5: (50, 1, 20.0, HIGH, LOW, "mid"),
                        9: (1, 1, 1.0, LOW, LOW, LOW)})
-    lv = clustering.name_levels(rfm, labels, cut, previous, previous_cut)
+    lv = cluster_naming.name_levels(rfm, labels, cut, previous, previous_cut)
     expected = levels({3: (5.0, 4.0, 50.0, LOW, HIGH, HIGH), 5: (50.0, 1.0, 9.0, HIGH, LOW, LOW)})
     pd.testing.assert_frame_equal(lv, expected)
-    alone = clustering.name_levels(rfm, labels, cut, previous)  # no previous cut-offs: this month's alone
+    alone = cluster_naming.name_levels(rfm, labels, cut, previous)  # no previous cut-offs: this month's alone
     assert alone["frequency_level"].tolist() == ["mid", "low"]
 
 

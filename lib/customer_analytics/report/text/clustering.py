@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 
 from customer_analytics.core.errors import ConfigError
+from customer_analytics.models.cluster_naming import LEVELS
 from customer_analytics.models.clustering import (
     BASE_FEATURES,
-    LEVELS,
     ClusterFit,
     KChoice,
     KSearch,
