@@ -13,8 +13,10 @@ from sklearn.metrics import adjusted_rand_score
 
 from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.io.sample import make_sample
-from customer_analytics.models import clustering, rfm
+from customer_analytics.models import cluster_naming, clustering, rfm
 from customer_analytics.pipeline import context
+from customer_analytics.report.plotting import clustering as cluster_plots
+from customer_analytics.report.text import clustering as cluster_text
 from customer_analytics.settings.loading import load_config
 
 # corners of a grid in (recency_days, frequency, monetary): well separated on log scales
@@ -53,7 +55,7 @@ def test_planted_groups_are_recovered(k):
     choice, fit = automatic(table)
     assert choice.k == k and choice.recommended, choice.table
     assert adjusted_rand_score(truth, fit.labels) > 0.9
-    assert f"k = {k} won" in choice.reason and "silhouette" in choice.reason
+    assert f"k = {k} won" in cluster_text.choice_reason(choice) and "silhouette" in cluster_text.choice_reason(choice)
 
 
 def test_sample_clusters_agree_with_the_four_customer_types_better_than_two_clusters(cleaned_sample, sample):
@@ -80,8 +82,8 @@ def test_on_cdnow_the_chosen_k_is_in_range_with_a_stated_reason(tmp_path):
     assert len(customers) > 20_000
     choice, _ = automatic(customers)
     assert 3 <= choice.k <= 8
-    assert choice.reason.startswith(f"k = {choice.k} won") and "meets the bar" not in choice.reason[:10]
-    assert "mean ARI at least 0.8" in choice.reason
+    assert cluster_text.choice_reason(choice).startswith(f"k = {choice.k} won") and "meets the bar" not in cluster_text.choice_reason(choice)[:10]
+    assert "mean ARI at least 0.8" in cluster_text.choice_reason(choice)
 
 
 def test_on_a_generated_retail_export_the_chosen_k_is_in_range(tmp_path):
@@ -90,7 +92,7 @@ def test_on_a_generated_retail_export_the_chosen_k_is_in_range(tmp_path):
     paths = write_sample(make_sample(seed=11, n_customers=3000), tmp_path / "data")
     customers = _customers(tmp_path, None, str(paths["transactions"]))
     choice, _ = automatic(customers)
-    assert 3 <= choice.k <= 8 and choice.recommended and "won" in choice.reason
+    assert 3 <= choice.k <= 8 and choice.recommended and "won" in cluster_text.choice_reason(choice)
 
 
 # ------------------------------------------------------------ the rule
@@ -104,13 +106,13 @@ def test_rule_takes_the_best_silhouette_among_the_k_that_meet_the_bar():
     t = table([0.6, 0.5, 0.45], [0.7, 0.9, 0.95], [0.2, 0.1, 0.01])
     c = clustering.choose_k(t)
     assert c.k == 4 and c.recommended
-    assert "k = 3 (unstable)" in c.reason and "k = 5 (a cluster below 2%)" in c.reason
+    assert "k = 3 (unstable)" in cluster_text.choice_reason(c) and "k = 5 (a cluster below 2%)" in cluster_text.choice_reason(c)
     assert c.table["meets_bar"].tolist() == [False, True, False]
 
 
 def test_rule_breaks_a_silhouette_tie_towards_more_clusters():
     c = clustering.choose_k(table([0.405, 0.400, 0.30], [0.95, 0.9, 0.9], [0.1, 0.1, 0.1]))
-    assert c.k == 4 and "tie" in c.reason and "0.405 at k = 3" in c.reason
+    assert c.k == 4 and "tie" in cluster_text.choice_reason(c) and "0.405 at k = 3" in cluster_text.choice_reason(c)
     assert clustering.choose_k(table([0.405, 0.390, 0.30], [0.95, 0.9, 0.9], [0.1] * 3)).k == 3
 
 
@@ -121,13 +123,13 @@ def test_when_no_k_is_stable_the_report_says_so_and_recommends_rfm_segments():
     choice, _ = automatic(noise)
     assert not choice.recommended
     assert (choice.table["stability_ari"] < 0.8).all()
-    assert choice.reason.startswith("No k from 3 to 8 meets the bar") and "use the RFM segments" in choice.reason
+    assert cluster_text.choice_reason(choice).startswith("No k from 3 to 8 meets the bar") and "use the RFM segments" in cluster_text.choice_reason(choice)
 
 
 def test_a_fixed_k_is_used_and_judged():
     t = table([0.6, 0.5, 0.45], [0.9, 0.9, 0.5], [0.2, 0.1, 0.1])
     c = clustering.choose_k(t, fixed=5)
-    assert c.k == 5 and not c.recommended and "fixed by the analyst" in c.reason and "unstable" in c.reason
+    assert c.k == 5 and not c.recommended and "fixed by the analyst" in cluster_text.choice_reason(c) and "unstable" in cluster_text.choice_reason(c)
     assert clustering.k_values(3, 8, fixed=10) == [3, 4, 5, 6, 7, 8, 10]
 
 
@@ -168,21 +170,21 @@ def test_names_come_from_all_customers_percentiles():
     m = np.r_[np.full(30, 500.0), np.full(40, 30.0), np.full(30, 40.0)]
     cust = pd.DataFrame({"recency_days": r, "frequency": f, "monetary": m})
     labels = np.repeat([0, 1, 2], [30, 40, 30])
-    cut = clustering.cutoffs(cust)
+    cut = cluster_naming.cutoffs(cust)
     assert cut.loc["monetary"].tolist() == [30.0, 500.0] and cut.loc["frequency"].tolist() == [1, 8]
-    names = clustering.name_clusters(clustering.name_levels(cust, labels, cut))
+    names = cluster_text.name_clusters(cluster_naming.name_levels(cust, labels, cut))
     assert names[0] == "recent · frequent · high spend"
     assert names[1] == "fading · one-off · low spend"  # 1 order = at or below the 25th percentile (ties count)
     # cluster 2 spends more than cluster 1 but sits between the customer percentiles: "mid", not "high"
     assert names[2] == "lapsed · one-off · mid spend"
-    zh = clustering.name_clusters(clustering.name_levels(cust, labels, cut), "zh")
+    zh = cluster_text.name_clusters(cluster_naming.name_levels(cust, labels, cut), "zh")
     assert zh[0] == "近期购买 · 高频 · 高消费"
 
 
 def test_duplicate_names_get_a_suffix():
     lv = pd.DataFrame({"recency_days_level": ["mid", "mid"], "frequency_level": ["mid", "mid"],
                        "monetary_level": ["mid", "mid"]})
-    assert clustering.name_clusters(lv) == {0: "fading · occasional · mid spend", 1: "fading · occasional · mid spend (2)"}
+    assert cluster_text.name_clusters(lv) == {0: "fading · occasional · mid spend", 1: "fading · occasional · mid spend (2)"}
 
 
 def levels_row(r, rl, f=1, fl="low", m=10.0, ml="low"):
@@ -195,13 +197,13 @@ def test_name_change_sentence_in_both_languages():
     cur = pd.DataFrame([levels_row(160, "high"), levels_row(22, "low")])
     cut = pd.DataFrame({"low": [30.0, 1, 12.5], "high": [120.0, 4, 150.0]}, index=clustering.BASE_FEATURES)
     cut.attrs.update(q_low=0.25, q_high=0.75)
-    assert clustering.name_changes(cur, prev, cut) == [
+    assert cluster_text.name_changes(cur, prev, cut) == [
         "cluster 0: 'fading · one-off · low spend' → 'lapsed · one-off · low spend' (median days since last "
         "purchase 95 → 160, now at or above the 75th percentile of customers (120))"]
-    assert clustering.name_changes(cur, prev, cut, "zh") == [
+    assert cluster_text.name_changes(cur, prev, cut, "zh") == [
         "群组 0：'渐少购买 · 单次 · 低消费' → '久未购买 · 单次 · 低消费'（距上次购买天数中位数 95 → 160，"
         "现处于全部客户第 75 百分位或以上（120））"]
-    assert clustering.name_changes(cur, cur, cut) == [] and clustering.name_changes(cur, None, cut) == []
+    assert cluster_text.name_changes(cur, cur, cut) == [] and cluster_text.name_changes(cur, None, cut) == []
 
 
 def test_a_cut_off_moving_past_an_unchanged_median_renames_nothing():
@@ -211,16 +213,16 @@ def test_a_cut_off_moving_past_an_unchanged_median_renames_nothing():
     prev = pd.DataFrame([levels_row(10, "low", 4, "high", 50.0, "mid"), levels_row(300, "high", 1, "low", 55.0, "mid")])
     prev_cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 4, 70.0]}, index=clustering.BASE_FEATURES)
     cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 5, 70.0]}, index=clustering.BASE_FEATURES)
-    now = clustering.name_levels(cust, labels, cut)
+    now = cluster_naming.name_levels(cust, labels, cut)
     assert now.loc[0, "frequency_level"] == "mid"  # judged on this month's cut-offs alone it would flip
-    kept = clustering.name_levels(cust, labels, cut, prev, prev_cut)
-    assert kept.loc[0, "frequency_level"] == "high" and clustering.name_changes(kept, prev, cut) == []
+    kept = cluster_naming.name_levels(cust, labels, cut, prev, prev_cut)
+    assert kept.loc[0, "frequency_level"] == "high" and cluster_text.name_changes(kept, prev, cut) == []
     # a median that really crossed: 4 -> 6 orders is past both cut-offs (4 and 5) from below
     cust2 = cust.assign(frequency=[6, 6, 1, 1])
     prev2 = prev.assign(frequency_level=["mid", "low"])
-    crossed = clustering.name_levels(cust2, labels, cut, prev2, prev_cut)
+    crossed = cluster_naming.name_levels(cust2, labels, cut, prev2, prev_cut)
     assert crossed.loc[0, "frequency_level"] == "high"
-    assert clustering.name_changes(crossed, prev2, cut) == [
+    assert cluster_text.name_changes(crossed, prev2, cut) == [
         "cluster 0: 'recent · occasional · mid spend' → 'recent · frequent · mid spend' "
         "(median orders 4 → 6, now at or above the 75th percentile of customers (5))"]
 
@@ -243,19 +245,19 @@ def two_months(shift_c: float, tmp_path):
     m1, m2 = out
     x1, x2 = clustering.build_features(m1), clustering.build_features(m2)
     f1 = clustering.fit(x1, 4, seed=1)
-    cut1 = clustering.cutoffs(m1)
-    lv1 = clustering.name_levels(m1, f1.labels, cut1)
-    clustering.save(f1, tmp_path, clustering.name_clusters(lv1), lv1, cut1)
+    cut1 = cluster_naming.cutoffs(m1)
+    lv1 = cluster_naming.name_levels(m1, f1.labels, cut1)
+    clustering.save(f1, tmp_path, cluster_text.name_clusters(lv1), lv1, cut1)
     f2 = clustering.fit(x2, 4, seed=7)  # another seed permutes the raw labels
     mapping, _ = clustering.align_to_previous(f2.centroids, clustering.load_centroids(tmp_path))
     f2 = clustering.relabel(f2, mapping)
-    cut2 = clustering.cutoffs(m2)
-    lv2 = clustering.name_levels(m2, f2.labels, cut2, clustering.load_levels(tmp_path), clustering.load_cutoffs(tmp_path))
+    cut2 = cluster_naming.cutoffs(m2)
+    lv2 = cluster_naming.name_levels(m2, f2.labels, cut2, clustering.load_levels(tmp_path), clustering.load_cutoffs(tmp_path))
     ids = {g: int(pd.Series(f2.labels[(m2["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     assert ids == {g: int(pd.Series(f1.labels[(m1["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     prev = clustering.load_levels(tmp_path)
-    return ids, clustering.name_clusters(prev), clustering.name_clusters(lv2), {
-        lang: clustering.name_changes(lv2, prev, cut2, lang) for lang in ("en", "zh")}
+    return ids, cluster_text.name_clusters(prev), cluster_text.name_clusters(lv2), {
+        lang: cluster_text.name_changes(lv2, prev, cut2, lang) for lang in ("en", "zh")}
 
 
 def test_two_months_a_cluster_that_crossed_a_cut_off_is_renamed_in_a_sentence(tmp_path):
@@ -328,20 +330,20 @@ def test_charts_and_tables_show_names_plain_words_and_no_offsets():
     df, truth = planted(3, seed=3)
     choice, fit = automatic(df)
     x = clustering.build_features(df)
-    cut = clustering.cutoffs(df)
-    levels = clustering.name_levels(df, fit.labels, cut)
-    names = clustering.name_clusters(levels)
-    pca = clustering.plot_pca(x, fit.labels, names)
+    cut = cluster_naming.cutoffs(df)
+    levels = cluster_naming.name_levels(df, fit.labels, cut)
+    names = cluster_text.name_clusters(levels)
+    pca = cluster_plots.plot_pca(x, fit.labels, names)
     legend = [t.get_text() for t in pca.axes[0].get_legend().get_texts()]
     assert legend == [f"{c}: {names[c]}" for c in sorted(names)]
-    prof = clustering.plot_profile(levels, cut, names)
+    prof = cluster_plots.plot_profile(levels, cut, names)
     prof.canvas.draw()
     titles = " ".join(ax.get_title() for ax in prof.axes)
     for words in ("days since last purchase\n(lower is better)", "orders\n(higher is better)", "spend"):
         assert words in titles
     assert {t.get_text() for t in prof.axes[0].get_yticklabels()} == {f"{c}: {names[c]}" for c in levels.index}
     assert any("log scale" in t.get_text() for t in prof.texts)
-    kfig = clustering.plot_k_choice(choice)
+    kfig = cluster_plots.plot_k_choice(choice)
     for fig in (pca, prof, kfig):
         fig.canvas.draw()
         for ax in fig.axes:
@@ -381,9 +383,9 @@ def test_impossible_settings():
     with pytest.raises(ConfigError, match="stability_fits must be at least 2"):
         clustering.search_k(x, [3], stability_fits=1)
     with pytest.raises(ConfigError, match="name_cutoffs"):
-        clustering.cutoffs(planted(3)[0], [0.75, 0.25])
+        cluster_naming.cutoffs(planted(3)[0], [0.75, 0.25])
     with pytest.raises(ConfigError, match="language"):
-        clustering.name_clusters(pd.DataFrame(), "fr")
+        cluster_text.name_clusters(pd.DataFrame(), "fr")
 
 
 def test_log_axes_are_labelled_in_plain_numbers():
@@ -392,7 +394,7 @@ def test_log_axes_are_labelled_in_plain_numbers():
     matplotlib.use("Agg")
     lv = pd.DataFrame([levels_row(40, "mid", 7, "high", 257.9, "high"), levels_row(498, "mid", 1, "low", 23.7, "mid")])
     cut = pd.DataFrame({"low": [206.0, 1, 19.99], "high": [505.0, 3, 106.78]}, index=clustering.BASE_FEATURES)
-    fig = clustering.plot_profile(lv, cut, {0: "a", 1: "b"})
+    fig = cluster_plots.plot_profile(lv, cut, {0: "a", 1: "b"})
     fig.canvas.draw()
     for ax in fig.axes[1:]:
         labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from customer_analytics.core.errors import ConfigError
-from customer_analytics.models import clustering
+from customer_analytics.models import cluster_naming, clustering
+from customer_analytics.report.plotting import clustering as cluster_plots
+from customer_analytics.report.text import clustering as cluster_text
 
 HIGH, LOW = "high", "low"
 
@@ -44,36 +46,38 @@ def test_k_search_summary_prints_how_it_was_measured_then_the_table_to_three_dec
         "4       0.500           0.85                0.7       0.05      0.5")
 
 
-def test_k_choice_summary_says_whether_the_clusters_are_recommended():
-    yes = clustering.KChoice(4, "k = 4 won.", True, pd.DataFrame())
-    no = clustering.KChoice(3, "No k meets the bar.", False, pd.DataFrame())
-    assert yes.summary() == "k = 4 (recommended). k = 4 won."
-    assert no.summary() == "k = 3 (NOT recommended). No k meets the bar."
+def test_k_choice_summary_says_whether_the_clusters_are_recommended(monkeypatch):
+    reasons = {4: "k = 4 won.", 3: "No k meets the bar."}
+    monkeypatch.setattr(cluster_text, "choice_reason", lambda choice, language="en": reasons[choice.k])
+    yes = clustering.KChoice(4, True, pd.DataFrame())
+    no = clustering.KChoice(3, False, pd.DataFrame())
+    assert cluster_text.choice_summary(yes) == "k = 4 (recommended). k = 4 won."
+    assert cluster_text.choice_summary(no) == "k = 3 (NOT recommended). No k meets the bar."
 
 
 # ------------------------------------------------------------------ tables of the report
 
 
 def test_table_headers_in_english_by_default_with_the_percentiles_of_the_cutoffs():
-    assert clustering.table_labels() == {
+    assert cluster_text.table_labels() == {
         "k": "k", "silhouette": "Silhouette (higher = better separated)", "stability_ari": "Stability: mean ARI",
         "stability_ari_min": "Stability: worst refit", "min_share": "Smallest cluster's share",
         "verdict": "Verdict", "cluster": "Cluster", "moved": "Centre moved (log units)", "feature": "Measure",
         "between": "In between", "name": "Name", "customers": "Customers", "share": "Share of customers",
         "revenue_share": "Share of revenue", "median_recency_days": "Median days since last purchase",
         "median_frequency": "Median orders", "median_monetary": "Median spend"}
-    labels = clustering.table_labels(cut=cutoffs(0.2, 0.9))
+    labels = cluster_text.table_labels(cut=cutoffs(0.2, 0.9))
     assert {k: labels[k] for k in ("low", "high", "below", "above")} == {
         "low": "20th percentile", "high": "90th percentile", "below": "At or below the 20th",
         "above": "At or above the 90th"}
-    plain = clustering.table_labels("en", cutoffs(None))
+    plain = cluster_text.table_labels("en", cutoffs(None))
     assert {k: plain[k] for k in ("low", "high", "below", "above")} == {
         "low": "25th percentile", "high": "75th percentile", "below": "At or below the 25th",
         "above": "At or above the 75th"}
 
 
 def test_table_headers_in_chinese():
-    assert clustering.table_labels("zh", cutoffs(0.2, 0.9)) == {
+    assert cluster_text.table_labels("zh", cutoffs(0.2, 0.9)) == {
         "k": "k", "silhouette": "轮廓系数（越高区分越好）", "stability_ari": "稳定性：平均 ARI",
         "stability_ari_min": "稳定性：最差一次", "min_share": "最小群组占比", "verdict": "结论",
         "cluster": "群组", "moved": "中心移动距离（对数单位）", "feature": "指标", "between": "介于两者之间",
@@ -96,8 +100,8 @@ def test_k_table_counts_a_k_exactly_on_the_bar_as_meeting_it_and_marks_the_chose
         "k": [3, 4, 5, 6], "silhouette": [0.40, 0.50, 0.45, 0.30], "stability_ari": [0.79, 0.80, 0.95, 0.9],
         "stability_ari_min": [0.5, 0.6, 0.7, 0.8], "min_share": [0.10, 0.02, 0.019, 0.3],
         "verdict": ["unstable", "chosen · meets the bar", "a cluster below 2%", "meets the bar"]})
-    pd.testing.assert_frame_equal(clustering.k_table(choice), expected)
-    zh = clustering.k_table(choice, "zh")
+    pd.testing.assert_frame_equal(cluster_text.k_table(choice), expected)
+    zh = cluster_text.k_table(choice, "zh")
     assert list(zh["verdict"]) == ["不稳定", "选定 · 达标", "有群组低于 2%", "达标"]
 
 
@@ -111,7 +115,7 @@ def test_profile_table_lists_each_cluster_with_its_name_and_noise_for_unnamed_on
         "share": [0.6667, 0.2222, 0.1111], "revenue_share": [0.4, 0.5, 0.1],
         "median_recency_days": [20.0, 300.0, 90.0], "median_frequency": [5.0, 1.0, 2.0],
         "median_monetary": [250.0, 20.0, 60.5]})
-    pd.testing.assert_frame_equal(clustering.profile_table(prof, {0: "a", 1: "b"}), expected)
+    pd.testing.assert_frame_equal(cluster_text.profile_table(prof, {0: "a", 1: "b"}), expected)
 
 
 def test_cutoff_table_in_english_by_default_with_plain_numbers_and_no_currency():
@@ -122,31 +126,31 @@ def test_cutoff_table_in_english_by_default_with_plain_numbers_and_no_currency()
         "low": ["30.5", "1", "12.50"], "high": ["120", "4", "1,500.00"],
         "below": ["recent", "one-off", "low spend"], "between": ["fading", "occasional", "mid spend"],
         "above": ["lapsed", "frequent", "high spend"]})
-    pd.testing.assert_frame_equal(clustering.cutoff_table(cut), expected)
-    with_currency = clustering.cutoff_table(cut, "en", "£")
+    pd.testing.assert_frame_equal(cluster_text.cutoff_table(cut), expected)
+    with_currency = cluster_text.cutoff_table(cut, "en", "£")
     assert list(with_currency["low"]) == ["30.5", "1", "£12.50"]
     assert list(with_currency["high"]) == ["120", "4", "£1,500.00"]
 
 
 def test_moved_table_gives_each_matched_cluster_how_far_its_centre_moved():
     moved = pd.Series({0: 0.125, 2: 0.5, 5: 1.25}, name="centroid_shift")
-    pd.testing.assert_frame_equal(clustering.moved_table(moved),
+    pd.testing.assert_frame_equal(cluster_text.moved_table(moved),
                                   pd.DataFrame({"cluster": [0, 2, 5], "moved": [0.125, 0.5, 1.25]}))
     pd.testing.assert_frame_equal(
-        clustering.moved_table(moved, {0: "a", 2: "b"}),
+        cluster_text.moved_table(moved, {0: "a", 2: "b"}),
         pd.DataFrame({"cluster": [0, 2, 5], "name": ["a", "b", "noise"], "moved": [0.125, 0.5, 1.25]}))
 
 
 def test_percentile_in_words():
-    assert [clustering.percentile(q) for q in (0.01, 0.02, 0.03, 0.11, 0.12, 0.13, 0.21, 0.225, 0.9)] == [
+    assert [cluster_text.percentile(q) for q in (0.01, 0.02, 0.03, 0.11, 0.12, 0.13, 0.21, 0.225, 0.9)] == [
         "1st", "2nd", "3rd", "11th", "12th", "13th", "21st", "22.5th", "90th"]
-    assert [clustering.percentile(q, "zh") for q in (0.01, 0.225, 0.9)] == ["1", "22.5", "90"]
+    assert [cluster_text.percentile(q, "zh") for q in (0.01, 0.225, 0.9)] == ["1", "22.5", "90"]
 
 
 def test_segments_table_names_noise_customers():
     ct = pd.DataFrame([[1, 2], [3, 4]], index=pd.Index([-1, 0], name="cluster"),
                       columns=pd.Index(["Lost", "Champions"], name="segment"))
-    view = clustering.segments_table(ct, {0: "a"})
+    view = cluster_text.segments_table(ct, {0: "a"})
     assert list(view["cluster"]) == ["-1: noise", "0: a"]
 
 
@@ -154,18 +158,18 @@ def test_fit_note_names_the_sample_only_when_the_model_was_fitted_on_one():
     search = clustering.KSearch(pd.DataFrame(), None, {}, 60_000, 50_000, 20_000, 2_000, 20, 0.8, 42)
     sampled = clustering.ClusterFit(None, np.array([0, 1]), pd.DataFrame(), 2, "kmeans", "fitted on a sample")
     plain = clustering.ClusterFit(None, np.array([0, 1]), pd.DataFrame(), 2, "kmeans", "")
-    assert clustering.fit_note(sampled, search, 60_000) == (
+    assert cluster_text.fit_note(sampled, search, 60_000) == (
         "k-means was fitted on a seeded sample of 50,000 of 60,000 customers; every customer is assigned to "
         "the nearest centroid.")
-    assert "50,000" in clustering.fit_note(sampled, search, 60_000, "zh")
-    assert clustering.fit_note(sampled, search, 60_000, "zh") != clustering.fit_note(sampled, search, 60_000)
-    assert clustering.fit_note(plain, search, 60_000) == ""
-    assert clustering.fit_note(sampled, None, 60_000) == ""
+    assert "50,000" in cluster_text.fit_note(sampled, search, 60_000, "zh")
+    assert cluster_text.fit_note(sampled, search, 60_000, "zh") != cluster_text.fit_note(sampled, search, 60_000)
+    assert cluster_text.fit_note(plain, search, 60_000) == ""
+    assert cluster_text.fit_note(sampled, None, 60_000) == ""
 
 
 def test_name_change_templates_default_to_english():
-    assert clustering.change_text() == clustering.change_text("en")
-    assert clustering.change_text()["new"] == "cluster {cid} is new this month: '{new}'"
+    assert cluster_text.change_text() == cluster_text.change_text("en")
+    assert cluster_text.change_text()["new"] == "cluster {cid} is new this month: '{new}'"
 
 
 # ------------------------------------------------------------------ name changes in words
@@ -177,7 +181,7 @@ def test_name_changes_list_changed_gone_and_new_clusters_in_id_order():
     current = levels({0: (160.5, 2, 60.0, HIGH, "mid", "mid"), 2: (50, 3, 180.0, "mid", "mid", HIGH),
                       3: (60, 2, 40.0, "mid", "mid", "mid"), 4: (5, 1, 10.0, LOW, LOW, LOW),
                       5: (400, 1, 5.0, HIGH, LOW, LOW)})
-    assert clustering.name_changes(current, previous, cutoffs(0.2, 0.9), "en", "£") == [
+    assert cluster_text.name_changes(current, previous, cutoffs(0.2, 0.9), "en", "£") == [
         "cluster 0: 'fading · frequent · mid spend' → 'lapsed · occasional · mid spend' (median days since last "
         "purchase 95 → 160.5, now at or above the 90th percentile of customers (120); median orders 5 → 2, now "
         "between the 20th and 90th percentiles of customers (1–4))",
@@ -191,18 +195,18 @@ def test_name_changes_list_changed_gone_and_new_clusters_in_id_order():
 def test_name_change_without_currency_and_default_percentiles():
     previous = levels({0: (50, 3, 100.0, "mid", "mid", "mid")})
     current = levels({0: (50, 3, 12.0, "mid", "mid", LOW)})
-    assert clustering.name_changes(current, previous, cutoffs(None)) == [
+    assert cluster_text.name_changes(current, previous, cutoffs(None)) == [
         "cluster 0: 'fading · occasional · mid spend' → 'fading · occasional · low spend' (median spend 100.00 → "
         "12.00, now at or below the 25th percentile of customers (12.50))"]
     mid = levels({0: (50, 3, 12.0, "mid", "mid", LOW)})
-    assert clustering.name_changes(previous, mid, cutoffs(None))[0].endswith(
+    assert cluster_text.name_changes(previous, mid, cutoffs(None))[0].endswith(
         "(median spend 12.00 → 100.00, now between the 25th and 75th percentiles of customers (12.50–150.00))")
 
 
 def test_name_change_in_chinese_quotes_the_percentiles_as_numbers():
     previous = levels({0: (50, 3, 100.0, "mid", "mid", "mid")})
     current = levels({0: (50, 3, 12.0, "mid", "mid", LOW)})
-    out = clustering.name_changes(current, previous, cutoffs(0.2, 0.9), "zh")
+    out = cluster_text.name_changes(current, previous, cutoffs(0.2, 0.9), "zh")
     assert len(out) == 1 and "第 20 百分位" in out[0] and "20th" not in out[0] and "12.50" in out[0]
 
 
@@ -234,7 +238,7 @@ def test_compare_with_segments_agreement_at_the_edges(labels, segments, ari, nmi
 
 def test_an_unknown_language_is_refused():
     with pytest.raises(ConfigError):
-        clustering.cutoff_table(cutoffs(), "fr")
+        cluster_text.cutoff_table(cutoffs(), "fr")
 
 
 # ------------------------------------------------------------------ saved model, centres, names and cut-offs
@@ -407,7 +411,7 @@ def k_choice_for_chart():
 def test_k_choice_chart_plots_each_figure_against_k_with_the_bar_and_the_chosen_k(agg):
     choice = k_choice_for_chart()
     assert choice.k == 6
-    fig = drawn(clustering.plot_k_choice(choice, fits=7))
+    fig = drawn(cluster_plots.plot_k_choice(choice, fits=7))
     assert [round(v, 2) for v in fig.get_size_inches()] == [13, 3.6]
     assert len(fig.axes) == 3 and side_by_side(fig.axes)
     assert [ax.get_title() for ax in fig.axes] == [
@@ -452,9 +456,9 @@ def test_k_choice_chart_plots_each_figure_against_k_with_the_bar_and_the_chosen_
 
 
 def test_k_choice_chart_in_chinese_by_language_and_twenty_refits_by_default(agg):
-    fig = drawn(clustering.plot_k_choice(k_choice_for_chart()))
+    fig = drawn(cluster_plots.plot_k_choice(k_choice_for_chart()))
     assert fig.axes[1].get_title().startswith("Stability: mean ARI of 20 refits")
-    zh = clustering.plot_k_choice(k_choice_for_chart(), "zh")
+    zh = cluster_plots.plot_k_choice(k_choice_for_chart(), "zh")
     assert all(ax.get_title() != en.get_title() for ax, en in zip(zh.axes, fig.axes, strict=True))
 
 
@@ -486,7 +490,7 @@ def test_profile_chart_shows_each_cluster_median_against_the_cutoffs(agg):
     from customer_analytics.report.charts import color_for
 
     lv, cut, names = profile_for_chart()
-    fig = drawn(clustering.plot_profile(lv, cut, names, currency="£"))
+    fig = drawn(cluster_plots.plot_profile(lv, cut, names, currency="£"))
     assert [round(v, 2) for v in fig.get_size_inches()] == [13, 3.55]
     assert len(fig.axes) == 3 and side_by_side(fig.axes)
     assert all(fig.axes[0].get_shared_y_axes().joined(fig.axes[0], ax) for ax in fig.axes)
@@ -535,10 +539,10 @@ def test_profile_chart_shows_each_cluster_median_against_the_cutoffs(agg):
 
 def test_profile_chart_defaults_to_english_quartiles_and_no_currency(agg):
     lv, cut, names = profile_for_chart()
-    fig = clustering.plot_profile(lv, cutoffs(None, low=cut["low"], high=cut["high"]), names)
+    fig = cluster_plots.plot_profile(lv, cutoffs(None, low=cut["low"], high=cut["high"]), names)
     assert fig.axes[2].get_xlabel() == "median spend"
     assert "the 25th percentile of all customers; dotted line: the 75th percentile" in notes(fig)[0].get_text()
-    zh = clustering.plot_profile(lv, cut, names, "zh", "£")
+    zh = cluster_plots.plot_profile(lv, cut, names, "zh", "£")
     assert zh.axes[0].get_title() == "距上次购买天数\n(越低越好)"
     assert zh.axes[2].get_xlabel() == "消费额中位数（£）"
     assert zh._suptitle.get_text() == "各群组概况：其中位客户与全部客户对比"
@@ -548,7 +552,7 @@ def test_profile_chart_defaults_to_english_quartiles_and_no_currency(agg):
 def test_small_spend_is_labelled_with_its_decimals_and_large_with_thousands_separators(agg):
     lv = levels({0: (5, 1, 0.3, LOW, LOW, LOW), 1: (50, 3, 4.0, "mid", "mid", "mid"),
                  2: (500, 9, 60.0, HIGH, HIGH, HIGH)})
-    fig = drawn(clustering.plot_profile(lv, cutoffs(low=(10.0, 1.0, 0.5), high=(300.0, 6.0, 40.0)), {}))
+    fig = drawn(cluster_plots.plot_profile(lv, cutoffs(low=(10.0, 1.0, 0.5), high=(300.0, 6.0, 40.0)), {}))
     assert shown_xticks(fig.axes[2]) == ["0.5", "1", "2", "5", "10", "20", "50"]
 
 
@@ -568,7 +572,7 @@ def test_pca_map_shows_a_seeded_sample_coloured_and_named_by_cluster(agg):
     from customer_analytics.report.charts import color_for
 
     x, labels = pca_input()
-    fig = drawn(clustering.plot_pca(x, labels, {0: "zero", 1: "one", 2: "two"}, seed=5, sample=25))
+    fig = drawn(cluster_plots.plot_pca(x, labels, {0: "zero", 1: "one", 2: "two"}, seed=5, sample=25))
     idx = np.sort(np.random.default_rng(5).choice(40, 25, replace=False))
     z = PCA(n_components=2).fit_transform(StandardScaler().fit_transform(x.to_numpy()[idx]))
     lab = labels[idx]
@@ -591,7 +595,7 @@ def test_pca_map_shows_a_seeded_sample_coloured_and_named_by_cluster(agg):
     anchor = legend.get_bbox_to_anchor()
     assert (anchor.x0, anchor.y0) == pytest.approx(tuple(ax.transAxes.transform((1, 0.5))))
     assert ax.get_position().x1 < 0.9  # the map makes room for the legend on its right
-    zh = clustering.plot_pca(x, labels, {}, seed=5, sample=25, language="zh")
+    zh = cluster_plots.plot_pca(x, labels, {}, seed=5, sample=25, language="zh")
     assert zh.axes[0].get_title() != ax.get_title() and "25" in zh.axes[0].get_title()
     assert zh.axes[0].get_xlabel() != ax.get_xlabel() and zh.axes[0].get_ylabel() != ax.get_ylabel()
     assert zh.axes[0].get_legend().get_title().get_text() != "cluster"
@@ -612,15 +616,17 @@ BAR = ("The bar: clusters stable under resampling (mean ARI at least 0.8) and a 
 def test_reason_names_the_winner_the_other_eligible_k_and_what_the_rest_fail():
     c = clustering.choose_k(search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.95], [0.1, 0.1, 0.01, 0.1]))
     assert (c.k, c.recommended) == (4, True)
-    assert c.reason == (
+    assert cluster_text.choice_reason(c) == (
         "k = 4 won: of the k that meet the bar (k = 3, 4, 6), it has the highest silhouette (0.500), so its "
         "clusters are the best separated. k = 3, 6 also meet the bar but are less well separated. Not eligible: "
         "k = 5 (unstable and a cluster below 2%). " + BAR)
     assert c.table["meets_bar"].tolist() == [True, True, False, True]
-    assert c.table["verdict"].tolist() == ["meets the bar", "meets the bar", "unstable and a cluster below 2%",
-                                           "meets the bar"]
+    assert c.table["verdict"].tolist() == ["meets", "meets", "both", "meets"]
+    assert cluster_text.search_table(c)["verdict"].tolist() == ["meets the bar", "meets the bar",
+                                                                "unstable and a cluster below 2%", "meets the bar"]
+    assert list(cluster_text.search_table(c).columns) == list(c.table.columns)
     one = clustering.choose_k(search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.7], [0.1] * 4))
-    assert one.reason == (
+    assert cluster_text.choice_reason(one) == (
         "k = 4 won: of the k that meet the bar (k = 3, 4), it has the highest silhouette (0.500), so its clusters "
         "are the best separated. k = 3 also meets the bar but is less well separated. Not eligible: k = 5 "
         "(unstable); k = 6 (unstable). " + BAR)
@@ -629,7 +635,7 @@ def test_reason_names_the_winner_the_other_eligible_k_and_what_the_rest_fail():
 def test_a_silhouette_tie_goes_to_the_larger_k_and_the_reason_says_so():
     c = clustering.choose_k(search_table([0.50, 0.495, 0.45, 0.2], [0.95, 0.9, 0.9, 0.85], [0.1] * 4))
     assert c.k == 4
-    assert c.reason == (
+    assert cluster_text.choice_reason(c) == (
         "k = 4 won: of the k that meet the bar (k = 3, 4, 5, 6), its silhouette (0.495) is within 0.01 of the best "
         "(0.500 at k = 3), a tie, and ties go to the larger k because it gives more groups to target. k = 5, 6 "
         "also meet the bar but are less well separated. " + BAR)
@@ -645,60 +651,62 @@ def test_the_bar_and_the_tie_margin_are_the_analysts_settings():
     assert c.facts == {"stable_ari": 0.9, "min_share": 0.05, "tie": 0.25, "k_min": 3, "k_max": 6, "case": "won",
                        "k": 4, "k_best": 4, "ok": [3, 4], "best": 0.5, "silhouette": 0.5, "others": [],
                        "out": [(5, False, True), (6, True, False)]}
-    assert c.reason == (
+    assert cluster_text.choice_reason(c) == (
         "k = 4 won: of the k that meet the bar (k = 3, 4), it has the highest silhouette (0.500), so its clusters "
         "are the best separated. Not eligible: k = 5 (unstable); k = 6 (a cluster below 5%). The bar: clusters "
         "stable under resampling (mean ARI at least 0.9) and a smallest cluster of at least 5% of customers.")
-    assert c.table["verdict"].tolist() == ["meets the bar", "meets the bar", "unstable", "a cluster below 5%"]
+    assert c.table["verdict"].tolist() == ["meets", "meets", "unstable", "small"]
+    assert cluster_text.search_table(c)["verdict"].tolist() == ["meets the bar", "meets the bar", "unstable",
+                                                                "a cluster below 5%"]
 
 
 def test_when_no_k_meets_the_bar_the_most_stable_k_with_big_enough_clusters_is_shown():
     c = clustering.choose_k(search_table([0.3] * 4, [0.5, 0.7, 0.75, 0.6], [0.1, 0.1, 0.01, 0.1]))
     assert (c.k, c.recommended) == (4, False)
-    assert c.reason == (
+    assert cluster_text.choice_reason(c) == (
         "No k from 3 to 6 meets the bar (clusters stable under resampling (mean ARI at least 0.8) and a smallest "
         "cluster of at least 2% of customers): the best mean ARI is 0.75. These customers do not fall into groups "
         "that k-means finds reliably, so use the RFM segments (notebook 02) for targeting. The clusters below "
         "(k = 4, the most stable) are shown for reference only.")
-    assert c.summary().startswith("k = 4 (NOT recommended). No k from 3 to 6")
+    assert cluster_text.choice_summary(c).startswith("k = 4 (NOT recommended). No k from 3 to 6")
     all_small = clustering.choose_k(search_table([0.3] * 4, [0.5, 0.7, 0.75, 0.6], [0.01] * 4))
-    assert all_small.k == 5 and "(k = 5, the most stable)" in all_small.reason
+    assert all_small.k == 5 and "(k = 5, the most stable)" in cluster_text.choice_reason(all_small)
 
 
 def test_a_fixed_k_is_chosen_and_said_to_meet_or_fail_the_bar():
     t = search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.95], [0.1, 0.1, 0.01, 0.1])
     good = clustering.choose_k(t, fixed=3)
     assert (good.k, good.recommended) == (3, True)
-    assert good.reason == (
+    assert cluster_text.choice_reason(good) == (
         "k = 3 was fixed by the analyst (parameter `k`); it meets the bar (clusters stable under resampling (mean "
         "ARI at least 0.8) and a smallest cluster of at least 2% of customers).")
     bad = clustering.choose_k(t, fixed=5)
     assert (bad.k, bad.recommended) == (5, False)
-    assert bad.reason == ("k = 5 was fixed by the analyst (parameter `k`); it does NOT meet the bar: unstable and a "
+    assert cluster_text.choice_reason(bad) == ("k = 5 was fixed by the analyst (parameter `k`); it does NOT meet the bar: unstable and a "
                           "cluster below 2%.")
     assert bad.facts["case"] == "fixed" and (bad.facts["stable"], bad.facts["big"]) == (False, False)
 
 
 def test_verdict_words_for_every_combination():
-    assert [clustering.verdict_text(a, b, 0.05) for a, b in ((1, 1), (1, 0), (0, 1), (0, 0))] == [
+    assert [cluster_text.verdict_text(a, b, 0.05) for a, b in ((1, 1), (1, 0), (0, 1), (0, 0))] == [
         "meets the bar", "a cluster below 5%", "unstable", "unstable and a cluster below 5%"]
-    assert [clustering.verdict_text(a, b, 0.05, "zh") for a, b in ((1, 1), (1, 0), (0, 1), (0, 0))] == [
+    assert [cluster_text.verdict_text(a, b, 0.05, "zh") for a, b in ((1, 1), (1, 0), (0, 1), (0, 0))] == [
         "达标", "有群组低于 5%", "不稳定", "不稳定，且有群组低于 5%"]
 
 
 def test_reason_in_chinese_lists_the_same_k():
     c = clustering.choose_k(search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.7], [0.1] * 4))
-    zh = clustering.choice_reason(c, "zh")
-    assert zh != c.reason and "k = 4" in zh and "k = 3" in zh and "k = 5" in zh and "k = 6" in zh
+    zh = cluster_text.choice_reason(c, "zh")
+    assert zh != cluster_text.choice_reason(c) and "k = 4" in zh and "k = 3" in zh and "k = 5" in zh and "k = 6" in zh
     assert "0.500" in zh and "0.8" in zh and "2%" in zh
     assert "k = 5（不稳定）" in zh and "unstable" not in zh
     t = search_table([0.30, 0.50, 0.40, 0.2], [0.95, 0.9, 0.5, 0.95], [0.1, 0.1, 0.01, 0.1])
-    fixed = clustering.choice_reason(clustering.choose_k(t, fixed=5), "zh")
+    fixed = cluster_text.choice_reason(clustering.choose_k(t, fixed=5), "zh")
     assert "不稳定，且有群组低于 2%" in fixed and "unstable" not in fixed
     tie = clustering.choose_k(search_table([0.50, 0.495, 0.45, 0.2], [0.95, 0.9, 0.9, 0.85], [0.1] * 4))
-    assert "0.495" in clustering.choice_reason(tie, "zh") and "0.01" in clustering.choice_reason(tie, "zh")
+    assert "0.495" in cluster_text.choice_reason(tie, "zh") and "0.01" in cluster_text.choice_reason(tie, "zh")
     none = clustering.choose_k(search_table([0.3] * 4, [0.5, 0.7, 0.75, 0.6], [0.1, 0.1, 0.01, 0.1]))
-    assert "0.75" in clustering.choice_reason(none, "zh") and "notebook" not in clustering.choice_reason(none, "zh")
+    assert "0.75" in cluster_text.choice_reason(none, "zh") and "notebook" not in cluster_text.choice_reason(none, "zh")
 
 
 # ------------------------------------------------------------------ features, settings and the k search
@@ -880,16 +888,16 @@ def customers8():
 
 
 def test_cutoffs_are_actual_customer_values_at_the_percentiles():
-    cut = clustering.cutoffs(customers8())
+    cut = cluster_naming.cutoffs(customers8())
     pd.testing.assert_frame_equal(cut, pd.DataFrame({"low": [2.0, 1.0, 6.0], "high": [6.0, 3.0, 10.0]},
                                                     index=clustering.BASE_FEATURES))
     assert cut.attrs == {"q_low": 0.25, "q_high": 0.75}
-    wide = clustering.cutoffs(customers8(), [0.1, 0.9])
+    wide = cluster_naming.cutoffs(customers8(), [0.1, 0.9])
     assert wide["low"].tolist() == [1.0, 1.0, 5.0] and wide["high"].tolist() == [8.0, 8.0, 12.5]
     assert wide.attrs == {"q_low": 0.1, "q_high": 0.9}
     for bad in ([0.0, 0.5], [0.5, 1.0], [0.5, 0.5]):
         with pytest.raises(ConfigError, match="name_cutoffs"):
-            clustering.cutoffs(customers8(), bad)
+            cluster_naming.cutoffs(customers8(), bad)
 
 
 def test_profile_gives_size_shares_and_medians_per_cluster_rounded_for_reading():
@@ -909,7 +917,7 @@ def test_levels_of_each_cluster_median_against_the_cutoffs_leave_noise_out():
     rfm = pd.DataFrame({"recency_days": [2, 2, 6, 6, 4, 4, 9], "frequency": [1, 1, 3, 3, 2, 2, 9],
                         "monetary": [6.0, 6, 10, 10, 8, 8, 99]})
     cut = pd.DataFrame({"low": [2.0, 1.0, 6.0], "high": [6.0, 3.0, 10.0]}, index=clustering.BASE_FEATURES)
-    lv = clustering.name_levels(rfm, np.array([3, 3, 5, 5, 8, 8, -1]), cut)
+    lv = cluster_naming.name_levels(rfm, np.array([3, 3, 5, 5, 8, 8, -1]), cut)
     expected = levels({3: (2.0, 1.0, 6.0, LOW, LOW, LOW), 5: (6.0, 3.0, 10.0, HIGH, HIGH, HIGH),
                        8: (4.0, 2.0, 8.0, "mid", "mid", "mid")})
     pd.testing.assert_frame_equal(lv, expected)
@@ -926,10 +934,10 @@ def test_a_level_changes_only_when_the_median_crossed_both_months_cutoffs():
     # cluster 5: spend 9 is "low" now and was "low" under last month's cut-off too: it crossed from "mid".
     previous = levels({3: (5, 4, 50.0, LOW, HIGH, HIGH), 5: (50, 1, 20.0, HIGH, LOW, "mid"),
                        9: (1, 1, 1.0, LOW, LOW, LOW)})
-    lv = clustering.name_levels(rfm, labels, cut, previous, previous_cut)
+    lv = cluster_naming.name_levels(rfm, labels, cut, previous, previous_cut)
     expected = levels({3: (5.0, 4.0, 50.0, LOW, HIGH, HIGH), 5: (50.0, 1.0, 9.0, HIGH, LOW, LOW)})
     pd.testing.assert_frame_equal(lv, expected)
-    alone = clustering.name_levels(rfm, labels, cut, previous)  # no previous cut-offs: this month's alone
+    alone = cluster_naming.name_levels(rfm, labels, cut, previous)  # no previous cut-offs: this month's alone
     assert alone["frequency_level"].tolist() == ["mid", "low"]
 
 
@@ -1017,7 +1025,7 @@ def test_pca_map_samples_three_thousand_customers_with_seed_42_by_default(agg):
     rng = np.random.default_rng(0)
     x = pd.DataFrame(rng.normal(0, 1, (3001, 3)), columns=[f"log_{c}" for c in clustering.BASE_FEATURES])
     labels = np.arange(3001) % 2
-    fig = clustering.plot_pca(x, labels, {0: "a", 1: "b"})
+    fig = cluster_plots.plot_pca(x, labels, {0: "a", 1: "b"})
     ax = fig.axes[0]
     assert ax.get_title() == "Customers on a 2-D map of their three features (sample of 3,000)"
     from sklearn.decomposition import PCA
@@ -1032,7 +1040,7 @@ def test_pca_map_samples_three_thousand_customers_with_seed_42_by_default(agg):
 def test_clusters_sharing_a_name_are_numbered_in_id_order():
     same = (50, 3, 100.0, "mid", "mid", "mid")
     lv = levels({5: same, 2: same, 7: same, 1: (5, 9, 900.0, LOW, HIGH, HIGH)})
-    assert clustering.name_clusters(lv) == {
+    assert cluster_text.name_clusters(lv) == {
         1: "recent · frequent · high spend", 2: "fading · occasional · mid spend",
         5: "fading · occasional · mid spend (2)", 7: "fading · occasional · mid spend (3)"}
-    assert clustering.name_clusters(lv, "zh")[5] == "渐少购买 · 偶尔 · 中消费 (2)"
+    assert cluster_text.name_clusters(lv, "zh")[5] == "渐少购买 · 偶尔 · 中消费 (2)"

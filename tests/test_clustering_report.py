@@ -11,6 +11,7 @@ import pytest
 from customer_analytics.models import clustering
 from customer_analytics.report import narrative
 from customer_analytics.report.formatting import format_table
+from customer_analytics.report.text import clustering as cluster_text
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -31,8 +32,8 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_the_reason_reads_the_same_in_english_and_is_chinese_in_zh(case):
     c = clustering.choose_k(CASES[case]["t"], fixed=CASES[case].get("fixed"))
-    assert clustering.choice_reason(c, "en") == c.reason
-    zh = clustering.choice_reason(c, "zh")
+    assert cluster_text.choice_reason(c, "en") == cluster_text.choice_reason(c)
+    zh = cluster_text.choice_reason(c, "zh")
     assert HAN.search(zh) and f"k = {c.k}" in zh
     assert not re.search(r"\b(meets|unstable|the bar|won)\b", zh), zh
 
@@ -40,22 +41,22 @@ def test_the_reason_reads_the_same_in_english_and_is_chinese_in_zh(case):
 def test_reason_names_the_winner_the_ineligible_k_and_the_bar():
     c = clustering.choose_k(CASES["won"]["t"])
     assert c.k == 4 and c.recommended
-    assert c.reason.startswith("k = 4 won: of the k that meet the bar (k = 4), it has the highest silhouette (0.500)")
-    assert "Not eligible: k = 3 (unstable); k = 5 (a cluster below 2%)." in c.reason
-    assert c.reason.endswith("The bar: clusters stable under resampling (mean ARI at least 0.8) and a smallest "
+    assert cluster_text.choice_reason(c).startswith("k = 4 won: of the k that meet the bar (k = 4), it has the highest silhouette (0.500)")
+    assert "Not eligible: k = 3 (unstable); k = 5 (a cluster below 2%)." in cluster_text.choice_reason(c)
+    assert cluster_text.choice_reason(c).endswith("The bar: clusters stable under resampling (mean ARI at least 0.8) and a smallest "
                              "cluster of at least 2% of customers.")
-    assert "k = 3（不稳定）" in clustering.choice_reason(c, "zh")
+    assert "k = 3（不稳定）" in cluster_text.choice_reason(c, "zh")
 
 
 def test_k_table_marks_the_chosen_k_and_formats_shares_as_percentages():
     c = clustering.choose_k(CASES["won"]["t"])
     for lang, chosen, small in (("en", "chosen · meets the bar", "a cluster below 2%"), ("zh", "选定 · 达标", "有群组低于 2%")):
-        view = clustering.k_table(c, lang)
+        view = cluster_text.k_table(c, lang)
         assert list(view["verdict"])[1] == chosen and list(view["verdict"])[2] == small
-        html = format_table(view, language=lang, labels=clustering.table_labels(lang)).to_html()
+        html = format_table(view, language=lang, labels=cluster_text.table_labels(lang)).to_html()
         assert "10.0%" in html and "1.0%" in html and "0.1" not in re.sub(r"<[^>]+>", " ", html).split()
-        assert clustering.table_labels(lang)["min_share"] in html
-    assert "最小群组占比" in clustering.table_labels("zh")["min_share"]
+        assert cluster_text.table_labels(lang)["min_share"] in html
+    assert "最小群组占比" in cluster_text.table_labels("zh")["min_share"]
 
 
 def test_profile_and_cutoff_tables_have_no_index_and_words_in_both_languages():
@@ -63,21 +64,21 @@ def test_profile_and_cutoff_tables_have_no_index_and_words_in_both_languages():
                          "median_recency_days": [20.0, 300.0], "median_frequency": [5.0, 1.0],
                          "median_monetary": [250.0, 20.0]}, index=pd.Index([0, 1], name="cluster"))
     names = {0: "recent · frequent · high spend", 1: "<b>x</b>"}
-    view = clustering.profile_table(prof, names)
-    html = format_table(view, currency="£", labels=clustering.table_labels("en")).to_html()
+    view = cluster_text.profile_table(prof, names)
+    html = format_table(view, currency="£", labels=cluster_text.table_labels("en")).to_html()
     assert "75.0%" in html and "£250.00" in html and "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "Share of revenue" in html and "Median days since last purchase" in html
     cut = pd.DataFrame({"low": [30.0, 1, 12.5], "high": [120.0, 4, 150.0]}, index=clustering.BASE_FEATURES)
     cut.attrs.update(q_low=0.25, q_high=0.75)
-    labels = clustering.table_labels("zh", cut)
+    labels = cluster_text.table_labels("zh", cut)
     assert labels["low"] == "第 25 百分位" and labels["above"] == "不低于第 75 百分位"
-    cv = clustering.cutoff_table(cut, "zh", "£")
+    cv = cluster_text.cutoff_table(cut, "zh", "£")
     assert list(cv["high"]) == ["120", "4", "£150.00"] and cv["feature"].str.contains(HAN).all()
 
 
 def test_name_change_templates_come_from_the_catalog():
-    assert clustering.change_text("zh")["new"].startswith("群组 {cid}")
-    assert set(clustering.change_text("en")) == set(clustering.CHANGE_PARTS)
+    assert cluster_text.change_text("zh")["new"].startswith("群组 {cid}")
+    assert set(cluster_text.change_text("en")) == set(cluster_text.CHANGE_PARTS)
 
 
 PROFILE = pd.DataFrame({"customers": [600, 300, 100], "share": [0.6, 0.3, 0.1], "revenue_share": [0.2, 0.7, 0.1]},
@@ -115,10 +116,10 @@ def test_summary_in_chinese():
 
 def test_fit_note_in_the_report_language():
     fitted = clustering.ClusterFit(None, np.array([0, -1, -1, 0]), pd.DataFrame(), 1, "hdbscan", "x")
-    assert clustering.fit_note(fitted, None, 4, "en") == "HDBSCAN left 50.0% of customers as noise (cluster -1)."
-    assert HAN.search(clustering.fit_note(fitted, None, 4, "zh"))
+    assert cluster_text.fit_note(fitted, None, 4, "en") == "HDBSCAN left 50.0% of customers as noise (cluster -1)."
+    assert HAN.search(cluster_text.fit_note(fitted, None, 4, "zh"))
     plain = clustering.ClusterFit(None, np.array([0, 1]), pd.DataFrame(), 2, "kmeans", "")
-    assert clustering.fit_note(plain, None, 2) == ""
+    assert cluster_text.fit_note(plain, None, 2) == ""
 
 
 def test_name_change_sentence_shows_spend_with_the_currency():
@@ -129,10 +130,10 @@ def test_name_change_sentence_shows_spend_with_the_currency():
     cut = pd.DataFrame({"low": [30.0, 1, 11.5], "high": [120.0, 4, 150.0]}, index=clustering.BASE_FEATURES)
     cut.attrs.update(q_low=0.25, q_high=0.75)
     assert "(median spend £12.00 → £10.00, now at or below the 25th percentile of customers (£11.50))" in \
-        clustering.name_changes(cur, prev, cut, "en", "£")[0]
+        cluster_text.name_changes(cur, prev, cut, "en", "£")[0]
 
 
 def test_segments_table_follows_the_scheme_order():
     ct = pd.DataFrame([[1, 2, 3]], index=pd.Index([0], name="cluster"), columns=["Lost", "Champions", "At Risk"])
-    view = clustering.segments_table(ct, {0: "a"}, ["Champions", "At Risk"])
+    view = cluster_text.segments_table(ct, {0: "a"}, ["Champions", "At Risk"])
     assert list(view.columns) == ["cluster", "Champions", "At Risk", "Lost"] and view.loc[0, "cluster"] == "0: a"

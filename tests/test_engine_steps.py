@@ -23,7 +23,7 @@ from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardSca
 
 from customer_analytics.core import engine
 from customer_analytics.core.errors import ConfigError
-from customer_analytics.models import cleaning, clustering, clv, rfm
+from customer_analytics.models import cleaning, cluster_assign, clustering, clv, rfm
 from customer_analytics.models import experiments as ex
 
 # ------------------------------------------------------------------ the reference definitions, in pandas
@@ -268,10 +268,10 @@ def test_distance_ties_go_to_the_lowest_label_in_the_engine_as_in_scikit_learn()
     pipe, x = tie_pipeline()
     ref = reference_assignment(pipe, x)
     assert ref.tolist() == [0, 1, 0, 2, 1, 0, 1]  # (0,0): 3-way tie -> 0; (0.5,0.5): 1 vs 2 -> 1; (-0.5,0.5): 0 vs 2
-    assert clustering.assign(x, pipe).tolist() == ref.tolist()
+    assert cluster_assign.assign(x, pipe).tolist() == ref.tolist()
     id_map = {0: 7, 2: 5}  # label 1 has no stable id: -1, as predict_stable gives
-    assert clustering.assign(x, pipe, id_map).tolist() == reference_assignment(pipe, x, id_map).tolist()
-    assert clustering.assign(x, pipe, id_map).tolist() == [7, -1, 7, 5, -1, 7, -1]
+    assert cluster_assign.assign(x, pipe, id_map).tolist() == reference_assignment(pipe, x, id_map).tolist()
+    assert cluster_assign.assign(x, pipe, id_map).tolist() == [7, -1, 7, 5, -1, 7, -1]
 
 
 @pytest.mark.parametrize("scaler", ["standard", "robust"])
@@ -279,9 +279,9 @@ def test_engine_assignment_equals_kmeans_predict_for_every_customer_of_the_sampl
     x = sample_features
     fitted = clustering.fit(x, 5, scaler=scaler, fit_sample=600)  # fitted on a seeded sample of 600
     pipe = fitted.pipeline
-    assert clustering.engine_assignable(pipe)
+    assert cluster_assign.engine_assignable(pipe)
     ref = reference_assignment(pipe, x)
-    got = clustering.assign(x, pipe)
+    got = cluster_assign.assign(x, pipe)
     assert len(got) == len(x) > 1000 and np.bincount(got).min() > 0
     assert (got == ref).all(), int((got != ref).sum())
     assert (fitted.labels == ref).all()  # fit assigns everyone through the engine
@@ -299,11 +299,11 @@ def test_predict_stable_assigns_stable_ids_in_the_engine(tmp_path, sample_featur
 def test_a_pipeline_the_engine_cannot_assign_keeps_scikit_learns_assignment(sample_features):
     x = sample_features
     fitted = clustering.fit(x, 4, scaler="quantile", fit_sample=500)
-    assert not clustering.engine_assignable(fitted.pipeline)
+    assert not cluster_assign.engine_assignable(fitted.pipeline)
     assert (fitted.labels == fitted.pipeline.predict(x.to_numpy(dtype=float))).all()
     with pytest.raises(ConfigError, match="standard or robust scaler followed by k-means"):
-        clustering.assign_params(Pipeline([("scale", QuantileTransformer()), ("model", KMeans())]))
-    p = clustering.assign_params(Pipeline([("scale", RobustScaler(with_centering=False).fit(x)),
+        cluster_assign.assign_params(Pipeline([("scale", QuantileTransformer()), ("model", KMeans())]))
+    p = cluster_assign.assign_params(Pipeline([("scale", RobustScaler(with_centering=False).fit(x)),
                                            ("model", KMeans(2, n_init=1).fit(x))]))
     assert p.center.tolist() == [0.0] * x.shape[1]
 
@@ -329,9 +329,9 @@ def test_spark_local_gives_the_same_tables_as_duckdb_for_all_three_steps(spark, 
     assert_same(on_spark, reference_outcomes(sample.assignments, clean))
 
     pipe, x = tie_pipeline()
-    assert clustering.assign(x, pipe, {0: 7, 2: 5}, con=spark).tolist() == [7, -1, 7, 5, -1, 7, -1]
+    assert cluster_assign.assign(x, pipe, {0: 7, 2: 5}, con=spark).tolist() == [7, -1, 7, 5, -1, 7, -1]
     fitted = clustering.fit(sample_features, 5, fit_sample=600)
-    labels = clustering.assign(sample_features, fitted.pipeline, con=spark)
+    labels = cluster_assign.assign(sample_features, fitted.pipeline, con=spark)
     assert (labels == fitted.pipeline.predict(sample_features.to_numpy())).all()
     print(f"\nSpark local = DuckDB = the definitions: CLV summary of {len(summary):,} sample customers "
           f"(+ edge cases), outcomes of {len(on_spark):,} assigned customers (+ edge cases), clusters of "
@@ -356,7 +356,7 @@ def test_the_three_step_expressions_compile_to_spark_and_warehouse_sql(dialect):
     exprs = {"summary": clv.summary_expr(tx, "2024-01-31", "weeks"),
              "purchase_days": clv.purchase_days_expr(tx, "2024-01-31", "2023-12-31"),
              "outcomes": ex.outcomes_expr(tx, a),
-             "assignment": clustering.assign_expr(f, pipe, list(x.columns), {0: 7, 2: 5})}
+             "assignment": cluster_assign.assign_expr(f, pipe, list(x.columns), {0: 7, 2: 5})}
     for name, expr in exprs.items():
         sql = ibis.to_sql(expr, dialect=dialect)
         assert "SELECT" in sql.upper(), name

@@ -31,20 +31,24 @@ search *is* the final model (no refit), and every customer is assigned to its ne
 centroid. The k-means work runs single-threaded, which is faster than OpenMP threads
 on small inputs and on a busy machine.
 
-Assignment (:func:`assign_expr`): fitting stays in scikit-learn, on a seeded sample; assigning
-every customer (scaling with the fitted scaler's numbers, then the nearest centroid, then the
+Assignment (:func:`customer_analytics.models.cluster_assign.assign_expr`): fitting stays in
+scikit-learn, on a seeded sample; assigning every customer (scaling with the fitted scaler's numbers, then the nearest centroid, then the
 stable ids) is one ibis expression that runs in the engine (:mod:`customer_analytics.core.engine`),
 for a standard or robust scaler followed by k-means. It gives the same label as
 ``KMeans.predict`` for every customer, exact ties going to the lowest label. A quantile scaler,
 a Gaussian mixture or HDBSCAN keep scikit-learn's own assignment.
 
-Names (:func:`name_levels`, :func:`name_clusters`): each of R, F, M is *low* when the
+Levels (:mod:`customer_analytics.models.cluster_naming`): each of R, F, M is *low* when the
 cluster's median is at or below the 25th percentile of **all customers**, *high* when at
 or above the 75th percentile, *mid* in between (cut-offs ``name_cutoffs``). Once ids are
-aligned with last month's (:func:`align_to_previous`), a name changes only when a median
-crossed a cut-off (it is on the new side of both last month's and this month's cut-off, so a
-cut-off moving past an unchanged median renames nothing), and :func:`name_changes` writes one
-sentence per change.
+aligned with last month's (:func:`align_to_previous`), a level (and so a name) changes only when
+a median crossed a cut-off (it is on the new side of both last month's and this month's cut-off,
+so a cut-off moving past an unchanged median renames nothing).
+
+This module returns facts and codes (levels, the choice's ``facts``, verdict codes). The names,
+sentences and report tables are written by :mod:`customer_analytics.report.text.clustering`
+(``name_clusters``, ``name_changes``, ``choice_reason``, ``k_table``, ...), the charts by
+:mod:`customer_analytics.report.plotting.clustering`.
 """
 
 from __future__ import annotations
@@ -52,7 +56,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ibis
 import joblib
 import numpy as np
 import pandas as pd
@@ -64,13 +67,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from customer_analytics.core import engine
 from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.models.cluster_assign import assign, engine_assignable
 
 BASE_FEATURES = ["recency_days", "frequency", "monetary"]
 EXTRA_FEATURES = ("tenure", "aov", "interpurchase")
 STABLE_ARI = 0.8
-LEVELS = ("low", "mid", "high")  # where a cluster median sits among all customers' values
 
 
 def build_features(rfm: pd.DataFrame, extra: list[str] | tuple = ()) -> pd.DataFrame:
@@ -277,27 +279,20 @@ def search_k(x: pd.DataFrame, ks: list[int] | range, scaler: str = "standard", s
 
 @dataclass
 class KChoice:
-    """The chosen k, the reason in words and whether the clusters are recommended for targeting.
+    """The chosen k, the facts behind the choice and whether the clusters are recommended for targeting.
 
     ``table`` is the search table with a ``meets_bar`` column (bool) and a ``verdict``
-    column (``"meets the bar"`` or what it fails).
+    column (a code from :func:`verdict_key`: ``meets``, ``unstable``, ``small`` or ``both``).
+    The reason in words is written from ``facts`` by
+    :func:`customer_analytics.report.text.clustering.choice_reason`.
     """
 
     k: int
-    reason: str
     recommended: bool
     table: pd.DataFrame
     stable_ari: float = STABLE_ARI
     min_share: float = 0.02
-    facts: dict = field(default_factory=dict)  # what the reason says, for :func:`choice_reason`
-
-    def summary(self) -> str:
-        """One line: the chosen k, whether it is recommended, and the reason."""
-        return f"k = {self.k} ({'recommended' if self.recommended else 'NOT recommended'}). {self.reason}"
-
-
-def _ks(index) -> str:
-    return ", ".join(str(int(k)) for k in index)
+    facts: dict = field(default_factory=dict)  # what the reason says, for report.text.clustering.choice_reason
 
 
 def choose_k(table: pd.DataFrame, min_share: float = 0.02, stable_ari: float = STABLE_ARI,
@@ -313,14 +308,14 @@ def choose_k(table: pd.DataFrame, min_share: float = 0.02, stable_ari: float = S
     fixed : int, optional
         A k fixed by the analyst: chosen regardless, with whether it meets the bar.
 
-    The reason is stored in English (``reason``) and as facts (``facts``), from which
-    :func:`choice_reason` writes it in any report language.
+    The reason is stored as facts (``facts``), from which
+    :func:`customer_analytics.report.text.clustering.choice_reason` writes it in any report language.
     """
     t = table.copy()
     stable = t["stability_ari"] >= stable_ari
     big = t["min_share"] >= min_share
     t["meets_bar"] = stable & big
-    t["verdict"] = [verdict_text(bool(a), bool(b), min_share) for a, b in zip(stable, big, strict=True)]
+    t["verdict"] = [verdict_key(bool(a), bool(b)) for a, b in zip(stable, big, strict=True)]
     ok = t[t["meets_bar"]]
     facts = {"stable_ari": stable_ari, "min_share": min_share, "tie": silhouette_tie,
              "k_min": int(t.index.min()), "k_max": int(t.index.max())}
@@ -341,49 +336,12 @@ def choose_k(table: pd.DataFrame, min_share: float = 0.02, stable_ari: float = S
                      best=float(best), silhouette=float(ok.loc[k, "silhouette"]),
                      others=[int(i) for i in ok.index.difference(near.index)],
                      out=[(int(i), bool(stable[i]), bool(big[i])) for i in out.index])
-    choice = KChoice(k, "", good, t, stable_ari, min_share, facts)
-    choice.reason = choice_reason(choice, "en")
-    return choice
+    return KChoice(k, good, t, stable_ari, min_share, facts)
 
 
-def verdict_text(stable: bool, big: bool, min_share: float, language: str = "en") -> str:
-    """One k's verdict in words: meets the bar, or what it fails (unstable, a cluster too small)."""
-    from customer_analytics.report.i18n import t
-
-    key = "meets" if stable and big else ("both" if not stable and not big else ("unstable" if not stable else "small"))
-    return t(f"nb03.verdict.{key}", language, share=f"{min_share:.0%}")
-
-
-def choice_reason(choice: KChoice, language: str = "en") -> str:
-    """Why this k, in the report language: the rule applied, the winner, ties, what was not eligible.
-
-    Written from ``choice.facts`` (set by :func:`choose_k`) with the catalog keys ``nb03.reason.*``.
-    """
-    from customer_analytics.report.i18n import t
-
-    f = choice.facts
-
-    def r(key, **v):
-        return t(f"nb03.reason.{key}", language, **v)
-
-    bar = r("bar", ari=f"{f['stable_ari']:g}", share=f"{f['min_share']:.0%}")
-    k = f["k"]
-    if f["case"] == "fixed":
-        tail = (r("fixed_meets", bar=bar) if f["good"]
-                else r("fixed_fails", verdict=verdict_text(f["stable"], f["big"], f["min_share"], language)))
-        return r("fixed", k=k) + tail
-    if f["case"] == "none":
-        return r("none", k_min=f["k_min"], k_max=f["k_max"], bar=bar, best=f"{f['best_ari']:.2f}", k=k)
-    parts = [r("won_best", k=k, ks=_ks(f["ok"]), best=f"{f['best']:.3f}") if k == f["k_best"] else
-             r("won_tie", k=k, ks=_ks(f["ok"]), silhouette=f"{f['silhouette']:.3f}", tie=f"{f['tie']:g}",
-               best=f"{f['best']:.3f}", k_best=f["k_best"])]
-    if f["others"]:
-        parts.append(r("others_one" if len(f["others"]) == 1 else "others_many", ks=_ks(f["others"])))
-    if f["out"]:
-        items = [r("item", k=i, verdict=verdict_text(a, b, f["min_share"], language)) for i, a, b in f["out"]]
-        parts.append(r("not_eligible", items=r("item_sep").join(items)))
-    parts.append(r("bar_end", bar=bar))
-    return r("sep").join(parts)
+def verdict_key(stable: bool, big: bool) -> str:
+    """One k's verdict as a code: ``meets`` the bar, or what it fails (``unstable``, ``small``, ``both``)."""
+    return "meets" if stable and big else ("both" if not stable and not big else ("unstable" if not stable else "small"))
 
 
 @dataclass
@@ -465,192 +423,6 @@ def profile(rfm: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
         "median_frequency": g["frequency"].median(),
         "median_monetary": g["monetary"].median().round(2),
     })
-    return out
-
-
-# ------------------------------------------------------------------ names
-
-#: Words per level of the *value* (low, mid, high); recency: a low value is recent.
-NAME_WORDS = {
-    "en": {"recency_days": ("recent", "fading", "lapsed"), "frequency": ("one-off", "occasional", "frequent"),
-           "monetary": ("low spend", "mid spend", "high spend"), "sep": " · "},
-    "zh": {"recency_days": ("近期购买", "渐少购买", "久未购买"), "frequency": ("单次", "偶尔", "高频"),
-           "monetary": ("低消费", "中消费", "高消费"), "sep": " · "},
-}
-#: Plain words for the features, with the direction that is better for the business.
-FEATURE_WORDS = {
-    "en": {"recency_days": "days since last purchase", "frequency": "orders", "monetary": "spend"},
-    "zh": {"recency_days": "距上次购买天数", "frequency": "订单数", "monetary": "消费额"},
-}
-BETTER = {"en": {"recency_days": "lower is better", "frequency": "higher is better", "monetary": "higher is better"},
-          "zh": {"recency_days": "越低越好", "frequency": "越高越好", "monetary": "越高越好"}}
-MEDIAN = {"en": "median {}", "zh": "{}中位数"}
-
-
-def median_words(col: str, language: str = "en") -> str:
-    """'median days since last purchase' (en) / '距上次购买天数中位数' (zh)."""
-    return MEDIAN[language].format(FEATURE_WORDS[language][col])
-#: Parts of a name-change sentence (catalog keys ``nb03.change.<part>``), see :func:`name_changes`.
-CHANGE_PARTS = ("change", "detail", "low", "mid", "high", "new", "gone", "list_sep")
-
-
-def change_text(language: str = "en") -> dict[str, str]:
-    """The templates of the name-change sentences in ``language``, from the catalog (``nb03.change.*``)."""
-    from customer_analytics.report.i18n import t
-
-    return {part: t(f"nb03.change.{part}", language) for part in CHANGE_PARTS}
-
-
-def _check_language(language: str) -> None:
-    if language not in NAME_WORDS:
-        raise ConfigError(f"language must be 'en' or 'zh', got '{language}'")
-
-
-def cutoffs(rfm: pd.DataFrame, quantiles: tuple[float, float] | list[float] = (0.25, 0.75)) -> pd.DataFrame:
-    """The naming cut-offs: the given percentiles of all customers' recency, frequency and monetary.
-
-    Percentiles are actual customer values (``inverted_cdf``), so "at or below the 25th
-    percentile" includes every customer tied at that value (e.g. all one-order customers).
-
-    Returns
-    -------
-    DataFrame
-        Index the three features; columns ``low`` and ``high`` (the two cut-off values) and
-        attributes ``q_low`` / ``q_high`` in ``.attrs``.
-    """
-    q_low, q_high = (float(q) for q in quantiles)
-    if not 0 < q_low < q_high < 1:
-        raise ConfigError(f"name_cutoffs must be two increasing shares in (0, 1), got {list(quantiles)}")
-    vals = rfm[BASE_FEATURES].to_numpy(dtype=float)
-    out = pd.DataFrame({"low": np.quantile(vals, q_low, axis=0, method="inverted_cdf"),
-                        "high": np.quantile(vals, q_high, axis=0, method="inverted_cdf")}, index=BASE_FEATURES)
-    out.attrs.update(q_low=q_low, q_high=q_high)
-    return out
-
-
-def _level(v: pd.Series, low: float, high: float) -> np.ndarray:
-    return np.where(v <= low, "low", np.where(v >= high, "high", "mid"))
-
-
-def name_levels(rfm: pd.DataFrame, labels: np.ndarray, cut: pd.DataFrame, previous: pd.DataFrame | None = None,
-                previous_cut: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each cluster's medians and where they sit among all customers: low, mid or high.
-
-    A median is *low* when at or below ``cut['low']``, *high* when at or above
-    ``cut['high']`` (and not low), otherwise *mid*. Noise (label -1) is left out.
-
-    With last month's levels and cut-offs (``previous``, ``previous_cut``; ids aligned),
-    a cluster keeps last month's level of a feature unless its median **crossed** a
-    cut-off: it must be on the new side of both this month's and last month's cut-off.
-    A cut-off that moved past an unchanged median therefore does not rename a cluster.
-    """
-    med = rfm[BASE_FEATURES].astype(float).groupby(np.asarray(labels)).median()
-    med = med[med.index >= 0]
-    out = med.add_prefix("median_")
-    both = med.index.intersection(previous.index) if previous is not None and previous_cut is not None else []
-    for col in BASE_FEATURES:
-        lev = pd.Series(_level(med[col], cut.loc[col, "low"], cut.loc[col, "high"]), index=med.index)
-        if len(both):
-            old = previous.loc[both, f"{col}_level"]
-            then = pd.Series(_level(med.loc[both, col], previous_cut.loc[col, "low"], previous_cut.loc[col, "high"]),
-                             index=both)
-            crossed = (lev[both] != old) & (then != old)
-            lev[both] = lev[both].where(crossed, old)
-        out[f"{col}_level"] = lev.to_numpy()
-    out.index.name = "cluster"
-    return out
-
-
-def _base_name(row: pd.Series, language: str) -> str:
-    w = NAME_WORDS[language]
-    return w["sep"].join(w[col][LEVELS.index(row[f"{col}_level"])] for col in BASE_FEATURES)
-
-
-def name_clusters(levels: pd.DataFrame, language: str = "en") -> dict[int, str]:
-    """Name per cluster from :func:`name_levels`, e.g. 'recent · frequent · high spend'.
-
-    Recency: low value = recent, high = lapsed. Frequency: one-off / occasional / frequent.
-    Monetary: low / mid / high spend. Clusters sharing a name get a suffix " (2)", " (3)"
-    in id order.
-    """
-    _check_language(language)
-    names = {int(cid): _base_name(row, language) for cid, row in levels.iterrows()}
-    seen: dict[str, int] = {}
-    for cid in sorted(names):
-        n = names[cid]
-        seen[n] = seen.get(n, 0) + 1
-        if seen[n] > 1:
-            names[cid] = f"{n} ({seen[n]})"
-    return names
-
-
-def _fmt_value(col: str, v: float) -> str:
-    if col == "monetary":
-        return f"{v:,.2f}"
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
-
-
-def _pct(q: float, language: str) -> str:
-    n = f"{q * 100:g}"
-    if language == "zh":
-        return n
-    suffix = "th" if n.endswith(("11", "12", "13")) else {"1": "st", "2": "nd", "3": "rd"}.get(n[-1], "th")
-    return n + suffix
-
-
-def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.DataFrame,
-                 language: str = "en", currency: str = "") -> list[str]:
-    """One sentence per cluster id whose name changed since last month (empty when none did).
-
-    Parameters
-    ----------
-    current, previous : DataFrame
-        :func:`name_levels` output of this month (after id alignment) and last month's
-        (as saved by :func:`save`); ``previous`` None means there is no earlier month.
-    cut : DataFrame
-        This month's :func:`cutoffs`, quoted in the sentence.
-    language : str
-        ``en`` or ``zh``; both months' names are written in this language.
-    currency : str
-        Symbol put before spend figures (the config's ``report.currency``); none by default.
-
-    A cluster keeps its name unless a median crossed a cut-off; each sentence gives the
-    old and new name and, for every feature that crossed, the median before and after
-    and where it sits now, e.g. "cluster 0: 'fading · one-off · low spend' → 'lapsed ·
-    one-off · low spend' (median days since last purchase 95 → 160, now at or above the
-    75th percentile of customers (120))".
-    """
-    _check_language(language)
-    if previous is None:
-        return []
-    cols = [f"{c}_level" for c in BASE_FEATURES]
-    if any(c not in previous.columns for c in cols):
-        return []
-    t, words = change_text(language), FEATURE_WORDS[language]
-    old_names, new_names = name_clusters(previous, language), name_clusters(current, language)
-    q = {"q_low": _pct(cut.attrs.get("q_low", 0.25), language), "q_high": _pct(cut.attrs.get("q_high", 0.75), language)}
-    out = []
-    for cid in sorted(set(current.index) | set(previous.index)):
-        if cid not in previous.index:
-            out.append(t["new"].format(cid=cid, new=new_names[int(cid)]))
-            continue
-        if cid not in current.index:
-            out.append(t["gone"].format(cid=cid, old=old_names[int(cid)]))
-            continue
-        moved = [c for c in BASE_FEATURES if current.loc[cid, f"{c}_level"] != previous.loc[cid, f"{c}_level"]]
-        if not moved:
-            continue
-        def v(c, x):
-            return (currency if c == "monetary" else "") + _fmt_value(c, x)
-
-        details = t["list_sep"].join(
-            t["detail"].format(
-                feature=words[c], before=v(c, previous.loc[cid, f"median_{c}"]),
-                after=v(c, current.loc[cid, f"median_{c}"]),
-                where=t[current.loc[cid, f"{c}_level"]].format(
-                    **q, v_low=v(c, cut.loc[c, "low"]), v_high=v(c, cut.loc[c, "high"])))
-            for c in moved)
-        out.append(t["change"].format(cid=cid, old=old_names[int(cid)], new=new_names[int(cid)], details=details))
     return out
 
 
@@ -802,358 +574,7 @@ def load_levels(folder: str | Path) -> pd.DataFrame | None:
     return cent[cols] if all(c in cent.columns for c in cols) else None
 
 
-# ------------------------------------------------------------------ tables and figures for the report
-
-
-def _plain_axis(axis, log: bool = False) -> None:
-    """Plain tick labels with thousands separators: no offset, no scientific exponent.
-
-    On a log axis the labelled ticks are 1, 2, 5, 10, 20, 50, ... and the minor ticks are unlabelled.
-    """
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    if log:
-        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        axis.set_minor_formatter(NullFormatter())
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}"))
-
-
-def plot_k_choice(choice: KChoice, language: str = "en", fits: int = 20):
-    """Silhouette, stability and smallest-cluster share against k: the bar, and the chosen k marked.
-
-    ``fits`` is the number of refits behind the stability figure (named in the middle panel's title).
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
-
-    from customer_analytics.report.charts import SERIES
-    from customer_analytics.report.i18n import t
-
-    def c(key, **v):
-        return t(f"nb03.chart.{key}", language, **v)
-
-    tb = choice.table
-    ok = tb["meets_bar"].to_numpy()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    panels = [("silhouette", c("k_silhouette"), c("y_silhouette"), None),
-              ("stability_ari", c("k_ari", fits=fits), c("y_ari"), choice.stable_ari),
-              ("min_share", c("k_share"), c("y_share"), choice.min_share)]
-    for ax, (col, title, ylabel, bar) in zip(axes, panels, strict=True):
-        ax.plot(tb.index, tb[col], color=SERIES["neutral"], zorder=1)
-        ax.scatter(tb.index[ok], tb.loc[ok, col], color=SERIES["revenue"], zorder=2, label=c("meets"))
-        ax.scatter(tb.index[~ok], tb.loc[~ok, col], color=SERIES["lapsed"], marker="x", zorder=2, label=c("fails"))
-        ax.scatter([choice.k], [tb.loc[choice.k, col]], s=180, facecolors="none", edgecolors="black", lw=1.5,
-                   zorder=3, label=c("chosen", k=choice.k))
-        if bar is not None:
-            ax.axhline(bar, color=SERIES["lapsed"], ls="--", lw=1)
-        ax.set(title=title, xlabel=c("k_x"), ylabel=ylabel)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.get_major_formatter().set_useOffset(False)
-    axes[1].set_ylim(top=1.02)
-    axes[2].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    axes[0].legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    return fig
-
-
-def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str], language: str = "en",
-                 currency: str = ""):
-    """Each cluster's median days since last purchase, orders and spend, against all customers' cut-offs.
-
-    Each cluster keeps its colour from the project palette (:func:`customer_analytics.report.charts.color_for`).
-    """
-    import matplotlib.pyplot as plt
-
-    from customer_analytics.report.charts import color_for
-    from customer_analytics.report.i18n import t
-
-    _check_language(language)
-    w = FEATURE_WORDS[language]
-    ids = list(levels.index)
-    labels = [f"{int(c)}: {names.get(int(c), c)}" for c in ids]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 0.45 * len(ids) + 2.2), sharey=True)
-    q_low, q_high = _pct(cut.attrs.get("q_low", 0.25), language), _pct(cut.attrs.get("q_high", 0.75), language)
-    for ax, col in zip(axes, BASE_FEATURES, strict=True):
-        y = np.arange(len(ids))[::-1]
-        ax.barh(y, levels[f"median_{col}"], color=[color_for(int(c)) for c in ids])
-        ax.axvline(cut.loc[col, "low"], color="#555", ls="--", lw=1)
-        ax.axvline(cut.loc[col, "high"], color="#555", ls=":", lw=1.2)
-        if col != "recency_days":
-            ax.set_xscale("log")
-        _plain_axis(ax.xaxis, log=col != "recency_days")
-        xlabel = median_words(col, language)
-        if col == "monetary" and currency:
-            xlabel = t("nb03.chart.spend_unit", language, label=xlabel, currency=currency)
-        ax.set(title=f"{w[col]}\n({BETTER[language][col]})", xlabel=xlabel)
-        ax.set_yticks(y, labels)
-    axes[0].tick_params(axis="y", labelsize=9)
-    fig.suptitle(t("nb03.chart.profile_title", language), y=1.0)
-    fig.text(0.01, -0.02, t("nb03.chart.profile_note", language, q_low=q_low, q_high=q_high),
-             fontsize=8.5, ha="left", va="top", wrap=True)
-    fig.tight_layout()
-    return fig
-
-
-def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sample: int = 3000,
-             language: str = "en"):
-    """2-D PCA map of the scaled features for a seeded sample of customers, coloured and labelled by cluster name."""
-    import matplotlib.pyplot as plt
-    from sklearn.decomposition import PCA
-
-    from customer_analytics.report.charts import color_for
-    from customer_analytics.report.i18n import t
-
-    rng = np.random.default_rng(seed)
-    idx = seeded_sample(len(x), sample, rng)
-    z = PCA(n_components=2, random_state=seed).fit_transform(StandardScaler().fit_transform(x.to_numpy()[idx]))
-    fig, ax = plt.subplots(figsize=(8, 4.8))
-    lab = np.asarray(labels)[idx]
-    for c in sorted(set(lab)):
-        ax.scatter(z[lab == c, 0], z[lab == c, 1], s=6, alpha=0.6, color=color_for(int(c)),
-                   label=f"{int(c)}: {names.get(int(c), 'noise')}")
-    ax.set(title=t("nb03.chart.pca_title", language, n=f"{len(idx):,}"),
-           xlabel=t("nb03.chart.pc1", language), ylabel=t("nb03.chart.pc2", language))
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.get_major_formatter().set_useOffset(False)
-    ax.legend(title=t("nb03.chart.cluster", language), markerscale=3, fontsize=8, loc="center left",
-              bbox_to_anchor=(1, 0.5))
-    fig.tight_layout()
-    return fig
-
 
 def name_column(labels, names: dict[int, str]) -> np.ndarray:
     """The cluster name of every customer ("noise" for customers a density method left out)."""
     return pd.Series(np.asarray(labels)).map(names).fillna("noise").to_numpy(dtype=object)
-
-
-# ------------------------------------------------------------------ report tables and charts in the report language
-# The tables below keep raw values (formatted by :func:`customer_analytics.report.formatting.show`); their headers in
-# words come from :func:`table_labels`. Charts take their text from the catalog (``nb03.chart.*``) and their
-# colours from the one palette (:func:`customer_analytics.report.charts.color_for`).
-
-
-def table_labels(language: str = "en", cut: pd.DataFrame | None = None) -> dict[str, str]:
-    """Column -> header in words for the tables of this module (``k_table``, ``profile_table``, ...)."""
-    from customer_analytics.report.i18n import t
-
-    _check_language(language)
-    out = {c: t(f"nb03.col_{c}", language) for c in ("k", "silhouette", "ari", "ari_min", "min_share", "verdict",
-                                                     "cluster", "moved", "feature", "between", "name", "customers",
-                                                     "share", "revenue_share")}
-    out = {{"ari": "stability_ari", "ari_min": "stability_ari_min"}.get(k, k): v for k, v in out.items()}
-    out.update({f"median_{c}": median_words(c, language)[:1].upper() + median_words(c, language)[1:]
-                for c in BASE_FEATURES})
-    if cut is not None:
-        q_low, q_high = (_pct(cut.attrs.get(q, d), language) for q, d in (("q_low", 0.25), ("q_high", 0.75)))
-        out.update(low=t("nb03.col_pct", language, q=q_low), high=t("nb03.col_pct", language, q=q_high),
-                   below=t("nb03.col_below", language, q=q_low), above=t("nb03.col_above", language, q=q_high))
-    return out
-
-
-def k_table(choice: KChoice, language: str = "en") -> pd.DataFrame:
-    """The k search as a table (raw values): figures per k and the verdict in words, the chosen k marked."""
-    from customer_analytics.report.i18n import t
-
-    tb = choice.table.reset_index()
-    stable = tb["stability_ari"] >= choice.stable_ari
-    big = tb["min_share"] >= choice.min_share
-    verdict = [verdict_text(bool(a), bool(b), choice.min_share, language) for a, b in zip(stable, big, strict=True)]
-    return pd.DataFrame({
-        "k": tb["k"].astype(int), "silhouette": tb["silhouette"], "stability_ari": tb["stability_ari"],
-        "stability_ari_min": tb["stability_ari_min"], "min_share": tb["min_share"],
-        "verdict": [t("nb03.chosen_mark", language, verdict=v) if int(k) == choice.k else v
-                    for k, v in zip(tb["k"], verdict, strict=True)],
-    })
-
-
-def profile_table(prof: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
-    """The cluster profile as a table (raw values): id, name, size, shares and medians, no index."""
-    return pd.DataFrame({
-        "cluster": prof.index.astype(int), "name": [names.get(int(c), "noise") for c in prof.index],
-        "customers": prof["customers"].to_numpy(), "share": prof["share"].to_numpy(),
-        "revenue_share": prof["revenue_share"].to_numpy(),
-        **{f"median_{c}": prof[f"median_{c}"].to_numpy() for c in BASE_FEATURES},
-    })
-
-
-def cutoff_table(cut: pd.DataFrame, language: str = "en", currency: str = "") -> pd.DataFrame:
-    """The naming cut-offs: per feature (in words) the two percentile values and the three words they separate."""
-    _check_language(language)
-    w, words = FEATURE_WORDS[language], NAME_WORDS[language]
-
-    def value(c, v):
-        return currency + _fmt_value(c, v) if c == "monetary" else _fmt_value(c, v)
-
-    return pd.DataFrame({
-        "feature": [f"{w[c]} ({BETTER[language][c]})" for c in BASE_FEATURES],
-        "low": [value(c, cut.loc[c, "low"]) for c in BASE_FEATURES],
-        "high": [value(c, cut.loc[c, "high"]) for c in BASE_FEATURES],
-        "below": [words[c][0] for c in BASE_FEATURES], "between": [words[c][1] for c in BASE_FEATURES],
-        "above": [words[c][2] for c in BASE_FEATURES],
-    })
-
-
-def moved_table(moved: pd.Series, names: dict[int, str] | None = None) -> pd.DataFrame:
-    """How far each matched cluster centre moved since last month (log units), with the name when given."""
-    out = pd.DataFrame({"cluster": moved.index.astype(int), "moved": moved.to_numpy()})
-    if names is not None:
-        out.insert(1, "name", [names.get(int(c), "noise") for c in moved.index])
-    return out
-
-
-def percentile(q: float, language: str = "en") -> str:
-    """A share as a percentile in words: 0.25 -> '25th' (en), '25' (zh, used as 第 25 百分位)."""
-    return _pct(q, language)
-
-
-def segments_table(ct: pd.DataFrame, names: dict[int, str], order: list[str] | None = None) -> pd.DataFrame:
-    """Clusters (id: name) against RFM segments: customer counts, the cluster as the first column.
-
-    ``order`` lists segment labels in the scheme's order (best first); segments not in it follow.
-    """
-    view = ct.copy()
-    view.columns = view.columns.astype(str)
-    if order:
-        view = view[[c for c in order if c in view.columns] + [c for c in view.columns if c not in order]]
-    view.insert(0, "cluster", [f"{int(c)}: {names.get(int(c), 'noise')}" for c in view.index])
-    return view.reset_index(drop=True)
-
-
-def fit_note(fitted: ClusterFit, search: KSearch | None, n_customers: int, language: str = "en") -> str:
-    """How the final model was fitted, in one sentence ('' when nothing needs saying)."""
-    from customer_analytics.report.i18n import t
-
-    if fitted.algorithm == "hdbscan":
-        return t("nb03.fit_noise", language, share=f"{fitted.noise_share:.1%}")
-    if fitted.note and search is not None:
-        return t("nb03.fit_sample", language, n_fit=f"{search.n_fit:,}", n=f"{n_customers:,}")
-    return ""
-
-
-# ------------------------------------------------------------------ assigning every customer in the engine
-
-
-@dataclass
-class AssignParams:
-    """What the assignment of a customer needs from a fitted pipeline: the scaler's and k-means' numbers.
-
-    ``center`` and ``scale`` (one value per feature) turn a feature row x into scaled values
-    z = (x - center) / scale, exactly as the fitted scaler does; ``centroids`` (k rows, one
-    column per feature) are k-means' cluster centres in the scaled space, row i being label i.
-    """
-
-    center: np.ndarray
-    scale: np.ndarray
-    centroids: np.ndarray
-
-
-def assign_params(pipeline) -> AssignParams:
-    """The scaling and centroid numbers of a fitted scaler + k-means pipeline.
-
-    Raises
-    ------
-    ConfigError
-        For a pipeline whose assignment is not a scaling followed by the nearest centroid (a
-        quantile scaler, a Gaussian mixture, HDBSCAN): those keep scikit-learn's own
-        assignment (:func:`engine_assignable`).
-    """
-    if isinstance(pipeline, AssignParams):
-        return pipeline
-    if not engine_assignable(pipeline):
-        raise ConfigError("The engine assigns customers only for a standard or robust scaler followed by k-means; "
-                          f"got {[type(s).__name__ for _, s in getattr(pipeline, 'steps', [('', pipeline)])]}")
-    sc, km = pipeline[0], pipeline[-1]
-    centers = np.asarray(km.cluster_centers_, dtype="float64")
-    d = centers.shape[1]
-    if isinstance(sc, StandardScaler):
-        center = sc.mean_ if sc.with_mean else None
-        scale = sc.scale_ if sc.with_std else None
-    else:
-        center = sc.center_ if sc.with_centering else None
-        scale = sc.scale_ if sc.with_scaling else None
-    center = np.zeros(d) if center is None else np.asarray(center, dtype="float64")
-    scale = np.ones(d) if scale is None else np.asarray(scale, dtype="float64")
-    return AssignParams(center, scale, centers)
-
-
-def engine_assignable(pipeline) -> bool:
-    """Whether a fitted pipeline is a standard or robust scaler followed by k-means (assigned in the engine)."""
-    return (isinstance(pipeline, Pipeline) and len(pipeline.steps) == 2
-            and isinstance(pipeline[0], (StandardScaler, RobustScaler)) and isinstance(pipeline[-1], KMeans))
-
-
-def assign_expr(features, pipeline, columns: list[str], id_map: dict[int, int] | None = None,
-                name: str = "cluster"):
-    """Every customer's cluster as one ibis expression: scale with the fitted numbers, then the nearest centroid.
-
-    For each row, z_j = (x_j - center_j) / scale_j for every feature j (the fitted scaler's
-    numbers), d_i = sum_j (z_j - c_ij)^2 the squared distance to centroid i, and the label is
-    the i with the smallest d_i. On an exact tie the lowest label wins, as in scikit-learn's
-    ``KMeans.predict``. (scikit-learn computes d_i as |c_i|^2 - 2 z.c_i, which rounds
-    differently; the two can only disagree on a row whose two nearest centroids are equally far
-    to the last bits, which the parity tests check does not happen on real features.)
-
-    Parameters
-    ----------
-    features : ibis Table
-        One row per customer with the feature columns (and any others, kept).
-    pipeline : sklearn Pipeline or AssignParams
-        A fitted standard or robust scaler + k-means pipeline (:func:`fit`, :func:`save`).
-    columns : list of str
-        The feature columns in the order the pipeline was fitted on (``build_features``).
-    id_map : dict, optional
-        Model label -> stable cluster id (:func:`relabel`, :func:`save`); labels not in it get -1.
-    name : str
-        The name of the label column.
-
-    Returns
-    -------
-    ibis Table
-        ``features`` with an int64 column ``name``.
-    """
-    p = assign_params(pipeline)
-    if len(columns) != p.centroids.shape[1]:
-        raise InputError(f"The model was fitted on {p.centroids.shape[1]} features, got {len(columns)}: {list(columns)}")
-    z = [(features[c].cast("float64") - float(m)) / float(s) for c, m, s in zip(columns, p.center, p.scale, strict=True)]
-    dist = {f"_d{i}": _sum([(zj - float(cj)) * (zj - float(cj)) for zj, cj in zip(z, row, strict=True)])
-            for i, row in enumerate(p.centroids)}
-    t = features.mutate(**dist)
-    d = [t[k] for k in dist]
-    t = t.mutate(_dmin=ibis.least(*d) if len(d) > 1 else d[0])
-    label = ibis.cases(*[(di == t._dmin, i) for i, di in enumerate(d)], else_=ibis.null("int64"))
-    if id_map is not None:
-        label = ibis.cases(*[(label == int(m), int(s)) for m, s in sorted(id_map.items())], else_=-1)
-    return t.mutate(**{name: label.cast("int64")}).drop(*dist, "_dmin")
-
-
-def _sum(terms):
-    out = terms[0]
-    for term in terms[1:]:
-        out = out + term
-    return out
-
-
-def assign(x: pd.DataFrame, pipeline, id_map: dict[int, int] | None = None, con=None) -> np.ndarray:
-    """Every row's cluster, computed in the engine (:func:`assign_expr`); returned in the rows' order.
-
-    Parameters
-    ----------
-    x : DataFrame
-        Feature rows (:func:`build_features`), columns in the pipeline's order.
-    pipeline : sklearn Pipeline or AssignParams
-        A fitted standard or robust scaler + k-means pipeline.
-    id_map : dict, optional
-        Model label -> stable id; labels not in it get -1.
-    con : ibis backend, optional
-        The engine (:func:`customer_analytics.core.engine.connect`); default an embedded DuckDB.
-
-    Returns
-    -------
-    ndarray of int
-    """
-    con = con if con is not None else engine.connect()
-    cols = [f"f{j}" for j in range(x.shape[1])]  # plain names, whatever the features are called
-    frame = pd.DataFrame(x.to_numpy(dtype="float64"), columns=cols).assign(_row=np.arange(len(x), dtype="int64"))
-    t = engine.table(con, frame)
-    out = con.execute(assign_expr(t, pipeline, cols, id_map).select("_row", "cluster").order_by("_row"))
-    return out["cluster"].to_numpy(dtype=int)
