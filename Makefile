@@ -140,6 +140,6 @@ lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 
 clean: ## Remove generated reports, caches and the virtual environment (never data/raw)
 	rm -rf reports/20[0-9][0-9]-[0-9][0-9] reports/_failed reports/_interactive reports/.staging reports/index.html
-	rm -rf .pytest_cache .ruff_cache build lib/*.egg-info $(MUTATE_DIR)
+	rm -rf .pytest_cache .ruff_cache .import_linter_cache .grimp_cache build lib/*.egg-info $(MUTATE_DIR)
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
 	rm -rf $(VENV)

@@ -197,7 +197,7 @@ def test_unexpected_error_is_one_line_naming_the_step_and_a_log(small_sample_fil
     def broken(*args, **kwargs):
         raise RuntimeError("exporter exploded")
 
-    monkeypatch.setattr(runner.reporting, "export_html", broken)
+    monkeypatch.setattr(runner.publishing, "export_html", broken)
     code, err = report(capsys, "--config", str(small_sample_files["config"]), "--reports-dir", str(tmp_path / "r"))
     assert code == 5
     lines = err.strip().splitlines()

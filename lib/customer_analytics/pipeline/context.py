@@ -5,6 +5,7 @@ Notebooks hand results to each other only through files in the run folder:
 =============================  ==========  ===============================================
 file                           written by  content
 =============================  ==========  ===============================================
+run_config.json                runner      the run's resolved configuration (:func:`run_config`)
 clean_transactions.parquet     01          clean canonical transactions
 tables/cleaning_audit.csv      01          one row per cleaning rule outcome
 customers.parquet / .csv       02 (+03)    one row per customer: RFM, scores, segment,
