@@ -365,11 +365,11 @@ figure{{margin:0}} figure img{{max-width:100%}}
 """
 
 
-def write_index(reports_dir: str | Path, *, currency: str | None = None) -> Path:
+def write_index(reports_dir: str | Path, *, currency: str = "") -> Path:
     """Regenerate ``reports/index.html`` (the dashboard) from every period folder, atomically.
 
-    ``currency`` is the run's ``report.currency``; without it, the currency each period's
-    ``tables/period_summary.csv`` recorded (the newest period's), else none.
+    Each data set's money is shown in the currency its ``tables/period_summary.csv`` recorded;
+    ``currency`` (the run's ``report.currency``) is used where a data set recorded none.
     """
     root = Path(reports_dir)
     rows = collect_periods(root)
@@ -379,8 +379,6 @@ def write_index(reports_dir: str | Path, *, currency: str | None = None) -> Path
         failed.append((run.get("period", ""), rj.parent.name, str((run.get("error") or {}).get("message", ""))))
     language = rows[0]["language"] if rows else "en"
     language = language if language in ("en", "zh") else "en"
-    if currency is None:
-        currency = next((str(r["currency"]) for r in rows if isinstance(r.get("currency"), str)), "")
     page = render_dashboard(rows, failed, language, currency)
     tmp = root / ".index.html.tmp"
     tmp.write_text(page, encoding="utf-8")
