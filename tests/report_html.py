@@ -62,6 +62,29 @@ def _table_problems(table) -> list[str]:
     return out
 
 
+def _word_problems(words: str) -> list[str]:
+    out = []
+    for m in SCIENTIFIC.finditer(words):
+        out.append(f"scientific notation near {words[max(m.start() - 30, 0):m.end() + 10]!r}")
+    for m in ZERO_P.finditer(words):
+        out.append(f"0.0000 printed near {words[max(m.start() - 30, 0):m.end() + 10]!r}")
+    for m in LOCAL_PATH.finditer(words):
+        out.append(f"local path {m.group(0)!r} is shown")
+    return out
+
+
+def _heading_problems(text: str) -> list[str]:
+    soup = visible_soup(text)
+    blocks = [el for el in (soup.body or soup).find_all(BLOCKS) if el.name in ("img", "table") or
+              el.get_text(strip=True)]
+    blocks = [el for el in blocks if not any(p in blocks for p in el.parents)]
+    out = []
+    for a, b in zip(blocks, blocks[1:], strict=False):
+        if a.name.startswith("h") and a.name != "h" and b.name.startswith("h") and len(a.name) == 2 and len(b.name) == 2:
+            out.append(f"heading {a.get_text(strip=True)!r} is followed directly by heading {b.get_text(strip=True)!r}")
+    return out
+
+
 def problems(text: str) -> list[str]:
     """Every problem a reader would notice in one HTML report (empty list: the report reads cleanly)."""
     soup = visible_soup(text)
@@ -74,21 +97,6 @@ def problems(text: str) -> list[str]:
         out.append(f"raw dict or list repr near {words[max(m.start() - 20, 0):m.end() + 40]!r}")
     for table in body.find_all("table"):
         table.decompose()
-    words = body.get_text(" ", strip=True)
-    for m in SCIENTIFIC.finditer(words):
-        out.append(f"scientific notation near {words[max(m.start() - 30, 0):m.end() + 10]!r}")
-    for m in ZERO_P.finditer(words):
-        out.append(f"0.0000 printed near {words[max(m.start() - 30, 0):m.end() + 10]!r}")
-    for s in PARAMETER_TEXT:
-        if s in text:
-            out.append(f"parameter cell text {s!r} is shown")
-    for m in LOCAL_PATH.finditer(words):
-        out.append(f"local path {m.group(0)!r} is shown")
-    soup2 = visible_soup(text)
-    blocks = [el for el in (soup2.body or soup2).find_all(BLOCKS) if el.name in ("img", "table") or
-              el.get_text(strip=True)]
-    blocks = [el for el in blocks if not any(p in blocks for p in el.parents)]
-    for a, b in zip(blocks, blocks[1:], strict=False):
-        if a.name.startswith("h") and a.name != "h" and b.name.startswith("h") and len(a.name) == 2 and len(b.name) == 2:
-            out.append(f"heading {a.get_text(strip=True)!r} is followed directly by heading {b.get_text(strip=True)!r}")
-    return out
+    out += _word_problems(body.get_text(" ", strip=True))
+    out += [f"parameter cell text {s!r} is shown" for s in PARAMETER_TEXT if s in text]
+    return out + _heading_problems(text)

@@ -81,3 +81,33 @@ def test_no_import_cycle_between_modules():
     cycles = [m for m in modules for other in graph.find_upstream_modules(m)
               if other != m and m in graph.find_upstream_modules(other)]
     assert cycles == [], f"modules in an import cycle: {sorted(set(cycles))}"
+
+
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_module_is_longer_than_600_lines():
+    long = {str(p.relative_to(PACKAGE)): n for p in sorted(PACKAGE.rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert long == {}, f"modules over {MAX_MODULE_LINES} lines (split them by job): {long}"
+
+
+def _long_functions(path: Path, root: Path = PACKAGE) -> dict[str, int]:
+    """Functions whose definition, docstring included, spans more than 60 lines."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {f"{path.relative_to(root)}:{fn.lineno} {fn.name}": fn.end_lineno - fn.lineno + 1
+            for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+            and fn.end_lineno - fn.lineno + 1 > MAX_FUNCTION_LINES}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_no_function_is_longer_than_60_lines(layer):
+    long = {k: v for p in sorted((PACKAGE / layer).rglob("*.py")) for k, v in _long_functions(p).items()}
+    assert long == {}, f"functions over {MAX_FUNCTION_LINES} lines (split them into named steps): {long}"
+
+
+def test_a_long_function_is_caught(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    (tmp_path / "m.py").write_text(f"def f():\n{body}\n    return 0\n")
+    assert _long_functions(tmp_path / "m.py", tmp_path) == {"m.py:1 f": MAX_FUNCTION_LINES + 2}
