@@ -36,7 +36,7 @@ REPORT_ARGS := $(if $(PERIOD),--period $(PERIOD)) $(if $(DATA),--data $(DATA)) \
                $(if $(call on,$(VERBOSE)),--verbose) $(if $(REPORTS),--reports-dir $(REPORTS)) \
                $(if $(REPORT_LANG),--language $(REPORT_LANG))
 
-.PHONY: help env report report-cdnow sample sample-warehouse bench-engine test lint format lab bench mutate lock clean
+.PHONY: help env report report-cdnow sample sample-warehouse bench-engine test lint format prose lab bench mutate lock clean
 
 help: ## List every target (this message)
 	@echo "Usage: make <target> [PERIOD=YYYY-MM|previous|latest] [DATA=path] [CONFIG=file] [FORCE=1] [SHOW_CODE=1]"
@@ -77,6 +77,9 @@ lint: env ## Lint the package, tests, benchmarks and notebooks with ruff
 
 format: env ## Format the code with ruff
 	$(VENV)/bin/ruff format lib tests benchmarks
+
+prose: env ## Write each section's method text from the catalog into the notebooks (after editing en.yaml)
+	$(VENV)/bin/python tools/notebook_prose.py
 
 test: env lint ## Lint, unit tests, notebooks under nbval, end-to-end runner tests
 	$(VENV)/bin/lint-imports
