@@ -47,6 +47,7 @@ EXPECTED = {
     "make report CONFIG=config/warehouse.yaml": ("check", 0, "Check passed for 2025-12"),
     "make mutate": ("dry", 0, "mutmut run"),
     "make clean": ("dry", 0, "rm -rf"),
+    "make prose": ("dry", 0, "notebook_prose.py"),
     "make mutate MODULE=models.rfm": ("dry", 0, "mutmut run"),
     "make mutate SAMPLE=600": ("dry", 0, "--sample 600 --seed 0"),
     "make mutate SAMPLE=600 SURVIVORS=1": ("dry", 0, "--names survivors --sample 600"),
