@@ -40,7 +40,7 @@ from customer_analytics.models.cleaning import default_rules, presets
 
 CANONICAL = Literal["customer_id", "order_id", "order_date", "amount", "product_id", "quantity", "unit_price",
                     "country", "channel", "description", "source_row"]  # source_row: engine sources only
-PosInt = Annotated[int, Field(ge=1)]
+Days = Annotated[int, Field(ge=1, le=3660)]  # at most ten years
 Probability = Annotated[float, Field(gt=0, lt=1)]
 
 
@@ -57,7 +57,7 @@ class DataSection(_Section):
     date_format: str | None
     decimal: Literal[".", ","] | None
     thousands: Literal[",", ".", " ", "'", ""] | None
-    sheet: str | Annotated[int, Field(ge=0)] | None
+    sheet: str | Annotated[int, Field(ge=0, le=1000)] | None
     column_mapping: dict[str, CANONICAL]
 
     @field_validator("preset")
@@ -127,26 +127,26 @@ class RfmSection(_Section):
     n_levels: Annotated[int, Field(ge=2, le=10)]
     score_method: Literal["quantile", "thresholds"]
     thresholds: dict[str, Any]
-    window_months: PosInt | None
+    window_months: Annotated[int, Field(ge=1, le=120)] | None
     monetary: Literal["total", "aov"]
     zh8_threshold: Literal["mean", "median"]
 
 
 class ClusteringSection(_Section):
-    k: Annotated[int, Field(ge=2)] | None
-    k_min: Annotated[int, Field(ge=2)]
-    k_max: Annotated[int, Field(ge=2)]
+    k: Annotated[int, Field(ge=2, le=20)] | None
+    k_min: Annotated[int, Field(ge=2, le=20)]
+    k_max: Annotated[int, Field(ge=2, le=20)]
     algorithm: Literal["kmeans", "gmm", "hdbscan"]
     scaler: Literal["standard", "robust", "quantile"]
     extra_features: list[Literal["tenure", "aov", "interpurchase"]]
     min_cluster_share: Annotated[float, Field(ge=0, lt=1)]
     stable_ari: Annotated[float, Field(ge=0, le=1)]
     silhouette_tie: Annotated[float, Field(ge=0, lt=1)]
-    stability_fits: Annotated[int, Field(ge=2)]
+    stability_fits: Annotated[int, Field(ge=2, le=500)]
     stability_fraction: Annotated[float, Field(gt=0, lt=1)]
-    stability_sample: Annotated[int, Field(ge=100)]
-    fit_sample: Annotated[int, Field(ge=100)]
-    silhouette_sample: Annotated[int, Field(ge=100)]
+    stability_sample: Annotated[int, Field(ge=100, le=10_000_000)]
+    fit_sample: Annotated[int, Field(ge=100, le=100_000_000)]
+    silhouette_sample: Annotated[int, Field(ge=100, le=100_000)]
     name_cutoffs: Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=2, max_length=2)]
 
     @field_validator("name_cutoffs")
@@ -172,25 +172,25 @@ class ExperimentSection(_Section):
     variant_column: Annotated[str, Field(min_length=1)]
     control_label: str | int
     exposure_column: Annotated[str, Field(min_length=1)]
-    window_days: PosInt
+    window_days: Days
     binary_metrics: list[str]
     continuous_metrics: list[str]
     covariate: str | None
     segment_columns: list[str]
     primary_metric: str
-    planned_split: dict[str | int, Annotated[float, Field(gt=0)]] | None
+    planned_split: dict[str | int, Annotated[float, Field(gt=0, le=1000)]] | None  # shares or weights
     alpha: Probability
     power: Probability
     correction: Literal["holm", "fdr_bh", "bonferroni", "none"]
     cap_percentile: Annotated[float, Field(gt=50, le=100)] | None
     cap_ignore_zeros: bool
     bootstrap: bool
-    target_lift: Annotated[float, Field(gt=0)]
+    target_lift: Annotated[float, Field(gt=0, le=100)]  # relative: 0.1 is +10%
     higher_is_better: bool
     sequential: bool
-    sequential_tuning: PosInt
-    cost_per_user: dict[str | int, Annotated[float, Field(ge=0)]] | None
-    value_per_conversion: Annotated[float, Field(ge=0)] | None
+    sequential_tuning: Annotated[int, Field(ge=1, le=10**10)]
+    cost_per_user: dict[str | int, Annotated[float, Field(ge=0, le=1e9)]] | None
+    value_per_conversion: Annotated[float, Field(ge=0, le=1e9)] | None
     conversion_metric: str | None
     margin: Annotated[float, Field(ge=0, le=1)] | None
     revenue_metric: str | None
@@ -210,25 +210,25 @@ class ExperimentSection(_Section):
 
 
 class ReportSection(_Section):
-    keep_failed: Annotated[int, Field(ge=0)]
+    keep_failed: Annotated[int, Field(ge=0, le=1000)]
     currency: str
-    lapse_days: PosInt
-    recent_segment_max_median_days: Annotated[float, Field(gt=0)] | Annotated[int, Field(ge=1)]
+    lapse_days: Days
+    recent_segment_max_median_days: Annotated[float, Field(gt=0, le=3660)] | Days
 
 
 class ClvSection(_Section):
     time_unit: Literal["days", "weeks"]
     model: Literal["bgnbd", "pareto_nbd"]
     method: Literal["map", "mcmc"]
-    horizon_days: PosInt
-    clv_months: PosInt
+    horizon_days: Days
+    clv_months: Annotated[int, Field(ge=1, le=120)]
     discount_rate: Annotated[float, Field(ge=0, lt=1)]
-    holdout_days: PosInt
+    holdout_days: Days
     churn_threshold: Probability
     top_share: Probability
-    min_customers: Annotated[int, Field(ge=10)]
-    mcmc_draws: Annotated[int, Field(ge=100)]
-    mcmc_chains: PosInt
+    min_customers: Annotated[int, Field(ge=10, le=10_000_000)]
+    mcmc_draws: Annotated[int, Field(ge=100, le=100_000)]
+    mcmc_chains: Annotated[int, Field(ge=1, le=16)]
 
 
 class SourceSection(_Section):
@@ -247,7 +247,7 @@ class EngineSection(_Section):
     backend: Literal["duckdb", "pyspark"]
     url: Annotated[str, Field(pattern=r"^[a-z][a-z0-9+]*://")] | None  # any ibis backend, e.g. snowflake://...
     database: Annotated[str, Field(min_length=1)] | None  # DuckDB database file (read-only)
-    threads: PosInt | None
+    threads: Annotated[int, Field(ge=1, le=1024)] | None
     memory_limit: Annotated[str, Field(pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")] | None  # DuckDB, e.g. 4GB
     temp_directory: Annotated[str, Field(min_length=1)] | None  # where DuckDB spills
     spark: SparkSection
@@ -286,9 +286,9 @@ def _rule_models() -> dict[str, type[BaseModel]]:
             elif isinstance(default, bool):
                 typ = bool
             elif isinstance(default, int):
-                typ = Annotated[int, Field(ge=1)]
+                typ = Annotated[int, Field(ge=1, le=1_000_000)]
             elif isinstance(default, float):
-                typ = Annotated[float, Field(gt=0)]
+                typ = Annotated[float, Field(gt=0, le=1000)]
             elif isinstance(default, list):
                 typ = list[str | int]
             else:
