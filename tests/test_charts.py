@@ -7,7 +7,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -55,13 +54,3 @@ def test_heatmaps_drop_all_zero_rows_and_columns():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "c"]
     assert ax.get_xlabel() == "Segment this period" and ax.get_ylabel() == "Segment last period"
-
-
-def test_pca_legend_names_the_clusters_with_their_colours():
-    rng = np.random.default_rng(0)
-    x = pd.DataFrame(rng.normal(size=(60, 3)), columns=["recency", "frequency", "monetary"])
-    labels = np.repeat([0, 1], 30)
-    fig = charts.plot_pca(x, labels, names={0: "Big spenders", 1: "One-timers"})
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["0: Big spenders", "1: One-timers"]
-    assert fig.axes[0].get_xlabel() == "First principal component"

@@ -73,7 +73,7 @@ def test_sample_clusters_agree_with_the_four_customer_types_better_than_two_clus
 
 def _customers(tmp_path, config: str | None, data: str | None = None) -> pd.DataFrame:
     """Customers of the last complete month, scored exactly as notebooks 01-02 do."""
-    ctx = context.make_context(None, data, config, str(tmp_path), 42, "en")
+    ctx = context.make_context(None, data_path=data, config_path=config, run_dir=str(tmp_path), seed=42, language="en")
     return context.customers(ctx)
 
 

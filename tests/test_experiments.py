@@ -591,10 +591,11 @@ def test_04_under_papermill_with_list_strings_and_no_user_column(tmp_path, users
     out = tmp_path / "04.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks/04_ab_evaluation.ipynb"), str(out), kernel_name="customer-analytics",
                         progress_bar=False, cwd=str(ROOT / "notebooks"), parameters={
-                            "run_dir": str(tmp_path / "run"), "mode": "table", "table_path": str(table),
-                            "variant_column": "arm", "control_label": "ctl", "binary_metrics": '["purchased"]',
-                            "continuous_metrics": "[spend]", "covariate": "spend_prev90",
-                            "segment_columns": '["tier"]', "primary_metric": "purchased"})
+                            "run_dir": str(tmp_path / "run"), "settings": {"experiment": {
+                                "mode": "table", "table_path": str(table),
+                                "variant_column": "arm", "control_label": "ctl", "binary_metrics": '["purchased"]',
+                                "continuous_metrics": "[spend]", "covariate": "spend_prev90",
+                                "segment_columns": '["tier"]', "primary_metric": "purchased"}}})
     text = out.read_text()
     assert "each row is one user" in text and "transaction data none (experiment table only)" in text
     assert "No arm is a proven winner on purchased" in text

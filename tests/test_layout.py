@@ -85,29 +85,52 @@ def test_no_import_cycle_between_modules():
 
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
+#: Not yet split (the same files are listed in pyproject's per-file-ignores of the ruff size rules):
+#: each may shrink but not grow; once one is under the limit it must leave this list.
+NOT_YET_SPLIT_MODULES = {"models/experiments.py": 1235, "pipeline/runner.py": 699, "models/clv.py": 678,
+                         "io/reading.py": 670}
+NOT_YET_SPLIT_FUNCTIONS = {
+    "io/sample.py make_sample": 280, "pipeline/runner.py _run_report": 183, "io/reading.py load_transactions": 159,
+    "models/cleaning.py clean_transactions": 153, "models/experiments.py analyse": 100,
+    "io/reading.py read_source": 85, "models/experiments.py derive_outcomes": 74,
+    "pipeline/context.py experiment_table": 71, "report/publishing.py trend_figures": 70,
+    "report/text/experiments.py decision_summary": 69, "pipeline/cli.py main": 64,
+    "models/rfm.py compute_rfm": 62, "models/experiments.py validate": 62,
+}
+
+
+def _over(found: dict[str, int], allowed: dict[str, int], limit: int) -> list[str]:
+    """Pieces over ``limit`` that are not allowed, or longer than allowed; allowed ones now under it."""
+    out = [f"{k}: {n} lines (limit {limit})" for k, n in found.items() if n > limit and n > allowed.get(k, limit)]
+    out += [f"{k} is {found.get(k, 0)} lines now: remove it from the not-yet-split list" for k in allowed
+            if found.get(k, 0) <= limit]
+    return out
 
 
 def test_no_module_is_longer_than_600_lines():
-    long = {str(p.relative_to(PACKAGE)): n for p in sorted(PACKAGE.rglob("*.py"))
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
-    assert long == {}, f"modules over {MAX_MODULE_LINES} lines (split them by job): {long}"
+    found = {str(p.relative_to(PACKAGE)): len(p.read_text(encoding="utf-8").splitlines())
+             for p in sorted(PACKAGE.rglob("*.py"))}
+    assert _over(found, NOT_YET_SPLIT_MODULES, MAX_MODULE_LINES) == []
 
 
 def _long_functions(path: Path, root: Path = PACKAGE) -> dict[str, int]:
     """Functions whose definition, docstring included, spans more than 60 lines."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return {f"{path.relative_to(root)}:{fn.lineno} {fn.name}": fn.end_lineno - fn.lineno + 1
+    return {f"{path.relative_to(root)} {fn.name}": fn.end_lineno - fn.lineno + 1
             for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
             and fn.end_lineno - fn.lineno + 1 > MAX_FUNCTION_LINES}
 
 
-@pytest.mark.parametrize("layer", LAYERS)
-def test_no_function_is_longer_than_60_lines(layer):
-    long = {k: v for p in sorted((PACKAGE / layer).rglob("*.py")) for k, v in _long_functions(p).items()}
-    assert long == {}, f"functions over {MAX_FUNCTION_LINES} lines (split them into named steps): {long}"
+def test_no_function_is_longer_than_60_lines():
+    found = {k: v for p in sorted(PACKAGE.rglob("*.py")) for k, v in _long_functions(p).items()}
+    assert _over(found, NOT_YET_SPLIT_FUNCTIONS, MAX_FUNCTION_LINES) == []
 
 
 def test_a_long_function_is_caught(tmp_path):
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
     (tmp_path / "m.py").write_text(f"def f():\n{body}\n    return 0\n")
-    assert _long_functions(tmp_path / "m.py", tmp_path) == {"m.py:1 f": MAX_FUNCTION_LINES + 2}
+    found = _long_functions(tmp_path / "m.py", tmp_path)
+    assert found == {"m.py f": MAX_FUNCTION_LINES + 2}
+    assert _over(found, {}, MAX_FUNCTION_LINES) == ["m.py f: 62 lines (limit 60)"]
+    assert _over(found, {"m.py f": 61}, MAX_FUNCTION_LINES) == ["m.py f: 62 lines (limit 60)"]  # grew
+    assert _over({}, {"m.py f": 61}, MAX_FUNCTION_LINES) == ["m.py f is 0 lines now: remove it from the not-yet-split list"]

@@ -40,20 +40,21 @@ def test_01_runs_on_an_online_retail_ii_export(tmp_path, sample):
     ii = sample.transactions.rename(columns={"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"})
     path = tmp_path / "online_retail_ii.csv"
     ii.to_csv(path, index=False, encoding="cp1252")
-    out = run("01_data_cleaning", tmp_path, data_path=str(path), preset="online_retail", period_end="2025-12-31")
+    out = run("01_data_cleaning", tmp_path, data_path=str(path), period_end="2025-12-31",
+              settings={"data": {"preset": "online_retail"}})
     assert "Invoice -> order_id" in out and "Customer ID -> customer_id" in out and "cp1252" in out
 
 
 def test_02_zh_labels_on_cdnow_render_chinese(tmp_path):
     out = run("02_rfm_scoring", tmp_path, data_path=CDNOW, config_path=CDNOW_CFG, period_end="1998-06-30",
-              language="zh", scheme="zh8")
+              language="zh", settings={"rfm": {"scheme": "zh8"}})
     assert "重要价值客户" in out
     assert "missing from font" not in out
 
 
 def test_03_on_cdnow_explains_the_choice_of_k(tmp_path):
     out = run("03_clustering", tmp_path, data_path=CDNOW, config_path=CDNOW_CFG, period_end="1998-06-30",
-              k_max=6, stability_fits=5)
+              settings={"clustering": {"k_max": 6, "stability_fits": 5}})
     assert "Chosen: k =" in out and "silhouette" in out
     assert "ARI" in out
 
@@ -78,8 +79,8 @@ def test_04_says_so_when_there_is_no_experiment(tmp_path):
 
 
 def test_05_with_pareto_nbd_in_days_states_its_unit_and_updates_the_export(tmp_path):
-    out = run("05_clv_churn", tmp_path, period_end="2025-12-31", model="pareto_nbd", time_unit="days",
-              holdout_days=120, horizon_days=60)
+    out = run("05_clv_churn", tmp_path, period_end="2025-12-31", settings={"clv": {
+        "model": "pareto_nbd", "time_unit": "days", "holdout_days": 120, "horizon_days": 60}})
     assert "Pareto/NBD (MAP, flat priors, time unit days)" in out
     assert "Calibration: up to 2025-09-02; holdout: 120 days" in out
     params = (tmp_path / "tables" / "clv_parameters.csv").read_text().splitlines()

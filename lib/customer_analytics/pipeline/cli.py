@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m customer_analytics", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("report", help="run the four notebooks for a period and write reports/<period>/")
+    r = sub.add_parser("report", help="run every notebook for a period and write reports/<period>/")
     r.add_argument("--period", help="YYYY-MM, 'previous' (last complete calendar month) or 'latest' "
                                     "(last complete month in the data; the default)")
     r.add_argument("--data", help="input file (default: the config's data.path)")

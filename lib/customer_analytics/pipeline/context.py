@@ -80,7 +80,7 @@ def period_of(period_end: str) -> tuple[str, pd.Timestamp]:
     return str(p), p.end_time.normalize()
 
 
-def make_context(period_end: str | None = None, data_path: str | None = None, config_path: str | None = None,
+def make_context(period_end: str | None = None, *, data_path: str | None = None, config_path: str | None = None,
                  run_dir: str | None = None, seed: int | None = None, language: str | None = None,
                  experiment: dict | None = None) -> RunContext:
     """Resolve a notebook's shared parameters; ``None`` means 'the config's value / the default'.
@@ -175,6 +175,35 @@ def params(section: dict, **overrides) -> dict:
     if unknown:
         raise ConfigError(f"Unknown parameter(s) {unknown}; valid: {', '.join(sorted(section))}")
     return validate_section({**section, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def section(ctx: RunContext, settings: dict | None, name: str) -> dict:
+    """The run config's section ``name`` with the notebook's ``settings[name]`` laid over it.
+
+    ``settings`` is the notebook's one parameters object, laid out like a config file
+    (``{"rfm": {"scheme": "zh8"}}``); a setting left at ``None`` or left out takes the run
+    config's value. The result is checked by the same schema as the config file.
+
+    Raises
+    ------
+    ConfigError
+        If ``settings`` names a section the config does not have, or a key the section does
+        not have, or the schema refuses a value.
+    """
+    return params(ctx.config[name], **overrides(ctx.config, settings, name))
+
+
+def overrides(config: dict, settings: dict | None, name: str) -> dict:
+    """The non-None settings of section ``name`` (``{}`` when the notebook was given none)."""
+    settings = settings or {}
+    unknown = [k for k in settings if not isinstance(config.get(k), dict)]
+    if unknown:
+        raise ConfigError(f"settings: unknown section(s) {unknown}; config sections: "
+                          f"{', '.join(k for k, v in config.items() if isinstance(v, dict))}")
+    given = settings.get(name) or {}
+    if not isinstance(given, dict):
+        raise ConfigError(f"settings.{name} = {given!r}: expected a mapping of keys to values")
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def reports_root(ctx: RunContext) -> Path:

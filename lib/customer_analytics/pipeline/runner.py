@@ -1,4 +1,4 @@
-"""The report runner: papermill over the four notebooks, atomically, with a record of the run.
+"""The report runner: papermill over the notebooks, atomically, with a record of the run.
 
 A run works in ``reports/.staging/<period>-<timestamp>/`` and is moved to
 ``reports/<period>/`` only when every notebook succeeded, so a failed, interrupted
@@ -48,14 +48,6 @@ from customer_analytics.settings import schema
 from customer_analytics.settings.loading import load_config
 
 NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
-#: Config sections whose keys become each notebook's own parameters.
-SECTIONS = {
-    "01_data_cleaning": ["data", "cleaning"],
-    "02_rfm_scoring": ["rfm"],
-    "03_clustering": ["clustering"],
-    "04_ab_evaluation": ["experiment"],
-    "05_clv_churn": ["clv"],
-}
 KERNEL_NAME = "customer-analytics"
 KEY_PACKAGES = ["pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "matplotlib", "seaborn",
                 "papermill", "nbconvert", "pyarrow", "pymc-marketing", "customer-analytics"]
@@ -335,21 +327,26 @@ def versions() -> dict:
     return out
 
 
-def notebook_parameters(nb_path: Path, name: str, cfg: dict, shared: dict) -> dict:
-    """Shared run parameters plus the notebook's own from its config sections, checked by name."""
+def notebook_parameters(nb_path: Path, shared: dict) -> dict:
+    """The shared run parameters the notebook declares.
+
+    A notebook's own settings are not passed: every notebook reads them from the run's
+    resolved configuration (``run_config.json`` in the staging folder), loaded once here.
+    """
     import papermill as pm
 
     declared = set(pm.inspect_notebook(str(nb_path)))
-    params = {k: v for k, v in shared.items() if k in declared}
-    for section in SECTIONS.get(name, []):
-        for key, value in cfg[section].items():
-            if section == "data" and key == "path":
-                continue
-            if key not in declared:
-                raise ConfigError(f"Config key '{section}.{key}' is not a parameter of notebook {name}. "
-                                  f"Its parameters: {', '.join(sorted(declared))}")
-            params[key] = rel(resolve_path(value)) if _is_path(key, value) else value
-    return params
+    return {k: v for k, v in shared.items() if k in declared}
+
+
+def staged_config(cfg: dict) -> dict:
+    """The configuration handed to the notebooks: file names relative to the project root."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in cfg.items()}
+    for section in ("data", "cleaning", "rfm", "clustering", "experiment", "clv"):
+        for key, value in out[section].items():
+            if _is_path(key, value):
+                out[section][key] = rel(resolve_path(value))
+    return out
 
 
 def _is_path(key: str, value) -> bool:
@@ -512,7 +509,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
     missing = [str(p) for p in sources.values() if not p.exists()]
     if missing:
         raise ConfigError(f"Notebook(s) not found: {missing}")
-    all_params = {name: notebook_parameters(src, name, cfg, shared) for name, src in sources.items()}
+    all_params = {name: notebook_parameters(src, shared) for name, src in sources.items()}
     part = coverage["partial_month"]
     if check_only:
         if plan.experiment_only:
@@ -529,7 +526,7 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
         return final
     try:
         staging.mkdir(parents=True)
-        _write_json(staging / context.RUN_CONFIG, cfg)  # the one configuration every notebook of the run uses
+        _write_json(staging / context.RUN_CONFIG, staged_config(cfg))  # the one configuration every notebook of the run uses
         if loaded is not None:
             context.save_input(loaded, staging)
             _write_json(staging / context.PERIOD_FILE, coverage)

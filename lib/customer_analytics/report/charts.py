@@ -105,10 +105,17 @@ def setup_plots(language: str = "en") -> None:
     matplotlib.rcParams["figure.figsize"] = (8, 4)
 
 
-def plain_axis(axis, percent: bool = False) -> None:
-    """Tick labels with thousands separators (or as percentages of 1), never an offset exponent."""
-    from matplotlib.ticker import FuncFormatter
+def plain_axis(axis, percent: bool = False, *, log: bool = False) -> None:
+    """Tick labels with thousands separators (or as percentages of 1), never an offset exponent.
 
+    On a log axis (``log=True``) the labelled ticks are 1, 2, 5, 10, 20, 50, ... and the minor
+    ticks are unlabelled.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    if log:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
     if percent:
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     else:
@@ -211,78 +218,5 @@ def plot_matrix(matrix: pd.DataFrame, title: str, fmt: str = ",d", language: str
     sns.heatmap(m, annot=True, fmt=fmt, cmap="Blues", cbar=False, ax=ax)
     ax.set(title=title, xlabel=xlabel or t("chart.this_period", language),
            ylabel=ylabel or t("chart.previous_period", language))
-    fig.tight_layout()
-    return fig
-
-
-def plot_k_metrics(metrics: pd.DataFrame, chosen: int, language: str = "en"):
-    """Inertia, silhouette, Calinski-Harabasz and Davies-Bouldin against k, chosen k marked."""
-    import matplotlib.pyplot as plt
-
-    cols = ["inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
-    for ax, c in zip(axes, cols, strict=True):
-        ax.plot(metrics.index, metrics[c], marker="o", color=SERIES["revenue"])
-        ax.axvline(chosen, color=SERIES["neutral"], ls="--", label=t("chart.chosen_k", language))
-        ax.set(title=c.replace("_", "-"), xlabel=t("chart.k", language))
-        plain_axis(ax.yaxis)
-    axes[0].legend(loc="upper right")
-    fig.tight_layout()
-    return fig
-
-
-def plot_snake(standardised: pd.DataFrame, names: dict, feature_labels: dict | None = None,
-               language: str = "en"):
-    """Snake plot: standardised feature means per cluster, features named in words."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    labels = [(feature_labels or {}).get(c, str(c).replace("_", " ")) for c in standardised.columns]
-    for cid, row in standardised.iterrows():
-        ax.plot(labels, row.to_numpy(), marker="o", color=color_for(int(cid)),
-                label=f"{cid}: {names.get(int(cid), cid)}")
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set(title=t("chart.snake_title", language), ylabel=t("chart.z_unit", language),
-           xlabel=t("chart.feature", language))
-    ax.legend(title=t("chart.cluster", language), fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
-    fig.tight_layout()
-    return fig
-
-
-def plot_pca(x: pd.DataFrame, labels, seed: int = 42, sample: int = 3000, names: dict | None = None,
-             language: str = "en"):
-    """2-D PCA of the scaled features for a seeded sample of customers, coloured and named by cluster."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from sklearn.decomposition import PCA
-    from sklearn.preprocessing import StandardScaler
-
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(x), min(sample, len(x)), replace=False)
-    z = PCA(n_components=2, random_state=seed).fit_transform(StandardScaler().fit_transform(x.to_numpy()[idx]))
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    lab = np.asarray(labels)[idx]
-    for c in sorted(set(lab)):
-        ax.scatter(z[lab == c, 0], z[lab == c, 1], s=6, alpha=0.6, color=color_for(c),
-                   label=f"{c}: {(names or {}).get(int(c), c)}" if names else str(c))
-    ax.set(title=t("chart.pca_title", language, n=f"{len(idx):,}"), xlabel=t("chart.pc1", language),
-           ylabel=t("chart.pc2", language))
-    ax.legend(title=t("chart.cluster", language), markerscale=3, fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_forest(rows: pd.DataFrame, title: str, language: str = "en", xlabel: str | None = None):
-    """Forest plot of per-segment differences with their intervals, one row per arm x segment."""
-    import matplotlib.pyplot as plt
-
-    r = rows.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(r) + 1.5))
-    y = range(len(r))[::-1]
-    ax.errorbar(r["diff"], list(y), xerr=[r["diff"] - r["ci_low"], r["ci_high"] - r["diff"]], fmt="o",
-                color=SERIES["revenue"], ecolor="#999", capsize=3)
-    ax.axvline(0, color="grey", ls="--")
-    ax.set_yticks(list(y), [f"{a} · {s}" for a, s in zip(r["arm"], r["segment"], strict=True)])
-    ax.set(title=title, xlabel=xlabel or t("chart.forest_x", language))
     fig.tight_layout()
     return fig

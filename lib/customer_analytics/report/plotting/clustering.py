@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from customer_analytics.models.clustering import BASE_FEATURES, KChoice, seeded_sample
-from customer_analytics.report.charts import SERIES, color_for
+from customer_analytics.report.charts import SERIES, color_for, plain_axis
 from customer_analytics.report.i18n import t
 from customer_analytics.report.text.clustering import (
     BETTER,
@@ -20,19 +20,6 @@ from customer_analytics.report.text.clustering import (
     median_words,
     percentile,
 )
-
-
-def _plain_axis(axis, log: bool = False) -> None:
-    """Plain tick labels with thousands separators: no offset, no scientific exponent.
-
-    On a log axis the labelled ticks are 1, 2, 5, 10, 20, 50, ... and the minor ticks are unlabelled.
-    """
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    if log:
-        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        axis.set_minor_formatter(NullFormatter())
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}"))
 
 
 def plot_k_choice(choice: KChoice, language: str = "en", fits: int = 20):
@@ -91,7 +78,7 @@ def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str],
         ax.axvline(cut.loc[col, "high"], color="#555", ls=":", lw=1.2)
         if col != "recency_days":
             ax.set_xscale("log")
-        _plain_axis(ax.xaxis, log=col != "recency_days")
+        plain_axis(ax.xaxis, log=col != "recency_days")
         xlabel = median_words(col, language)
         if col == "monetary" and currency:
             xlabel = t("nb03.chart.spend_unit", language, label=xlabel, currency=currency)
