@@ -95,7 +95,7 @@ NOT_YET_SPLIT_FUNCTIONS = {
     "io/reading.py read_source": 85, "models/experiments.py derive_outcomes": 74,
     "pipeline/context.py experiment_table": 71, "report/publishing.py trend_figures": 70,
     "report/text/experiments.py decision_summary": 69, "pipeline/cli.py main": 64,
-    "models/rfm.py compute_rfm": 62, "models/experiments.py validate": 62,
+    "models/experiments.py validate": 62,
 }
 
 

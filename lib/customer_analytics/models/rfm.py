@@ -45,6 +45,7 @@ def compute_rfm(
     tx: pd.DataFrame,
     as_of: str | pd.Timestamp,
     window_months: int | None = None,
+    *,
     monetary: str = "total",
     con=None,
 ) -> pd.DataFrame:
@@ -72,18 +73,14 @@ def compute_rfm(
     Examples
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
-    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-30", "2024-01-15 18:00"]),
+    ...     "order_date": pd.to_datetime(["2024-01-01 00:00", "2024-01-30 00:00", "2024-01-15 18:00"]),
     ...     "amount": [10.0, 20.0, 5.0]})
     >>> compute_rfm(tx, "2024-01-31")[["customer_id", "recency_days", "frequency", "monetary"]]
       customer_id  recency_days  frequency  monetary
     0           a             1          2      30.0
     1           b            16          1       5.0
     """
-    missing = [c for c in ("customer_id", "order_id", "order_date", "amount") if c not in tx.columns]
-    if missing:
-        raise InputError(f"compute_rfm needs columns {missing}; found {list(tx.columns)}")
-    if monetary not in ("total", "aov"):
-        raise ConfigError(f"monetary must be 'total' or 'aov', got '{monetary}'")
+    _check_rfm_inputs(tx, monetary)
     end = pd.Timestamp(as_of).normalize()
     # the aggregation is one ibis expression (engine.rfm_summary): embedded DuckDB here, or the
     # engine that holds the data (Spark, a warehouse); money is summed in integer cents
@@ -93,6 +90,20 @@ def compute_rfm(
     out = con.execute(engine.rfm_summary(lines, end, window_months))
     if out.empty:
         raise InputError(f"No purchases on or before {end.date()} (window_months={window_months}).")
+    return _typed_rfm(out, end, monetary)
+
+
+def _check_rfm_inputs(tx, monetary: str) -> None:
+    """Refuse transactions without the four columns RFM needs, or an unknown monetary measure."""
+    missing = [c for c in ("customer_id", "order_id", "order_date", "amount") if c not in tx.columns]
+    if missing:
+        raise InputError(f"compute_rfm needs columns {missing}; found {list(tx.columns)}")
+    if monetary not in ("total", "aov"):
+        raise ConfigError(f"monetary must be 'total' or 'aov', got '{monetary}'")
+
+
+def _typed_rfm(out: pd.DataFrame, end: pd.Timestamp, monetary: str) -> pd.DataFrame:
+    """The engine's per-customer summary as :data:`RFM_COLUMNS`: days, counts and money (cents / 100)."""
     out["customer_id"] = out["customer_id"].astype("string")
     for col in ("first_purchase", "last_purchase"):
         out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
@@ -271,9 +282,10 @@ def assign_segments(scored: pd.DataFrame, scheme: Scheme, zh8_threshold: str = "
     return seg
 
 
-def score_customers(
+def score_customers(  # noqa: PLR0913 (the keys of the rfm config section, passed as **config["rfm"])
     tx: pd.DataFrame,
     as_of: str | pd.Timestamp,
+    *,
     scheme: str = "en11",
     n_levels: int = 5,
     score_method: str = "quantile",
@@ -288,7 +300,7 @@ def score_customers(
     ``score_customers(tx, as_of, **config["rfm"])`` scores with a run's settings.
     """
     sch = load_scheme(scheme)
-    rfm = add_scores(compute_rfm(tx, as_of, window_months, monetary), n_levels, score_method, thresholds)
+    rfm = add_scores(compute_rfm(tx, as_of, window_months, monetary=monetary), n_levels, score_method, thresholds)
     rfm["segment"] = assign_segments(rfm, sch, zh8_threshold)
     return rfm
 
