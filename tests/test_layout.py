@@ -94,7 +94,7 @@ NOT_YET_SPLIT_FUNCTIONS = {
     "models/cleaning.py clean_transactions": 153, "models/experiments.py analyse": 100,
     "io/reading.py read_source": 85, "models/experiments.py derive_outcomes": 74,
     "pipeline/context.py experiment_table": 71, "report/publishing.py trend_figures": 70,
-    "report/text/experiments.py decision_summary": 69, "pipeline/cli.py main": 64,
+    "report/text/experiments.py decision_summary": 69,
     "models/experiments.py validate": 62,
 }
 

@@ -77,70 +77,79 @@ def write_error_log(exc: BaseException, reports: Path | None) -> Path:
     return Path("(no log written: no writable folder)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "make-sample":
-        paths = write_sample(make_sample(seed=args.seed, n_customers=args.customers), args.out)
-        for k, v in paths.items():
-            print(f"{k}: {v}")
-        return 0
-
-    if args.command == "make-warehouse":
-        d = load_config(None)["data"]
-        loaded = reading.load_transactions(d["path"], preset=d["preset"])
-        n = reading.write_duckdb_table(loaded, args.out, args.table)
-        print(f"{args.table}: {n:,} lines from {loaded.path.name} written to {args.out}")
-        return 0
+def _make_sample(args) -> int:
+    paths = write_sample(make_sample(seed=args.seed, n_customers=args.customers), args.out)
+    for k, v in paths.items():
+        print(f"{k}: {v}")
+    return 0
 
 
+def _make_warehouse(args) -> int:
+    d = load_config(None)["data"]
+    loaded = reading.load_transactions(d["path"], preset=d["preset"])
+    n = reading.write_duckdb_table(loaded, args.out, args.table)
+    print(f"{args.table}: {n:,} lines from {loaded.path.name} written to {args.out}")
+    return 0
+
+
+def _report(args, argv: list[str], reports: Path | None) -> int:
+    """Run one period (or a backfill) and print where the index is; the exit code."""
     kwargs = dict(data=args.data, config=args.config, show_code=args.show_code, force=args.force, language=args.language,
                   reports_dir=args.reports_dir, notebooks_dir=args.notebooks_dir, progress=not args.quiet,
-                  verbose=args.verbose and not args.quiet, check_only=args.check,
-                  argv=list(argv if argv is not None else sys.argv[1:]))
-    reports = Path(args.reports_dir) if args.reports_dir else None
-    try:
-        if args.start or args.end:
-            if not (args.start and args.end):
-                raise InputError("--from and --to go together")
-            results = runner.backfill(args.start, args.end, **kwargs)
-            print("\nBackfill summary:")
-            for per, status in results.items():
-                print(f"  {per}: {status}")
-            failed = [p for p, s in results.items() if s.startswith("failed")]
-            stale = [p for p, s in results.items() if s.startswith("no data")]
-            index = (reports or runner.project_root() / "reports") / "index.html"
-            print(f"Index: {index}")
-            return 1 if failed else 4 if stale else 0
+                  verbose=args.verbose and not args.quiet, check_only=args.check, argv=argv)
+    if not (args.start or args.end):
         folder = runner.run_report(period=args.period, **kwargs)
         if not args.check:
             print(f"Index: {folder.parent / 'index.html'}")
         return 0
-    except ReportExistsError as exc:
-        print(f"Refused: {exc}", file=sys.stderr)
-        return 3
-    except runner.NotebookFailed as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        print("The executed notebook with the error is under reports/_failed/; any earlier report is unchanged.",
-              file=sys.stderr)
-        return 1
-    except StaleDataError as exc:
-        print(f"Stale data: {exc}", file=sys.stderr)
-        return 4
-    except InputError as exc:
-        print(f"Input error: {exc}", file=sys.stderr)
-        return 2
-    except LockHeldError as exc:
-        print(f"Refused: {exc}", file=sys.stderr)
-        return 6
+    if not (args.start and args.end):
+        raise InputError("--from and --to go together")
+    results = runner.backfill(args.start, args.end, **kwargs)
+    print("\nBackfill summary:")
+    for per, status in results.items():
+        print(f"  {per}: {status}")
+    failed = [p for p, s in results.items() if s.startswith("failed")]
+    stale = [p for p, s in results.items() if s.startswith("no data")]
+    print(f"Index: {(reports or runner.project_root() / 'reports') / 'index.html'}")
+    return 1 if failed else 4 if stale else 0
+
+
+#: Expected failures, in the order they are matched: the exception type, the message's first word, the exit code.
+EXIT_CODES = [(ReportExistsError, "Refused", 3), (runner.NotebookFailed, "FAILED", 1), (StaleDataError, "Stale data", 4),
+              (InputError, "Input error", 2), (LockHeldError, "Refused", 6)]
+
+
+def _exit_code(exc: Exception, reports: Path | None) -> int:
+    """Print one line for a failed run and return its exit code (5: a bug, the traceback in a log file)."""
+    for kind, lead, code in EXIT_CODES:
+        if isinstance(exc, kind):
+            print(f"{lead}: {exc}", file=sys.stderr)
+            if code == 1:
+                print("The executed notebook with the error is under reports/_failed/; any earlier report is "
+                      "unchanged.", file=sys.stderr)
+            return code
+    log = write_error_log(exc, reports)
+    one_line = " ".join(str(exc).split())[:300]
+    print(f"Internal error while {runner.current_step['name']}: {type(exc).__name__}: {one_line}. "
+          f"The traceback is in {log}", file=sys.stderr)
+    return 5
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: ``report`` (the exit codes are listed in the README), ``make-sample``, ``make-warehouse``."""
+    args = _parser().parse_args(argv)
+    if args.command == "make-sample":
+        return _make_sample(args)
+    if args.command == "make-warehouse":
+        return _make_warehouse(args)
+    reports = Path(args.reports_dir) if args.reports_dir else None
+    try:
+        return _report(args, list(argv if argv is not None else sys.argv[1:]), reports)
     except KeyboardInterrupt:
         print("Interrupted: nothing was published; the partial run is under reports/_failed/.", file=sys.stderr)
         return 130
-    except Exception as exc:  # anything else is a bug: one line here, the traceback in a log file
-        log = write_error_log(exc, reports)
-        one_line = " ".join(str(exc).split())[:300]
-        print(f"Internal error while {runner.current_step['name']}: {type(exc).__name__}: {one_line}. "
-              f"The traceback is in {log}", file=sys.stderr)
-        return 5
+    except Exception as exc:  # expected failures get their exit code; anything else is a bug
+        return _exit_code(exc, reports)
 
 
 if __name__ == "__main__":  # pragma: no cover
