@@ -106,6 +106,24 @@ def validate(df: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
         column is given). Messages name the column and show examples. A segment with
         no users in some arm is not an error: :func:`analyse` reports and skips it.
     """
+    _check_columns(df, spec)
+    arms = _check_arms(df, spec)
+    _check_unique_users(df, spec)
+    out = df.copy()
+    out[spec.variant_column] = arms
+    for col in [*spec.metrics, *([spec.covariate] if spec.covariate else [])]:
+        out[col] = _numeric(df, col)
+    _check_values(out, spec)
+    for col in spec.segment_columns:
+        blank = out[col].isna() | out[col].astype(str).str.strip().eq("")
+        if blank.any():
+            raise InputError(f"Segment column '{col}' is empty for {int(blank.sum()):,} user(s); give every user a segment.")
+        out[col] = out[col].astype(str)
+    return out
+
+
+def _check_columns(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    """Every column the spec names is in the table, and there is at least one metric."""
     needed = [spec.variant_column, *spec.metrics, *spec.segment_columns]
     needed += [c for c in (spec.user_column, spec.covariate) if c]
     missing = [c for c in needed if c not in df.columns]
@@ -113,6 +131,10 @@ def validate(df: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
         raise InputError(f"Experiment table lacks column(s) {missing}; columns found: {list(df.columns)}")
     if not spec.metrics:
         raise ConfigError("No metrics given: set binary_metrics and/or continuous_metrics.")
+
+
+def _check_arms(df: pd.DataFrame, spec: ExperimentSpec) -> pd.Series:
+    """The arm labels as text; the control label is among them and there are two arms or more."""
     arms = df[spec.variant_column].astype(str)
     found = sorted(arms.unique())
     if spec.control_label not in found:
@@ -122,6 +144,11 @@ def validate(df: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
         )
     if len(found) < 2:
         raise InputError(f"Column '{spec.variant_column}' has a single arm ({found}); an experiment needs two or more.")
+    return arms
+
+
+def _check_unique_users(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    """With a user column, each user appears once."""
     if spec.user_column:
         dup = df[spec.user_column].duplicated(keep=False)
         if dup.any():
@@ -130,15 +157,20 @@ def validate(df: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
                 f"{int(dup.sum()):,} rows share a user id in '{spec.user_column}' (e.g. {ex}); "
                 "each user must appear once in an experiment."
             )
-    out = df.copy()
-    out[spec.variant_column] = arms
-    for col in [*spec.metrics, *([spec.covariate] if spec.covariate else [])]:
-        num = pd.to_numeric(df[col], errors="coerce")
-        bad = num.isna() & df[col].notna()
-        if bad.any():
-            ex = [(i, v) for i, v in df.loc[bad, col].head(3).items()]
-            raise InputError(f"Column '{col}' has {int(bad.sum()):,} non-numeric value(s), e.g. (row, value) {ex}")
-        out[col] = num.astype(float)
+
+
+def _numeric(df: pd.DataFrame, col: str) -> pd.Series:
+    """Column ``col`` as floats; refused, with examples, when a value is not a number."""
+    num = pd.to_numeric(df[col], errors="coerce")
+    bad = num.isna() & df[col].notna()
+    if bad.any():
+        ex = [(i, v) for i, v in df.loc[bad, col].head(3).items()]
+        raise InputError(f"Column '{col}' has {int(bad.sum()):,} non-numeric value(s), e.g. (row, value) {ex}")
+    return num.astype(float)
+
+
+def _check_values(out: pd.DataFrame, spec: ExperimentSpec) -> None:
+    """Binary metrics are 0/1; continuous metrics and the covariate have no missing values."""
     for col in spec.binary_metrics:
         bad = ~out[col].isin([0.0, 1.0])
         if bad.any():
@@ -150,12 +182,6 @@ def validate(df: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
     if spec.covariate and out[spec.covariate].isna().any():
         n = int(out[spec.covariate].isna().sum())
         raise InputError(f"Covariate '{spec.covariate}' has {n:,} missing value(s); CUPED needs a value for every user (use 0 for no pre-period activity).")
-    for col in spec.segment_columns:
-        blank = out[col].isna() | out[col].astype(str).str.strip().eq("")
-        if blank.any():
-            raise InputError(f"Segment column '{col}' is empty for {int(blank.sum()):,} user(s); give every user a segment.")
-        out[col] = out[col].astype(str)
-    return out
 
 
 # ------------------------------------------------------------------ checks
