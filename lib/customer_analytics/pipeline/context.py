@@ -296,14 +296,24 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
         binary_metrics=list(p["binary_metrics"] or []), continuous_metrics=list(p["continuous_metrics"] or []),
         covariate=p["covariate"], segment_columns=list(p["segment_columns"] or []), planned_split=p["planned_split"])
     if mode == "table":
-        path = resolve_path(p["table_path"])
-        if path is None or not path.exists():
-            raise ConfigError(f"experiment.table_path must name an existing file for mode 'table', got {p['table_path']!r}")
-        df = read_table(path)
-        who = f"one row per user in '{spec.user_column}'" if spec.user_column else "each row is one user"
-        return df, spec, [f"Per-user table {path.name}: {len(df):,} rows ({who}), arms in '{spec.variant_column}'."]
+        return _user_table(p, spec)
     if mode != "transactions":
         raise ConfigError(f"experiment.mode must be transactions, table or none, got '{mode}'")
+    return _campaign_outcomes(ctx, p, spec)
+
+
+def _user_table(p: dict, spec) -> tuple[pd.DataFrame, object, list[str]]:
+    """Mode ``table``: the per-user file as it is."""
+    path = resolve_path(p["table_path"])
+    if path is None or not path.exists():
+        raise ConfigError(f"experiment.table_path must name an existing file for mode 'table', got {p['table_path']!r}")
+    df = read_table(path)
+    who = f"one row per user in '{spec.user_column}'" if spec.user_column else "each row is one user"
+    return df, spec, [f"Per-user table {path.name}: {len(df):,} rows ({who}), arms in '{spec.variant_column}'."]
+
+
+def _campaign_outcomes(ctx: RunContext, p: dict, spec) -> tuple[pd.DataFrame | None, object, list[str]]:
+    """Mode ``transactions``: outcomes after each exposure, with segments as of the day before the first."""
     path = resolve_path(p["assignment_path"])
     if path is None or not path.exists():
         raise ConfigError(f"experiment.assignment_path must name an existing file, got {p['assignment_path']!r}")
@@ -322,6 +332,14 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
     notes.insert(0, f"{len(out):,} assigned customers from {path.name}; outcomes over {p['window_days']} days "
                     f"after each exposure; covariate pre_revenue = net revenue in the 90 days before.")
     before = first.normalize() - pd.Timedelta(days=1)
+    segs = _add_segments(ctx, out, tx, before, spec=spec, notes=notes)
+    spec.variant_column, spec.user_column, spec.segment_columns = "variant", "customer_id", segs
+    notes.append(f"Segments: {', '.join(segs) or 'none'} as of {before.date()}, the day before the first exposure.")
+    return out, spec, notes
+
+
+def _add_segments(ctx: RunContext, out: pd.DataFrame, tx: pd.DataFrame, before, *, spec, notes: list[str]) -> list[str]:
+    """Each customer's RFM segment (and cluster, with notebook 03's model) as of ``before``, small ones pooled."""
     scored = rfm.score_customers(tx, before, **ctx.config["rfm"])
     labels = rfm_text.label_table(ctx.language)
     seg = scored.set_index("customer_id")["segment"].map(lambda k: labels.get(k, k))
@@ -342,9 +360,7 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
             out.loc[out[col].isin(small), col] = "other (small segments)"
             notes.append(f"Segments with fewer than {MIN_CELL} users in an arm were pooled into "
                          f"'other (small segments)': {', '.join(map(str, small))}.")
-    spec.variant_column, spec.user_column, spec.segment_columns = "variant", "customer_id", segs
-    notes.append(f"Segments: {', '.join(segs) or 'none'} as of {before.date()}, the day before the first exposure.")
-    return out, spec, notes
+    return segs
 
 
 # ------------------------------------------------------------ the period and the input, read once

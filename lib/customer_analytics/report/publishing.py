@@ -204,24 +204,39 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
 
     ok = sorted((r for r in rows if r["status"] == "success" and r.get("revenue") is not None),
                 key=lambda r: r["period"])
     if len(ok) < 2:
         return []
     charts.setup_plots(language)
-    x = [r["period"] for r in ok]
-    out = []
+    figures = [_trend_revenue(ok, language, currency), _trend_active(ok, language)]
+    if all(r.get("mix") is not None for r in ok):
+        figures.append(_trend_mix(ok, language))
+    if all(r.get("net_migration") is not None for r in ok):
+        figures.append(_trend_migration(ok, language))
+    return [(t(key, language), _png(fig)) for key, fig in figures]
+
+
+def _trend_revenue(ok: list[dict], language: str, currency: str):
+    """Revenue in each period (bars)."""
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 3))
-    ax.bar(x, [r["revenue"] for r in ok], color=charts.SERIES["revenue"], label=t("chart.revenue", language))
+    ax.bar([r["period"] for r in ok], [r["revenue"] for r in ok], color=charts.SERIES["revenue"],
+           label=t("chart.revenue", language))
     ax.set(title=t("index.trend_revenue", language), ylabel=t("chart.revenue_unit", language, currency=currency),
            xlabel=t("chart.month", language), ylim=(0, None))
     charts.plain_axis(ax.yaxis)
     ax.tick_params(axis="x", rotation=90)
-    out.append((t("index.trend_revenue", language), _png(fig)))
+    return "index.trend_revenue", fig
 
+
+def _trend_active(ok: list[dict], language: str):
+    """Customers who bought in each period: returning, with the new ones stacked on top."""
+    import matplotlib.pyplot as plt
+
+    x = [r["period"] for r in ok]
     fig, ax = plt.subplots(figsize=(6, 3))
     new = [r.get("new_customers") or 0 for r in ok]
     ret = [r.get("returning_customers") or 0 for r in ok]
@@ -232,38 +247,45 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
     charts.plain_axis(ax.yaxis)
     ax.legend(loc="upper left", fontsize=8)
     ax.tick_params(axis="x", rotation=90)
-    out.append((t("index.trend_active", language), _png(fig)))
+    return "index.trend_active", fig
 
-    mixes = [r["mix"] for r in ok if r.get("mix") is not None]
-    if len(mixes) == len(ok):
-        mix = pd.DataFrame(mixes, index=x).fillna(0)
-        mix = mix.loc[:, (mix > 0).any()]
-        labels = rfm_text.label_table(language)
-        fig, ax = plt.subplots(figsize=(6, 3.2))
-        ax.stackplot(range(len(x)), mix.T.to_numpy(), colors=charts.colors_for(mix.columns),
-                     labels=[labels.get(c, c) for c in mix.columns])
-        ax.set_xticks(range(len(x)), x, rotation=90)
-        ax.set(title=t("index.trend_mix", language), ylabel=t("index.share_of_customers", language),
-               xlabel=t("chart.month", language), ylim=(0, 1), xlim=(0, len(x) - 1))
-        charts.plain_axis(ax.yaxis, percent=True)
-        ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=7)
-        out.append((t("index.trend_mix", language), _png(fig)))
 
-    nets = [r["net_migration"] for r in ok if r.get("net_migration") is not None]
-    if len(nets) == len(ok):
-        net = pd.DataFrame(nets, index=x).fillna(0)
-        labels = rfm_text.label_table(language)
-        fig, ax = plt.subplots(figsize=(6, 3))
-        for c in net.columns:
-            ax.plot(x, net[c], marker="o", color=charts.color_for(c), label=labels.get(c, c))
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.set(title=t("index.trend_migration", language), ylabel=t("index.net_customers", language),
-               xlabel=t("chart.month", language))
-        charts.plain_axis(ax.yaxis)
-        ax.tick_params(axis="x", rotation=90)
-        ax.legend(fontsize=7, loc="best")
-        out.append((t("index.trend_migration", language), _png(fig)))
-    return out
+def _trend_mix(ok: list[dict], language: str):
+    """The segment mix: stacked shares of customers in each period."""
+    import matplotlib.pyplot as plt
+
+    x = [r["period"] for r in ok]
+    mix = pd.DataFrame([r["mix"] for r in ok], index=x).fillna(0)
+    mix = mix.loc[:, (mix > 0).any()]
+    labels = rfm_text.label_table(language)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.stackplot(range(len(x)), mix.T.to_numpy(), colors=charts.colors_for(mix.columns),
+                 labels=[labels.get(c, c) for c in mix.columns])
+    ax.set_xticks(range(len(x)), x, rotation=90)
+    ax.set(title=t("index.trend_mix", language), ylabel=t("index.share_of_customers", language),
+           xlabel=t("chart.month", language), ylim=(0, 1), xlim=(0, len(x) - 1))
+    charts.plain_axis(ax.yaxis, percent=True)
+    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=7)
+    return "index.trend_mix", fig
+
+
+def _trend_migration(ok: list[dict], language: str):
+    """Net migration into the top segments (entered minus left) in each period."""
+    import matplotlib.pyplot as plt
+
+    x = [r["period"] for r in ok]
+    net = pd.DataFrame([r["net_migration"] for r in ok], index=x).fillna(0)
+    labels = rfm_text.label_table(language)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for c in net.columns:
+        ax.plot(x, net[c], marker="o", color=charts.color_for(c), label=labels.get(c, c))
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(title=t("index.trend_migration", language), ylabel=t("index.net_customers", language),
+           xlabel=t("chart.month", language))
+    charts.plain_axis(ax.yaxis)
+    ax.tick_params(axis="x", rotation=90)
+    ax.legend(fontsize=7, loc="best")
+    return "index.trend_migration", fig
 
 
 def _cell(v, kind: str = "text", currency: str = "") -> str:
