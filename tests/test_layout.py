@@ -93,7 +93,6 @@ NOT_YET_SPLIT_FUNCTIONS = {
     "io/sample.py make_sample": 280, "pipeline/runner.py _run_report": 183, "io/reading.py load_transactions": 159,
     "models/cleaning.py clean_transactions": 153, "models/experiments.py analyse": 100,
     "io/reading.py read_source": 85, "models/experiments.py derive_outcomes": 74,
-    "report/text/experiments.py decision_summary": 69,
 }
 
 
