@@ -295,6 +295,7 @@ def load_transactions(
     preset: str = "generic",
     file_format: str | None = None,
     delimiter: str | None = None,
+    *,
     encoding: str | None = None,
     date_format: str | None = None,
     column_mapping: dict | None = None,

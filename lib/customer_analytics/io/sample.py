@@ -113,6 +113,7 @@ def make_sample(
     n_customers: int = 1500,
     start: str = "2024-01-01",
     end: str = "2025-12-31",
+    *,
     campaign_start: str = "2025-11-03",
     window_days: int = 28,
 ) -> SampleData:

@@ -72,7 +72,7 @@ def engine_assignable(pipeline) -> bool:
 
 
 def assign_expr(features, pipeline, columns: list[str], id_map: dict[int, int] | None = None,
-                name: str = "cluster"):
+                *, name: str = "cluster"):
     """Every customer's cluster as one ibis expression: scale with the fitted numbers, then the nearest centroid.
 
     For each row, z_j = (x_j - center_j) / scale_j for every feature j (the fitted scaler's

@@ -208,7 +208,7 @@ def plot_segment_shares(summary: pd.DataFrame, title: str | None = None, languag
 
 
 def plot_matrix(matrix: pd.DataFrame, title: str, fmt: str = ",d", language: str = "en",
-                xlabel: str | None = None, ylabel: str | None = None):
+                *, xlabel: str | None = None, ylabel: str | None = None):
     """Annotated heatmap of a matrix (migration counts or percentages); all-zero rows/columns dropped."""
     import matplotlib.pyplot as plt
     import seaborn as sns

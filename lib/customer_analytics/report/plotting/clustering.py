@@ -92,7 +92,7 @@ def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str],
     return fig
 
 
-def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, sample: int = 3000,
+def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, *, sample: int = 3000,
              language: str = "en"):
     """2-D PCA map of the scaled features for a seeded sample of customers, coloured and labelled by cluster name."""
     import matplotlib.pyplot as plt

@@ -46,7 +46,7 @@ def plot_tracking(tr: pd.DataFrame, calibration_end: pd.Timestamp, language: str
 
 
 def plot_predictions(pred: pd.DataFrame, horizon_days: int, clv_months: int = 12, language: str = "en",
-                     currency: str = ""):
+                     *, currency: str = ""):
     """Histograms of P(alive), churn risk (percent) and CLV (log scale)."""
     import matplotlib.pyplot as plt
 
