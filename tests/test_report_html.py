@@ -170,7 +170,7 @@ def test_ab_report_in_chinese_reads_cleanly_with_its_decision_first(ab_report_zh
 def test_ab_report_without_an_experiment_says_so_in_one_sentence(tmp_path, small_sample_files):
     from report_html import visible_soup
 
-    page = run_and_export("04_ab_evaluation", tmp_path, {"period_end": "2025-12-31", "mode": "none",
+    page = run_and_export("04_ab_evaluation", tmp_path, {"period_end": "2025-12-31", "settings": {"experiment": {"mode": "none"}},
                                                          "run_dir": str(tmp_path / "run"),
                                                          "config_path": str(small_sample_files["config"])})
     assert problems(page) == []

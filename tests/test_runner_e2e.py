@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from conftest import ROOT
 
 from customer_analytics.report.i18n import t
@@ -42,6 +41,19 @@ def tables(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in files}
 
 
+def _notebooks_with_a_failing_cell(folder: Path, name: str) -> Path:
+    """A copy of the notebooks where ``name`` raises in a code cell after its setup (a config the
+    schema accepts cannot make a notebook fail: it refuses bad values before anything runs)."""
+    shutil.copytree(ROOT / "notebooks", folder)
+    path = folder / f"{name}.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    at = next(i for i, c in enumerate(nb["cells"]) if "context.make_context(" in "".join(c["source"])) + 1
+    nb["cells"].insert(at, {"cell_type": "code", "execution_count": None, "id": "planted-failure", "metadata": {},
+                            "outputs": [], "source": ["raise RuntimeError('a planted failure')"]})
+    path.write_text(json.dumps(nb, indent=1))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory, small_sample_files):
     tmp = tmp_path_factory.mktemp("e2e")
@@ -59,9 +71,8 @@ def scenario(tmp_path_factory, small_sample_files):
     s["forced_html"] = (s["final"] / "02_rfm_scoring.html").read_text() if s["final"].exists() else ""
 
     good = tree_hashes(s["final"])
-    bad_cfg = tmp / "bad.yaml"
-    bad_cfg.write_text(yaml.safe_dump({**yaml.safe_load(Path(cfg).read_text()), "clustering": {"k": 100000}}))
-    s["failed"] = cli("--config", str(bad_cfg), "--reports-dir", str(reports), "--period", PERIOD, "--force")
+    broken = _notebooks_with_a_failing_cell(tmp / "notebooks", "03_clustering")
+    s["failed"] = cli(*base, "--force", "--notebooks-dir", str(broken))
     s["unchanged_after_failure"] = tree_hashes(s["final"]) == good
 
     no_customer = tmp / "no_customer.csv"
@@ -189,7 +200,7 @@ def test_failing_notebook_exits_nonzero_and_names_the_cell(scenario):
     r = scenario["failed"]
     assert r.returncode == 1
     assert "Notebook 03_clustering failed in cell" in r.stderr
-    assert "customers for up to k_max=100000" in r.stderr  # the exception text
+    assert "RuntimeError: a planted failure" in r.stderr  # the exception text
     failed = list((scenario["reports"] / "_failed").glob(f"{PERIOD}-*"))
     assert failed and (failed[0] / "03_clustering.ipynb").exists()
     assert json.loads((failed[0] / "run.json").read_text())["status"] == "failed"

@@ -113,10 +113,11 @@ def plain_axis(axis, percent: bool = False, *, log: bool = False) -> None:
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    if log:
+    if log:  # 0.5, 1, 2, 5, 10, 20, ...: small ticks with just the decimals they need
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         axis.set_minor_formatter(NullFormatter())
-    if percent:
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}"))
+    elif percent:
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     else:
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == int(v)
