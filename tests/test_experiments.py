@@ -579,7 +579,7 @@ def test_list_parameters_given_as_json_or_yaml_strings_are_parsed():
     assert ex.parse_list_param("segment_columns", []) == [] and ex.parse_list_param("x", None) == []
     assert ex.parse_mapping_param("planned_split", '{"control": 0.5, "a": 0.5}') == {"control": 0.5, "a": 0.5}
     for bad in ("visit", "visit,conversion", '{"a": 1}', 3):
-        with pytest.raises(ConfigError, match=r"must be a list of column names, e\.g\. .*-p binary_metrics '\[\"visit\", \"conversion\"\]'"):
+        with pytest.raises(ConfigError, match=r"must be a list of column names, e\.g\. binary_metrics: \[visit, conversion\] in YAML or in the notebook's settings, or the string '\[\"visit\", \"conversion\"\]'"):
             ex.parse_list_param("binary_metrics", bad)
 
 

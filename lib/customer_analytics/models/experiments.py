@@ -1091,7 +1091,7 @@ def parse_list_param(name: str, value) -> list[str]:
     if isinstance(parsed, (list, tuple)) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in parsed):
         return [str(x) for x in parsed]
     raise ConfigError(f"Parameter '{name}' must be a list of column names, e.g. {name}: [visit, conversion] in "
-                      f"YAML, or -p {name} '[\"visit\", \"conversion\"]' with papermill; got {value!r}")
+                      f"YAML or in the notebook's settings, or the string '[\"visit\", \"conversion\"]'; got {value!r}")
 
 
 def parse_mapping_param(name: str, value) -> dict | None:
