@@ -95,11 +95,11 @@ def test_numbers_percentages_and_p_values_are_written_for_a_reader():
 def test_an_effect_is_written_with_its_interval_in_pp_or_the_metrics_unit():
     assert ex_text.fmt_diff("binary", 0.0766, 0.0699, 0.0832) == "+7.66 pp (95% CI +6.99 to +8.32 pp)"
     assert ex_text.fmt_diff("continuous", 1.25, -0.5, 3.0) == "+1.25 (95% CI -0.5 to +3.00)"
-    assert ex_text.fmt_diff("continuous", 1.25, -0.5, 3.0, 0.1) == "+1.25 (90% CI -0.5 to +3.00)"
-    assert ex_text.fmt_diff("binary", 0.0766, 0.0699, 0.0832, 0.1, "zh") == "+7.66 pp（90% 置信区间 +6.99 至 +8.32 pp）"
-    assert ex_text.fmt_diff("continuous", 1.25, -0.5, 3.0, 0.05, "zh") == "+1.25（95% 置信区间 -0.5 至 +3.00）"
+    assert ex_text.fmt_diff("continuous", 1.25, -0.5, 3.0, alpha=0.1) == "+1.25 (90% CI -0.5 to +3.00)"
+    assert ex_text.fmt_diff("binary", 0.0766, 0.0699, 0.0832, alpha=0.1, language="zh") == "+7.66 pp（90% 置信区间 +6.99 至 +8.32 pp）"
+    assert ex_text.fmt_diff("continuous", 1.25, -0.5, 3.0, alpha=0.05, language="zh") == "+1.25（95% 置信区间 -0.5 至 +3.00）"
     assert ex_text.fmt_lift(0.72, 0.6, 0.84) == "+72% (95% CI +60% to +84%)"
-    assert ex_text.fmt_lift(0.72, 0.05, 0.84, 0.1, "zh") == "+72%（90% 置信区间 +5.0% 至 +84%）"
+    assert ex_text.fmt_lift(0.72, 0.05, 0.84, alpha=0.1, language="zh") == "+72%（90% 置信区间 +5.0% 至 +84%）"
 
 
 # ------------------------------------------------------------------ the decision text

@@ -36,7 +36,7 @@ def fmt_number(v: float, signed: bool = True) -> str:
     return f"{v:{sign},.2f}" if abs(v) >= 1 else f"{v:{sign}.3g}"
 
 
-def fmt_diff(kind: str, diff: float, lo: float, hi: float, alpha: float = 0.05, language: str = "en") -> str:
+def fmt_diff(kind: str, diff: float, lo: float, hi: float, *, alpha: float = 0.05, language: str = "en") -> str:
     """Absolute effect with its interval: '+7.66 pp (95% CI +6.99 to +8.32 pp)' for rates."""
     lvl = f"{(1 - alpha) * 100:g}%"
     if kind == "binary":
@@ -56,7 +56,7 @@ def fmt_pct(v: float) -> str:
     return f"{v * 100:+.0f}%" if abs(v) >= 0.1 else f"{v * 100:+.1f}%"
 
 
-def fmt_lift(lift: float, lo: float, hi: float, alpha: float = 0.05, language: str = "en") -> str:
+def fmt_lift(lift: float, lo: float, hi: float, *, alpha: float = 0.05, language: str = "en") -> str:
     """Relative lift with its interval: '+72% (95% CI +60% to +84%)'."""
     return t("nb04.interval", language, value=fmt_pct(lift), level=f"{(1 - alpha) * 100:g}%", low=fmt_pct(lo),
              high=fmt_pct(hi))
@@ -96,9 +96,9 @@ def readable_effects(effects: pd.DataFrame, alpha: float = 0.05, language: str =
         "metric": e["metric"],
         "treatment": [level(k, m) for k, m in zip(e["kind"], e["mean_treatment"], strict=True)],
         "comparison": [level(k, m) for k, m in zip(e["kind"], e[ctrl_col], strict=True)],
-        "effect": [fmt_diff(k, d, lo, hi, alpha, language) for k, d, lo, hi in
+        "effect": [fmt_diff(k, d, lo, hi, alpha=alpha, language=language) for k, d, lo, hi in
                    zip(e["kind"], e["diff"], e["ci_low"], e["ci_high"], strict=True)],
-        "relative lift": [fmt_lift(x, lo, hi, alpha, language) for x, lo, hi in
+        "relative lift": [fmt_lift(x, lo, hi, alpha=alpha, language=language) for x, lo, hi in
                           zip(e["lift"], e["lift_ci_low"], e["lift_ci_high"], strict=True)],
         "p": e["p_value"].astype(float),
         "adjusted p": e["p_adjusted"].astype(float),
@@ -115,7 +115,7 @@ def readable_cuped(cuped: pd.DataFrame, alpha: float = 0.05, language: str = "en
     c = cuped
     return pd.DataFrame({
         "arm": c["arm"], "metric": c["metric"],
-        "CUPED effect": [fmt_diff(k, d, lo, hi, alpha, language) for k, d, lo, hi in
+        "CUPED effect": [fmt_diff(k, d, lo, hi, alpha=alpha, language=language) for k, d, lo, hi in
                          zip(c["kind"], c["diff"], c["ci_low"], c["ci_high"], strict=True)],
         "p": c["p_value"].astype(float),
         "variance reduction": c["variance_reduction"].astype(float),
@@ -178,20 +178,35 @@ def for_reader(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     if "status" in out:
         out["status"] = np.where(out["status"] == "ok", t("nb04.status_ok", language),
                                  t("nb04.status_skipped", language, n=MIN_CELL_USERS))
-    if "kind" in out and out["kind"].nunique() > 1:  # rates and means in one column: each row in its own unit
-        binary = out["kind"] == "binary"
-        for c in [*_RATE_COLUMNS, "control_mean"]:
-            if c in out:
-                rate = fmt_share if c == "control_mean" else (lambda v, sign="" if c == "mde_abs" else "+": f"{v * 100:{sign}.2f} pp")
-                out[c] = [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=c not in ("control_mean", "mde_abs")))
-                          for v, b in zip(out[c], binary, strict=True)]
     if "kind" in out:
-        out["kind"] = out["kind"].map({"binary": t("nb04.kind_binary", language),
-                                       "continuous": t("nb04.kind_continuous", language)}).fillna(out["kind"])
+        _kinds_in_words(out, language)
     for c in ("segment_column", "segment"):
         if c in out:
             out[c] = out[c].replace({"(all)": t("nb04.all", language)})
     return out
+
+
+def _kinds_in_words(out: pd.DataFrame, language: str) -> None:
+    """The ``kind`` column in words; where rates and means share a column, each row in its own unit first."""
+    if out["kind"].nunique() > 1:
+        binary = out["kind"] == "binary"
+        for c in [*_RATE_COLUMNS, "control_mean"]:
+            if c in out:
+                out[c] = _in_row_units(out[c], binary, c)
+    out["kind"] = out["kind"].map({"binary": t("nb04.kind_binary", language),
+                                   "continuous": t("nb04.kind_continuous", language)}).fillna(out["kind"])
+
+
+def _in_row_units(values: pd.Series, binary: pd.Series, column: str) -> list[str]:
+    """A column of rates and means as text: percentage points (or a share) for rates, the metric's unit for means."""
+    sign = "" if column == "mde_abs" else "+"
+    signed = column not in ("control_mean", "mde_abs")
+
+    def rate(v: float) -> str:
+        return fmt_share(v) if column == "control_mean" else f"{v * 100:{sign}.2f} pp"
+
+    return [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=signed))
+            for v, b in zip(values, binary, strict=True)]
 
 
 def srm_summary(srm: SRMResult, language: str = "en") -> str:
@@ -203,9 +218,9 @@ def srm_summary(srm: SRMResult, language: str = "en") -> str:
 def effect_summary(e: Effect) -> str:
     """One comparison in one line: means, difference and relative lift with intervals, p-value, method."""
     return (f"{e.metric}, {e.arm} vs control: {e.mean_treatment:.4g} vs {e.mean_control:.4g}; "
-            f"difference {fmt_diff(e.kind, e.diff, e.ci_low, e.ci_high, e.alpha)}, "
+            f"difference {fmt_diff(e.kind, e.diff, e.ci_low, e.ci_high, alpha=e.alpha)}, "
             f"{p_text('p', e.p_value)}; relative lift "
-            f"{fmt_lift(e.lift, e.lift_ci_low, e.lift_ci_high, e.alpha)} [{e.method}]")
+            f"{fmt_lift(e.lift, e.lift_ci_low, e.lift_ci_high, alpha=e.alpha)} [{e.method}]")
 
 
 # ------------------------------------------------------------------ the decision
@@ -268,54 +283,88 @@ def decision_summary(res: ExperimentResult, primary: str | None = None, language
     Labels from data (arms, metrics, segments) are escaped with :func:`customer_analytics.report.markup.esc`.
     """
     L = language
-    primary = primary or res.primary
-    dec = decide(res, primary)
+    dec = decide(res, primary or res.primary)
+    lines = [*_verdict_lines(res, dec, L), *_arm_lines(res, dec, L), *_pair_lines(res, dec.primary, L),
+             *_roi_lines(res, L), *_segment_lines(res, dec.primary, L)]
+    small = res.sizes[res.sizes["warning"] == "too small for the normal approximation"]
+    if len(small):
+        lines.append(t("nb04.sum_small", L, n=len(small)))
+    lines.append(_next_step(res, dec, L))
+    return "\n\n".join(lines)
+
+
+def _verdict_lines(res: ExperimentResult, dec: Decision, L: str) -> list[str]:
+    """The summary's opening: a broken assignment, the winner or why there is none, the rule, imbalance."""
     a = res.alpha
-    lvl = f"{(1 - a) * 100:g}%"
-    adj, sep = t("nb04.adjusted_p", L), t("nb04.sep", L)
-    lines = []
-    if res.srm.flagged:
-        lines.append(t("nb04.sum_stop", L))
+    lines = [t("nb04.sum_stop", L)] if res.srm.flagged else []
     if dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
-        lines.append(t("nb04.sum_winner", L, metric=esc(primary), arm=esc(dec.winner),
-                       effect=fmt_diff(e["kind"], e["diff"], e["ci_low"], e["ci_high"], a, L),
-                       lift=fmt_lift(e["lift"], e["lift_ci_low"], e["lift_ci_high"], a, L)))
+        lines.append(t("nb04.sum_winner", L, metric=esc(dec.primary), arm=esc(dec.winner),
+                       effect=fmt_diff(e["kind"], e["diff"], e["ci_low"], e["ci_high"], alpha=a, language=L),
+                       lift=fmt_lift(e["lift"], e["lift_ci_low"], e["lift_ci_high"], alpha=a, language=L)))
     else:
-        lines.append(t("nb04.sum_no_winner", L, metric=esc(primary), reasons=" ".join(decision_reasons(dec, L))))
+        lines.append(t("nb04.sum_no_winner", L, metric=esc(dec.primary), reasons=" ".join(decision_reasons(dec, L))))
     lines.append(t("nb04.sum_rule", L, rule=decision_rule(res, L)))
     if len(res.balance) and res.balance["imbalanced"].any():
         bad = res.balance[res.balance["imbalanced"]]
         lines.append(t("nb04.sum_imbalance", L, cells=esc(", ".join(bad["arm"] + ": " + bad["covariate"]))))
+    return lines
+
+
+def _arm_lines(res: ExperimentResult, dec: Decision, L: str) -> list[str]:
+    """One line per arm against control on the primary metric (with the sequential interval when used)."""
+    a, adj = res.alpha, t("nb04.adjusted_p", L)
     seq = res.options.get("sequential") and "seq_p_value" in dec.candidates
+    lines = []
     for r in dec.candidates.itertuples():
-        txt = t("nb04.sum_arm", L, arm=esc(r.arm), effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L),
-                lift=fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, a, L), p=p_text("p", r.p_value),
+        txt = t("nb04.sum_arm", L, arm=esc(r.arm), effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, alpha=a, language=L),
+                lift=fmt_lift(r.lift, r.lift_ci_low, r.lift_ci_high, alpha=a, language=L), p=p_text("p", r.p_value),
                 p_adjusted=p_text(adj, r.p_adjusted), chance=f"{r.prob_beat_control:.1%}")
         if seq:
-            txt += t("nb04.sum_arm_sequential", L, effect=fmt_diff(r.kind, r.diff, r.seq_ci_low, r.seq_ci_high, a, L),
+            txt += t("nb04.sum_arm_sequential", L, effect=fmt_diff(r.kind, r.diff, r.seq_ci_low, r.seq_ci_high, alpha=a, language=L),
                      p_adjusted=p_text(adj, r.seq_p_adjusted))
         lines.append(txt)
-    if len(res.pairwise):
-        pw = res.pairwise[res.pairwise["metric"] == primary]
-        for r in pw.itertuples():
-            verdict = t("nb04.pair_significant" if r.p_adjusted < a else "nb04.pair_not_significant", L)
-            lines.append(t("nb04.sum_pair", L, arm=esc(r.arm), versus=esc(r.versus),
-                           effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L),
-                           p_adjusted=p_text(adj, r.p_adjusted), verdict=verdict))
-    if len(res.roi):
-        for r in res.roi.itertuples():
-            roi_txt = t("nb04.roi_text", L, roi=fmt_pct(r.roi), level=lvl, low=fmt_pct(r.roi_ci_low),
-                        high=fmt_pct(r.roi_ci_high)) if pd.notna(r.roi) else t("nb04.roi_none", L)
-            lines.append(t("nb04.sum_roi", L, arm=esc(r.arm), profit=fmt_number(r.profit_per_user), level=lvl,
-                           low=fmt_number(r.profit_per_user_ci_low), high=fmt_number(r.profit_per_user_ci_high),
-                           total=fmt_number(r.total_profit), n=f"{r.n_treatment:,}",
-                           total_low=fmt_number(r.total_profit_ci_low), total_high=fmt_number(r.total_profit_ci_high),
-                           roi=roi_txt))
+    return lines
+
+
+def _pair_lines(res: ExperimentResult, primary: str, L: str) -> list[str]:
+    """One line per pair of treatment arms on the primary metric."""
+    if not len(res.pairwise):
+        return []
+    a, adj = res.alpha, t("nb04.adjusted_p", L)
+    lines = []
+    for r in res.pairwise[res.pairwise["metric"] == primary].itertuples():
+        verdict = t("nb04.pair_significant" if r.p_adjusted < a else "nb04.pair_not_significant", L)
+        lines.append(t("nb04.sum_pair", L, arm=esc(r.arm), versus=esc(r.versus),
+                       effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, alpha=a, language=L),
+                       p_adjusted=p_text(adj, r.p_adjusted), verdict=verdict))
+    return lines
+
+
+def _roi_lines(res: ExperimentResult, L: str) -> list[str]:
+    """One line per arm of the ROI table: profit per user, in total and the ROI, with intervals."""
+    lvl = f"{(1 - res.alpha) * 100:g}%"
+    lines = []
+    for r in res.roi.itertuples():
+        roi_txt = t("nb04.roi_text", L, roi=fmt_pct(r.roi), level=lvl, low=fmt_pct(r.roi_ci_low),
+                    high=fmt_pct(r.roi_ci_high)) if pd.notna(r.roi) else t("nb04.roi_none", L)
+        lines.append(t("nb04.sum_roi", L, arm=esc(r.arm), profit=fmt_number(r.profit_per_user), level=lvl,
+                       low=fmt_number(r.profit_per_user_ci_low), high=fmt_number(r.profit_per_user_ci_high),
+                       total=fmt_number(r.total_profit), n=f"{r.n_treatment:,}",
+                       total_low=fmt_number(r.total_profit_ci_low), total_high=fmt_number(r.total_profit_ci_high),
+                       roi=roi_txt))
+    return lines
+
+
+def _segment_lines(res: ExperimentResult, primary: str, L: str) -> list[str]:
+    """The segment cells proven to work (or that none is), then the cells skipped as too small."""
+    a, adj, sep = res.alpha, t("nb04.adjusted_p", L), t("nb04.sep", L)
+    lines = []
     claims = segment_claims(res, primary)
     if len(claims):
         parts = [t("nb04.claim", L, arm=esc(r.arm), column=esc(r.segment_column), segment=esc(r.segment),
-                   effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, a, L), p_adjusted=p_text(adj, r.p_adjusted))
+                   effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, alpha=a, language=L),
+                   p_adjusted=p_text(adj, r.p_adjusted))
                  for r in claims.itertuples()]
         lines.append(t("nb04.sum_claims", L, cells=sep.join(parts)))
     elif len(res.segments):
@@ -326,11 +375,7 @@ def decision_summary(res: ExperimentResult, primary: str | None = None, language
         lines.append(t("nb04.sum_skipped", L, cells=sep.join(
             t("nb04.skipped_cell", L, column=esc(r.segment_column), segment=esc(r.segment), arm=esc(r.arm),
               n_treatment=r.n_treatment, n_control=r.n_control) for r in cells.itertuples())))
-    small = res.sizes[res.sizes["warning"] == "too small for the normal approximation"]
-    if len(small):
-        lines.append(t("nb04.sum_small", L, n=len(small)))
-    lines.append(_next_step(res, dec, L))
-    return "\n\n".join(lines)
+    return lines
 
 
 def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> str:
