@@ -118,7 +118,7 @@ mutate: env ## Mutation check of the analysis modules against the fast unit test
 	cp -Rp lib $(MUTATE_DIR)/src && cp -Rp tests data config pyproject.toml $(MUTATE_DIR)/
 	@# mutmut copies a source file only once: refresh the files it does not mutate (other modules, catalogs)
 	[ ! -d $(MUTATE_DIR)/mutants/src ] || { cd $(MUTATE_DIR)/src && find . -type f ! -path '*/__pycache__/*' \
-		! -path './customer_analytics/models/experiments.py' ! -path './customer_analytics/models/rfm.py' \
+		! -path './customer_analytics/models/experiments/*' ! -path './customer_analytics/models/rfm.py' \
 		! -path './customer_analytics/models/cleaning.py' ! -path './customer_analytics/models/clustering.py' \
 		! -path './customer_analytics/models/rules.py' ! -path './customer_analytics/io/reading.py' \
 		-exec cp -p --parents {} ../mutants/src/ \; ; }

@@ -92,7 +92,7 @@ def test_delta_method_lift_matches_the_formula():
 
 @pytest.mark.parametrize("n_t,n_c", [(500, 500), (800, 400)])
 def test_power_matches_statsmodels(n_t, n_c):
-    got = ex.power_two_sample(2.0, 10.0, 10.0, n_t, n_c, 0.05)
+    got = ex.power_two_sample(2.0, 10.0, 10.0, n_t=n_t, n_c=n_c, alpha=0.05)
     want = NormalIndPower().power(effect_size=0.2, nobs1=n_t, alpha=0.05, ratio=n_c / n_t)
     assert got == pytest.approx(want, abs=TOL)
 
@@ -104,7 +104,7 @@ def test_sample_size_matches_statsmodels():
     n_sm = NormalIndPower().solve_power(effect_size=es, alpha=0.05, power=0.8, ratio=1)
     assert ex.sample_size_binary(p_c, lift) == int(np.ceil(n_sm))
     n_sm_c = NormalIndPower().solve_power(effect_size=0.1, alpha=0.05, power=0.9, ratio=1)
-    assert ex.sample_size_continuous(100.0, 50.0, 0.05, 0.05, 0.9) == int(np.ceil(n_sm_c))
+    assert ex.sample_size_continuous(100.0, 50.0, 0.05, alpha=0.05, power=0.9) == int(np.ceil(n_sm_c))
     # textbook closed form (one tail) agrees to within one user
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
     closed = z**2 * (p_t * (1 - p_t) + p_c * (1 - p_c)) / (p_t - p_c) ** 2
@@ -112,11 +112,12 @@ def test_sample_size_matches_statsmodels():
 
 
 def test_mde_gives_exactly_the_target_power():
-    mde = ex.mde_continuous(10.0, 400, 600, 0.05, 0.8)
-    assert ex.power_two_sample(mde, 10, 10, 400, 600, 0.05) == pytest.approx(0.8, abs=TOL)
+    mde = ex.mde_continuous(10.0, 400, 600, alpha=0.05, power=0.8)
+    assert ex.power_two_sample(mde, 10, 10, n_t=400, n_c=600, alpha=0.05) == pytest.approx(0.8, abs=TOL)
     mde_b = ex.mde_binary(0.1, 1000, 1000)
     p_t = 0.1 + mde_b
-    assert ex.power_two_sample(mde_b, np.sqrt(p_t * (1 - p_t)), 0.3, 1000, 1000) == pytest.approx(0.8, abs=1e-8)
+    assert ex.power_two_sample(mde_b, np.sqrt(p_t * (1 - p_t)), 0.3, n_t=1000, n_c=1000) == pytest.approx(0.8,
+                                                                                                    abs=1e-8)
 
 
 @pytest.mark.parametrize("x_t,n_t,x_c,n_c", [(60, 500, 45, 500), (45, 500, 60, 500), (7, 60, 12, 80),
@@ -523,7 +524,8 @@ def test_sequential_p_value_is_below_alpha_exactly_when_the_sequence_excludes_ze
     diff, var, n = np.array([0.01, 0.02, 0.035, -0.04]), np.full(4, 0.0001), np.full(4, 8000)
     hw = ex.sequential_halfwidth(var, n, 0.05, 5000)
     excl = np.abs(diff) > hw
-    assert ((ex.sequential_p_value(diff, var, n, 0.05, 5000) < 0.05) == excl).all() and excl.any() and not excl.all()
+    seq_p = ex.sequential_p_value(diff, var, n, alpha=0.05, tuning=5000)
+    assert ((seq_p < 0.05) == excl).all() and excl.any() and not excl.all()
     assert (hw > stats.norm.ppf(0.975) * np.sqrt(var)).all()   # wider than the fixed-horizon interval
 
 

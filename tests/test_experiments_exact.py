@@ -284,9 +284,12 @@ def test_effect_row_and_summary_sentence():
                 lift_ci_high=0.0575, method="Welch t-test", alpha=0.05)
     assert ex_text.effect_summary(c) == ("rev, A vs control: 1234 vs 1200; difference +34.50 (95% CI -2.25 to +71.25), "
                            "p < 0.0001; relative lift +2.9% (95% CI -0.1% to +5.8%) [Welch t-test]")
-    assert ex.Effect("m", "a", "binary", 1, 1, 0.5, 0.5, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, "x").alpha == 0.05
-    assert np.isnan(ex.Effect("m", "a", "binary", 1, 1, 0.5, 0.5, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0,
-                              "x").prob_beat_control)
+    bare = ex.Effect(metric="m", arm="a", kind="binary", n_treatment=1, n_control=1, mean_treatment=0.5,
+                     mean_control=0.5, diff=0.0, ci_low=0.0, ci_high=0.0, p_value=1.0, lift=0.0, lift_ci_low=0.0,
+                     lift_ci_high=0.0, method="x")
+    assert bare.alpha == 0.05 and np.isnan(bare.prob_beat_control)
+    with pytest.raises(TypeError):
+        ex.Effect("m", "a", "binary", 1, 1, 0.5, 0.5, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, "x")  # keyword-built only
 
 
 @pytest.mark.parametrize("alpha", [0.05, 0.1])
@@ -294,7 +297,7 @@ def test_wilson_and_newcombe_intervals_match_statsmodels(alpha):
     lo, hi = ex.wilson_interval(7, 60, alpha)
     assert (lo, hi) == approx(proportion_confint(7, 60, alpha=alpha, method="wilson"))
     assert ex.wilson_interval(7, 60) == approx(proportion_confint(7, 60, method="wilson"))
-    got = ex.newcombe_interval(13, 70, 30, 90, alpha)
+    got = ex.newcombe_interval(13, 70, 30, 90, alpha=alpha)
     ref = confint_proportions_2indep(13, 70, 30, 90, method="newcomb", compare="diff", alpha=alpha)
     assert got == approx(ref)
     assert ex.newcombe_interval(30, 90, 13, 70) == approx(
@@ -331,8 +334,8 @@ def test_chance_to_beat_control_is_the_beta_posterior_probability(x_t, n_t, x_c,
     assert ex.prob_beat_control(x_t, n_t, x_c, n_c) == approx(_beats_by_integration(x_t, n_t, x_c, n_c),
                                                                rel=1e-8, abs=1e-10)
     a_t, b_t, a_c, b_c = 1 + x_t, 1 + n_t - x_t, 1 + x_c, 1 + n_c - x_c
-    assert ex._beta_beats(a_t, b_t, a_c, b_c) == approx(_beats_by_integration(x_t, n_t, x_c, n_c),
-                                                        rel=1e-8, abs=1e-10)
+    assert ex.estimators._beta_beats(a_t, b_t, a_c, b_c) == approx(_beats_by_integration(x_t, n_t, x_c, n_c),
+                                                                   rel=1e-8, abs=1e-10)
 
 
 def test_chance_to_beat_control_stays_within_zero_and_one():
@@ -398,8 +401,9 @@ def _percentile_bootstrap(y_t, y_c, alpha, n_boot, seed):
 def test_bootstrap_interval_is_the_percentile_interval_of_resampled_differences():
     y_t, y_c = _samples()
     assert ex.bootstrap_interval(y_t, y_c) == approx(_percentile_bootstrap(y_t, y_c, 0.05, 2000, 0))
-    assert ex.bootstrap_interval(y_t, y_c, 0.2, 300, 5) == approx(_percentile_bootstrap(y_t, y_c, 0.2, 300, 5))
-    lo, hi = ex.bootstrap_interval(y_t, y_c, 0.2, 300, 5)
+    assert ex.bootstrap_interval(y_t, y_c, 0.2, n_boot=300, seed=5) == approx(
+        _percentile_bootstrap(y_t, y_c, 0.2, 300, 5))
+    lo, hi = ex.bootstrap_interval(y_t, y_c, 0.2, n_boot=300, seed=5)
     assert isinstance(lo, float) and lo < hi
 
 
@@ -407,15 +411,15 @@ def test_continuous_effect_with_welch_and_with_bootstrap():
     y_t, y_c = _samples()
     d, lo, hi, p = ex.welch(y_t, y_c, 0.1)
     v_t, v_c = np.var(y_t, ddof=1) / 40, np.var(y_c, ddof=1) / 33
-    lift, llo, lhi = ex.delta_lift(y_t.mean(), v_t, y_c.mean(), v_c, 0.1)
+    lift, llo, lhi = ex.delta_lift(y_t.mean(), v_t, y_c.mean(), v_c, alpha=0.1)
     expected = {"metric": "rev", "arm": "A", "kind": "continuous", "n_treatment": 40, "n_control": 33,
                 "mean_treatment": y_t.mean(), "mean_control": y_c.mean(), "diff": d, "ci_low": lo, "ci_high": hi,
                 "p_value": p, "lift": lift, "lift_ci_low": llo, "lift_ci_high": lhi, "method": "Welch t-test",
                 "prob_beat_control": stats.norm.cdf(d / np.sqrt(v_t + v_c))}
-    e = ex.continuous_effect(y_t, y_c, "rev", "A", 0.1)
+    e = ex.continuous_effect(y_t, y_c, "rev", "A", alpha=0.1)
     assert_row(e.as_row(), expected)
     assert e.alpha == 0.1
-    b = ex.continuous_effect(y_t, y_c, "rev", "A", 0.1, bootstrap=True, seed=4)
+    b = ex.continuous_effect(y_t, y_c, "rev", "A", alpha=0.1, bootstrap=True, seed=4)
     blo, bhi = _percentile_bootstrap(y_t, y_c, 0.1, 2000, 4)
     assert_row(b.as_row(), {**expected, "ci_low": blo, "ci_high": bhi, "method": "Welch p-value, bootstrap CI"})
     default = ex.continuous_effect(y_t, y_c)
@@ -440,7 +444,7 @@ def test_cuped_against_the_regression_adjustment_written_out():
     ci = res.confidence_interval(0.9)
     raw = stats.ttest_ind(y_t, y_c, equal_var=False).confidence_interval(0.9)
     adj = np.concatenate([a_t, a_c])
-    r = ex.cuped_effect(y_t, y_c, x_t, x_c, "rev", "A", alpha=0.1)
+    r = ex.cuped_effect(y_t, y_c, x_t, x_c, metric="rev", arm="A", alpha=0.1)
     expected = {"metric": "rev", "arm": "A", "theta": theta, "diff": a_t.mean() - a_c.mean(), "ci_low": ci.low,
                 "ci_high": ci.high, "p_value": res.pvalue, "unadjusted_ci_width": raw.high - raw.low,
                 "variance_reduction": 1 - np.var(adj, ddof=1) / np.var(y, ddof=1)}
@@ -472,42 +476,44 @@ def test_capping_at_a_percentile_of_non_zero_values():
 
 def test_power_of_the_two_sided_normal_test_matches_statsmodels():
     # equal sd: power for an effect size delta / sd with ratio n_c / n_t
-    got = ex.power_two_sample(0.5, 2.0, 2.0, 100, 150, alpha=0.1)
+    got = ex.power_two_sample(0.5, 2.0, 2.0, n_t=100, n_c=150, alpha=0.1)
     assert got == approx(NormalIndPower().power(0.25, 100, 0.1, ratio=1.5), rel=1e-10)
-    assert ex.power_two_sample(-0.5, 2.0, 2.0, 100, 150) == approx(NormalIndPower().power(0.25, 100, 0.05,
-                                                                                          ratio=1.5))
+    assert ex.power_two_sample(-0.5, 2.0, 2.0, n_t=100, n_c=150) == approx(NormalIndPower().power(0.25, 100, 0.05,
+                                                                                                  ratio=1.5))
     se = np.sqrt(1.0 / 80 + 4.0 / 60)
     z = stats.norm.ppf(0.975)
-    assert ex.power_two_sample(0.4, 1.0, 2.0, 80, 60) == approx(stats.norm.sf(z - 0.4 / se)
-                                                                + stats.norm.cdf(-z - 0.4 / se))
+    assert ex.power_two_sample(0.4, 1.0, 2.0, n_t=80, n_c=60) == approx(stats.norm.sf(z - 0.4 / se)
+                                                                        + stats.norm.cdf(-z - 0.4 / se))
 
 
 def test_minimum_detectable_effects_reach_exactly_the_requested_power():
     d = ex.mde_binary(0.2, 400, 500, alpha=0.1, power=0.9)
-    assert ex.power_two_sample(d, np.sqrt((0.2 + d) * (0.8 - d)), 0.4, 400, 500, 0.1) == approx(0.9, rel=1e-9)
+    assert ex.power_two_sample(d, np.sqrt((0.2 + d) * (0.8 - d)), 0.4, n_t=400, n_c=500,
+                               alpha=0.1) == approx(0.9, rel=1e-9)
     d0 = ex.mde_binary(0.2, 400, 500)
-    assert ex.power_two_sample(d0, np.sqrt((0.2 + d0) * (0.8 - d0)), 0.4, 400, 500) == approx(0.8, rel=1e-9)
+    assert ex.power_two_sample(d0, np.sqrt((0.2 + d0) * (0.8 - d0)), 0.4, n_t=400, n_c=500) == approx(0.8, rel=1e-9)
     assert 0.05 < d0 < d < 0.2
     assert np.isnan(ex.mde_binary(0.999, 5, 5)) and np.isnan(ex.mde_binary(1.0, 500, 500))
     assert np.isnan(ex.mde_binary(0.8, 2, 2)) and ex.mde_binary(0.2, 2, 2) < 0.8
     m = ex.mde_continuous(3.0, 100, 120, alpha=0.1, power=0.9)
-    assert ex.power_two_sample(m, 3.0, 3.0, 100, 120, 0.1) == approx(0.9, rel=1e-12)
+    assert ex.power_two_sample(m, 3.0, 3.0, n_t=100, n_c=120, alpha=0.1) == approx(0.9, rel=1e-12)
     assert m == approx(3.0 * NormalIndPower().solve_power(None, 100, 0.1, 0.9, ratio=1.2), rel=1e-5)
     m = ex.mde_continuous(3.0, 100, 120)
-    assert ex.power_two_sample(m, 3.0, 3.0, 100, 120) == approx(0.8, rel=1e-12)
+    assert ex.power_two_sample(m, 3.0, 3.0, n_t=100, n_c=120) == approx(0.8, rel=1e-12)
     for sd, n in ((1e-6, 1000), (50.0, 10)):
         m = ex.mde_continuous(sd, n, n)
-        assert ex.power_two_sample(m, sd, sd, n, n) == approx(0.8, rel=1e-6)
+        assert ex.power_two_sample(m, sd, sd, n_t=n, n_c=n) == approx(0.8, rel=1e-6)
         assert m == approx(sd * NormalIndPower().solve_power(None, n, 0.05, 0.8), rel=1e-5)
 
 
 def test_sample_size_per_arm_is_the_smallest_that_reaches_the_power():
     n = ex.sample_size_binary(0.2, 0.1, alpha=0.1, power=0.9)
     s_t, s_c = np.sqrt(0.22 * 0.78), np.sqrt(0.16)
-    assert ex.power_two_sample(0.02, s_t, s_c, n, n, 0.1) >= 0.9 > ex.power_two_sample(0.02, s_t, s_c, n - 1,
-                                                                                        n - 1, 0.1)
+    assert ex.power_two_sample(0.02, s_t, s_c, n_t=n, n_c=n, alpha=0.1) >= 0.9 \
+        > ex.power_two_sample(0.02, s_t, s_c, n_t=n - 1, n_c=n - 1, alpha=0.1)
     n = ex.sample_size_binary(0.2, 0.1)
-    assert ex.power_two_sample(0.02, s_t, s_c, n, n) >= 0.8 > ex.power_two_sample(0.02, s_t, s_c, n - 1, n - 1)
+    assert ex.power_two_sample(0.02, s_t, s_c, n_t=n, n_c=n) >= 0.8 \
+        > ex.power_two_sample(0.02, s_t, s_c, n_t=n - 1, n_c=n - 1)
     assert isinstance(n, int)
     assert ex.sample_size_binary(0.5, -0.2) == ex.sample_size_binary(0.5, -0.2, 0.05, 0.8) > 1
     for p_c, lift in ((0.0, 0.1), (1.0, -0.1), (0.6, 0.7), (0.5, -1.0)):
@@ -565,12 +571,12 @@ def test_confidence_sequence_written_out():
     assert ex.sequential_halfwidth(v, n, alpha, tuning) == approx(hw)
     with np.errstate(divide="ignore"):
         p = np.minimum(1, np.sqrt(a) * np.exp(-rho**2 * n * diff**2 / (2 * v * a)))
-    got = ex.sequential_p_value(diff, v, n, alpha, tuning)
+    got = ex.sequential_p_value(diff, v, n, alpha=alpha, tuning=tuning)
     assert got[:2] == approx(p[:2]) and got[2] == 1.0 and got[0] < 1 and got[1] == 1.0
     # the level-alpha sequence excludes 0 exactly when the p-value is below alpha
     v0, n0 = 0.04, 300.0
     hw0 = ex.sequential_halfwidth(v0, n0, alpha, tuning)
-    assert ex.sequential_p_value(hw0, v0, n0, alpha, tuning) == approx(alpha, rel=1e-9)
+    assert ex.sequential_p_value(hw0, v0, n0, alpha=alpha, tuning=tuning) == approx(alpha, rel=1e-9)
     rho5 = ex.sequential_rho(0.05, 5000)
     a5 = 300 * rho5**2 + 1
     assert ex.sequential_halfwidth(0.04, 300) == approx(
@@ -588,12 +594,12 @@ def test_confidence_sequence_rejects_impossible_settings(alpha, tuning):
 def test_sequential_columns_of_the_effects_table():
     eff = pd.DataFrame({"diff": [0.5, -0.1], "var_diff": [0.04, 0.01], "n_treatment": [100, 700],
                         "n_control": [200, 500], "x": ["a", "b"]}, index=[3, 7])
-    out = ex._sequential_columns(eff, 0.1, 800.0)
+    out = ex.sequential._sequential_columns(eff, 0.1, 800.0)
     n = np.array([300, 1200])
     hw = ex.sequential_halfwidth(eff["var_diff"].to_numpy(), n, 0.1, 800.0)
     expected = eff.assign(seq_ci_low=eff["diff"] - hw, seq_ci_high=eff["diff"] + hw,
                           seq_p_value=ex.sequential_p_value(eff["diff"].to_numpy(), eff["var_diff"].to_numpy(), n,
-                                                            0.1, 800.0))
+                                                            alpha=0.1, tuning=800.0))
     pd.testing.assert_frame_equal(out, expected, rtol=1e-12)
 
 
@@ -737,11 +743,11 @@ def ref_row(t: pd.DataFrame, c: pd.DataFrame, metric: str, arm: str, alpha: floa
     """One effect row as the tables show it, from the estimators and the variance written out."""
     y_t, y_c = t[metric].to_numpy(float), c[metric].to_numpy(float)
     if KINDS[metric] == "binary":
-        row = ex.binary_effect(y_t, y_c, metric, arm, alpha).as_row()
+        row = ex.binary_effect(y_t, y_c, metric, arm, alpha=alpha).as_row()
         p_t, p_c = y_t.mean(), y_c.mean()
         row["var_diff"] = p_t * (1 - p_t) / len(y_t) + p_c * (1 - p_c) / len(y_c)
     else:
-        row = ex.continuous_effect(y_t, y_c, metric, arm, alpha, bootstrap, seed).as_row()
+        row = ex.continuous_effect(y_t, y_c, metric, arm, alpha=alpha, bootstrap=bootstrap, seed=seed).as_row()
         row["var_diff"] = np.var(y_t, ddof=1) / len(y_t) + np.var(y_c, ddof=1) / len(y_c)
     return row
 
@@ -750,9 +756,11 @@ def test_one_effect_row_carries_the_variance_of_the_difference():
     d = three_arms()
     t, c = d[d["variant"] == "B"], d[d["variant"] == "control"]
     for m in ("conv", "rev"):
-        assert_row(ex._effect(t, c, m, "B", KINDS[m], 0.1, False, 0), ref_row(t, c, m, "B", 0.1))
-    assert_row(ex._effect(t, c, "rev", "B", "continuous", 0.1, True, 3), ref_row(t, c, "rev", "B", 0.1, True, 3))
-    row = ex._effect(t, c, "conv", "B", "binary", 0.05, False, 0)
+        assert_row(ex.analysis._effect(t, c, m, "B", kind=KINDS[m], alpha=0.1, bootstrap=False, seed=0),
+                   ref_row(t, c, m, "B", 0.1))
+    assert_row(ex.analysis._effect(t, c, "rev", "B", kind="continuous", alpha=0.1, bootstrap=True, seed=3),
+               ref_row(t, c, "rev", "B", 0.1, True, 3))
+    row = ex.analysis._effect(t, c, "conv", "B", kind="binary", alpha=0.05, bootstrap=False, seed=0)
     p_t, p_c = t["conv"].mean(), c["conv"].mean()
     assert row["var_diff"] == approx(p_t * (1 - p_t) / 51 + p_c * (1 - p_c) / 70)
 
@@ -792,7 +800,7 @@ def test_sequential_columns_for_the_primary_metric_only(run):
     prim = (eff["metric"] == "rev").to_numpy()
     n = eff["n_treatment"] + eff["n_control"]
     hw = ex.sequential_halfwidth(eff["var_diff"], n, 0.1, 300)
-    seq_p = ex.sequential_p_value(eff["diff"], eff["var_diff"], n, 0.1, 300)
+    seq_p = ex.sequential_p_value(eff["diff"], eff["var_diff"], n, alpha=0.1, tuning=300)
     eff["seq_ci_low"] = np.where(prim, eff["diff"] - hw, np.nan)
     eff["seq_ci_high"] = np.where(prim, eff["diff"] + hw, np.nan)
     eff["seq_p_value"] = np.where(prim, seq_p, np.nan)
@@ -886,17 +894,17 @@ def test_power_table_per_arm_and_metric(run):
     for a in ARMS:
         t = d[d["variant"] == a]
         pc = c["conv"].mean()
-        mde = ex.mde_binary(pc, len(t), len(c), 0.1, 0.9)
+        mde = ex.mde_binary(pc, len(t), len(c), alpha=0.1, power=0.9)
         rows.append({"arm": a, "metric": "conv", "kind": "binary", "control_mean": pc, "n_treatment": len(t),
                      "n_control": 70, "mde_abs": mde, "mde_relative": mde / pc, "target_lift": 0.2,
                      "n_per_arm_for_target": ex.sample_size_binary(pc, 0.2, 0.1, 0.9)})
         sd = np.sqrt((np.var(t["rev"], ddof=1) + np.var(c["rev"], ddof=1)) / 2)
         mc = c["rev"].mean()
-        mde = ex.mde_continuous(sd, len(t), 70, 0.1, 0.9)
-        assert ex.power_two_sample(mde, sd, sd, len(t), 70, 0.1) == approx(0.9, rel=1e-9)
+        mde = ex.mde_continuous(sd, len(t), 70, alpha=0.1, power=0.9)
+        assert ex.power_two_sample(mde, sd, sd, n_t=len(t), n_c=70, alpha=0.1) == approx(0.9, rel=1e-9)
         rows.append({"arm": a, "metric": "rev", "kind": "continuous", "control_mean": mc, "n_treatment": len(t),
                      "n_control": 70, "mde_abs": mde, "mde_relative": mde / mc, "target_lift": 0.2,
-                     "n_per_arm_for_target": ex.sample_size_continuous(mc, sd, 0.2, 0.1, 0.9)})
+                     "n_per_arm_for_target": ex.sample_size_continuous(mc, sd, 0.2, alpha=0.1, power=0.9)})
     pd.testing.assert_frame_equal(res.power, pd.DataFrame(rows), rtol=1e-12)
     assert res.power["n_per_arm_for_target"].tolist() == [1418, 76, 1418, 83, 1418, 76]
     assert run("defaults").power["target_lift"].tolist() == [0.05] * 6
@@ -907,24 +915,24 @@ def test_power_table_leaves_impossible_plans_empty():
     df = pd.DataFrame({"g": ["c"] * 20 + ["t"] * 20, "y": [1.0] * 19 + [0.0] + [1.0] * 20,
                        "z": [0.0] * 40, "w": [0.0] * 10 + [2.0] * 10 + [1.0] * 20})
     spec = ex.ExperimentSpec("g", "c", binary_metrics=["y"], continuous_metrics=["z", "w"])
-    p = pd.DataFrame(ex._power_rows(df, spec, {"y": "binary", "z": "continuous", "w": "continuous"}, ["t"],
-                                    0.05, 0.8, 0.1)).set_index("metric")
+    p = pd.DataFrame(ex.planning._power_rows(df, spec, {"y": "binary", "z": "continuous", "w": "continuous"}, ["t"],
+                                             alpha=0.05, power=0.8, target_lift=0.1)).set_index("metric")
     assert np.isnan(p.loc["y", "n_per_arm_for_target"]) and np.isnan(p.loc["y", "mde_abs"])
     assert p.loc["z", ["mde_abs", "mde_relative", "n_per_arm_for_target"]].isna().all()
     assert p.loc["z", "control_mean"] == 0.0
     assert p.loc["w", "control_mean"] == 1.0 and p.loc["w", "mde_abs"] > 0
     assert p.loc["w", "n_per_arm_for_target"] == ex.sample_size_continuous(1.0, np.sqrt(0.5 * 20 / 19), 0.1)
     kinds = {"y": "binary", "z": "continuous", "w": "continuous"}
-    zero = pd.DataFrame(ex._power_rows(df.assign(w=[-1.0, 1.0] * 10 + [1.0] * 20), spec, kinds, ["t"], 0.05, 0.8,
-                                       0.1)).set_index("metric")
+    zero = pd.DataFrame(ex.planning._power_rows(df.assign(w=[-1.0, 1.0] * 10 + [1.0] * 20), spec, kinds, ["t"],
+                                                alpha=0.05, power=0.8, target_lift=0.1)).set_index("metric")
     assert zero.loc["w", "mde_abs"] > 0 and np.isnan(zero.loc["w", "mde_relative"])
     assert np.isnan(zero.loc["w", "n_per_arm_for_target"])
-    never = pd.DataFrame(ex._power_rows(df.assign(y=[0.0] * 40), spec, kinds, ["t"], 0.05, 0.8,
-                                        0.1)).set_index("metric")
+    never = pd.DataFrame(ex.planning._power_rows(df.assign(y=[0.0] * 40), spec, kinds, ["t"], alpha=0.05, power=0.8,
+                                                 target_lift=0.1)).set_index("metric")
     assert np.isnan(never.loc["y", "n_per_arm_for_target"]) and never.loc["y", "control_mean"] == 0.0
     assert never.loc["y", "mde_abs"] > 0 and np.isnan(never.loc["y", "mde_relative"])
-    full = pd.DataFrame(ex._power_rows(df.assign(y=[1.0] * 10 + [0.0] * 10 + [1.0] * 20), spec, kinds, ["t"],
-                                       0.05, 0.8, 1.0)).set_index("metric")
+    full = pd.DataFrame(ex.planning._power_rows(df.assign(y=[1.0] * 10 + [0.0] * 10 + [1.0] * 20), spec, kinds, ["t"],
+                                                alpha=0.05, power=0.8, target_lift=1.0)).set_index("metric")
     assert np.isnan(full.loc["y", "n_per_arm_for_target"]) and full.loc["y", "mde_abs"] > 0
 
 
@@ -937,7 +945,7 @@ def test_cuped_table_per_arm_and_metric(run):
         t = d[d["variant"] == a]
         for m in ("conv", "rev"):
             r = ex.cuped_effect(t[m].to_numpy(float), c[m].to_numpy(float), t["pre"].to_numpy(float),
-                                c["pre"].to_numpy(float), m, a, 0.1)
+                                c["pre"].to_numpy(float), metric=m, arm=a, alpha=0.1)
             rows.append({**r.as_row(), "kind": KINDS[m]})
     pd.testing.assert_frame_equal(res.cuped, pd.DataFrame(rows), rtol=1e-12)
     assert (res.cuped.loc[res.cuped["metric"] == "rev", "variance_reduction"] > 0.5).all()
@@ -1061,6 +1069,10 @@ def _assignments() -> pd.DataFrame:
                          "seen": ["2025-03-10", "2025-03-12", "2025-03-20"]})
 
 
+#: the columns of :func:`_assignments`
+COLUMNS = ex.AssignmentColumns(user="uid", variant="arm", exposure="seen")
+
+
 def _tx() -> pd.DataFrame:
     rows = [
         ("1", "o1", "2025-03-10", 10.0),    # the exposure day counts
@@ -1082,8 +1094,7 @@ def _tx() -> pd.DataFrame:
 
 
 def test_outcomes_in_the_window_after_exposure_and_revenue_before_it():
-    out, notes = ex.derive_outcomes(_assignments(), _tx(), as_of="2025-04-16", user_column="uid",
-                                    variant_column="arm", exposure_column="seen")
+    out, notes = ex.derive_outcomes(_assignments(), _tx(), as_of="2025-04-16", columns=COLUMNS)
     expected = pd.DataFrame({"customer_id": ["1", "2", "3"], "variant": ["control", "treatment", "treatment"],
                              "exposure": pd.to_datetime(["2025-03-10", "2025-03-12", "2025-03-20"]),
                              "revenue": [16.75, 0.0, 0.25], "orders": [2.0, 0.0, 4.0],
@@ -1093,31 +1104,25 @@ def test_outcomes_in_the_window_after_exposure_and_revenue_before_it():
 
 
 def test_outcome_window_and_pre_period_lengths_are_settable():
-    out, _ = ex.derive_outcomes(_assignments(), _tx(), window_days=30, pre_days=91, user_column="uid",
-                                variant_column="arm", exposure_column="seen")
+    out, _ = ex.derive_outcomes(_assignments(), _tx(), window_days=30, pre_days=91, columns=COLUMNS)
     assert out["revenue"].tolist() == [115.75, 0.0, 0.25] and out["orders"].tolist() == [3.0, 0.0, 4.0]
     assert out["pre_revenue"].tolist() == [60.0, 0.0, 0.0]
-    short, _ = ex.derive_outcomes(_assignments(), _tx(), window_days=1, pre_days=1, user_column="uid",
-                                  variant_column="arm", exposure_column="seen")
+    short, _ = ex.derive_outcomes(_assignments(), _tx(), window_days=1, pre_days=1, columns=COLUMNS)
     assert short["revenue"].tolist() == [10.0, 0.0, 0.0] and short["pre_revenue"].tolist() == [7.0, 0.0, 0.0]
     assert short["converted"].tolist() == [1.0, 0.0, 0.0]
 
 
 def test_an_outcome_window_running_past_the_period_end_is_noted():
     a = _assignments()
-    _, notes = ex.derive_outcomes(a, _tx(), as_of="2025-04-15", user_column="uid", variant_column="arm",
-                                  exposure_column="seen")
+    _, notes = ex.derive_outcomes(a, _tx(), as_of="2025-04-15", columns=COLUMNS)
     assert notes == ["The outcome window of the last exposures ends 2025-04-17, after the period end 2025-04-15: "
                      "outcomes are incomplete."]
     assert ex.window_open(notes)
-    _, none = ex.derive_outcomes(a, _tx(), as_of=pd.Timestamp("2025-04-16"), user_column="uid",
-                                 variant_column="arm", exposure_column="seen")
+    _, none = ex.derive_outcomes(a, _tx(), as_of=pd.Timestamp("2025-04-16"), columns=COLUMNS)
     assert none == []
-    _, short = ex.derive_outcomes(a, _tx(), window_days=7, as_of="2025-03-26", user_column="uid",
-                                  variant_column="arm", exposure_column="seen")
+    _, short = ex.derive_outcomes(a, _tx(), window_days=7, as_of="2025-03-26", columns=COLUMNS)
     assert short == []
-    _, open_ = ex.derive_outcomes(a, _tx(), window_days=7, as_of="2025-03-25", user_column="uid",
-                                  variant_column="arm", exposure_column="seen")
+    _, open_ = ex.derive_outcomes(a, _tx(), window_days=7, as_of="2025-03-25", columns=COLUMNS)
     assert open_[0].startswith("The outcome window of the last exposures ends 2025-03-27, after the period end "
                                "2025-03-25")
 
@@ -1215,7 +1220,7 @@ def test_capping_below_the_first_percentile_is_allowed():
 
 def test_mde_for_a_metric_with_a_tiny_spread():
     m = ex.mde_continuous(1e-9, 1000, 1000)
-    assert ex.power_two_sample(m, 1e-9, 1e-9, 1000, 1000) == approx(0.8, rel=1e-3)
+    assert ex.power_two_sample(m, 1e-9, 1e-9, n_t=1000, n_c=1000) == approx(0.8, rel=1e-3)
     assert 0 < ex.mde_continuous(1e-15, 1000, 1000) < 1e-13
 
 
@@ -1266,11 +1271,13 @@ def test_power_plan_edges():
                        "k": [5.0] * 40, "h": [1.0] * 12 + [0.0] * 8 + [1.0] * 20})
     spec = ex.ExperimentSpec("g", "c", binary_metrics=["y", "h"], continuous_metrics=["k"])
     kinds = {"y": "binary", "h": "binary", "k": "continuous"}
-    p = pd.DataFrame(ex._power_rows(df, spec, kinds, ["t"], 0.05, 0.8, -0.1)).set_index("metric")
+    p = pd.DataFrame(ex.planning._power_rows(df, spec, kinds, ["t"], alpha=0.05, power=0.8,
+                                             target_lift=-0.1)).set_index("metric")
     assert np.isnan(p.loc["y", "n_per_arm_for_target"])  # control converts at 100%
     assert p.loc["h", "n_per_arm_for_target"] == ex.sample_size_binary(0.6, -0.1)
     assert p.loc["k", "control_mean"] == 5.0 and p.loc["k", ["mde_abs", "n_per_arm_for_target"]].isna().all()
-    up = pd.DataFrame(ex._power_rows(df, spec, kinds, ["t"], 0.05, 0.8, 0.1)).set_index("metric")
+    up = pd.DataFrame(ex.planning._power_rows(df, spec, kinds, ["t"], alpha=0.05, power=0.8,
+                                              target_lift=0.1)).set_index("metric")
     assert up.loc["h", "n_per_arm_for_target"] == ex.sample_size_binary(0.6, 0.1)
 
 

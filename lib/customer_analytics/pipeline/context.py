@@ -326,9 +326,9 @@ def _campaign_outcomes(ctx: RunContext, p: dict, spec) -> tuple[pd.DataFrame | N
         return None, None, [f"The campaign in {path.name} starts {first.date() if pd.notna(first) else '?'}, "
                             f"after this period ends ({ctx.as_of.date()}): nothing to evaluate yet."]
     tx = clean_transactions(ctx)
-    out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of,
-                                             p["user_column"] or "customer_id", p["variant_column"],
-                                             p["exposure_column"])
+    columns = experiments.AssignmentColumns(user=p["user_column"] or "customer_id", variant=p["variant_column"],
+                                            exposure=p["exposure_column"])
+    out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of, columns=columns)
     notes.insert(0, f"{len(out):,} assigned customers from {path.name}; outcomes over {p['window_days']} days "
                     f"after each exposure; covariate pre_revenue = net revenue in the 90 days before.")
     before = first.normalize() - pd.Timedelta(days=1)

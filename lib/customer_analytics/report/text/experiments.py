@@ -178,25 +178,35 @@ def for_reader(df: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     if "status" in out:
         out["status"] = np.where(out["status"] == "ok", t("nb04.status_ok", language),
                                  t("nb04.status_skipped", language, n=MIN_CELL_USERS))
-    if "kind" in out and out["kind"].nunique() > 1:  # rates and means in one column: each row in its own unit
-        _each_row_in_its_unit(out)
     if "kind" in out:
-        out["kind"] = out["kind"].map({"binary": t("nb04.kind_binary", language),
-                                       "continuous": t("nb04.kind_continuous", language)}).fillna(out["kind"])
+        _kinds_in_words(out, language)
     for c in ("segment_column", "segment"):
         if c in out:
             out[c] = out[c].replace({"(all)": t("nb04.all", language)})
     return out
 
 
-def _each_row_in_its_unit(out: pd.DataFrame) -> None:
-    """Rate columns written per row: percentage points for binary metrics, the metric's unit for means."""
-    binary = out["kind"] == "binary"
-    for c in [*_RATE_COLUMNS, "control_mean"]:
-        if c in out:
-            rate = fmt_share if c == "control_mean" else (lambda v, sign="" if c == "mde_abs" else "+": f"{v * 100:{sign}.2f} pp")
-            out[c] = [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=c not in ("control_mean", "mde_abs")))
-                      for v, b in zip(out[c], binary, strict=True)]
+def _kinds_in_words(out: pd.DataFrame, language: str) -> None:
+    """The ``kind`` column in words; where rates and means share a column, each row in its own unit first."""
+    if out["kind"].nunique() > 1:
+        binary = out["kind"] == "binary"
+        for c in [*_RATE_COLUMNS, "control_mean"]:
+            if c in out:
+                out[c] = _in_row_units(out[c], binary, c)
+    out["kind"] = out["kind"].map({"binary": t("nb04.kind_binary", language),
+                                   "continuous": t("nb04.kind_continuous", language)}).fillna(out["kind"])
+
+
+def _in_row_units(values: pd.Series, binary: pd.Series, column: str) -> list[str]:
+    """A column of rates and means as text: percentage points (or a share) for rates, the metric's unit for means."""
+    sign = "" if column == "mde_abs" else "+"
+    signed = column not in ("control_mean", "mde_abs")
+
+    def rate(v: float) -> str:
+        return fmt_share(v) if column == "control_mean" else f"{v * 100:{sign}.2f} pp"
+
+    return [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=signed))
+            for v, b in zip(values, binary, strict=True)]
 
 
 def srm_summary(srm: SRMResult, language: str = "en") -> str:
@@ -273,10 +283,9 @@ def decision_summary(res: ExperimentResult, primary: str | None = None, language
     Labels from data (arms, metrics, segments) are escaped with :func:`customer_analytics.report.markup.esc`.
     """
     L = language
-    primary = primary or res.primary
-    dec = decide(res, primary)
-    lines = _verdict_lines(res, dec, primary, L) + _arm_lines(res, dec, L) + _pair_lines(res, primary, L)
-    lines += _roi_lines(res, L) + _segment_lines(res, primary, L)
+    dec = decide(res, primary or res.primary)
+    lines = [*_verdict_lines(res, dec, L), *_arm_lines(res, dec, L), *_pair_lines(res, dec.primary, L),
+             *_roi_lines(res, L), *_segment_lines(res, dec.primary, L)]
     small = res.sizes[res.sizes["warning"] == "too small for the normal approximation"]
     if len(small):
         lines.append(t("nb04.sum_small", L, n=len(small)))
@@ -284,18 +293,17 @@ def decision_summary(res: ExperimentResult, primary: str | None = None, language
     return "\n\n".join(lines)
 
 
-def _verdict_lines(res: ExperimentResult, dec: Decision, primary: str, L: str) -> list[str]:
-    """The SRM stop, the winner (or why there is none), the rule, and any pre-period imbalance."""
-    a, lines = res.alpha, []
-    if res.srm.flagged:
-        lines.append(t("nb04.sum_stop", L))
+def _verdict_lines(res: ExperimentResult, dec: Decision, L: str) -> list[str]:
+    """The summary's opening: a broken assignment, the winner or why there is none, the rule, imbalance."""
+    a = res.alpha
+    lines = [t("nb04.sum_stop", L)] if res.srm.flagged else []
     if dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
-        lines.append(t("nb04.sum_winner", L, metric=esc(primary), arm=esc(dec.winner),
+        lines.append(t("nb04.sum_winner", L, metric=esc(dec.primary), arm=esc(dec.winner),
                        effect=fmt_diff(e["kind"], e["diff"], e["ci_low"], e["ci_high"], alpha=a, language=L),
                        lift=fmt_lift(e["lift"], e["lift_ci_low"], e["lift_ci_high"], alpha=a, language=L)))
     else:
-        lines.append(t("nb04.sum_no_winner", L, metric=esc(primary), reasons=" ".join(decision_reasons(dec, L))))
+        lines.append(t("nb04.sum_no_winner", L, metric=esc(dec.primary), reasons=" ".join(decision_reasons(dec, L))))
     lines.append(t("nb04.sum_rule", L, rule=decision_rule(res, L)))
     if len(res.balance) and res.balance["imbalanced"].any():
         bad = res.balance[res.balance["imbalanced"]]
@@ -304,7 +312,7 @@ def _verdict_lines(res: ExperimentResult, dec: Decision, primary: str, L: str) -
 
 
 def _arm_lines(res: ExperimentResult, dec: Decision, L: str) -> list[str]:
-    """One line per arm against control on the primary metric (with the sequential view when on)."""
+    """One line per arm against control on the primary metric (with the sequential interval when used)."""
     a, adj = res.alpha, t("nb04.adjusted_p", L)
     seq = res.options.get("sequential") and "seq_p_value" in dec.candidates
     lines = []
@@ -320,10 +328,11 @@ def _arm_lines(res: ExperimentResult, dec: Decision, L: str) -> list[str]:
 
 
 def _pair_lines(res: ExperimentResult, primary: str, L: str) -> list[str]:
-    """Treatment arms against each other on the primary metric."""
+    """One line per pair of treatment arms on the primary metric."""
     if not len(res.pairwise):
         return []
-    a, adj, lines = res.alpha, t("nb04.adjusted_p", L), []
+    a, adj = res.alpha, t("nb04.adjusted_p", L)
+    lines = []
     for r in res.pairwise[res.pairwise["metric"] == primary].itertuples():
         verdict = t("nb04.pair_significant" if r.p_adjusted < a else "nb04.pair_not_significant", L)
         lines.append(t("nb04.sum_pair", L, arm=esc(r.arm), versus=esc(r.versus),
@@ -333,9 +342,10 @@ def _pair_lines(res: ExperimentResult, primary: str, L: str) -> list[str]:
 
 
 def _roi_lines(res: ExperimentResult, L: str) -> list[str]:
-    """Incremental profit per user and in total, and the ROI, for each arm with costs."""
-    lvl, lines = f"{(1 - res.alpha) * 100:g}%", []
-    for r in res.roi.itertuples() if len(res.roi) else []:
+    """One line per arm of the ROI table: profit per user, in total and the ROI, with intervals."""
+    lvl = f"{(1 - res.alpha) * 100:g}%"
+    lines = []
+    for r in res.roi.itertuples():
         roi_txt = t("nb04.roi_text", L, roi=fmt_pct(r.roi), level=lvl, low=fmt_pct(r.roi_ci_low),
                     high=fmt_pct(r.roi_ci_high)) if pd.notna(r.roi) else t("nb04.roi_none", L)
         lines.append(t("nb04.sum_roi", L, arm=esc(r.arm), profit=fmt_number(r.profit_per_user), level=lvl,
@@ -347,12 +357,14 @@ def _roi_lines(res: ExperimentResult, L: str) -> list[str]:
 
 
 def _segment_lines(res: ExperimentResult, primary: str, L: str) -> list[str]:
-    """Segment-level claims that hold after correction, or that none do, and the cells skipped as too small."""
-    a, adj, sep, lines = res.alpha, t("nb04.adjusted_p", L), t("nb04.sep", L), []
+    """The segment cells proven to work (or that none is), then the cells skipped as too small."""
+    a, adj, sep = res.alpha, t("nb04.adjusted_p", L), t("nb04.sep", L)
+    lines = []
     claims = segment_claims(res, primary)
     if len(claims):
         parts = [t("nb04.claim", L, arm=esc(r.arm), column=esc(r.segment_column), segment=esc(r.segment),
-                   effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, alpha=a, language=L), p_adjusted=p_text(adj, r.p_adjusted))
+                   effect=fmt_diff(r.kind, r.diff, r.ci_low, r.ci_high, alpha=a, language=L),
+                   p_adjusted=p_text(adj, r.p_adjusted))
                  for r in claims.itertuples()]
         lines.append(t("nb04.sum_claims", L, cells=sep.join(parts)))
     elif len(res.segments):
