@@ -200,7 +200,7 @@ def test_name_change_sentence_in_both_languages():
     assert cluster_text.name_changes(cur, prev, cut) == [
         "cluster 0: 'fading · one-off · low spend' → 'lapsed · one-off · low spend' (median days since last "
         "purchase 95 → 160, now at or above the 75th percentile of customers (120))"]
-    assert cluster_text.name_changes(cur, prev, cut, "zh") == [
+    assert cluster_text.name_changes(cur, prev, cut, language="zh") == [
         "群组 0：'渐少购买 · 单次 · 低消费' → '久未购买 · 单次 · 低消费'（距上次购买天数中位数 95 → 160，"
         "现处于全部客户第 75 百分位或以上（120））"]
     assert cluster_text.name_changes(cur, cur, cut) == [] and cluster_text.name_changes(cur, None, cut) == []
@@ -257,7 +257,7 @@ def two_months(shift_c: float, tmp_path):
     assert ids == {g: int(pd.Series(f1.labels[(m1["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     prev = clustering.load_levels(tmp_path)
     return ids, cluster_text.name_clusters(prev), cluster_text.name_clusters(lv2), {
-        lang: cluster_text.name_changes(lv2, prev, cut2, lang) for lang in ("en", "zh")}
+        lang: cluster_text.name_changes(lv2, prev, cut2, language=lang) for lang in ("en", "zh")}
 
 
 def test_two_months_a_cluster_that_crossed_a_cut_off_is_renamed_in_a_sentence(tmp_path):

@@ -181,7 +181,7 @@ def test_name_changes_list_changed_gone_and_new_clusters_in_id_order():
     current = levels({0: (160.5, 2, 60.0, HIGH, "mid", "mid"), 2: (50, 3, 180.0, "mid", "mid", HIGH),
                       3: (60, 2, 40.0, "mid", "mid", "mid"), 4: (5, 1, 10.0, LOW, LOW, LOW),
                       5: (400, 1, 5.0, HIGH, LOW, LOW)})
-    assert cluster_text.name_changes(current, previous, cutoffs(0.2, 0.9), "en", "£") == [
+    assert cluster_text.name_changes(current, previous, cutoffs(0.2, 0.9), language="en", currency="£") == [
         "cluster 0: 'fading · frequent · mid spend' → 'lapsed · occasional · mid spend' (median days since last "
         "purchase 95 → 160.5, now at or above the 90th percentile of customers (120); median orders 5 → 2, now "
         "between the 20th and 90th percentiles of customers (1–4))",
@@ -206,7 +206,7 @@ def test_name_change_without_currency_and_default_percentiles():
 def test_name_change_in_chinese_quotes_the_percentiles_as_numbers():
     previous = levels({0: (50, 3, 100.0, "mid", "mid", "mid")})
     current = levels({0: (50, 3, 12.0, "mid", "mid", LOW)})
-    out = cluster_text.name_changes(current, previous, cutoffs(0.2, 0.9), "zh")
+    out = cluster_text.name_changes(current, previous, cutoffs(0.2, 0.9), language="zh")
     assert len(out) == 1 and "第 20 百分位" in out[0] and "20th" not in out[0] and "12.50" in out[0]
 
 
@@ -542,7 +542,7 @@ def test_profile_chart_defaults_to_english_quartiles_and_no_currency(agg):
     fig = cluster_plots.plot_profile(lv, cutoffs(None, low=cut["low"], high=cut["high"]), names)
     assert fig.axes[2].get_xlabel() == "median spend"
     assert "the 25th percentile of all customers; dotted line: the 75th percentile" in notes(fig)[0].get_text()
-    zh = cluster_plots.plot_profile(lv, cut, names, "zh", "£")
+    zh = cluster_plots.plot_profile(lv, cut, names, language="zh", currency="£")
     assert zh.axes[0].get_title() == "距上次购买天数\n(越低越好)"
     assert zh.axes[2].get_xlabel() == "消费额中位数（£）"
     assert zh._suptitle.get_text() == "各群组概况：其中位客户与全部客户对比"

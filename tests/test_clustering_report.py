@@ -87,7 +87,9 @@ NAMES = {0: "lapsed · one-off · low spend", 1: "recent · frequent · <high> s
 
 
 def bullets(language="en", recommended=True, changes=None, ari_rfm=0.2):
-    return narrative.clustering_bullets(3, recommended, 0.4567, 0.93, 0.02, PROFILE, NAMES, changes, ari_rfm, language)
+    quality = narrative.ClusteringQuality(k=3, recommended=recommended, silhouette=0.4567, stability_ari=0.93,
+                                          min_share=0.02, ari_rfm=ari_rfm)
+    return narrative.clustering_bullets(quality, PROFILE, NAMES, changes, language=language)
 
 
 def test_summary_names_the_top_cluster_and_gives_the_decision_and_next_step():
@@ -130,7 +132,7 @@ def test_name_change_sentence_shows_spend_with_the_currency():
     cut = pd.DataFrame({"low": [30.0, 1, 11.5], "high": [120.0, 4, 150.0]}, index=clustering.BASE_FEATURES)
     cut.attrs.update(q_low=0.25, q_high=0.75)
     assert "(median spend £12.00 → £10.00, now at or below the 25th percentile of customers (£11.50))" in \
-        cluster_text.name_changes(cur, prev, cut, "en", "£")[0]
+        cluster_text.name_changes(cur, prev, cut, language="en", currency="£")[0]
 
 
 def test_segments_table_follows_the_scheme_order():

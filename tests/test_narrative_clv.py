@@ -12,10 +12,11 @@ RISK = pd.DataFrame({"customer_id": ["b"], "clv": [500.0]})
 SEGMENTS = pd.DataFrame({"segment": ["Loyal", "<b>Champions</b>"], "clv_share": [0.2, 0.8]})
 
 
-def bullets(**kw):
-    args = {"pred": PRED, "error_pct": 9.5, "holdout_days": 180, "churn_beats_recency": True, "risk": RISK,
-            "by_segment": SEGMENTS, "horizon_days": 90, "clv_months": 12, "language": "en", "currency": "£"}
-    return narrative.clv_bullets(**{**args, **kw})
+def bullets(error_pct=9.5, churn_beats_recency=True, **kw):
+    check = narrative.HoldoutCheck(error_pct=error_pct, holdout_days=180, churn_beats_recency=churn_beats_recency)
+    args = {"pred": PRED, "risk": RISK, "by_segment": SEGMENTS, "horizon_days": 90, "clv_months": 12,
+            "language": "en", "currency": "£"}
+    return narrative.clv_bullets(check=check, **{**args, **kw})
 
 
 def test_the_summary_states_the_forecast_the_check_the_decision_and_the_next_step():

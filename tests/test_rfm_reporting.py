@@ -65,17 +65,18 @@ def test_rfm_summary_names_the_change_the_top_segment_and_the_next_step():
     s = rfm_text.segment_summary(scored)
     act = rfm.period_activity(TX, "2025-03")
     prev = rfm.period_activity(TX, "2025-02")
-    bullets = narrative.rfm_bullets(act, prev, s, rfm.recency_warnings(s, 90), pd.Series({"champions": 3}), "en", "$")
+    bullets = narrative.rfm_bullets(act, prev, s, rfm.recency_warnings(s, 90), net=pd.Series({"champions": 3}), language="en",
+                                    currency="$")
     text = "\n".join(bullets)
     assert 3 <= len(bullets) <= 6
     assert "&#36;25.00" in text and "tex2jax_ignore" in text and "**Champions**" in text and "+3" in text and "At Risk" in text
     assert "Caution" in text
     s_zh = rfm_text.segment_summary(scored, language="zh")
-    zh = "\n".join(narrative.rfm_bullets(act, prev, s_zh, s_zh.iloc[:0], None, "zh", "$"))
+    zh = "\n".join(narrative.rfm_bullets(act, prev, s_zh, s_zh.iloc[:0], net=None, language="zh", currency="$"))
     assert "冠军客户" in zh and "下一步" in zh and "Caution" not in zh
 
 
 def test_report_header_escapes_values_from_data():
-    md = narrative.report_header("02 · RFM", "2025-12", "<b>shop</b>", ["x"], "en", data_ends="2025-12-20")
+    md = narrative.report_header("02 · RFM", "2025-12", "<b>shop</b>", ["x"], language="en", data_ends="2025-12-20")
     assert md.startswith("# 02 · RFM") and "&lt;b&gt;shop&lt;/b&gt;" in md and "2025-12-20" in md
     assert "Executive summary" in md

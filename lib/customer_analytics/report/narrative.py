@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +36,7 @@ def _esc(v) -> str:
     return html.escape(str(v))
 
 
-def report_header(title: str, period: str, dataset: str, bullets: list[str], language: str = "en",
+def report_header(title: str, period: str, dataset: str, bullets: list[str], *, language: str = "en",
                   data_ends: str | None = None) -> str:
     """Markdown for the top of a report: title, period and data set, then the executive summary.
 
@@ -62,8 +63,7 @@ def guest_share(audit: pd.DataFrame) -> float:
     return float(row["revenue_share"].abs().sum()) if "revenue_share" in audit and len(row) else 0.0
 
 
-def cleaning_bullets(raw_rows: int, clean_rows: int, stats: dict, audit: pd.DataFrame,
-                     language: str = "en") -> list[str]:
+def cleaning_bullets(raw_rows: int, clean_rows: int, audit: pd.DataFrame, *, language: str = "en") -> list[str]:
     """Executive summary of the cleaning step (3-4 bullets).
 
     What changed (rows kept and removed), what weighed most (the rule with the
@@ -85,7 +85,7 @@ def cleaning_bullets(raw_rows: int, clean_rows: int, stats: dict, audit: pd.Data
     return out
 
 
-def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, warnings: pd.DataFrame,
+def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, warnings: pd.DataFrame, *,
                 net: pd.Series | None, language: str = "en", currency: str = "") -> list[str]:
     """Executive summary of the RFM report (4-6 bullets).
 
@@ -124,8 +124,35 @@ def rfm_bullets(activity: dict, previous: dict | None, summary: pd.DataFrame, wa
     return out[:6]
 
 
-def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_ari: float, min_share: float,
-                       profile: pd.DataFrame, names: dict, changes: list[str] | None, ari_rfm: float,
+@dataclass(frozen=True)
+class ClusteringQuality:
+    """The figures the clustering summary judges the chosen clustering by.
+
+    Attributes
+    ----------
+    k : int
+        Number of clusters chosen.
+    recommended : bool
+        Whether the clustering meets the bar for targeting (:func:`customer_analytics.models.clustering.choose_k`).
+    silhouette : float
+        Mean silhouette of the chosen clustering (separation, -1 to 1).
+    stability_ari : float
+        Mean adjusted Rand index between bootstrap refits (stability, 0 to 1).
+    min_share : float
+        Smallest cluster share the bar allows.
+    ari_rfm : float
+        Adjusted Rand index between the clusters and the RFM segments.
+    """
+
+    k: int
+    recommended: bool
+    silhouette: float
+    stability_ari: float
+    min_share: float
+    ari_rfm: float
+
+
+def clustering_bullets(quality: ClusteringQuality, profile: pd.DataFrame, names: dict, changes: list[str] | None, *,
                        language: str = "en", similar_ari: float = 0.5) -> list[str]:
     """Executive summary of the clustering report (4-5 bullets).
 
@@ -139,10 +166,11 @@ def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_a
     ``profile`` is :func:`customer_analytics.models.clustering.profile` (index cluster id; ``customers``,
     ``share``, ``revenue_share``); ``names`` maps cluster id to name.
     """
+    q = quality
     top = profile["revenue_share"].idxmax()
     name = _esc(names.get(int(top), top))
-    out = [t("nb03.summary.clusters", language, k=k, n=fmt_int(profile["customers"].sum()),
-             silhouette=f"{silhouette:.2f}", ari=f"{stability_ari:.2f}"),
+    out = [t("nb03.summary.clusters", language, k=q.k, n=fmt_int(profile["customers"].sum()),
+             silhouette=f"{q.silhouette:.2f}", ari=f"{q.stability_ari:.2f}"),
            t("nb03.summary.top", language, name=name, revenue_share=fmt_share(profile.loc[top, "revenue_share"]),
              share=fmt_share(profile.loc[top, "share"]))]
     if changes is None:
@@ -152,13 +180,13 @@ def clustering_bullets(k: int, recommended: bool, silhouette: float, stability_a
                    else t("nb03.summary.changed_names", language, n=len(changes)))
     else:
         out.append(t("nb03.summary.same_names", language))
-    share = fmt_share(min_share, 0)
-    if not recommended:
+    share = fmt_share(q.min_share, 0)
+    if not q.recommended:
         out += [t("nb03.summary.decision_no", language, share=share), t("nb03.summary.next_rfm", language)]
     else:
-        out.append(t("nb03.summary.decision_yes", language, k=k, share=share))
-        key = "next_similar" if ari_rfm >= similar_ari else "next_different"
-        out.append(t(f"nb03.summary.{key}", language, ari=f"{ari_rfm:.2f}", name=name))
+        out.append(t("nb03.summary.decision_yes", language, k=q.k, share=share))
+        key = "next_similar" if q.ari_rfm >= similar_ari else "next_different"
+        out.append(t(f"nb03.summary.{key}", language, ari=f"{q.ari_rfm:.2f}", name=name))
     return out
 def ab_bullets(result, language: str = "en", provisional: bool = False) -> list[str]:
     """Executive summary of the A/B evaluation (3-6 bullets; one sentence without an experiment).
@@ -289,17 +317,38 @@ def md_money(v, currency: str = "") -> str:
 CLV_MAX_ERROR_PCT = 20.0
 
 
-def clv_bullets(pred: pd.DataFrame, error_pct: float, holdout_days: int, churn_beats_recency: bool,
-                risk: pd.DataFrame, by_segment: pd.DataFrame, horizon_days: int, clv_months: int,
-                language: str = "en", currency: str = "", max_error_pct: float = CLV_MAX_ERROR_PCT) -> list[str]:
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """What the holdout said about the CLV forecast and the churn ranking.
+
+    Attributes
+    ----------
+    error_pct : float or None
+        Holdout error of the total repeat purchases, in percent of the actual (None or NaN: not checked).
+    holdout_days : int
+        Length of the holdout.
+    churn_beats_recency : bool
+        Whether the model's churn risk ranks better than days since the last purchase.
+    max_error_pct : float
+        Error, in percent, up to which the forecast counts as checked.
+    """
+
+    error_pct: float | None
+    holdout_days: int
+    churn_beats_recency: bool
+    max_error_pct: float = CLV_MAX_ERROR_PCT
+
+
+def clv_bullets(pred: pd.DataFrame, risk: pd.DataFrame, by_segment: pd.DataFrame, *, check: HoldoutCheck,
+                horizon_days: int, clv_months: int, language: str = "en", currency: str = "") -> list[str]:
     """Executive summary of the CLV and churn report (4-5 bullets).
 
     - what the forecast says: total and mean predicted CLV over ``clv_months`` and the
       purchases expected in ``horizon_days`` (from ``pred``, one row per customer);
     - whether it can be trusted: the holdout error of the total repeat purchases
-      (``error_pct``, in percent) against ``max_error_pct``;
+      (``check.error_pct``, in percent) against ``check.max_error_pct``;
     - the decision on churn: rank by the model's churn risk only when it beats days since
-      the last purchase (``churn_beats_recency``);
+      the last purchase (``check.churn_beats_recency``);
     - what to do next: contact the high-value customers at risk (``risk``: the at-risk list
       with a ``clv`` column), or say that there are none;
     - where the value is: the segment with the largest share of predicted CLV
@@ -312,12 +361,13 @@ def clv_bullets(pred: pd.DataFrame, error_pct: float, holdout_days: int, churn_b
     out = [t("nb05.sum_forecast", language, n=fmt_int(len(pred)), months=clv_months,
              total=money(pred["clv"].sum()), mean=money(pred["clv"].mean()),
              purchases=fmt_int(pred["expected_purchases"].sum()), days=horizon_days)]
-    if error_pct is None or pd.isna(error_pct):
-        out.append(t("nb05.sum_unchecked", language, days=holdout_days))
+    err, days, limit = check.error_pct, check.holdout_days, check.max_error_pct
+    if err is None or pd.isna(err):
+        out.append(t("nb05.sum_unchecked", language, days=days))
     else:
-        key = "nb05.sum_checked" if abs(error_pct) <= max_error_pct else "nb05.sum_off"
-        out.append(t(key, language, days=holdout_days, error=f"{error_pct:+.1f}%", limit=f"{max_error_pct:.0f}%"))
-    out.append(t("nb05.sum_churn_model" if churn_beats_recency else "nb05.sum_churn_recency", language))
+        key = "nb05.sum_checked" if abs(err) <= limit else "nb05.sum_off"
+        out.append(t(key, language, days=days, error=f"{err:+.1f}%", limit=f"{limit:.0f}%"))
+    out.append(t("nb05.sum_churn_model" if check.churn_beats_recency else "nb05.sum_churn_recency", language))
     if len(risk):
         out.append(t("nb05.sum_next", language, n=fmt_int(len(risk)), clv=money(risk["clv"].sum())))
     else:

@@ -57,7 +57,7 @@ def plot_k_choice(choice: KChoice, language: str = "en", fits: int = 20):
     return fig
 
 
-def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str], language: str = "en",
+def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str], *, language: str = "en",
                  currency: str = ""):
     """Each cluster's median days since last purchase, orders and spend, against all customers' cut-offs.
 

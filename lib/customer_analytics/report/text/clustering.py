@@ -131,7 +131,7 @@ def _pct(q: float, language: str) -> str:
     return n + suffix
 
 
-def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.DataFrame,
+def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.DataFrame, *,
                  language: str = "en", currency: str = "") -> list[str]:
     """One sentence per cluster id whose name changed since last month (empty when none did).
 
