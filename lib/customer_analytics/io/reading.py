@@ -398,7 +398,7 @@ def _number_columns(out: pd.DataFrame, ex: _Export, mapping: dict[str, str],
     nf = (parsing.NumberFormat(decimal or ("," if thousands == "." else "."), thousands or None, "set in the config")
           if decimal or thousands else parsing.infer_convention({mapping[c]: t for c, t in texts.items()}, ex.path))
     for col in number_cols:
-        out[col] = parsing.parse_numbers(raw[mapping[col]], nf, mapping[col], ex.path, ex.rows)
+        out[col] = parsing.parse_numbers(raw[mapping[col]], nf, mapping[col], ex.path, rows=ex.rows)
     nf.notes = parsing.plausibility_notes({c: (mapping[c], t) for c, t in texts.items() if c in ("unit_price", "amount")},
                                           {c: out[c] for c in texts}, nf)
     if "amount" not in out:
