@@ -121,6 +121,7 @@ mutate: env ## Mutation check of the analysis modules against the fast unit test
 		! -path './customer_analytics/models/experiments/*' ! -path './customer_analytics/models/rfm.py' \
 		! -path './customer_analytics/models/cleaning.py' ! -path './customer_analytics/models/clustering.py' \
 		! -path './customer_analytics/models/rules.py' ! -path './customer_analytics/io/reading.py' \
+		! -path './customer_analytics/io/canonical.py' ! -path './customer_analytics/io/engine_sources.py' \
 		-exec cp -p --parents {} ../mutants/src/ \; ; }
 ifneq ($(MODULE),)
 	$(MUTMUT) run --max-children 2 "customer_analytics.$(MODULE)*"

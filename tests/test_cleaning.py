@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.io.reading import ValueConventions
 from customer_analytics.models import cleaning
 
 
@@ -169,7 +170,7 @@ def test_ambiguous_day_month_is_refused_with_a_request_for_the_format(tmp_path):
     (tmp_path / "a.csv").write_text("customer_id,order_id,order_date,amount\n1,1,01/02/2011,5\n2,2,03/04/2011,5\n")
     with pytest.raises(InputError, match="ambiguous.*date_format"):
         cleaning.load_transactions(tmp_path / "a.csv")
-    r = cleaning.load_transactions(tmp_path / "a.csv", date_format="%m/%d/%Y")
+    r = cleaning.load_transactions(tmp_path / "a.csv", conventions=ValueConventions(date_format="%m/%d/%Y"))
     assert r.data["order_date"].iloc[0] == pd.Timestamp("2011-01-02")
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.io.reading import ValueConventions
 from customer_analytics.models import cleaning
 
 HEADER = "customer_id,order_id,order_date,amount\n"
@@ -729,13 +730,13 @@ def test_a_configured_delimiter_is_used(tmp_path):
 def test_a_configured_number_convention_reads_thousands_and_decimal_commas(tmp_path):
     p = write(tmp_path, HEADER + '1,a,2024-01-01,"1.234,50"\n2,b,2024-01-02,"7,25"\n')
     r = cleaning.load_transactions(write(tmp_path, HEADER + '1,a,2024-01-01,"1234,50"\n', "d.csv"),
-                                   decimal=",")
+                                   conventions=ValueConventions(decimal=","))
     assert r.data["amount"].tolist() == [1234.5]
     assert r.number_format.describe() == "decimal ',', thousands none (set in the config)"
-    r2 = cleaning.load_transactions(p, thousands=".")
+    r2 = cleaning.load_transactions(p, conventions=ValueConventions(thousands="."))
     assert r2.data["amount"].tolist() == [1234.5, 7.25] and r2.number_format.decimal == ","
     r3 = cleaning.load_transactions(write(tmp_path, HEADER + '1,a,2024-01-01,"1,234.5"\n', "e.csv"),
-                                    thousands=",")
+                                    conventions=ValueConventions(thousands=","))
     assert r3.data["amount"].tolist() == [1234.5] and r3.number_format.decimal == "."
 
 
@@ -758,11 +759,11 @@ def test_date_formats_are_inferred(tmp_path, dates, fmt, first):
 
 def test_an_explicit_date_format_wins_over_excel_serial_days(tmp_path):
     p = write(tmp_path, HEADER + "1,a,20240113,5\n")
-    assert cleaning.load_transactions(p, date_format="%Y%m%d").date_format == "%Y%m%d"
+    assert cleaning.load_transactions(p, conventions=ValueConventions(date_format="%Y%m%d")).date_format == "%Y%m%d"
     q = write(tmp_path, HEADER + "1,a,45304,5\n", "s.csv")
     with pytest.raises(InputError, match=r"1 value\(s\) in column 'order_date' are not dates in format "
                                          r"'%Y%m%d': '45304' \(row 2\)"):
-        cleaning.load_transactions(q, date_format="%Y%m%d")
+        cleaning.load_transactions(q, conventions=ValueConventions(date_format="%Y%m%d"))
 
 
 @pytest.mark.parametrize("dates,words", [

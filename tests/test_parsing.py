@@ -9,6 +9,7 @@ import pytest
 
 from customer_analytics.core.errors import InputError
 from customer_analytics.io import parsing
+from customer_analytics.io.reading import ValueConventions
 from customer_analytics.models import cleaning, rfm
 
 HEADER = "customer_id,order_id,order_date,amount\n"
@@ -56,8 +57,8 @@ def test_every_value_like_1_234_is_refused_by_the_loader_and_read_with_the_confi
     p = write(tmp_path, HEADER + "1,1,2024-01-01,\"1,234\"\n2,2,2024-01-02,\"2,500\"\n")
     with pytest.raises(InputError, match="data.decimal"):
         cleaning.load_transactions(p)
-    assert cleaning.load_transactions(p, decimal=".", thousands=",").data["amount"].tolist() == [1234.0, 2500.0]
-    assert cleaning.load_transactions(p, decimal=",").data["amount"].tolist() == [1.234, 2.5]
+    assert cleaning.load_transactions(p, conventions=ValueConventions(decimal=".", thousands=",")).data["amount"].tolist() == [1234.0, 2500.0]
+    assert cleaning.load_transactions(p, conventions=ValueConventions(decimal=",")).data["amount"].tolist() == [1.234, 2.5]
 
 
 def test_values_that_do_not_fit_the_convention_are_refused_with_rows(tmp_path):

@@ -186,7 +186,7 @@ def infer_convention(columns: dict[str, pd.Series], path: Path | str) -> NumberF
     )
 
 
-def parse_numbers(values: pd.Series, fmt: NumberFormat, column: str, path: Path | str,
+def parse_numbers(values: pd.Series, fmt: NumberFormat, column: str, path: Path | str, *,
                   rows: pd.Series) -> pd.Series:
     """Parse one number column under ``fmt``, refusing values that do not match.
 

@@ -134,10 +134,12 @@ def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.Load
         con = engine.connect(cfg.get("engine"))
         t, loaded = reading.read_source(src, d, con)
         return reading.fetch(t, loaded, con)
+    conventions = reading.ValueConventions(date_format=d["date_format"], decimal=d.get("decimal"),
+                                           thousands=d.get("thousands"))
     return cleaning.load_transactions(
         data_path or d["path"], preset=d["preset"], file_format=d["file_format"], delimiter=d["delimiter"],
-        encoding=d["encoding"], date_format=d["date_format"], column_mapping=d["column_mapping"],
-        decimal=d.get("decimal"), thousands=d.get("thousands"), sheet=d.get("sheet"))
+        encoding=d["encoding"], column_mapping=d["column_mapping"], sheet=d.get("sheet"),
+        conventions=conventions)
 
 
 def clean_transactions(ctx: RunContext) -> pd.DataFrame:
