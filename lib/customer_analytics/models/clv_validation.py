@@ -204,7 +204,8 @@ def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 18
     as_of = pd.Timestamp(as_of).normalize()
     unit = _unit_days(time_unit)
     cal, hold, cal_end = holdout_split(tx, as_of, holdout_days, time_unit)
-    f = fit(cal, model, method, time_unit, min_customers, seed, mcmc_draws, mcmc_chains)
+    f = fit(cal, model, method, time_unit, min_customers=min_customers, seed=seed, mcmc_draws=mcmc_draws,
+            mcmc_chains=mcmc_chains)
     t_hold = int(holdout_days) / unit
     counts = cal["customer_id"].map(hold.groupby("customer_id").size()).fillna(0).to_numpy()
     pred = expected_purchases(f, cal, t_hold)
