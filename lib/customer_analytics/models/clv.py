@@ -265,6 +265,35 @@ class ClvFit:
                 + (" " + " ".join(self.notes) if self.notes else ""))
 
 
+@dataclass(frozen=True)
+class FitSettings:
+    """The options of :func:`fit`, named as in the config's ``clv`` section (``fit(data, **asdict(settings))``).
+
+    Attributes
+    ----------
+    model : {'bgnbd', 'pareto_nbd'}
+        The purchase model.
+    method : {'map', 'mcmc'}
+        Maximum a posteriori with flat priors, or NUTS sampling with proper priors.
+    time_unit : {'days', 'weeks'}
+        The unit of recency, T and the rate parameters.
+    min_customers : int
+        Refuse to fit on fewer customers.
+    seed : int
+        The random seed.
+    mcmc_draws, mcmc_chains : int
+        With ``method="mcmc"``: draws (and tuning steps) per chain, and the number of chains.
+    """
+
+    model: str = "bgnbd"
+    method: str = "map"
+    time_unit: str = "weeks"
+    min_customers: int = 50
+    seed: int = 42
+    mcmc_draws: int = 1000
+    mcmc_chains: int = 2
+
+
 def fit(data: pd.DataFrame, model: str = "bgnbd", method: str = "map", time_unit: str = "weeks", *,
         min_customers: int = 50, seed: int = 42, mcmc_draws: int = 1000, mcmc_chains: int = 2) -> ClvFit:
     """Fit the purchase model on every customer and Gamma-Gamma on the repeat buyers.
