@@ -22,8 +22,8 @@ from customer_analytics.settings import loading
 
 
 def clean(loaded, period_end, rules=None, analysis_start=None):
-    return cleaning.clean_transactions(loaded.data, rules, period_end, analysis_start, loaded.id_fixes,
-                                       loaded.lines_identifiable)
+    return cleaning.clean_transactions(loaded.data, rules, period_end, analysis_start, id_fixes=loaded.id_fixes,
+                                       lines_identifiable=loaded.lines_identifiable)
 
 
 # ------------------------------------------------------------------ the period guard

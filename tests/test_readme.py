@@ -186,9 +186,9 @@ def test_the_example_configs_cleaning_overrides_change_the_result_as_described(p
     loaded = context.load(cfg, project / cfg["data"]["path"])
     assert loaded.mapping["customer_id"] == "Kundennummer"
     mine = cleaning.clean_transactions(loaded.data, cfg["cleaning"]["rules"], "2025-12-31", None,
-                                       loaded.id_fixes, loaded.lines_identifiable)
-    default = cleaning.clean_transactions(loaded.data, None, "2025-12-31", None, loaded.id_fixes,
-                                          loaded.lines_identifiable)
+                                       id_fixes=loaded.id_fixes, lines_identifiable=loaded.lines_identifiable)
+    default = cleaning.clean_transactions(loaded.data, None, "2025-12-31", None, id_fixes=loaded.id_fixes,
+                                          lines_identifiable=loaded.lines_identifiable)
     out = mine.audit.set_index("rule").loc["outliers"]
     assert out["action"] == "cap" and out["rows_changed"] > 0 and out["revenue_changed"] < 0  # capped
     assert default.audit.set_index("rule").loc["outliers", "action"] == "flag"

@@ -8,6 +8,17 @@ expressions in the engine (an embedded DuckDB by default, see :mod:`customer_ana
 only the audit, the examples and, when asked for, the clean table come back to pandas.
 
 Reading the files is :mod:`customer_analytics.io.reading`; its public names are available here too.
+
+The audit adds up. Rows: the lines dated up to the period end
+(``stats['rows_in_period']``) equal the clean rows plus every rule's
+``rows_removed``; ``rows_changed`` counts lines kept but altered (a purchase
+reduced by a return, a capped or flagged outlier, an id normalised while
+loading). Revenue, in exact cents: ``revenue_removed`` is the sum of the
+removed lines' amounts (returns negative), ``revenue_changed`` the change of
+kept lines' amounts, ``revenue_effect = revenue_changed - revenue_removed``; the
+raw revenue in the period plus every ``revenue_effect`` equals the clean revenue.
+``revenue_share`` is ``revenue_effect`` as a fraction of the raw revenue. See
+:func:`reconcile`.
 """
 
 from __future__ import annotations
@@ -58,7 +69,7 @@ class CleanResult:
         The clean lines as an expression in the engine, for steps that run there.
     """
 
-    def __init__(self, data=None, audit=None, examples=None, stats=None, table=None, fetch=None):
+    def __init__(self, data=None, audit=None, examples=None, stats=None, *, table=None, fetch=None):
         self._data, self._fetch = data, fetch
         self.audit, self.examples, self.stats, self.table = audit, examples or {}, stats or {}, table
 
@@ -111,7 +122,7 @@ def _untagged(t):
     return t.mutate(**{OUT: ibis.null("string"), EXAMPLE_ORDER: ibis.literal(0, "int64")})
 
 
-def _audit(con, t, plan: list, raw_cents: int, stats: dict) -> tuple[pd.DataFrame, dict[str, dict]]:
+def _audit(con, t, plan: list, *, raw_cents: int, stats: dict) -> tuple[pd.DataFrame, dict[str, dict]]:
     """One aggregation over the tagged table: the audit line of every outcome in ``plan``, and
     the counts behind each line (removed, changed, matched returns) by its label."""
     measures = {}
@@ -186,16 +197,9 @@ def _explanations() -> dict:
     }
 
 
-def clean_transactions(
-    tx,
-    rules: dict | None = None,
-    period_end: str | pd.Timestamp | None = None,
-    analysis_start: str | pd.Timestamp | None = None,
-    id_fixes: dict[str, int] | None = None,
-    lines_identifiable: bool | None = None,
-    *,
-    con=None,
-) -> CleanResult:
+def clean_transactions(tx, rules: dict | None = None, period_end: str | pd.Timestamp | None = None,
+                       analysis_start: str | pd.Timestamp | None = None, *, id_fixes: dict[str, int] | None = None,
+                       lines_identifiable: bool | None = None, con=None) -> CleanResult:
     """Cut the data at the period end, apply the cleaning rules in :data:`RULE_ORDER`, audit each.
 
     The rules run in the engine (:mod:`customer_analytics.models.rules` defines each one).
@@ -236,16 +240,7 @@ def clean_transactions(
 
     Notes
     -----
-    The audit adds up. Rows: the lines dated up to the period end
-    (``stats['rows_in_period']``) equal the clean rows plus every rule's
-    ``rows_removed``; ``rows_changed`` counts lines kept but altered (a purchase
-    reduced by a return, a capped or flagged outlier, an id normalised while
-    loading). Revenue, in exact cents: ``revenue_removed`` is the sum of the
-    removed lines' amounts (returns negative), ``revenue_changed`` the change of
-    kept lines' amounts, ``revenue_effect = revenue_changed - revenue_removed``; the
-    raw revenue in the period plus every ``revenue_effect`` equals the clean revenue.
-    ``revenue_share`` is ``revenue_effect`` as a fraction of the raw revenue. See
-    :func:`reconcile`.
+    The audit adds up, in rows and in exact cents: see the module docstring and :func:`reconcile`.
 
     Raises
     ------
@@ -253,16 +248,37 @@ def clean_transactions(
         If a rule removes every remaining row; the message names that rule.
     """
     cfg = merge_checked(default_rules(), rules or {}, where="cleaning.rules")
-    frame = isinstance(tx, pd.DataFrame)
-    if frame:
-        con = con or engine.connect()
-        dtypes = tx.dtypes.to_dict()
-        t = _positioned(con, tx)
-    else:
-        con = con or tx._find_backend()
-        dtypes = None
-        t = tx if ROW in tx.columns else tx.mutate(**{ROW: tx.source_row})
+    con, t, dtypes = _in_engine(tx, con)
     columns = [c for c in t.columns if c not in (ID_FIX_COLUMN, ROW)]
+    t, stats, raw_cents, id_fixes = _cut_at_period_end(con, t, period_end, id_fixes)
+    ctx = _rule_context(con, columns, lines_identifiable, analysis_start)
+    t, plan = _run_rules(_untagged(t), cfg, ctx)
+    audit = _audit_trail(con, t, plan, raw_cents=raw_cents, ctx=ctx, id_fixes=id_fixes, stats=stats)
+    examples = _examples(con, t, plan, chosen=ctx.examples, columns=columns, dtypes=dtypes)
+    clean = _clean_lines(con, t, columns, stats)
+    return CleanResult(None, audit, examples, stats, table=clean, fetch=lambda: _to_frame(con.execute(clean), dtypes))
+
+
+def _in_engine(tx, con) -> tuple:
+    """The engine, the input as a table there with its ``_row`` position, and a frame's dtypes (or None)."""
+    if isinstance(tx, pd.DataFrame):
+        con = con or engine.connect()
+        return con, _positioned(con, tx), tx.dtypes.to_dict()
+    con = con or tx._find_backend()
+    return con, tx if ROW in tx.columns else tx.mutate(**{ROW: tx.source_row}), None
+
+
+def _rule_context(con, columns: list[str], lines_identifiable: bool | None, analysis_start) -> rulebook.Context:
+    """What the rules may know: the engine, the columns, whether lines are identifiable, the analysis start."""
+    if lines_identifiable is None:
+        lines_identifiable = "order_id" in columns
+    return rulebook.Context(con=con, columns=tuple(columns), lines_identifiable=bool(lines_identifiable),
+                            analysis_start=None if analysis_start is None else pd.Timestamp(analysis_start))
+
+
+def _cut_at_period_end(con, t, period_end, id_fixes: dict | None) -> tuple:
+    """The lines up to the period end, the stats of the file and the period, the period's raw cents
+    and the id fixes (of the period's lines, when the table carries them)."""
     counts = {"rows_in_file": t.count()}
     if period_end is not None:
         end = (pd.Timestamp(period_end).normalize() + pd.Timedelta(days=1)).to_pydatetime()
@@ -273,13 +289,7 @@ def clean_transactions(
     if period_end is not None:
         t = t.filter((t.order_date < end) | t.order_date.isnull())
     stats: dict[str, int | float] = {k: _first(got, k) for k in ("rows_in_file", "rows_after_period", "rows_after_today")}
-    period = {"rows": t.count(), "cents": engine.cents(t.amount).sum()}
-    if ID_FIX_COLUMN in t.columns:  # count the id fixes of this period's lines only
-        period.update(float_artefacts=t.count(where=(t[ID_FIX_COLUMN] % 2) == 1),
-                      padded=t.count(where=((t[ID_FIX_COLUMN] // 2) % 2) == 1))
-    got = con.execute(t.aggregate(**period))
-    if ID_FIX_COLUMN in t.columns:
-        t = t.drop(ID_FIX_COLUMN)
+    t, got = _period_counts(con, t)
     raw_cents = _first(got, "cents")
     stats.update(rows_in_period=_first(got, "rows"), revenue_in_period=raw_cents / 100)
     if stats["rows_in_period"] == 0:
@@ -288,20 +298,22 @@ def clean_transactions(
     if "float_artefacts" in got:
         id_fixes = {"customer_id_float_artefacts": _first(got, "float_artefacts"),
                     "customer_id_padded": _first(got, "padded")}
-    if lines_identifiable is None:
-        lines_identifiable = "order_id" in columns
+    return t, stats, raw_cents, id_fixes
 
-    fixes = [{"step": 0, "rule": rule, "action": "fix", **_zeros(), "rows_changed": int(id_fixes[key]),
-              "explanation": f"While loading, customer ids were normalised: {what}."}
-             for key, rule, what in (
-                 ("customer_id_float_artefacts", "customer ids: float artefacts",
-                  "float artefacts such as 12346.0 became 12346"),
-                 ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"))
-             if (id_fixes or {}).get(key)]
+
+def _period_counts(con, t) -> tuple:
+    """The period's lines without the id-fix column, and their rows, cents and id fixes (one query)."""
+    period = {"rows": t.count(), "cents": engine.cents(t.amount).sum()}
+    if ID_FIX_COLUMN in t.columns:  # count the id fixes of this period's lines only
+        period.update(float_artefacts=t.count(where=(t[ID_FIX_COLUMN] % 2) == 1),
+                      padded=t.count(where=((t[ID_FIX_COLUMN] // 2) % 2) == 1))
+    got = con.execute(t.aggregate(**period))
+    return (t.drop(ID_FIX_COLUMN) if ID_FIX_COLUMN in t.columns else t), got
+
+
+def _run_rules(t, cfg: dict, ctx) -> tuple:
+    """The table tagged by every enabled rule (materialised), and the plan of audit lines."""
     plan: list = []
-    ctx = rulebook.Context(con=con, columns=tuple(columns), lines_identifiable=bool(lines_identifiable),
-                           analysis_start=None if analysis_start is None else pd.Timestamp(analysis_start))
-    t = _untagged(t)
     texts = _explanations()
     for step, rule in enumerate(rulebook.RULES, start=1):
         rc = cfg[rule.name]
@@ -318,27 +330,43 @@ def clean_transactions(
             t = engine.materialize(t)
         for outcome in rule.outcomes(rc):
             plan.append((step, rule.name, outcome, texts.get(outcome.label, rule.explanation)))
-    t = engine.materialize(t)
-    rule_rows, counted = _audit(con, t, plan, raw_cents, ctx.stats)
+    return engine.materialize(t), plan
+
+
+def _id_fix_rows(id_fixes: dict | None) -> list[dict]:
+    """Step 0 of the audit: one line per kind of customer id the loader normalised."""
+    return [{"step": 0, "rule": rule, "action": "fix", **_zeros(), "rows_changed": int(id_fixes[key]),
+             "explanation": f"While loading, customer ids were normalised: {what}."}
+            for key, rule, what in (
+                ("customer_id_float_artefacts", "customer ids: float artefacts",
+                 "float artefacts such as 12346.0 became 12346"),
+                ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"))
+            if (id_fixes or {}).get(key)]
+
+
+def _audit_trail(con, t, plan: list, *, raw_cents: int, ctx, id_fixes: dict | None, stats: dict) -> pd.DataFrame:
+    """The audit (id fixes, then every rule's lines), checked to leave rows; adds the rules' figures to ``stats``."""
+    fixes = _id_fix_rows(id_fixes)
+    rule_rows, counted = _audit(con, t, plan, raw_cents=raw_cents, stats=ctx.stats)
     audit = pd.concat([pd.DataFrame(fixes, columns=AUDIT_COLUMNS), rule_rows], ignore_index=True) if fixes else rule_rows
     _check_left(audit, stats["rows_in_period"])
-    examples = _examples(con, t, plan, ctx.examples, columns, dtypes)
     if "outlier_threshold" in ctx.stats:
         stats["outlier_threshold"] = ctx.stats["outlier_threshold"]
     if "cancellations: matched returns" in counted:
         stats["returns_matched"] = counted["cancellations: matched returns"]["matched"]
         stats["returns_unmatched"] = counted["cancellations: unmatched returns"]["removed"]
+    return audit
+
+
+def _clean_lines(con, t, columns: list[str], stats: dict):
+    """The lines no rule removed, in file order; adds their rows and revenue to ``stats``."""
     clean = t.filter(t[OUT].isnull())
     out_cols = columns + (["is_outlier"] if "is_outlier" in t.columns else [])
     clean = clean.order_by(ROW).select(out_cols)
     got = con.execute(clean.aggregate(rows=clean.count(), cents=engine.cents(clean.amount).sum()))
     stats["rows_out"] = _first(got, "rows")
     stats["revenue_out"] = _first(got, "cents") / 100
-
-    def fetch() -> pd.DataFrame:
-        return _to_frame(con.execute(clean), dtypes)
-
-    return CleanResult(None, audit, examples, stats, table=clean, fetch=fetch)
+    return clean
 
 
 def net_returns(tx: pd.DataFrame, invoice_prefix: str | None = "C", *, con=None) -> tuple[pd.DataFrame, dict]:
@@ -384,7 +412,7 @@ def _check_left(audit: pd.DataFrame, rows_in_period: int) -> None:
         )
 
 
-def _examples(con, t, plan: list, chosen: dict, columns: list[str], dtypes: dict | None) -> dict[str, pd.DataFrame]:
+def _examples(con, t, plan: list, *, chosen: dict, columns: list[str], dtypes: dict | None) -> dict[str, pd.DataFrame]:
     """Up to five lines per audit line, in file order: what the rule removed, or the lines a rule
     chose itself (``chosen``, by label: the outliers it flagged or capped)."""
     out: dict[str, pd.DataFrame] = {}

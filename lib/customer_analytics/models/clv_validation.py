@@ -8,7 +8,7 @@ alone and a logistic regression on RFM features. Facts only; the words are in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from customer_analytics.models.clv import (
     MODELS,
     TIME_UNITS,
     ClvFit,
+    FitSettings,
     _per_customer,
     _unit_days,
     expected_purchases,
@@ -76,7 +77,7 @@ def frequency_buckets(cal: pd.DataFrame, actual: np.ndarray, predicted: np.ndarr
     return out.reset_index(drop=True)
 
 
-def tracking(f: ClvFit, tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, as_of: pd.Timestamp
+def tracking(f: ClvFit, tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, *, as_of: pd.Timestamp
              ) -> pd.DataFrame:
     """Weekly cumulative repeat purchases of the calibration customers, actual and predicted.
 
@@ -120,7 +121,7 @@ def rfm_features(tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     })
 
 
-def churn_baselines(tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, horizon_days: int,
+def churn_baselines(tx: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp, horizon_days: int, *,
                     seed: int = 42) -> pd.DataFrame:
     """Scores of the two baselines for the calibration customers at ``cal_end``.
 
@@ -189,10 +190,8 @@ def beats_recency(auc: pd.DataFrame) -> bool:
     return bool(len(rec) and rec["model_minus_this_low"].iloc[0] > 0)
 
 
-def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180, horizon_days: int = 90,
-             model: str = "bgnbd", method: str = "map", time_unit: str = "weeks", min_customers: int = 50,
-             seed: int = 42, mcmc_draws: int = 1000, mcmc_chains: int = 2
-             ) -> tuple[Validation, ClvFit]:
+def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180, horizon_days: int = 90, *,
+             settings: FitSettings | None = None) -> tuple[Validation, ClvFit]:
     """Refit on the data up to ``as_of - holdout_days`` and compare its predictions with the holdout.
 
     Checks: total repeat purchases in the holdout (predicted vs actual, error in percent);
@@ -200,11 +199,15 @@ def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 18
     (no purchase in the first ``min(horizon_days, holdout_days)`` days of the holdout) ROC AUC
     of the model's churn risk against recency alone and a logistic regression on RFM features.
     The verdict in words is :func:`customer_analytics.report.text.clv.auc_verdict` (``model_name``).
+    ``settings`` are the refit's options (:class:`customer_analytics.models.clv.FitSettings`; default:
+    its defaults); its seed also drives the logistic baseline and the bootstrap of the AUCs.
     """
+    s = settings if settings is not None else FitSettings()
+    model, time_unit, seed = s.model, s.time_unit, s.seed
     as_of = pd.Timestamp(as_of).normalize()
     unit = _unit_days(time_unit)
     cal, hold, cal_end = holdout_split(tx, as_of, holdout_days, time_unit)
-    f = fit(cal, model, method, time_unit, min_customers, seed, mcmc_draws, mcmc_chains)
+    f = fit(cal, **asdict(s))
     t_hold = int(holdout_days) / unit
     counts = cal["customer_id"].map(hold.groupby("customer_id").size()).fillna(0).to_numpy()
     pred = expected_purchases(f, cal, t_hold)
@@ -213,10 +216,10 @@ def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 18
     h = min(int(horizon_days), int(holdout_days))
     early = hold[hold["day"] <= cal_end + pd.Timedelta(days=h)]
     churned = ~cal["customer_id"].isin(early["customer_id"]).to_numpy()
-    base = churn_baselines(tx, cal, cal_end, h, seed)
+    base = churn_baselines(tx, cal, cal_end, h, seed=seed)
     scores = {MODELS[model]: prob_no_purchase(f, cal, h / unit), "recency": base["recency"].to_numpy(),
               "logistic": base["logistic"].to_numpy()}
     auc = auc_table(churned, scores, seed)
     v = Validation(cal_end, as_of, time_unit, totals, frequency_buckets(cal, counts, pred),
-                   tracking(f, tx, cal, cal_end, as_of), auc, h, MODELS[model])
+                   tracking(f, tx, cal, cal_end, as_of=as_of), auc, h, MODELS[model])
     return v, f

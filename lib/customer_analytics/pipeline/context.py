@@ -478,8 +478,9 @@ def clean(ctx: RunContext, loaded: cleaning.LoadResult, analysis_start=None, rul
     """Clean ``loaded`` for this run's period with the config's rules (notebook values override),
     in the engine the config names (an embedded DuckDB by default)."""
     c = params(ctx.config["cleaning"], analysis_start=analysis_start, rules=rules)
-    result = cleaning.clean_transactions(loaded.data, c["rules"], ctx.as_of, c["analysis_start"], loaded.id_fixes,
-                                         loaded.lines_identifiable, con=engine.connect(ctx.config.get("engine")))
+    result = cleaning.clean_transactions(loaded.data, c["rules"], ctx.as_of, c["analysis_start"],
+                                         id_fixes=loaded.id_fixes, lines_identifiable=loaded.lines_identifiable,
+                                         con=engine.connect(ctx.config.get("engine")))
     # step 0 of the audit also says which number convention the loader read the amounts with, and why
     result.audit = pd.concat([parsing.audit_rows(loaded.number_format, list(loaded.mapping.values())),
                               result.audit], ignore_index=True)
