@@ -87,8 +87,7 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 #: Not yet split (the same files are listed in pyproject's per-file-ignores of the ruff size rules):
 #: each may shrink but not grow; once one is under the limit it must leave this list.
-NOT_YET_SPLIT_MODULES = {"models/experiments.py": 1261, "pipeline/runner.py": 699, "models/clv.py": 678,
-                         "io/reading.py": 671}
+NOT_YET_SPLIT_MODULES = {"models/experiments.py": 1261, "models/clv.py": 678, "io/reading.py": 671}
 NOT_YET_SPLIT_FUNCTIONS = {
     "io/sample.py make_sample": 281, "pipeline/runner.py _run_report": 183, "io/reading.py load_transactions": 160,
     "models/cleaning.py clean_transactions": 153, "models/experiments.py analyse": 100,
