@@ -89,7 +89,7 @@ MAX_FUNCTION_LINES = 60
 #: each may shrink but not grow; once one is under the limit it must leave this list.
 NOT_YET_SPLIT_MODULES = {"models/experiments.py": 1261, "models/clv.py": 678, "io/reading.py": 671}
 NOT_YET_SPLIT_FUNCTIONS = {
-    "io/sample.py make_sample": 281, "pipeline/runner.py _run_report": 183, "io/reading.py load_transactions": 160,
+    "io/sample.py make_sample": 281, "io/reading.py load_transactions": 160,
     "models/cleaning.py clean_transactions": 153, "models/experiments.py analyse": 100,
     "io/reading.py read_source": 85, "models/experiments.py derive_outcomes": 74,
 }
