@@ -87,10 +87,8 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 #: Not yet split (the same files are listed in pyproject's per-file-ignores of the ruff size rules):
 #: each may shrink but not grow; once one is under the limit it must leave this list.
-NOT_YET_SPLIT_MODULES = {"pipeline/runner.py": 699}
-NOT_YET_SPLIT_FUNCTIONS = {
-    "pipeline/runner.py _run_report": 183,
-}
+NOT_YET_SPLIT_MODULES: dict[str, int] = {}
+NOT_YET_SPLIT_FUNCTIONS: dict[str, int] = {}
 
 
 def _over(found: dict[str, int], allowed: dict[str, int], limit: int) -> list[str]:

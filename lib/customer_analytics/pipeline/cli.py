@@ -94,17 +94,18 @@ def _make_warehouse(args) -> int:
 
 def _report(args, argv: list[str], reports: Path | None) -> int:
     """Run one period (or a backfill) and print where the index is; the exit code."""
-    kwargs = dict(data=args.data, config=args.config, show_code=args.show_code, force=args.force, language=args.language,
-                  reports_dir=args.reports_dir, notebooks_dir=args.notebooks_dir, progress=not args.quiet,
-                  verbose=args.verbose and not args.quiet, check_only=args.check, argv=argv)
+    options = runner.RunOptions(data=args.data, config=args.config, show_code=args.show_code, force=args.force,
+                                language=args.language, reports_dir=args.reports_dir,
+                                notebooks_dir=args.notebooks_dir, progress=not args.quiet,
+                                verbose=args.verbose and not args.quiet, check_only=args.check, argv=argv)
     if not (args.start or args.end):
-        folder = runner.run_report(period=args.period, **kwargs)
+        folder = runner.run_report(options, period=args.period)
         if not args.check:
             print(f"Index: {folder.parent / 'index.html'}")
         return 0
     if not (args.start and args.end):
         raise InputError("--from and --to go together")
-    results = runner.backfill(args.start, args.end, **kwargs)
+    results = runner.backfill(args.start, args.end, options)
     print("\nBackfill summary:")
     for per, status in results.items():
         print(f"  {per}: {status}")

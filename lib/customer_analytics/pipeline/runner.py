@@ -5,27 +5,24 @@ A run works in ``reports/.staging/<period>-<timestamp>/`` and is moved to
 or killed run never leaves a report that looks finished and never replaces a good
 one. A failed run's folder (with the executed notebook showing the error) is
 moved to ``reports/_failed/<period>-<timestamp>/``.
+
+A run's request is a :class:`RunOptions`; :func:`run_report` takes it through named
+steps (check, load, prepare the folder, plan, stage, execute, publish or record the
+failure). What runs and its checks are in :mod:`customer_analytics.pipeline.planning`,
+the lock, folders and run facts in :mod:`customer_analytics.pipeline.run_folder`; their
+public names are importable from here too.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import datetime as dt
-import errno
-import fcntl
-import hashlib
-import importlib.metadata
-import json
-import os
-import platform
-import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -40,17 +37,55 @@ from customer_analytics.core.errors import (
     StaleDataError,
 )
 from customer_analytics.core.paths import project_root, resolve_path
-from customer_analytics.io import reading
 from customer_analytics.models import cleaning
 from customer_analytics.pipeline import context
+from customer_analytics.pipeline.planning import (
+    KERNEL_NAME,
+    NOTEBOOKS,
+    Plan,
+    check_kernel,
+    experiment_only_period,
+    month_range,
+    notebook_parameters,
+    plan_notebooks,
+    resolve_period,
+    staged_config,
+)
+from customer_analytics.pipeline.run_folder import (
+    KEY_PACKAGES,
+    LOCK_DIR,
+    PeriodLock,
+    abandon,
+    cleanup_staging,
+    disk_full,
+    drop_input_copy,
+    git_state,
+    input_record,
+    now,
+    other_inputs,
+    prune_failed,
+    publish,
+    rel,
+    relative_args,
+    remove_stale_staging,
+    rewrite_paths,
+    scrub_errors,
+    sha256,
+    versions,
+    write_json,
+)
 from customer_analytics.report import exports, narrative, publishing
 from customer_analytics.settings import schema
 from customer_analytics.settings.loading import load_config
 
-NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
-KERNEL_NAME = "customer-analytics"
-KEY_PACKAGES = ["pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "matplotlib", "seaborn",
-                "papermill", "nbconvert", "pyarrow", "pymc-marketing", "customer-analytics"]
+#: The public names of the runner, with those of its planning and run-folder parts (imported from here).
+__all__ = [
+    "KERNEL_NAME", "KEY_PACKAGES", "LOCK_DIR", "NOTEBOOKS", "NotebookFailed", "PeriodLock", "Plan", "RunOptions",
+    "backfill", "check_kernel", "current_step", "disk_full", "experiment_only_period", "git_state",
+    "input_record", "month_range", "notebook_parameters", "other_inputs", "plan_notebooks",
+    "prune_failed", "rel", "remove_stale_staging", "resolve_period", "rewrite_paths", "run_report",
+    "scrub_errors", "sha256", "staged_config", "versions",
+]
 
 
 class NotebookFailed(RuntimeError):
@@ -59,304 +94,10 @@ class NotebookFailed(RuntimeError):
 
 #: What the current run is doing, for the one-line message of an unexpected error.
 current_step = {"name": "starting"}
-LOCK_DIR = ".locks"  # reports/.locks/<period>.lock: held (flock) by the run of that period
 
 
 def _step(name: str) -> None:
     current_step["name"] = name
-
-
-def rel(path: str | Path | None) -> str:
-    """``path`` relative to the project root (POSIX separators), as written into reports and run.json."""
-    if path is None or str(path) == "":
-        return ""
-    if reading.EngineSource.parse(path) is not None:  # a table or Parquet set in the engine: named as configured
-        return str(path)
-    return Path(os.path.relpath(Path(path).resolve(), project_root())).as_posix()
-
-
-def disk_full(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or an exception it was raised from) is 'no space left' or 'quota exceeded'."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
-
-
-class PeriodLock:
-    """An exclusive, non-blocking lock on ``reports/.locks/<period>.lock`` (released when the process dies)."""
-
-    def __init__(self) -> None:
-        self.fh = None
-
-    def acquire(self, reports: Path, period: str) -> None:
-        path = reports / LOCK_DIR / f"{period}.lock"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fh = open(path, "a+")  # noqa: SIM115 - held open for the whole run
-        except OSError as exc:
-            raise OutputError(f"Cannot write to the reports folder {reports}: {exc.strerror}. "
-                              "Choose a writable folder with --reports-dir (or free disk space).") from exc
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            fh.close()
-            raise LockHeldError(f"Another run is reporting {period} into {reports} right now (lock {path.name} "
-                                "is held). Wait for it to finish, then rerun.") from exc
-        self.fh = fh
-
-    def release(self) -> None:
-        if self.fh is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self.fh, fcntl.LOCK_UN)
-            self.fh.close()
-            self.fh = None
-
-
-def _lock_is_free(reports: Path, period: str) -> bool:
-    path = reports / LOCK_DIR / f"{period}.lock"
-    if not path.exists():
-        return True
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    return True
-
-
-def remove_stale_staging(reports: Path, period: str) -> list[str]:
-    """Remove staging folders left by killed runs; returns their names.
-
-    A folder of ``period`` is stale because the caller holds that period's lock; a
-    folder of another period is stale when nobody holds that period's lock.
-    """
-    st = reports / context.STAGING_DIR
-    removed = []
-    for folder in sorted(st.iterdir()) if st.exists() else []:
-        other = folder.name[:7]
-        if folder.is_dir() and (other == period or _lock_is_free(reports, other)):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder.name)
-    return removed
-
-
-def prune_failed(reports: Path, keep: int) -> list[str]:
-    """Keep the newest ``keep`` folders in ``reports/_failed/`` (by run time stamp); returns those removed."""
-    folder = reports / "_failed"
-    runs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.name.rsplit("-", 1)[-1]) \
-        if folder.exists() else []
-    gone = runs[:max(len(runs) - keep, 0)]
-    for p in gone:
-        shutil.rmtree(p, ignore_errors=True)
-    return [p.name for p in gone]
-
-
-def scrub_errors(notebook: Path, ids: set[str]) -> None:
-    """Mask customer ids quoted in the error outputs of an executed notebook (masked runs)."""
-    if not notebook.exists():
-        return
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    key = privacy.mask_key()
-    for cell in nb.get("cells", []):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                out["evalue"] = privacy.scrub(out.get("evalue", ""), ids, key)
-                out["traceback"] = [privacy.scrub(t, ids, key) for t in out.get("traceback", [])]
-            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
-                text = "".join(out["text"]) if isinstance(out.get("text"), list) else out.get("text", "")
-                out["text"] = privacy.scrub(text, ids, key)
-    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def rewrite_paths(notebook: Path, staging: Path, final: Path) -> None:
-    """Point an executed notebook at the published folder, with paths relative to the project root."""
-    text = notebook.read_text(encoding="utf-8")
-    root = str(project_root())
-    for old, new in ((str(staging), rel(final)), (rel(staging), rel(final)), (root + "/", "")):
-        text = text.replace(old, new)
-    notebook.write_text(text, encoding="utf-8")
-
-
-@dataclass
-class Plan:
-    """Which notebooks a run executes, which it skips and why, and its inputs.
-
-    ``transactions`` is None for an experiment-only report (then ``experiment_table``
-    is the only input and ``label`` names the report folder when no period is given).
-    """
-
-    notebooks: list[str]
-    skipped: dict[str, str]
-    transactions: Path | None
-    experiment_table: Path | None = None
-    label: str | None = None
-    named: bool = False  # label comes from experiment.name
-
-    @property
-    def experiment_only(self) -> bool:
-        return self.transactions is None
-
-
-def plan_notebooks(cfg: dict, data: str | Path | None = None, config_path: str | Path | None = None) -> Plan:
-    """Decide which notebooks run: those whose inputs exist; say why the others are skipped.
-
-    Notebooks 01-03 need transaction data (``--data`` or ``data.path``; see
-    :func:`context.transactions_path`: in experiment ``mode: table`` without a
-    ``data.path`` there is none). Notebook 04 needs an experiment: ``mode: table``
-    with its ``table_path``, or ``mode: transactions`` with the assignment table and
-    transaction data; ``mode: none`` skips it.
-
-    Raises
-    ------
-    ConfigError
-        When a configured input file does not exist, or nothing would run.
-    """
-    tx = context.transactions_path(cfg, config_path, data)
-    e = cfg["experiment"]
-    skipped: dict[str, str] = {}
-    if tx is None:
-        for nb in NOTEBOOKS:
-            if nb != "04_ab_evaluation":
-                skipped[nb] = "no transaction data (experiment mode 'table' without data.path)"
-    table = None
-    if e["mode"] == "none":
-        skipped["04_ab_evaluation"] = "no experiment configured (experiment.mode: none)"
-    elif e["mode"] == "table":
-        table = resolve_path(e["table_path"])
-        if table is None or not table.exists():
-            raise ConfigError(f"experiment.table_path must name an existing file for mode 'table', got {e['table_path']!r}")
-    elif e["mode"] == "transactions":
-        if tx is None:
-            raise ConfigError("experiment.mode 'transactions' derives outcomes from transaction data, but data.path "
-                              "is null: set data.path, or use mode 'table' with a per-user table_path.")
-        ap = resolve_path(e["assignment_path"])
-        if ap is None or not ap.exists():
-            raise ConfigError(f"experiment.assignment_path must name an existing file, got {e['assignment_path']!r}")
-    else:
-        raise ConfigError(f"experiment.mode must be transactions, table or none, got '{e['mode']}'")
-    run = [nb for nb in NOTEBOOKS if nb not in skipped]
-    if not run:
-        raise ConfigError("Nothing to run: no transaction data and no experiment. Set data.path or an experiment.")
-    return Plan(run, skipped, tx, table, context.experiment_label(cfg) if tx is None else None, bool(e.get("name")))
-
-
-def experiment_only_period(plan: Plan, period: str | None) -> tuple[str, str | None]:
-    """Folder label and period end of an experiment-only report.
-
-    The label is ``experiment.name`` when set, else the given period, else the table's
-    file stem; the period end is the given period's last day, or None.
-    """
-    per = resolve_period(period) if period not in (None, "", "latest") else None
-    period_end = str(pd.Period(per, freq="M").end_time.date()) if per else None
-    return (plan.label if plan.named or not per else per), period_end
-
-
-def resolve_period(spec: str | None, dates: pd.Series | None = None, today: dt.date | None = None) -> str:
-    """Turn ``--period`` into 'YYYY-MM'.
-
-    ``None``/``latest``: the last complete month in the data. ``previous``: the last
-    complete calendar month before today (what a monthly cron job wants).
-    """
-    today = today or dt.date.today()
-    if spec in (None, "", "latest"):
-        if dates is None:
-            raise ConfigError("'latest' depends on the data and is allowed only for --period; give --from/--to "
-                              "as YYYY-MM (or 'previous')")
-        return str(cleaning.last_complete_month(dates, pd.Timestamp(today)))
-    if spec == "previous":
-        return str(pd.Period(today, freq="M") - 1)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", spec):
-        raise ConfigError(f"--period must be YYYY-MM, 'previous' or 'latest', got '{spec}'")
-    return spec
-
-
-def month_range(start: str, end: str) -> list[str]:
-    """Every 'YYYY-MM' from ``start`` to ``end`` inclusive."""
-    a, b = pd.Period(resolve_period(start), freq="M"), pd.Period(resolve_period(end), freq="M")
-    if b < a:
-        raise ConfigError(f"--from {start} is after --to {end}")
-    return [str(p) for p in pd.period_range(a, b, freq="M")]
-
-
-def check_kernel(name: str = KERNEL_NAME) -> str:
-    """Return the kernel's interpreter; fail clearly if it is missing or points at a dead Python."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        spec = KernelSpecManager().get_kernel_spec(name)
-    except NoSuchKernel as exc:
-        raise ConfigError(f"Jupyter kernel '{name}' is not registered. Run `make env` (it registers the kernel "
-                          "with the project's .venv interpreter).") from exc
-    python = spec.argv[0]
-    if not Path(python).exists():
-        raise ConfigError(f"Kernel '{name}' points at {python}, which does not exist (the .venv was moved or "
-                          "rebuilt). Run `make env` to re-register it.")
-    return python
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def git_state(root: Path) -> dict:
-    """Commit and dirty flag of the project checkout (None outside git)."""
-    def run(*args: str) -> str | None:
-        try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True,
-                                  timeout=20).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return None
-    commit = run("rev-parse", "HEAD")
-    status = run("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
-
-
-def versions() -> dict:
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for p in KEY_PACKAGES:
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            out[p] = importlib.metadata.version(p)
-    return out
-
-
-def notebook_parameters(nb_path: Path, shared: dict) -> dict:
-    """The shared run parameters the notebook declares.
-
-    A notebook's own settings are not passed: every notebook reads them from the run's
-    resolved configuration (``run_config.json`` in the staging folder), loaded once here.
-    """
-    import papermill as pm
-
-    declared = set(pm.inspect_notebook(str(nb_path)))
-    return {k: v for k, v in shared.items() if k in declared}
-
-
-def staged_config(cfg: dict) -> dict:
-    """The configuration handed to the notebooks: file names relative to the project root."""
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in cfg.items()}
-    for section in ("data", "cleaning", "rfm", "clustering", "experiment", "clv"):
-        for key, value in out[section].items():
-            if _is_path(key, value):
-                out[section][key] = rel(resolve_path(value))
-    return out
-
-
-def _is_path(key: str, value) -> bool:
-    """Config values naming files (passed to notebooks relative to the project root)."""
-    return isinstance(value, str) and bool(value) and (
-        key.endswith("_path") or (key == "scheme" and value.endswith((".yaml", ".yml"))))
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class _Terminated(Exception):
@@ -385,38 +126,96 @@ def _kernel_manager_class(ipc_dir: Path):
     return _IPC
 
 
-def input_record(role: str, path: Path, rows: int | None = None) -> dict:
-    """Path (relative to the project root), size, sha256 and row count of an input file.
+@dataclass(frozen=True)
+class RunOptions:
+    """What a report run is asked to do: the arguments of :func:`run_report` (and of the ``report`` command).
 
-    An engine source (a table, a Parquet set) is recorded by name and row count: it has no one file to hash.
+    Attributes
+    ----------
+    period : str, optional
+        The month to report: 'YYYY-MM', 'previous' or 'latest'; None means 'latest' (the last
+        complete month in the data; see :func:`resolve_period`).
+    data : str or Path, optional
+        The transaction data (``--data``), used instead of the config's ``data.path``.
+    config : str or Path, optional
+        The run config file; None: the defaults.
+    show_code : bool
+        Show the code cells in the HTML reports.
+    force : bool
+        Replace an existing report of the period (only after the new run succeeded).
+    reports_dir : str or Path, optional
+        The reports folder; None: ``reports/`` in the project.
+    notebooks_dir : str or Path, optional
+        The folder of the notebooks to run; None: ``notebooks/`` in the project.
+    kernel_name : str
+        The Jupyter kernel the notebooks run in.
+    progress : bool
+        Print one line per notebook.
+    verbose : bool
+        With ``progress``, print every cell as it runs too.
+    check_only : bool
+        Stop after every check and print the plan, writing nothing.
+    argv : list of str, optional
+        The command line as given, recorded in ``run.json``.
+    today : datetime.date, optional
+        The day taken as today (for 'previous' and a partial month); None: the real date.
+    language : str, optional
+        The report language, overriding the config's ``language``.
     """
-    if reading.EngineSource.parse(path) is not None:
-        return {"role": role, "path": str(path), "size_bytes": None, "sha256": None, "rows": rows}
-    return {"role": role, "path": rel(path), "size_bytes": path.stat().st_size, "sha256": sha256(path), "rows": rows}
+
+    period: str | None = None
+    data: str | Path | None = None
+    config: str | Path | None = None
+    show_code: bool = False
+    force: bool = False
+    reports_dir: str | Path | None = None
+    notebooks_dir: str | Path | None = None
+    kernel_name: str = KERNEL_NAME
+    progress: bool = True
+    verbose: bool = False
+    check_only: bool = False
+    argv: list[str] | None = None
+    today: dt.date | None = None
+    language: str | None = None
 
 
-def other_inputs(cfg: dict) -> list[dict]:
-    """Records of the input files besides the transactions that this config makes the notebooks read."""
-    out = []
-    e = cfg["experiment"]
-    files = {"transactions": ("assignments", e.get("assignment_path")), "table": ("experiment_table", e.get("table_path"))}
-    role, value = files.get(e.get("mode"), (None, None))
-    path = resolve_path(value) if value else None
-    if path is not None and path.is_file():
-        out.append(input_record(role, path, len(context.read_table(path))))
-    scheme = str(cfg["rfm"].get("scheme", ""))
-    if scheme.endswith((".yaml", ".yml")):
-        sp = resolve_path(scheme)
-        if sp is not None and sp.is_file():
-            out.append(input_record("segment_rules", sp))
-    return out
+@dataclass
+class _Run:
+    """One run's state, handed from step to step of :func:`_run_report` and filled in as the run goes."""
+
+    options: RunOptions
+    lock: PeriodLock
+    root: Path
+    reports: Path
+    nb_dir: Path
+    cfg_path: Path | None
+    cfg: dict
+    plan: Plan
+    kernel_python: str
+    t_load: float = 0.0
+    loaded: cleaning.LoadResult | None = None
+    per: str = ""
+    period_end: str | None = None
+    coverage: dict = field(default_factory=dict)
+    inputs: list[dict] = field(default_factory=list)
+    data_name: str = ""
+    stale: list[str] = field(default_factory=list)
+    final: Path = Path()
+    stamp: str = ""
+    staging: Path = Path()
+    shared: dict = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
+    raw_ids: set = field(default_factory=set)
+    sources: dict[str, Path] = field(default_factory=dict)
+    all_params: dict[str, dict] = field(default_factory=dict)
 
 
-def run_report(period: str | None = None, data: str | None = None, config: str | None = None,
-               show_code: bool = False, force: bool = False, reports_dir: str | Path | None = None,
-               notebooks_dir: str | Path | None = None, kernel_name: str = KERNEL_NAME,
-               progress: bool = True, verbose: bool = False, check_only: bool = False,
-               argv: list[str] | None = None, today: dt.date | None = None, language: str | None = None) -> Path:
+def _options(options: RunOptions | None, fields: dict) -> RunOptions:
+    """``options`` with ``fields`` laid over it (no options: the defaults)."""
+    return dataclasses.replace(options, **fields) if options is not None else RunOptions(**fields)
+
+
+def run_report(options: RunOptions | None = None, /, **fields) -> Path:
     """Run every notebook for one period and publish ``reports/<period>/`` atomically.
 
     Returns the path of the period folder. Raises :class:`ReportExistsError` when the
@@ -430,173 +229,200 @@ def run_report(period: str | None = None, data: str | None = None, config: str |
 
     ``progress`` prints one line per notebook (and per cell with ``verbose``);
     ``check_only`` stops after every check and prints the plan, writing nothing.
+
+    Parameters
+    ----------
+    options : RunOptions, optional
+        What to run; None: the defaults of :class:`RunOptions`.
+    **fields
+        Fields of :class:`RunOptions` by name (``period=``, ``config=``, ``force=``, ...),
+        laid over ``options``: ``run_report(period="2025-11", check_only=True)``.
     """
+    opts = _options(options, fields)
     lock = PeriodLock()
     try:
-        return _run_report(lock, period, data, config, show_code, force, reports_dir, notebooks_dir, kernel_name,
-                           progress, verbose, check_only, argv, today, language)
+        return _run_report(lock, opts)
     finally:
         lock.release()
 
 
-def _run_report(lock: PeriodLock, period, data, config, show_code, force, reports_dir, notebooks_dir, kernel_name,
-                progress, verbose, check_only, argv, today, language=None) -> Path:
+def _run_report(lock: PeriodLock, opts: RunOptions) -> Path:
+    """The steps of a run: check, load, prepare the folder, plan, then stage, execute and publish (or stop)."""
+    run = _check_config(opts, lock)
+    _load_input(run)
+    _prepare_folder(run)
+    _plan_run(run)
+    if opts.check_only:
+        _print_check(run)
+        return run.final
+    _stage(run)
+    _execute_notebooks(run)
+    return _publish_run(run)
+
+
+def _check_config(opts: RunOptions, lock: PeriodLock) -> _Run:
+    """Load and check the config, plan the notebooks and check the kernel; the run's state so far."""
     _step("checking the configuration")
     root = project_root()
-    reports = Path(reports_dir) if reports_dir else root / "reports"
-    nb_dir = Path(notebooks_dir) if notebooks_dir else root / "notebooks"
-    cfg_path = resolve_path(config) if config else None
+    reports = Path(opts.reports_dir) if opts.reports_dir else root / "reports"
+    nb_dir = Path(opts.notebooks_dir) if opts.notebooks_dir else root / "notebooks"
+    cfg_path = resolve_path(opts.config) if opts.config else None
     cfg = load_config(cfg_path)
-    if language:  # --language overrides the config's report language
-        cfg["language"] = language
-    schema.check_input_files(cfg, f"config file {config}" if config else "defaults.yaml")
+    if opts.language:  # --language overrides the config's report language
+        cfg["language"] = opts.language
+    schema.check_input_files(cfg, f"config file {opts.config}" if opts.config else "defaults.yaml")
     if cfg["mask_ids"]:
         privacy.mask_key()
-    plan = plan_notebooks(cfg, data, cfg_path)
-    data_path = plan.transactions
-    kernel_python = check_kernel(kernel_name)
+    plan = plan_notebooks(cfg, opts.data, cfg_path)
+    kernel_python = check_kernel(opts.kernel_name)
+    return _Run(opts, lock, root, reports=reports, nb_dir=nb_dir, cfg_path=cfg_path, cfg=cfg, plan=plan,
+                kernel_python=kernel_python)
 
+
+def _load_input(run: _Run) -> None:
+    """Read and check the input before anything is written: the period, its coverage, the input records."""
     _step("loading the input")
-    t_load = time.time()
-    if plan.experiment_only:  # a per-user experiment table and no transactions: notebook 04 only
-        per, period_end = experiment_only_period(plan, period)
-        loaded = None
-        rows = len(context.read_table(plan.experiment_table))
-        coverage = {"partial_month": None, "data_first": None, "data_last": None, "rows_in_period": rows}
-        inputs = [input_record("experiment_table", plan.experiment_table, rows)]
-        data_name = plan.experiment_table.name
+    run.t_load = time.time()
+    if run.plan.experiment_only:  # a per-user experiment table and no transactions: notebook 04 only
+        _load_experiment_table(run)
     else:
-        loaded = context.load(cfg, data_path)  # validates the input before anything is written
-        today_ts = pd.Timestamp(today or dt.date.today())
-        per = resolve_period(period, loaded.data["order_date"], today_ts.date())
-        coverage = context.period_coverage(loaded.data["order_date"], per, today_ts)
-        context.check_coverage(coverage, data_path.name)
-        period_end = coverage["period_end"]
-        inputs = [input_record("transactions", data_path, len(loaded.data)), *other_inputs(cfg)]
-        data_name = data_path.name
-    stale = []
-    if not check_only:
+        _load_transactions(run)
+
+
+def _load_experiment_table(run: _Run) -> None:
+    """The input of an experiment-only run: the experiment table, and the report's label and period end."""
+    table = run.plan.experiment_table
+    run.per, run.period_end = experiment_only_period(run.plan, run.options.period)
+    rows = len(context.read_table(table))
+    run.coverage = {"partial_month": None, "data_first": None, "data_last": None, "rows_in_period": rows}
+    run.inputs = [input_record("experiment_table", table, rows)]
+    run.data_name = table.name
+
+
+def _load_transactions(run: _Run) -> None:
+    """Load and validate the transactions, resolve the period and refuse one the data does not cover."""
+    data_path = run.plan.transactions
+    run.loaded = context.load(run.cfg, data_path)  # validates the input before anything is written
+    dates = run.loaded.data["order_date"]
+    today_ts = pd.Timestamp(run.options.today or dt.date.today())
+    run.per = resolve_period(run.options.period, dates, today_ts.date())
+    run.coverage = context.period_coverage(dates, run.per, today_ts)
+    context.check_coverage(run.coverage, data_path.name)
+    run.period_end = run.coverage["period_end"]
+    run.inputs = [input_record("transactions", data_path, len(run.loaded.data)), *other_inputs(run.cfg)]
+    run.data_name = data_path.name
+
+
+def _prepare_folder(run: _Run) -> None:
+    """Hold the period's lock and remove stale staging (not in a check); refuse an existing report without force."""
+    opts, reports, per = run.options, run.reports, run.per
+    if not opts.check_only:
         _step("preparing the report folder")
-        lock.acquire(reports, per)
-        stale = remove_stale_staging(reports, per)
-        if stale:
-            print(f"Removed stale staging folder(s) of interrupted runs: {', '.join(stale)}", file=sys.stderr,
+        run.lock.acquire(reports, per)
+        run.stale = remove_stale_staging(reports, per)
+        if run.stale:
+            print(f"Removed stale staging folder(s) of interrupted runs: {', '.join(run.stale)}", file=sys.stderr,
                   flush=True)
-    final = reports / per
-    if final.exists() and not force and not check_only:
-        raise ReportExistsError(f"A report for {per} already exists at {final}. Rerun with --force "
+    run.final = reports / per
+    if run.final.exists() and not opts.force and not opts.check_only:
+        raise ReportExistsError(f"A report for {per} already exists at {run.final}. Rerun with --force "
                                 f"(make report PERIOD={per} FORCE=1) to replace it after a successful new run.")
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    staging = reports / context.STAGING_DIR / f"{per}-{stamp}"
-    shared = {"period_end": period_end, "data_path": rel(data_path), "config_path": rel(cfg_path),
-              "run_dir": rel(staging), "seed": int(cfg["seed"]), "language": cfg["language"],
-              "mask_ids": bool(cfg["mask_ids"])}
-    record = {
-        "period": per, "period_end": period_end, "status": "running", "started": _now(),
-        "dataset": narrative.dataset_name(cfg_path, data_path or plan.experiment_table), "partial_month": coverage["partial_month"],
-        "skipped": plan.skipped,
-        "coverage": {k: coverage[k] for k in ("data_first", "data_last", "rows_in_period")},
-        "parameters": {"shared": {**shared, "run_dir": rel(final)}, "argv": _relative_args(argv), "show_code": show_code,
-                       "force": force, "notebooks": {}},
-        "inputs": inputs,
-        "input_read": {"encoding": loaded.encoding, "preset": loaded.preset} if loaded is not None else None,
-        "environment": {**versions(), "kernel": kernel_name, "kernel_python": rel(kernel_python)},
-        "git": git_state(root), "notebooks": [], "error": None, "removed_stale_staging": stale,
-    }
-    raw_ids = set(loaded.data["customer_id"].dropna().unique()) if cfg["mask_ids"] and loaded is not None else set()
+    run.stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    run.staging = reports / context.STAGING_DIR / f"{per}-{run.stamp}"
+
+
+def _plan_run(run: _Run) -> None:
+    """The shared parameters, the run record and each notebook's parameters, all checked before anything is written."""
+    cfg, plan = run.cfg, run.plan
+    run.shared = {"period_end": run.period_end, "data_path": rel(plan.transactions), "config_path": rel(run.cfg_path),
+                  "run_dir": rel(run.staging), "seed": int(cfg["seed"]), "language": cfg["language"],
+                  "mask_ids": bool(cfg["mask_ids"])}
+    run.record = _new_record(run)
+    loaded = run.loaded
+    run.raw_ids = set(loaded.data["customer_id"].dropna().unique()) if cfg["mask_ids"] and loaded is not None else set()
     # check every notebook and its parameters before anything is written
-    sources = {name: nb_dir / f"{name}.ipynb" for name in plan.notebooks}
+    sources = {name: run.nb_dir / f"{name}.ipynb" for name in plan.notebooks}
     missing = [str(p) for p in sources.values() if not p.exists()]
     if missing:
         raise ConfigError(f"Notebook(s) not found: {missing}")
-    all_params = {name: notebook_parameters(src, shared) for name, src in sources.items()}
+    run.sources = sources
+    run.all_params = {name: notebook_parameters(src, run.shared) for name, src in sources.items()}
+
+
+def _new_record(run: _Run) -> dict:
+    """The run's record (``run.json``) as it starts: what runs on which input, with which parameters and versions."""
+    opts, plan, coverage, loaded = run.options, run.plan, run.coverage, run.loaded
+    return {
+        "period": run.per, "period_end": run.period_end, "status": "running", "started": now(),
+        "dataset": narrative.dataset_name(run.cfg_path, plan.transactions or plan.experiment_table),
+        "partial_month": coverage["partial_month"],
+        "skipped": plan.skipped,
+        "coverage": {k: coverage[k] for k in ("data_first", "data_last", "rows_in_period")},
+        "parameters": {"shared": {**run.shared, "run_dir": rel(run.final)}, "argv": relative_args(opts.argv),
+                       "show_code": opts.show_code, "force": opts.force, "notebooks": {}},
+        "inputs": run.inputs,
+        "input_read": {"encoding": loaded.encoding, "preset": loaded.preset} if loaded is not None else None,
+        "environment": {**versions(), "kernel": opts.kernel_name, "kernel_python": rel(run.kernel_python)},
+        "git": git_state(run.root), "notebooks": [], "error": None, "removed_stale_staging": run.stale,
+    }
+
+
+def _print_check(run: _Run) -> None:
+    """What a check (``--check``) prints: the input's coverage and the notebooks that would run or be skipped."""
+    coverage, plan, per = run.coverage, run.plan, run.per
     part = coverage["partial_month"]
-    if check_only:
-        if plan.experiment_only:
-            print(f"Check passed for {per}: experiment table {data_name}, {coverage['rows_in_period']:,} users.",
-                  flush=True)
-        else:
-            print(f"Check passed for {per} (period end {period_end}): {coverage['rows_in_period']:,} lines in the "
-                  f"period; the data runs from {coverage['data_first']} to {coverage['data_last']}"
-                  + (f"; PARTIAL MONTH: data ends {part['data_ends']}" if part else "") + ".", flush=True)
-        print(f"Would run {', '.join(plan.notebooks)} into {rel(final)}"
-              + (" (replacing it)" if final.exists() else ""), flush=True)
-        for name, why in plan.skipped.items():
-            print(f"Would skip {name}: {why}", flush=True)
-        return final
+    if plan.experiment_only:
+        print(f"Check passed for {per}: experiment table {run.data_name}, {coverage['rows_in_period']:,} users.",
+              flush=True)
+    else:
+        print(f"Check passed for {per} (period end {run.period_end}): {coverage['rows_in_period']:,} lines in the "
+              f"period; the data runs from {coverage['data_first']} to {coverage['data_last']}"
+              + (f"; PARTIAL MONTH: data ends {part['data_ends']}" if part else "") + ".", flush=True)
+    print(f"Would run {', '.join(plan.notebooks)} into {rel(run.final)}"
+          + (" (replacing it)" if run.final.exists() else ""), flush=True)
+    for name, why in plan.skipped.items():
+        print(f"Would skip {name}: {why}", flush=True)
+
+
+def _stage(run: _Run) -> None:
+    """Create the staging folder with the run's configuration and the typed input copy; print the run's start."""
+    staging = run.staging
     try:
         staging.mkdir(parents=True)
-        _write_json(staging / context.RUN_CONFIG, staged_config(cfg))  # the one configuration every notebook of the run uses
-        if loaded is not None:
-            context.save_input(loaded, staging)
-            _write_json(staging / context.PERIOD_FILE, coverage)
+        write_json(staging / context.RUN_CONFIG, staged_config(run.cfg))  # the one configuration every notebook of the run uses
+        if run.loaded is not None:
+            context.save_input(run.loaded, staging)
+            write_json(staging / context.PERIOD_FILE, run.coverage)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise OutputError(f"Cannot create the run folder under {reports}: {exc.strerror}. Choose a writable "
+        raise OutputError(f"Cannot create the run folder under {run.reports}: {exc.strerror}. Choose a writable "
                           "folder with --reports-dir (or free disk space).") from exc
-    del loaded
-    if progress:
-        print(f"Report {per} ({f'period end {period_end}' if period_end else 'no period'}); input {data_name}: "
-              f"{inputs[0]['rows']:,} rows checked in {time.time() - t_load:.1f}s"
+    run.loaded = None  # the notebooks read the staged copy: the loaded data is not held while they run
+    if run.options.progress:
+        part = run.coverage["partial_month"]
+        print(f"Report {run.per} ({f'period end {run.period_end}' if run.period_end else 'no period'}); input "
+              f"{run.data_name}: {run.inputs[0]['rows']:,} rows checked in {time.time() - run.t_load:.1f}s"
               + (f". PARTIAL MONTH: the data ends {part['data_ends']}" if part else ""), flush=True)
-        for name, why in plan.skipped.items():
+        for name, why in run.plan.skipped.items():
             print(f"Skipped {name}: {why}", flush=True)
 
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
 
-    if verbose:
+def _execute_notebooks(run: _Run) -> None:
+    """Execute the planned notebooks in order in the kernel; a failed or interrupted run goes to ``_failed/``."""
+    opts = run.options
+    if opts.verbose:
         import logging
 
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    bar = progress and verbose and sys.stdout.isatty()
+    bar = opts.progress and opts.verbose and sys.stdout.isatty()
     old_handler = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     ipc_dir = Path(tempfile.mkdtemp(prefix="ca-kernel-"))
     kernel_manager = _kernel_manager_class(ipc_dir)
     try:
-        for i, name in enumerate(plan.notebooks, 1):
-            src, params = sources[name], all_params[name]
-            record["parameters"]["notebooks"][name] = {k: v for k, v in params.items() if k not in shared}
-            entry = {"name": name, "status": "running", "start": _now()}
-            record["notebooks"].append(entry)
-            t0 = time.time()
-            _step(f"running notebook {name}")
-            out_nb = staging / f"{name}.ipynb"
-            try:
-                pm.execute_notebook(str(src), str(out_nb), parameters=params, kernel_name=kernel_name,
-                                    cwd=str(nb_dir), progress_bar=bar, log_output=verbose and not bar,
-                                    kernel_manager_class=kernel_manager,
-                                    # the kernel's own log (shutdown chatter) stays out of the scheduler's log;
-                                    # a failing cell still reaches the console through papermill
-                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
-            except PapermillExecutionError as exc:
-                entry.update(status="failed", end=_now(), duration_s=round(time.time() - t0, 2))
-                detail = f"{exc.ename}: {exc.evalue}"
-                if raw_ids:  # a masked run: error messages must not quote customer ids either
-                    scrub_errors(out_nb, raw_ids)
-                    detail = privacy.scrub(detail, raw_ids)
-                raise NotebookFailed(f"Notebook {name} failed in cell {exc.cell_index} (execution count "
-                                     f"{exc.exec_count}): {detail}") from exc
-            rewrite_paths(out_nb, staging, final)
-            publishing.export_html(out_nb, staging / f"{name}.html", show_code=show_code)
-            entry.update(status="success", end=_now(), duration_s=round(time.time() - t0, 2))
-            if progress:
-                print(f"[{i}/{len(plan.notebooks)}] {name} done in {entry['duration_s']:.1f}s", flush=True)
+        for i, name in enumerate(run.plan.notebooks, 1):
+            _execute_notebook(run, i, name, kernel_manager=kernel_manager, bar=bar)
     except BaseException as exc:
-        if disk_full(exc):
-            _abandon(staging, exc)
-        record.update(status="failed" if not isinstance(exc, (KeyboardInterrupt, _Terminated)) else "interrupted",
-                      finished=_now(), error={"type": type(exc).__name__, "message": str(exc)})
-        try:
-            _drop_input_copy(staging)
-            _write_json(staging / "run.json", record)
-            failed = reports / "_failed" / f"{per}-{stamp}"
-            failed.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(staging), failed)
-            prune_failed(reports, int(cfg["report"]["keep_failed"]))
-            publishing.write_index(reports, currency=cfg["report"]["currency"])
-        except OSError as write_error:
-            _abandon(staging, write_error)
+        _on_failure(run, exc)
         if isinstance(exc, _Terminated):
             raise KeyboardInterrupt(str(exc)) from exc
         raise
@@ -605,45 +431,86 @@ def _run_report(lock: PeriodLock, period, data, config, show_code, force, report
         if old_handler is not None:
             signal.signal(signal.SIGTERM, old_handler)
 
+
+def _execute_notebook(run: _Run, i: int, name: str, *, kernel_manager: type, bar: bool) -> None:
+    """Execute the ``i``-th notebook into the staging folder, point it at the report folder and export its HTML."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    opts = run.options
+    src, params = run.sources[name], run.all_params[name]
+    run.record["parameters"]["notebooks"][name] = {k: v for k, v in params.items() if k not in run.shared}
+    entry = {"name": name, "status": "running", "start": now()}
+    run.record["notebooks"].append(entry)
+    t0 = time.time()
+    _step(f"running notebook {name}")
+    out_nb = run.staging / f"{name}.ipynb"
+    try:
+        pm.execute_notebook(str(src), str(out_nb), parameters=params, kernel_name=opts.kernel_name,
+                            cwd=str(run.nb_dir), progress_bar=bar, log_output=opts.verbose and not bar,
+                            kernel_manager_class=kernel_manager,
+                            # the kernel's own log (shutdown chatter) stays out of the scheduler's log;
+                            # a failing cell still reaches the console through papermill
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+    except PapermillExecutionError as exc:
+        entry.update(status="failed", end=now(), duration_s=round(time.time() - t0, 2))
+        raise _notebook_failed(run, name, out_nb, exc) from exc
+    rewrite_paths(out_nb, run.staging, run.final)
+    publishing.export_html(out_nb, run.staging / f"{name}.html", show_code=opts.show_code)
+    entry.update(status="success", end=now(), duration_s=round(time.time() - t0, 2))
+    if opts.progress:
+        print(f"[{i}/{len(run.plan.notebooks)}] {name} done in {entry['duration_s']:.1f}s", flush=True)
+
+
+def _notebook_failed(run: _Run, name: str, out_nb: Path, exc) -> NotebookFailed:
+    """The error of a failed notebook: its cell and exception (customer ids masked in a masked run)."""
+    detail = f"{exc.ename}: {exc.evalue}"
+    if run.raw_ids:  # a masked run: error messages must not quote customer ids either
+        scrub_errors(out_nb, run.raw_ids)
+        detail = privacy.scrub(detail, run.raw_ids)
+    return NotebookFailed(f"Notebook {name} failed in cell {exc.cell_index} (execution count "
+                          f"{exc.exec_count}): {detail}")
+
+
+def _on_failure(run: _Run, exc: BaseException) -> None:
+    """Record a failed or interrupted run and move it to ``reports/_failed/`` (a full disk: remove it instead)."""
+    if disk_full(exc):
+        abandon(run.staging, exc)
+    run.record.update(status="failed" if not isinstance(exc, (KeyboardInterrupt, _Terminated)) else "interrupted",
+                      finished=now(), error={"type": type(exc).__name__, "message": str(exc)})
+    try:
+        drop_input_copy(run.staging)
+        write_json(run.staging / "run.json", run.record)
+        failed = run.reports / "_failed" / f"{run.per}-{run.stamp}"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(run.staging), failed)
+        prune_failed(run.reports, int(run.cfg["report"]["keep_failed"]))
+        publishing.write_index(run.reports, currency=run.cfg["report"]["currency"])
+    except OSError as write_error:
+        abandon(run.staging, write_error)
+
+
+def _publish_run(run: _Run) -> Path:
+    """Record the successful run, move it into ``reports/<period>/`` and rewrite the index; the report folder."""
     _step("publishing the report")
-    record.update(status="success", finished=_now(), headlines=exports.collect_headlines(staging))
+    staging, record = run.staging, run.record
+    record.update(status="success", finished=now(), headlines=exports.collect_headlines(staging))
     record["duration_s"] = round(sum(n["duration_s"] for n in record["notebooks"]), 2)
     try:
-        _drop_input_copy(staging)
-        _write_json(staging / "run.json", record)
-        _publish(staging, final, reports)
+        drop_input_copy(staging)
+        write_json(staging / "run.json", record)
+        publish(staging, run.final, run.reports)
     except OSError as exc:
         if not disk_full(exc):
             raise
-        _abandon(staging, exc)
-    _cleanup_staging(reports)
-    index = publishing.write_index(reports, currency=cfg["report"]["currency"])
-    if progress:
-        print(f"Report written to {final}" + (f" (PARTIAL MONTH: data ends {part['data_ends']})" if part else ""),
+        abandon(staging, exc)
+    cleanup_staging(run.reports)
+    index = publishing.write_index(run.reports, currency=run.cfg["report"]["currency"])
+    if run.options.progress:
+        part = run.coverage["partial_month"]
+        print(f"Report written to {run.final}" + (f" (PARTIAL MONTH: data ends {part['data_ends']})" if part else ""),
               flush=True)
-    return index.parent / per
-
-
-def _relative_args(argv: list[str] | None) -> list[str] | None:
-    """The command line as given, with absolute paths shown relative to the project root."""
-    if argv is None:
-        return None
-    return [rel(a) if os.path.isabs(a) else a for a in argv]
-
-
-def _drop_input_copy(folder: Path) -> None:
-    """The typed input copy served notebook 01 only; a published report does not carry the raw data."""
-    for name in (context.INPUT_FILE, context.INPUT_META):
-        with contextlib.suppress(FileNotFoundError):
-            (folder / name).unlink()
-
-
-def _abandon(staging: Path, exc: BaseException) -> None:
-    """Write nothing more: remove this run's staging files and stop with a message."""
-    shutil.rmtree(staging, ignore_errors=True)
-    why = "the disk is full" if disk_full(exc) else f"it cannot be written ({exc})"
-    raise OutputError(f"Stopped: {why} under {staging.parent.parent}. This run's files were removed and "
-                      "nothing was published; any earlier report is unchanged. Free space and rerun.") from exc
+    return index.parent / run.per
 
 
 def _main_thread() -> bool:
@@ -652,42 +519,21 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _publish(staging: Path, final: Path, reports: Path) -> None:
-    """Move the finished run into place; an older report is replaced only now."""
-    if final.exists():
-        old = reports / context.STAGING_DIR / f"{final.name}-replaced-{time.time_ns()}"
-        os.replace(final, old)
-        os.replace(staging, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, final)
-
-
-def _cleanup_staging(reports: Path) -> None:
-    st = reports / context.STAGING_DIR
-    if st.exists() and not any(st.iterdir()):
-        st.rmdir()
-
-
-def backfill(start: str, end: str, **kwargs) -> dict[str, str]:
+def backfill(start: str, end: str, options: RunOptions | None = None, /, **fields) -> dict[str, str]:
     """Run every period from ``start`` to ``end``.
 
-    Returns ``{period: status}`` with status 'success', 'exists (skipped; ...)',
+    ``options`` and ``fields`` are those of :func:`run_report` (its ``period`` is each month
+    in turn). Returns ``{period: status}`` with status 'success', 'exists (skipped; ...)',
     'no data: ...' (the period guard refused it) or 'failed: ...'.
     """
+    opts = _options(options, fields)
     results: dict[str, str] = {}
     for per in month_range(start, end):
-        if kwargs.get("progress", True):
+        if opts.progress:
             print(f"=== {per}", flush=True)
         try:
-            run_report(period=per, **kwargs)
-            results[per] = "checked" if kwargs.get("check_only") else "success"
+            run_report(opts, period=per)
+            results[per] = "checked" if opts.check_only else "success"
         except ReportExistsError:
             results[per] = "exists (skipped; use --force to replace)"
         except StaleDataError as exc:
