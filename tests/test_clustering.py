@@ -36,9 +36,8 @@ def automatic(table: pd.DataFrame, seed: int = 1) -> tuple[clustering.KChoice, c
     """The notebook's path with the default configuration: search, rule, final model."""
     p = load_config()["clustering"]
     x = clustering.build_features(table)
-    search = clustering.search_k(x, clustering.k_values(p["k_min"], p["k_max"]), p["scaler"], seed, p["fit_sample"],
-                                 p["silhouette_sample"], p["stability_sample"], p["stability_fits"],
-                                 p["stability_fraction"])
+    search = clustering.search_k(x, clustering.k_values(p["k_min"], p["k_max"]), p["scaler"], seed,
+                                 **{key: p[key] for key in clustering.SAMPLING_KEYS})
     choice = clustering.choose_k(search.table, p["min_cluster_share"], p["stable_ari"], p["silhouette_tie"])
     return choice, clustering.fit(x, choice.k, search)
 
@@ -215,12 +214,12 @@ def test_a_cut_off_moving_past_an_unchanged_median_renames_nothing():
     cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 5, 70.0]}, index=clustering.BASE_FEATURES)
     now = cluster_naming.name_levels(cust, labels, cut)
     assert now.loc[0, "frequency_level"] == "mid"  # judged on this month's cut-offs alone it would flip
-    kept = cluster_naming.name_levels(cust, labels, cut, prev, prev_cut)
+    kept = cluster_naming.name_levels(cust, labels, cut, prev, previous_cut=prev_cut)
     assert kept.loc[0, "frequency_level"] == "high" and cluster_text.name_changes(kept, prev, cut) == []
     # a median that really crossed: 4 -> 6 orders is past both cut-offs (4 and 5) from below
     cust2 = cust.assign(frequency=[6, 6, 1, 1])
     prev2 = prev.assign(frequency_level=["mid", "low"])
-    crossed = cluster_naming.name_levels(cust2, labels, cut, prev2, prev_cut)
+    crossed = cluster_naming.name_levels(cust2, labels, cut, prev2, previous_cut=prev_cut)
     assert crossed.loc[0, "frequency_level"] == "high"
     assert cluster_text.name_changes(crossed, prev2, cut) == [
         "cluster 0: 'recent · occasional · mid spend' → 'recent · frequent · mid spend' "
@@ -247,12 +246,13 @@ def two_months(shift_c: float, tmp_path):
     f1 = clustering.fit(x1, 4, seed=1)
     cut1 = cluster_naming.cutoffs(m1)
     lv1 = cluster_naming.name_levels(m1, f1.labels, cut1)
-    clustering.save(f1, tmp_path, cluster_text.name_clusters(lv1), lv1, cut1)
+    clustering.save(f1, tmp_path, cluster_text.name_clusters(lv1), levels=lv1, cut=cut1)
     f2 = clustering.fit(x2, 4, seed=7)  # another seed permutes the raw labels
     mapping, _ = clustering.align_to_previous(f2.centroids, clustering.load_centroids(tmp_path))
     f2 = clustering.relabel(f2, mapping)
     cut2 = cluster_naming.cutoffs(m2)
-    lv2 = cluster_naming.name_levels(m2, f2.labels, cut2, clustering.load_levels(tmp_path), clustering.load_cutoffs(tmp_path))
+    lv2 = cluster_naming.name_levels(m2, f2.labels, cut2, clustering.load_levels(tmp_path),
+                                      previous_cut=clustering.load_cutoffs(tmp_path))
     ids = {g: int(pd.Series(f2.labels[(m2["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     assert ids == {g: int(pd.Series(f1.labels[(m1["group"] == g).to_numpy()]).mode()[0]) for g in centres}
     prev = clustering.load_levels(tmp_path)

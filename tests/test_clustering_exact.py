@@ -259,7 +259,7 @@ def saved_fit(tmp_path, mapping=None):
     names = {7: "a", 3: "b", 5: "c"}
     lv = levels({3: (10, 5, 300.0, LOW, HIGH, HIGH), 5: (50, 2, 50.0, "mid", "mid", "mid"),
                  7: (200, 1, 10.0, HIGH, LOW, LOW)})
-    clustering.save(stable, tmp_path, names, lv, cutoffs(0.2, 0.9))
+    clustering.save(stable, tmp_path, names, levels=lv, cut=cutoffs(0.2, 0.9))
     return x, stable, names, lv
 
 
@@ -934,7 +934,7 @@ def test_a_level_changes_only_when_the_median_crossed_both_months_cutoffs():
     # cluster 5: spend 9 is "low" now and was "low" under last month's cut-off too: it crossed from "mid".
     previous = levels({3: (5, 4, 50.0, LOW, HIGH, HIGH), 5: (50, 1, 20.0, HIGH, LOW, "mid"),
                        9: (1, 1, 1.0, LOW, LOW, LOW)})
-    lv = cluster_naming.name_levels(rfm, labels, cut, previous, previous_cut)
+    lv = cluster_naming.name_levels(rfm, labels, cut, previous, previous_cut=previous_cut)
     expected = levels({3: (5.0, 4.0, 50.0, LOW, HIGH, HIGH), 5: (50.0, 1.0, 9.0, HIGH, LOW, LOW)})
     pd.testing.assert_frame_equal(lv, expected)
     alone = cluster_naming.name_levels(rfm, labels, cut, previous)  # no previous cut-offs: this month's alone

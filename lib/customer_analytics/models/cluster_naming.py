@@ -43,7 +43,7 @@ def _level(v: pd.Series, low: float, high: float) -> np.ndarray:
     return np.where(v <= low, "low", np.where(v >= high, "high", "mid"))
 
 
-def name_levels(rfm: pd.DataFrame, labels: np.ndarray, cut: pd.DataFrame, previous: pd.DataFrame | None = None,
+def name_levels(rfm: pd.DataFrame, labels: np.ndarray, cut: pd.DataFrame, previous: pd.DataFrame | None = None, *,
                 previous_cut: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each cluster's medians and where they sit among all customers: low, mid or high.
 

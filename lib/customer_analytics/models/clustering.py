@@ -53,7 +53,7 @@ sentences and report tables are written by :mod:`customer_analytics.report.text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 
 import joblib
@@ -224,14 +224,32 @@ class KSearch:
         return head + "\n" + self.table.round(3).to_string()
 
 
+@dataclass(frozen=True)
+class SearchSampling:
+    """The seeded samples of the k search (module docstring): customers to fit k-means on, to compute the
+    silhouette on and to compare refits on; the number of refits (at least 2) and the share of the
+    stability sample in each refit (in [0.1, 1)).
+    """
+
+    fit_sample: int = 50_000
+    silhouette_sample: int = 2_000
+    stability_sample: int = 20_000
+    stability_fits: int = 20
+    stability_fraction: float = 0.8
+
+
+#: The ``clustering`` config keys that are :class:`SearchSampling` fields.
+SAMPLING_KEYS = tuple(f.name for f in fields(SearchSampling))
+
+
 def search_k(x: pd.DataFrame, ks: list[int] | range, scaler: str = "standard", seed: int = 42,
-             fit_sample: int = 50_000, silhouette_sample: int = 2_000, stability_sample: int = 20_000,
-             stability_fits: int = 20, stability_fraction: float = 0.8) -> KSearch:
+             **sampling) -> KSearch:
     """Fit k-means for every k in ``ks`` and measure separation, stability and cluster sizes.
 
-    See the module docstring for the definitions. The scaler is fitted on all customers;
-    k-means on a seeded sample of at most ``fit_sample`` of them; the same seeded samples
-    are used for every k, so the figures are comparable across k and reproducible.
+    See the module docstring for the definitions. ``sampling`` are the fields of
+    :class:`SearchSampling` by name (its defaults otherwise). The scaler is fitted on all
+    customers; k-means on a seeded sample of at most ``fit_sample`` of them; the same seeded
+    samples are used for every k, so the figures are comparable across k and reproducible.
 
     Raises
     ------
@@ -240,6 +258,8 @@ def search_k(x: pd.DataFrame, ks: list[int] | range, scaler: str = "standard", s
     InputError
         When there are not more customers than the largest k.
     """
+    s = SearchSampling(**sampling)
+    fit_sample, silhouette_sample, stability_sample, stability_fits, stability_fraction = astuple(s)
     ks = sorted(int(k) for k in ks)
     check_k_range(len(x), ks[0], ks[-1])
     if stability_fits < 2:
@@ -296,7 +316,7 @@ class KChoice:
 
 
 def choose_k(table: pd.DataFrame, min_share: float = 0.02, stable_ari: float = STABLE_ARI,
-             silhouette_tie: float = 0.01, fixed: int | None = None) -> KChoice:
+             silhouette_tie: float = 0.01, *, fixed: int | None = None) -> KChoice:
     """Apply the documented rule (module docstring) to a :class:`KSearch` table.
 
     Parameters
@@ -367,7 +387,7 @@ def _centroids(x: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
     return cent[cent.index >= 0]
 
 
-def fit(x: pd.DataFrame, k: int, search: KSearch | None = None, scaler: str = "standard",
+def fit(x: pd.DataFrame, k: int, search: KSearch | None = None, scaler: str = "standard", *,
         algorithm: str = "kmeans", seed: int = 42, fit_sample: int = 50_000) -> ClusterFit:
     """The final model and every customer's cluster.
 
@@ -499,7 +519,7 @@ def compare_with_segments(labels: np.ndarray, segments: pd.Series) -> tuple[pd.D
     return ct, ari(sg_codes, cl_codes), float(max(nmi, 0.0))
 
 
-def save(fitted: ClusterFit, folder: str | Path, names: dict[int, str], levels: pd.DataFrame | None = None,
+def save(fitted: ClusterFit, folder: str | Path, names: dict[int, str], *, levels: pd.DataFrame | None = None,
          cut: pd.DataFrame | None = None) -> None:
     """Save the fitted pipeline (joblib), per cluster its centroid, name, medians and levels
     (``cluster_centroids.csv``) and the naming cut-offs (``cluster_cutoffs.csv``), for next month."""
