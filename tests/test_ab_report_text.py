@@ -123,18 +123,29 @@ def test_a_table_mixing_rates_and_means_writes_each_row_in_its_unit():
     assert cuped.loc[0, "theta"] == "0.000383"   # not rounded to 0.000
 
 
-def test_a_decision_on_outcome_windows_still_open_is_marked_provisional_everywhere():
-    assignments = pd.DataFrame({"customer_id": ["1", "2"], "variant": ["control", "offer_a"],
-                                "exposure_date": ["2025-11-27", "2025-11-28"]})
-    tx = pd.DataFrame({"customer_id": ["1"], "order_id": ["A1"], "order_date": pd.to_datetime(["2025-11-29"]),
-                       "amount": [5.0]})
-    _, notes = ex.derive_outcomes(assignments, tx, 28, "2025-11-30")
-    assert ex.window_open(notes) and not ex.window_open(["Segments: segment as of 2025-11-02."])
-    res = ex.analyse(three_arm_table(), ex.ExperimentSpec("variant", "control", None, ["converted"], [], None, []),
-                     correction="none")
-    final = ex_text.decision_sentence(res, "en")
-    assert final.startswith("offer_a") and "Provisional" not in final
-    assert ex_text.decision_sentence(res, "en", provisional=True).startswith("Provisional (some outcome windows")
-    assert ex_text.decision_sentence(res, "zh", provisional=True).startswith("暂定结论")
-    bullets = unescape("\n".join(narrative.ab_bullets(res, "en", provisional=True)))
-    assert "Provisional" in bullets.splitlines()[0]
+def test_while_outcome_windows_are_open_the_decision_waits_everywhere_and_never_advises_a_rollout():
+    complete = ex.analyse(three_arm_table(), ex.ExperimentSpec("variant", "control", None, ["converted"]),
+                          correction="none")
+    assert complete.decision().winner == "offer_a"   # the same figures, every window closed: a rollout
+    res = ex.analyse(three_arm_table(), ex.ExperimentSpec("variant", "control", None, ["converted"],
+                                                          outcomes_complete="2025-12-26"), correction="none")
+    dec = res.decision()
+    assert (dec.winner, dec.code, dec.waiting_until) == (None, "wait", "2025-12-26")
+    wait = "Wait: outcomes complete on 2025-12-26; until then the figures are interim and nothing is rolled out."
+    assert ex_text.decision_sentence(res, "en") == wait
+    assert ex_text.decision_sentence(res, "zh").startswith("等待：结果将于 2025-12-26 完整")
+    nxt = "Next: wait; rerun this report after 2025-12-26, when every outcome window has closed. Do not roll out before then."
+    assert ex_text.next_step(res) == nxt
+    summary = ex_text.decision_summary(res).split("\n\n")
+    assert summary[0].startswith("**Wait: outcomes complete on 2025-12-26.**") and summary[-1] == nxt
+    assert not any("roll out offer_a" in line for line in summary)
+    bullets = unescape("\n".join(narrative.ab_bullets(res, "en")))
+    assert wait in bullets.splitlines()[0] and f"**{nxt}**" in bullets and "roll out offer_a" not in bullets
+    figures = ex.headline_figures(res)
+    assert (figures["winner"], figures["decision_code"], figures["outcomes_complete"]) == ("none", "wait", "2025-12-26")
+
+
+def test_a_month_before_the_campaign_starts_says_so_in_one_line():
+    note = "The campaign in assignments.csv starts on 2025-11-03, after this period ends (2025-10-31): nothing to evaluate yet."
+    assert narrative.ab_bullets(None, "en", no_result=note) == [note]
+    assert narrative.ab_bullets(None, "zh") == ["本期没有评估任何实验。"]

@@ -243,6 +243,8 @@ def reason_text(code: str, facts: dict, language: str = "en") -> str:
     L, f = language, facts
     if code == "srm":
         return t("nb04.reason_srm", L, srm_p=p_text(t("nb04.srm_p", L), f["srm_p"]))
+    if code == "wait":
+        return t("nb04.reason_wait", L, date=f["date"])
     if code == "adjusted":
         return t("nb04.reason_adjusted", L, arm=esc(f["arm"]), p=p_text("p", f["p"]),
                  p_adjusted=fmt_p(f["p_adjusted"]), correction=f["correction"], k=f["k"])
@@ -297,7 +299,9 @@ def _verdict_lines(res: ExperimentResult, dec: Decision, L: str) -> list[str]:
     """The summary's opening: a broken assignment, the winner or why there is none, the rule, imbalance."""
     a = res.alpha
     lines = [t("nb04.sum_stop", L)] if res.srm.flagged else []
-    if dec.winner:
+    if dec.waiting_until:
+        lines.append(t("nb04.sum_wait", L, date=dec.waiting_until))
+    elif dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
         lines.append(t("nb04.sum_winner", L, metric=esc(dec.primary), arm=esc(dec.winner),
                        effect=fmt_diff(e["kind"], e["diff"], e["ci_low"], e["ci_high"], alpha=a, language=L),
@@ -382,6 +386,8 @@ def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> st
     L = language
     if res.srm.flagged:
         return t("nb04.next_fix", L)
+    if dec.waiting_until:
+        return t("nb04.next_wait", L, date=dec.waiting_until)
     if not dec.winner:
         return t("nb04.next_no_winner", L)
     roi_note = ""
@@ -398,22 +404,21 @@ def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> st
     return t("nb04.next_roll_out", L, arm=esc(dec.winner), where=where, roi_note=roi_note)
 
 
-def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None,
-                      provisional: bool = False) -> str:
+def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None) -> str:
     """The decision in one plain-text sentence (for the dashboard and the summary; not escaped).
 
     Uses the same rule as :func:`decide`: the winner with its effect and relative lift,
-    or why there is none (broken assignment, no proven winner), or no experiment at all.
-    ``provisional`` (outcome windows still open, :func:`window_open`) prefixes it with a warning.
+    or why there is none (broken assignment, outcome windows still open, no proven winner),
+    or no experiment at all.
     """
     L = language
     if res is None:
         return t("nb04.decision_none", L)
-    if provisional:
-        return t("nb04.provisional_prefix", L) + decision_sentence(res, language, primary)
     dec = decide(res, primary)
     if res.srm.flagged:
         return t("nb04.decision_srm", L)
+    if dec.waiting_until:
+        return t("nb04.decision_wait", L, date=dec.waiting_until)
     if dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
         return t("nb04.decision_winner", L, arm=dec.winner, metric=dec.primary, effect=fmt_effect(e["kind"], e["diff"]),
