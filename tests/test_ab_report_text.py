@@ -149,3 +149,35 @@ def test_a_month_before_the_campaign_starts_says_so_in_one_line():
     note = "The campaign in assignments.csv starts on 2025-11-03, after this period ends (2025-10-31): nothing to evaluate yet."
     assert narrative.ab_bullets(None, "en", no_result=note) == [note]
     assert narrative.ab_bullets(None, "zh") == ["本期没有评估任何实验。"]
+
+
+def test_power_advice_out_of_reach_of_the_customer_base_gives_the_smallest_detectable_effect_instead():
+    # 6,000 users tested, a 5% target lift on a 10% rate needs ~58,000 per arm; the base has 7,500 customers
+    spec = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"], eligible_users=7_500)
+    res = ex.analyse(three_arm_table(), spec)   # Holm: no winner
+    power = res.power.set_index("arm")
+    assert (power["eligible_per_arm"] == 2_500).all()
+    mde = ex.mde_binary(0.1, 2_500, 2_500)   # the control rate, at the customer base split over three arms
+    assert power.loc["offer_a", "mde_abs_eligible"] == pytest.approx(mde)
+    assert power.loc["offer_a", "mde_relative_eligible"] == pytest.approx(mde / 0.1)
+    need = int(power["n_per_arm_for_target"].max())
+    assert need > 2_500
+    reach = ex_text.reach_sentence(res)
+    assert reach == (f"A lift of 5.0% is not detectable with this customer base: it needs {need:,} users per arm, and "
+                     f"the 7,500 eligible customers give 2,500 per arm. The smallest effect detectable with all of "
+                     f"them is {mde * 100:.2f} pp ({mde / 0.1:.0%}).")
+    step = ex_text.next_step(res)
+    assert step.startswith("Next: do not roll out. A lift of 5.0% is not detectable") and "sample size" not in step
+    assert "rerun with" not in step and "重新实验只能检测" in ex_text.next_step(res, "zh")
+
+
+def test_power_advice_within_reach_names_the_users_per_arm_to_rerun_with():
+    spec = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"], eligible_users=500_000)
+    res = ex.analyse(three_arm_table(), spec)
+    need = int(res.power["n_per_arm_for_target"].max())
+    assert ex_text.next_step(res) == (f"Next: do not roll out; if the effect matters, rerun with {need:,} users per "
+                                      "arm, which this customer base allows.")
+    assert ex_text.reach_sentence(res).startswith("With 500,000 eligible customers (166,666 per arm), a lift of 5.0%")
+    unknown = ex.analyse(three_arm_table(), THREE)   # no customer base known (a per-user table): the planning table
+    assert "eligible_per_arm" not in unknown.power and ex_text.reach_sentence(unknown) == ""
+    assert ex_text.next_step(unknown).endswith("rerun with the sample size in the planning table.")

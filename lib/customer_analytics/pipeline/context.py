@@ -330,6 +330,8 @@ def _campaign_outcomes(ctx: RunContext, p: dict, spec) -> tuple[pd.DataFrame | N
                                             exposure=p["exposure_column"])
     out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of, columns=columns)
     spec.outcomes_complete = experiments.outcomes_complete_on(out["exposure"], int(p["window_days"]), ctx.as_of)
+    # the customer base a rerun could assign: every customer with a clean line up to the period end
+    spec.eligible_users = max(int(tx.loc[tx["order_date"] <= ctx.as_of, "customer_id"].nunique()), len(out))
     notes.insert(0, f"{len(out):,} assigned customers from {path.name}; outcomes over {p['window_days']} days "
                     f"after each exposure; covariate pre_revenue = net revenue in the 90 days before.")
     before = first.normalize() - pd.Timedelta(days=1)
