@@ -123,18 +123,61 @@ def test_a_table_mixing_rates_and_means_writes_each_row_in_its_unit():
     assert cuped.loc[0, "theta"] == "0.000383"   # not rounded to 0.000
 
 
-def test_a_decision_on_outcome_windows_still_open_is_marked_provisional_everywhere():
-    assignments = pd.DataFrame({"customer_id": ["1", "2"], "variant": ["control", "offer_a"],
-                                "exposure_date": ["2025-11-27", "2025-11-28"]})
-    tx = pd.DataFrame({"customer_id": ["1"], "order_id": ["A1"], "order_date": pd.to_datetime(["2025-11-29"]),
-                       "amount": [5.0]})
-    _, notes = ex.derive_outcomes(assignments, tx, 28, "2025-11-30")
-    assert ex.window_open(notes) and not ex.window_open(["Segments: segment as of 2025-11-02."])
-    res = ex.analyse(three_arm_table(), ex.ExperimentSpec("variant", "control", None, ["converted"], [], None, []),
-                     correction="none")
-    final = ex_text.decision_sentence(res, "en")
-    assert final.startswith("offer_a") and "Provisional" not in final
-    assert ex_text.decision_sentence(res, "en", provisional=True).startswith("Provisional (some outcome windows")
-    assert ex_text.decision_sentence(res, "zh", provisional=True).startswith("暂定结论")
-    bullets = unescape("\n".join(narrative.ab_bullets(res, "en", provisional=True)))
-    assert "Provisional" in bullets.splitlines()[0]
+def test_while_outcome_windows_are_open_the_decision_waits_everywhere_and_never_advises_a_rollout():
+    complete = ex.analyse(three_arm_table(), ex.ExperimentSpec("variant", "control", None, ["converted"]),
+                          correction="none")
+    assert complete.decision().winner == "offer_a"   # the same figures, every window closed: a rollout
+    res = ex.analyse(three_arm_table(), ex.ExperimentSpec("variant", "control", None, ["converted"],
+                                                          outcomes_complete="2025-12-26"), correction="none")
+    dec = res.decision()
+    assert (dec.winner, dec.code, dec.waiting_until) == (None, "wait", "2025-12-26")
+    wait = "Wait: outcomes complete on 2025-12-26; until then the figures are interim and nothing is rolled out."
+    assert ex_text.decision_sentence(res, "en") == wait
+    assert ex_text.decision_sentence(res, "zh").startswith("等待：结果将于 2025-12-26 完整")
+    nxt = "Next: wait; rerun this report after 2025-12-26, when every outcome window has closed. Do not roll out before then."
+    assert ex_text.next_step(res) == nxt
+    summary = ex_text.decision_summary(res).split("\n\n")
+    assert summary[0].startswith("**Wait: outcomes complete on 2025-12-26.**") and summary[-1] == nxt
+    assert not any("roll out offer_a" in line for line in summary)
+    bullets = unescape("\n".join(narrative.ab_bullets(res, "en")))
+    assert wait in bullets.splitlines()[0] and f"**{nxt}**" in bullets and "roll out offer_a" not in bullets
+    figures = ex.headline_figures(res)
+    assert (figures["winner"], figures["decision_code"], figures["outcomes_complete"]) == ("none", "wait", "2025-12-26")
+
+
+def test_a_month_before_the_campaign_starts_says_so_in_one_line():
+    note = "The campaign in assignments.csv starts on 2025-11-03, after this period ends (2025-10-31): nothing to evaluate yet."
+    assert narrative.ab_bullets(None, "en", no_result=note) == [note]
+    assert narrative.ab_bullets(None, "zh") == ["本期没有评估任何实验。"]
+
+
+def test_power_advice_out_of_reach_of_the_customer_base_gives_the_smallest_detectable_effect_instead():
+    # 6,000 users tested, a 5% target lift on a 10% rate needs ~58,000 per arm; the base has 7,500 customers
+    spec = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"], eligible_users=7_500)
+    res = ex.analyse(three_arm_table(), spec)   # Holm: no winner
+    power = res.power.set_index("arm")
+    assert (power["eligible_per_arm"] == 2_500).all()
+    mde = ex.mde_binary(0.1, 2_500, 2_500)   # the control rate, at the customer base split over three arms
+    assert power.loc["offer_a", "mde_abs_eligible"] == pytest.approx(mde)
+    assert power.loc["offer_a", "mde_relative_eligible"] == pytest.approx(mde / 0.1)
+    need = int(power["n_per_arm_for_target"].max())
+    assert need > 2_500
+    reach = ex_text.reach_sentence(res)
+    assert reach == (f"A lift of 5.0% is not detectable with this customer base: it needs {need:,} users per arm, and "
+                     f"the 7,500 eligible customers give 2,500 per arm. The smallest effect detectable with all of "
+                     f"them is {mde * 100:.2f} pp ({mde / 0.1:.0%}).")
+    step = ex_text.next_step(res)
+    assert step.startswith("Next: do not roll out. A lift of 5.0% is not detectable") and "sample size" not in step
+    assert "rerun with" not in step and "重新实验只能检测" in ex_text.next_step(res, "zh")
+
+
+def test_power_advice_within_reach_names_the_users_per_arm_to_rerun_with():
+    spec = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"], eligible_users=500_000)
+    res = ex.analyse(three_arm_table(), spec)
+    need = int(res.power["n_per_arm_for_target"].max())
+    assert ex_text.next_step(res) == (f"Next: do not roll out; if the effect matters, rerun with {need:,} users per "
+                                      "arm, which this customer base allows.")
+    assert ex_text.reach_sentence(res).startswith("With 500,000 eligible customers (166,666 per arm), a lift of 5.0%")
+    unknown = ex.analyse(three_arm_table(), THREE)   # no customer base known (a per-user table): the planning table
+    assert "eligible_per_arm" not in unknown.power and ex_text.reach_sentence(unknown) == ""
+    assert ex_text.next_step(unknown).endswith("rerun with the sample size in the planning table.")

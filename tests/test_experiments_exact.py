@@ -1117,7 +1117,7 @@ def test_an_outcome_window_running_past_the_period_end_is_noted():
     _, notes = ex.derive_outcomes(a, _tx(), as_of="2025-04-15", columns=COLUMNS)
     assert notes == ["The outcome window of the last exposures ends 2025-04-17, after the period end 2025-04-15: "
                      "outcomes are incomplete."]
-    assert ex.window_open(notes)
+    assert ex.outcomes_complete_on(pd.to_datetime(a["seen"]), 28, "2025-04-15") == "2025-04-17"
     _, none = ex.derive_outcomes(a, _tx(), as_of=pd.Timestamp("2025-04-16"), columns=COLUMNS)
     assert none == []
     _, short = ex.derive_outcomes(a, _tx(), window_days=7, as_of="2025-03-26", columns=COLUMNS)

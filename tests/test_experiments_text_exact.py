@@ -234,7 +234,7 @@ def test_the_winner_summary_names_the_largest_proven_effect_and_every_section():
     assert ex_text.next_step(res) == WINNER_EN[-1] and ex_text.next_step(res, "zh") == WINNER_ZH[-1]
     figures = ex.headline_figures(res)
     assert np.isnan(figures.pop("winner_roi"))
-    assert figures == {"winner": "sms", "srm_flag": False, "primary_metric": "converted", "winner_lift": 0.3,
+    assert figures == {"winner": "sms", "decision_code": "roll_out", "srm_flag": False, "primary_metric": "converted", "winner_lift": 0.3,
                        "winner_p_adjusted": 0.0002}
 
 
@@ -258,7 +258,7 @@ def test_a_sample_ratio_mismatch_stops_the_decision_whatever_the_effects():
     assert ex_text.decision_sentence(res) == "Stop: the assignment is broken (sample-ratio mismatch), so no result can be trusted."
     assert ex_text.decision_sentence(res, "zh") == "停止：分组有问题（样本比例失衡），任何结果都不可信。"
     assert ex_text.next_step(res) == "Next: fix the assignment and rerun."
-    assert ex.headline_figures(res) == {"winner": "none", "srm_flag": True, "primary_metric": "converted"}
+    assert ex.headline_figures(res) == {"winner": "none", "decision_code": "stop", "srm_flag": True, "primary_metric": "converted"}
 
 
 def test_without_a_winner_each_reason_is_given_and_the_advice_is_not_to_roll_out():
@@ -273,7 +273,7 @@ def test_without_a_winner_each_reason_is_given_and_the_advice_is_not_to_roll_out
     assert ex_text.decision_sentence(res) == "No arm is a proven winner on converted, so nothing is rolled out yet."
     assert ex_text.decision_sentence(res, "zh") == "在 converted 上没有经过证实的胜出组，因此暂不推广。"
     assert ex_text.next_step(res) == NO_WINNER_EN[-1]
-    assert ex.headline_figures(res) == {"winner": "none", "srm_flag": False, "primary_metric": "converted"}
+    assert ex.headline_figures(res) == {"winner": "none", "decision_code": "no_winner", "srm_flag": False, "primary_metric": "converted"}
 
 
 def test_when_lower_is_better_the_largest_fall_wins():
@@ -287,7 +287,7 @@ def test_when_lower_is_better_the_largest_fall_wins():
     assert ex_text.decision_rule(res, "zh") == ("当一个实验组在主要指标上的 p 值经holm 法对与对照组比较的 2 个实验组校正后低于 0.05、"
                                           "其效果使指标降低、且未发现样本比例失衡时，该组胜出。")
     assert ex_text.decision_sentence(res) == "sms wins on revenue: -5.00 against control (-25% relative lift)."
-    assert ex.headline_figures(res) == {"winner": "sms", "srm_flag": False, "primary_metric": "revenue",
+    assert ex.headline_figures(res) == {"winner": "sms", "decision_code": "roll_out", "srm_flag": False, "primary_metric": "revenue",
                                         "winner_lift": -0.25, "winner_p_adjusted": 0.03}
     # the same table judged on converted (no arm significant) and on revenue when higher were better
     assert ex.decide(res, "converted").winner is None
@@ -370,7 +370,7 @@ def test_a_winner_that_loses_money_is_not_rolled_out():
     bare = winner_result(roi=[], segments=[])
     assert ex_text.next_step(bare) == ("Next: roll out sms to the users it was tested on; no single segment stands out "
                                   "after the per-segment correction. Keep a hold-out to confirm.")
-    assert ex.headline_figures(bare) == {"winner": "sms", "srm_flag": False, "primary_metric": "converted",
+    assert ex.headline_figures(bare) == {"winner": "sms", "decision_code": "roll_out", "srm_flag": False, "primary_metric": "converted",
                                          "winner_lift": 0.3, "winner_p_adjusted": 0.0002}
 
 
@@ -439,25 +439,20 @@ def test_the_one_line_decision_and_headline_figures_follow_the_metric_asked_for(
         "No arm is a proven winner on converted, so nothing is rolled out yet."
     assert ex_text.next_step(res, primary="converted") == \
         "Next: do not roll out; if the effect matters, rerun with the sample size in the planning table."
-    assert ex.headline_figures(res, "converted") == {"winner": "none", "srm_flag": False,
+    assert ex.headline_figures(res, "converted") == {"winner": "none", "decision_code": "no_winner", "srm_flag": False,
                                                      "primary_metric": "converted"}
-    assert ex_text.decision_sentence(res, "zh", provisional=True) == (
-        "暂定结论（部分客户的结果观察期在本期之后才结束，结果尚不完整；请在下月重新运行后再采取行动）："
-        "sms 在 revenue 上胜出：相对对照组 -5.00（相对提升 -25%）。")
-    assert ex_text.decision_sentence(res, provisional=True, primary="converted") == (
-        "Provisional (some outcome windows end after this period, so outcomes are incomplete; rerun next month "
-        "before acting): No arm is a proven winner on converted, so nothing is rolled out yet.")
     assert ex_text.decision_sentence(None) == "No experiment was evaluated for this period."
-    assert ex_text.decision_sentence(None, "zh", provisional=True) == "本期没有评估任何实验。"
+    assert ex_text.decision_sentence(None, "zh") == "本期没有评估任何实验。"
     assert ex.headline_figures(None) == {"winner": "n/a", "srm_flag": None}
 
 
-def test_open_outcome_windows_are_recognised_from_the_notes():
-    note = "The outcome window of the last exposures ends 2026-01-28, after the period end 2025-12-31: " \
-        f"{ex.OPEN_WINDOW_NOTE}."
-    assert ex.window_open(["'revenue' capped at its 99th percentile: 1,234.00.", note]) is True
-    assert ex.window_open(["'revenue' capped at its 99th percentile: 1,234.00."]) is False
-    assert ex.window_open([]) is False and ex.window_open(None) is False
+def test_the_day_the_outcomes_are_complete_is_the_day_after_the_last_window_closes():
+    exposures = pd.Series(pd.to_datetime(["2025-12-01", "2025-12-29"]))
+    # a 28-day window from 29 December covers 29 Dec to 25 Jan: complete on 26 January
+    assert ex.outcomes_complete_on(exposures, 28, "2025-12-31") == "2026-01-26"
+    assert ex.outcomes_complete_on(exposures, 28, "2026-01-25") is None   # the last window closed within the period
+    assert ex.outcomes_complete_on(exposures, 28, "2026-01-24") == "2026-01-26"
+    assert ex.outcomes_complete_on(exposures, 28, None) is None
 
 
 def test_segment_claims_list_the_cells_where_an_arm_is_proven_to_work():

@@ -124,3 +124,34 @@ def test_the_dashboard_shows_the_runs_currency(tmp_path):
     summary.write_text(summary.read_text().replace(",$", ","))  # a period table without a currency
     page = publishing.write_index(tmp_path, currency="€").read_text()
     assert "€19,193.40" in page and "£" not in page
+
+
+def _decided(root, period, code, winner="offer_a", dataset="sample"):
+    folder = _period(root, period, 1000.0, 100, 10, MIX, dataset=dataset)
+    run = json.loads((folder / "run.json").read_text())
+    run["headlines"]["04_ab_evaluation"] = {"winner": winner if code == "roll_out" else "none", "decision_code": code,
+                                            "decision": f"{period}: {code}"}
+    (folder / "run.json").write_text(json.dumps(run))
+
+
+def test_a_rollout_a_later_month_withdraws_is_marked_superseded_on_the_index(tmp_path):
+    _decided(tmp_path, "2025-10", "wait")
+    _decided(tmp_path, "2025-11", "roll_out")
+    _decided(tmp_path, "2025-12", "no_winner")
+    rows = {r["period"]: r for r in publishing.collect_periods(tmp_path)}
+    assert rows["2025-11"]["superseded_by"] == "2025-12"
+    assert "superseded_by" not in rows["2025-10"] and "superseded_by" not in rows["2025-12"]
+    page = publishing.write_index(tmp_path).read_text()
+    assert "2025-11: roll_out<br><span class=\"superseded\">Superseded: withdrawn by the 2025-12 report.</span>" in page
+    assert page.count("Superseded") == 1
+
+
+def test_a_rollout_kept_by_later_months_or_another_data_set_is_not_superseded():
+    rows = [{"period": "2025-11", "dataset": "a", "decision_code": "roll_out", "winner": "x"},
+            {"period": "2025-12", "dataset": "a", "decision_code": "roll_out", "winner": "x"},
+            {"period": "2026-01", "dataset": "b", "decision_code": "no_winner", "winner": "none"},
+            {"period": "2026-02", "dataset": "a", "decision_code": None, "winner": None}]
+    out = publishing.mark_superseded(rows)
+    assert [r.get("superseded_by") for r in out] == [None, None, None, None]
+    rows[1]["winner"] = "y"   # a later month rolls out another arm: the first rollout is withdrawn
+    assert publishing.mark_superseded(rows)[0]["superseded_by"] == "2025-12"

@@ -291,7 +291,7 @@ def experiment_table(ctx: RunContext, p: dict) -> tuple[pd.DataFrame | None, obj
 
     mode = p["mode"]
     if mode == "none":
-        return None, None, ["No experiment is configured (experiment.mode = none): nothing to evaluate."]
+        return None, None, [t("nb04.none_configured", ctx.language)]
     p = experiments.coerce_params(p)
     spec = experiments.ExperimentSpec(
         variant_column=p["variant_column"], control_label=str(p["control_label"]), user_column=p["user_column"],
@@ -325,12 +325,15 @@ def _campaign_outcomes(ctx: RunContext, p: dict, spec) -> tuple[pd.DataFrame | N
                           f"columns: {list(assignments.columns)}")
     first = pd.to_datetime(assignments[p["exposure_column"]], errors="coerce").min()
     if pd.isna(first) or first > ctx.as_of:
-        return None, None, [f"The campaign in {path.name} starts {first.date() if pd.notna(first) else '?'}, "
-                            f"after this period ends ({ctx.as_of.date()}): nothing to evaluate yet."]
+        return None, None, [t("nb04.not_started", ctx.language, file=path.name,
+                              date=first.date() if pd.notna(first) else "?", end=ctx.as_of.date())]
     tx = clean_transactions(ctx)
     columns = experiments.AssignmentColumns(user=p["user_column"] or "customer_id", variant=p["variant_column"],
                                             exposure=p["exposure_column"])
     out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of, columns=columns)
+    spec.outcomes_complete = experiments.outcomes_complete_on(out["exposure"], int(p["window_days"]), ctx.as_of)
+    # the customer base a rerun could assign: every customer with a clean line up to the period end
+    spec.eligible_users = max(int(tx.loc[tx["order_date"] <= ctx.as_of, "customer_id"].nunique()), len(out))
     notes.insert(0, f"{len(out):,} assigned customers from {path.name}; outcomes over {p['window_days']} days "
                     f"after each exposure; covariate pre_revenue = net revenue in the 90 days before.")
     before = first.normalize() - pd.Timedelta(days=1)

@@ -188,7 +188,7 @@ def clustering_bullets(quality: ClusteringQuality, profile: pd.DataFrame, names:
         key = "next_similar" if q.ari_rfm >= similar_ari else "next_different"
         out.append(t(f"nb03.summary.{key}", language, ari=f"{q.ari_rfm:.2f}", name=name))
     return out
-def ab_bullets(result, language: str = "en", provisional: bool = False) -> list[str]:
+def ab_bullets(result, language: str = "en", *, no_result: str | None = None) -> list[str]:
     """Executive summary of the A/B evaluation (3-6 bullets; one sentence without an experiment).
 
     - first the decision, by the one decision rule (:func:`customer_analytics.report.text.experiments.decision_sentence`);
@@ -199,17 +199,19 @@ def ab_bullets(result, language: str = "en", provisional: bool = False) -> list[
     - where it works: segments proven after the per-segment correction (at most three named);
     - what to do next (:func:`customer_analytics.report.text.experiments.next_step`).
 
-    ``result`` is an :class:`customer_analytics.models.experiments.ExperimentResult` or None. With
-    ``provisional`` (outcome windows still open at the period end) the decision says so first.
+    ``result`` is an :class:`customer_analytics.models.experiments.ExperimentResult` or None. While
+    outcome windows are still open at the period end the decision is to wait, and says until when.
+    Without a result the one sentence is ``no_result`` (why there is none, e.g. the campaign starts
+    after the period), else that no experiment was evaluated.
     Labels from data are escaped with :func:`customer_analytics.report.markup.esc`.
     """
     L = language
     if result is None:
-        return [t("nb04.decision_none", L)]
+        return [esc(no_result) if no_result else t("nb04.decision_none", L)]
     dec = result.decision()
     arms = ex.treatment_arms_of(result)
     srm = t("nb04.b_srm_bad" if result.srm.flagged else "nb04.b_srm_ok", L)
-    out = [t("nb04.b_decision", L, decision=esc(ex_text.decision_sentence(result, L, provisional=provisional))),
+    out = [t("nb04.b_decision", L, decision=esc(ex_text.decision_sentence(result, L))),
            t("nb04.b_tested", L, users=fmt_int(result.srm.table["observed"].sum()), k=len(arms),
              arms=", ".join(esc(a) for a in arms), control=esc(result.spec.control_label), metric=esc(dec.primary),
              srm=srm)]

@@ -162,6 +162,7 @@ def period_row(folder: Path, run: dict) -> dict:
     h = run.get("headlines", {})
     ab = h.get("04_ab_evaluation", {})
     row["decision"] = ab.get("decision") or ab.get("winner")
+    row["decision_code"], row["winner"] = ab.get("decision_code"), ab.get("winner")
     clv = h.get("05_clv_churn", {})
     row["total_clv"], row["high_value_at_risk"] = clv.get("total_clv"), clv.get("high_value_at_risk")
     mix = _read_csv(folder / "tables" / "segment_mix.csv")
@@ -182,6 +183,28 @@ def collect_periods(reports_dir: str | Path) -> list[dict]:
     # period folders (YYYY-MM) and named report folders; not _failed, _interactive or .staging
     for rj in sorted((p for p in root.glob("*/run.json") if not p.parent.name.startswith(("_", "."))), reverse=True):
         rows.append(period_row(rj.parent, json.loads(rj.read_text())))
+    return mark_superseded(rows)
+
+
+def mark_superseded(rows: list[dict]) -> list[dict]:
+    """Mark each rollout a later period of the same data set withdrew: ``superseded_by`` names that period.
+
+    A period whose decision was to roll out an arm (``decision_code`` ``roll_out``) is superseded
+    by the first later period of the same data set that decided anything else (wait, stop, no
+    winner) or rolled out another arm. ``rows`` are :func:`period_row` dicts in any order; they are
+    returned in the same order.
+    """
+    by_set: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: r["period"]):
+        by_set.setdefault(r["dataset"], []).append(r)
+    for runs in by_set.values():
+        for i, r in enumerate(runs):
+            if r.get("decision_code") != "roll_out":
+                continue
+            later = (n for n in runs[i + 1:] if n.get("decision_code"))
+            withdrawn = next((n for n in later if n["decision_code"] != "roll_out" or n.get("winner") != r.get("winner")),
+                             None)
+            r["superseded_by"] = withdrawn["period"] if withdrawn else None
     return rows
 
 
@@ -314,18 +337,27 @@ def _period_table(rows: list[dict], language: str, currency: str) -> str:
             f"<td>{html.escape(str(top))} "
             f"({html.escape(t('index.of_revenue', language, share=_pct(r.get('top_segment_revenue_share'))))})</td>")
         links = " · ".join(f'<a href="{folder}/{html.escape(n)}.html">{html.escape(n[:2])}</a>' for n in r["notebooks"])
-        decision = r.get("decision")
         body.append(
             f'<tr><td class="period"><a href="{folder}/{html.escape(r["notebooks"][0] if r["notebooks"] else "")}.html">{folder}</a>'
             f'{flag}</td><td class="{status}">{status}</td>'
             + _cell(r.get("revenue"), "money", currency) + _cell(r.get("active_customers"), "int")
             + _cell(r.get("new_customers"), "int") + _cell(r.get("returning_customers"), "int")
             + _cell(r.get("lapsed_customers"), "int") + top_cell
-            + (f"<td>{html.escape(str(decision))}</td>" if decision and str(decision).lower() != "n/a" else
-               f"<td>{html.escape(t('index.no_decision' if decision else 'index.no_experiment', language))}</td>")
+            + _decision_cell(r, language)
             + _cell(r.get("total_clv"), "money", currency) + _cell(r.get("high_value_at_risk"), "int")
             + f"<td>{links}</td></tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _decision_cell(r: dict, language: str) -> str:
+    """The period's A/B decision; a rollout a later period withdrew says so (:func:`mark_superseded`)."""
+    decision = r.get("decision")
+    if not decision or str(decision).lower() == "n/a":
+        return f"<td>{html.escape(t('index.no_decision' if decision else 'index.no_experiment', language))}</td>"
+    later = r.get("superseded_by")
+    note = f'<br><span class="superseded">{html.escape(t("index.superseded", language, period=later))}</span>' \
+        if later else ""
+    return f"<td>{html.escape(str(decision))}{note}</td>"
 
 
 def _pct(v) -> str:
@@ -376,7 +408,7 @@ table{{border-collapse:collapse;font-size:.92rem;display:block;overflow-x:auto;m
 th,td{{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}}
 td.num,td.period{{text-align:right;white-space:nowrap}} td.period{{text-align:left}} th{{background:#f4f4f4}}
 td.success{{color:#1a7f37;font-weight:600}} td.failed{{color:#c62828;font-weight:600}}
-.partial{{color:#b26a00;font-size:.85em}} .note{{color:#555;font-style:italic}}
+.partial,.superseded{{color:#b26a00;font-size:.85em}} .note{{color:#555;font-style:italic}}
 .trends{{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem;margin-top:1rem}}
 figure{{margin:0}} figure img{{max-width:100%}}
 </style></head><body>

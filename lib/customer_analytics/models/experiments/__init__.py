@@ -111,8 +111,8 @@ from customer_analytics.models.experiments.outcomes import (
     OPEN_WINDOW_NOTE,
     AssignmentColumns,
     derive_outcomes,
+    outcomes_complete_on,
     outcomes_expr,
-    window_open,
 )
 from customer_analytics.models.experiments.params import (
     LIST_PARAMS,
@@ -161,5 +161,5 @@ __all__ = [
     "LIST_PARAMS", "MAPPING_PARAMS", "analysis_options", "coerce_params", "parse_list_param",
     "parse_mapping_param", "roi_settings",
     # outcomes from transactions
-    "OPEN_WINDOW_NOTE", "AssignmentColumns", "derive_outcomes", "outcomes_expr", "window_open",
+    "OPEN_WINDOW_NOTE", "AssignmentColumns", "derive_outcomes", "outcomes_complete_on", "outcomes_expr",
 ]

@@ -67,7 +67,7 @@ class Decision:
     """The decision on the primary metric under the one decision rule.
 
     ``winner`` is None unless an arm's adjusted p-value is below alpha, its effect is
-    favourable and no SRM is flagged. ``reasons`` says why there is no winner, as codes
+    favourable, no SRM is flagged and every outcome window is closed. ``reasons`` says why there is no winner, as codes
     with their facts, ``(code, facts)``; the report puts them in words
     (:func:`customer_analytics.report.text.experiments.decision_reasons`).
     """
@@ -76,6 +76,19 @@ class Decision:
     winner: str | None
     reasons: list[tuple[str, dict]]
     candidates: pd.DataFrame
+
+    @property
+    def waiting_until(self) -> str | None:
+        """The date the outcomes are complete on, when the rule waits for it; else None."""
+        return next((f["date"] for code, f in self.reasons if code == "wait"), None)
+
+    @property
+    def code(self) -> str:
+        """The decision as one code: ``roll_out``, ``stop`` (SRM), ``wait`` or ``no_winner``."""
+        if self.winner:
+            return "roll_out"
+        first = self.reasons[0][0] if self.reasons else "null"
+        return {"srm": "stop", "wait": "wait"}.get(first, "no_winner")
 
 
 def treatment_arms_of(res: ExperimentResult) -> list[str]:
@@ -90,8 +103,13 @@ def _sign(res: ExperimentResult) -> int:
 def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
     """Apply the decision rule to the primary metric (the rule in words: report.text.experiments.decision_rule).
 
-    Returns the winner, or reason codes with their facts: ``srm``, ``adjusted``, ``wrong_way``,
-    ``undetectable``, ``underpowered``, ``null``.
+    Returns the winner, or reason codes with their facts: ``srm``, ``wait``, ``adjusted``,
+    ``wrong_way``, ``undetectable``, ``underpowered``, ``null``.
+
+    The rule, in order: a sample-ratio mismatch stops everything (``srm``); outcome windows still
+    open at the period end (``spec.outcomes_complete``) mean waiting until that date (``wait``),
+    whatever the interim figures show; otherwise the arm with the most favourable significant
+    effect (adjusted p-value below alpha) wins.
     """
     primary = primary or res.primary
     if primary not in res.spec.metrics:
@@ -100,6 +118,8 @@ def decide(res: ExperimentResult, primary: str | None = None) -> Decision:
     p_col = "seq_p_adjusted" if res.options.get("sequential") and "seq_p_adjusted" in eff else "p_adjusted"
     if res.srm.flagged:
         return Decision(primary, None, [("srm", {"srm_p": res.srm.p_value})], eff.reset_index())
+    if res.spec.outcomes_complete:
+        return Decision(primary, None, [("wait", {"date": res.spec.outcomes_complete})], eff.reset_index())
     sign = _sign(res)
     passed = eff[(eff[p_col] < res.alpha) & (sign * eff["diff"] > 0)]
     if len(passed):
@@ -166,7 +186,10 @@ def headline_figures(res: ExperimentResult | None, primary: str | None = None) -
     if res is None:
         return {"winner": "n/a", "srm_flag": None}
     dec = decide(res, primary)
-    out = {"winner": dec.winner or "none", "srm_flag": bool(res.srm.flagged), "primary_metric": dec.primary}
+    out = {"winner": dec.winner or "none", "decision_code": dec.code, "srm_flag": bool(res.srm.flagged),
+           "primary_metric": dec.primary}
+    if dec.waiting_until:
+        out["outcomes_complete"] = dec.waiting_until
     if dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
         out["winner_lift"] = float(e["lift"])

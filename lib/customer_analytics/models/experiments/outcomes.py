@@ -17,9 +17,18 @@ from customer_analytics.core.errors import InputError
 OPEN_WINDOW_NOTE = "outcomes are incomplete"
 
 
-def window_open(notes: list[str]) -> bool:
-    """Whether the experiment's notes say some outcome windows end after the period end."""
-    return any(OPEN_WINDOW_NOTE in str(n) for n in notes or [])
+def outcomes_complete_on(exposures: pd.Series, window_days: int, as_of) -> str | None:
+    """The day (ISO) after which every outcome window is closed, when that is after the period end ``as_of``.
+
+    A window runs ``window_days`` days from the exposure, exposure day included, so the last one
+    closes at the end of day ``max(exposure) + window_days - 1``; its outcomes are complete on the
+    day after, ``max(exposure) + window_days``. None when that is no later than the day after
+    ``as_of`` (every window closed within the period) or when ``as_of`` is None.
+    """
+    end = pd.Timestamp(exposures.max()).normalize() + pd.Timedelta(days=window_days)
+    if as_of is None or end <= pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1):
+        return None
+    return str(end.date())
 
 
 @dataclass(frozen=True)
@@ -133,12 +142,11 @@ def _checked_assignments(assignments: pd.DataFrame, columns: AssignmentColumns) 
 
 def _open_window_notes(a: pd.DataFrame, window_days: int, as_of) -> list[str]:
     """A note when the last exposures' outcome windows end after the period end ``as_of``."""
-    notes = []
-    end = a["exposure"].max() + pd.Timedelta(days=window_days)
-    if as_of is not None and end > pd.Timestamp(as_of) + pd.Timedelta(days=1):
-        notes.append(f"The outcome window of the last exposures ends {end.date()}, after the period end "
-                     f"{pd.Timestamp(as_of).date()}: {OPEN_WINDOW_NOTE}.")
-    return notes
+    end = outcomes_complete_on(a["exposure"], window_days, as_of)
+    if end is None:
+        return []
+    return [f"The outcome window of the last exposures ends {end}, after the period end "
+            f"{pd.Timestamp(as_of).date()}: {OPEN_WINDOW_NOTE}."]
 
 
 def _window_sums(con, a: pd.DataFrame, tx, *, window_days: int, pre_days: int) -> pd.DataFrame:

@@ -64,9 +64,16 @@ def sample_size_continuous(mean_c: float, sd: float, relative_lift: float, *, al
 
 def _power_rows(d: pd.DataFrame, spec: ExperimentSpec, kinds: dict, arms: list[str], *, alpha: float,
                 power: float, target_lift: float) -> list[dict]:
-    """The power table's rows: per arm and metric, the MDE at the sizes run and the users needed for ``target_lift``."""
+    """The power table's rows: per arm and metric, the MDE at the sizes run and the users needed for ``target_lift``.
+
+    With ``spec.eligible_users``, also the users per arm a rerun could have (the eligible customers
+    split equally over control and the treatment arms, ``eligible_per_arm``) and the MDE at that
+    size (``mde_abs_eligible``, ``mde_relative_eligible``): the smallest effect detectable with the
+    whole customer base.
+    """
     v = spec.variant_column
     ctrl = d[d[v] == spec.control_label]
+    per_arm = spec.eligible_users // (len(arms) + 1) if spec.eligible_users else None
     pw = []
     for a in arms:
         t = d[d[v] == a]
@@ -75,10 +82,25 @@ def _power_rows(d: pd.DataFrame, spec: ExperimentSpec, kinds: dict, arms: list[s
                 base, mde, need = _binary_plan(t[m], ctrl[m], alpha=alpha, power=power, target_lift=target_lift)
             else:
                 base, mde, need = _continuous_plan(t[m], ctrl[m], alpha=alpha, power=power, target_lift=target_lift)
-            pw.append({"arm": a, "metric": m, "kind": kinds[m], "control_mean": base, "n_treatment": len(t),
-                       "n_control": len(ctrl), "mde_abs": mde, "mde_relative": mde / base if base else np.nan,
-                       "target_lift": target_lift, "n_per_arm_for_target": need})
+            row = {"arm": a, "metric": m, "kind": kinds[m], "control_mean": base, "n_treatment": len(t),
+                   "n_control": len(ctrl), "mde_abs": mde, "mde_relative": mde / base if base else np.nan,
+                   "target_lift": target_lift, "n_per_arm_for_target": need}
+            if per_arm is not None:
+                at = _mde_at_size(t[m], ctrl[m], kinds[m], per_arm, alpha=alpha, power=power)
+                row.update(eligible_per_arm=per_arm, mde_abs_eligible=at,
+                           mde_relative_eligible=at / base if base else np.nan)
+            pw.append(row)
     return pw
+
+
+def _mde_at_size(y_t: pd.Series, y_c: pd.Series, kind: str, n: int, *, alpha: float, power: float) -> float:
+    """The MDE with ``n`` users in each arm, from the control rate (binary) or the arms' average variance."""
+    if n < 2:
+        return np.nan
+    if kind == "binary":
+        return mde_binary(y_c.mean(), n, n, alpha=alpha, power=power)
+    sd = float(np.sqrt((y_t.var(ddof=1) + y_c.var(ddof=1)) / 2))
+    return mde_continuous(sd, n, n, alpha=alpha, power=power) if sd > 0 else np.nan
 
 
 def _binary_plan(y_t: pd.Series, y_c: pd.Series, *, alpha: float, power: float,

@@ -15,7 +15,17 @@ from customer_analytics.core.errors import ConfigError, InputError
 
 @dataclass
 class ExperimentSpec:
-    """How a per-user experiment table is laid out. Nothing about names is hard-coded."""
+    """How a per-user experiment table is laid out. Nothing about names is hard-coded.
+
+    ``outcomes_complete`` is the date (ISO) on which the last outcome window closes, when
+    that is after the period end: the outcomes are incomplete until then and the decision
+    rule waits (:func:`~customer_analytics.models.experiments.decision.decide`). None: every
+    outcome window is closed.
+
+    ``eligible_users`` is the number of customers a rerun could assign (the customer base);
+    the power table then says whether the target lift is within reach and which effect is the
+    smallest detectable with all of them. None: not known (the experiment's own users are all).
+    """
 
     variant_column: str
     control_label: str
@@ -25,6 +35,8 @@ class ExperimentSpec:
     covariate: str | None = None
     segment_columns: list[str] = field(default_factory=list)
     planned_split: dict[str, float] | None = None
+    outcomes_complete: str | None = None
+    eligible_users: int | None = None
 
     @property
     def metrics(self) -> list[str]:

@@ -130,13 +130,13 @@ TABLE_KINDS = {"p": "pvalue", "adjusted p": "pvalue", "seq_p_value": "pvalue", "
                "chance to beat": "share", "variance reduction": "share", "interval width vs unadjusted": "share",
                "expected": "number", "chi2": "number", "smd": "number",
                "mean_treatment": "number", "mean_control": "number", "control_mean": "number",
-               "mde_relative": "share", "target_lift": "share", "roi": "share", "roi_ci_low": "share",
+               "mde_relative": "share", "mde_relative_eligible": "share", "target_lift": "share", "roi": "share", "roi_ci_low": "share",
                "roi_ci_high": "share", "value_per_user_treatment": "number", "value_per_user_control": "number",
                "incremental_value_per_user": "number", "incremental_cost_per_user": "number",
                "profit_per_user": "number", "profit_per_user_ci_low": "number", "profit_per_user_ci_high": "number",
                "total_cost": "number", "total_profit": "number", "total_profit_ci_low": "number",
                "total_profit_ci_high": "number"}
-_RATE_COLUMNS = ("diff", "ci_low", "ci_high", "seq_ci_low", "seq_ci_high", "mde_abs")
+_RATE_COLUMNS = ("diff", "ci_low", "ci_high", "seq_ci_low", "seq_ci_high", "mde_abs", "mde_abs_eligible")
 
 
 def _label_key(name) -> str:
@@ -199,8 +199,8 @@ def _kinds_in_words(out: pd.DataFrame, language: str) -> None:
 
 def _in_row_units(values: pd.Series, binary: pd.Series, column: str) -> list[str]:
     """A column of rates and means as text: percentage points (or a share) for rates, the metric's unit for means."""
-    sign = "" if column == "mde_abs" else "+"
-    signed = column not in ("control_mean", "mde_abs")
+    sign = "" if column.startswith("mde_abs") else "+"
+    signed = column != "control_mean" and not column.startswith("mde_abs")
 
     def rate(v: float) -> str:
         return fmt_share(v) if column == "control_mean" else f"{v * 100:{sign}.2f} pp"
@@ -243,6 +243,8 @@ def reason_text(code: str, facts: dict, language: str = "en") -> str:
     L, f = language, facts
     if code == "srm":
         return t("nb04.reason_srm", L, srm_p=p_text(t("nb04.srm_p", L), f["srm_p"]))
+    if code == "wait":
+        return t("nb04.reason_wait", L, date=f["date"])
     if code == "adjusted":
         return t("nb04.reason_adjusted", L, arm=esc(f["arm"]), p=p_text("p", f["p"]),
                  p_adjusted=fmt_p(f["p_adjusted"]), correction=f["correction"], k=f["k"])
@@ -297,7 +299,9 @@ def _verdict_lines(res: ExperimentResult, dec: Decision, L: str) -> list[str]:
     """The summary's opening: a broken assignment, the winner or why there is none, the rule, imbalance."""
     a = res.alpha
     lines = [t("nb04.sum_stop", L)] if res.srm.flagged else []
-    if dec.winner:
+    if dec.waiting_until:
+        lines.append(t("nb04.sum_wait", L, date=dec.waiting_until))
+    elif dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
         lines.append(t("nb04.sum_winner", L, metric=esc(dec.primary), arm=esc(dec.winner),
                        effect=fmt_diff(e["kind"], e["diff"], e["ci_low"], e["ci_high"], alpha=a, language=L),
@@ -382,8 +386,10 @@ def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> st
     L = language
     if res.srm.flagged:
         return t("nb04.next_fix", L)
+    if dec.waiting_until:
+        return t("nb04.next_wait", L, date=dec.waiting_until)
     if not dec.winner:
-        return t("nb04.next_no_winner", L)
+        return _no_winner_step(res, dec.primary, L)
     roi_note = ""
     if len(res.roi):
         r = res.roi.set_index("arm").loc[dec.winner]
@@ -398,22 +404,63 @@ def _next_step(res: ExperimentResult, dec: Decision, language: str = "en") -> st
     return t("nb04.next_roll_out", L, arm=esc(dec.winner), where=where, roi_note=roi_note)
 
 
-def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None,
-                      provisional: bool = False) -> str:
+def power_reach(res: ExperimentResult, primary: str | None = None) -> dict | None:
+    """The planning figures of the primary metric's least-powered arm, when the customer base is known.
+
+    A dict with the users per arm needed for the target lift (``need``), the users per arm the
+    eligible customers allow (``per_arm``), the eligible customers (``eligible``), the target,
+    the smallest effect detectable with all of them (``mde``, ``mde_relative``, ``kind``) and
+    ``reachable`` (``need`` no larger than ``per_arm``); None without ``eligible_per_arm``.
+    """
+    pw = res.power[res.power["metric"] == (primary or res.primary)] if len(res.power) else res.power
+    if not len(pw) or "eligible_per_arm" not in pw or pw["eligible_per_arm"].isna().all():
+        return None
+    r = pw.loc[pw["n_per_arm_for_target"].fillna(float("inf")).idxmax()]
+    need = r["n_per_arm_for_target"]
+    return {"need": need, "per_arm": int(r["eligible_per_arm"]), "eligible": res.spec.eligible_users,
+            "target": r["target_lift"], "mde": r["mde_abs_eligible"], "mde_relative": r["mde_relative_eligible"],
+            "kind": r["kind"], "reachable": bool(pd.notna(need) and need <= r["eligible_per_arm"])}
+
+
+def reach_sentence(res: ExperimentResult, language: str = "en", primary: str | None = None) -> str:
+    """Whether the target lift is detectable with this customer base, and the smallest effect that is ("" if unknown)."""
+    f = power_reach(res, primary)
+    if f is None:
+        return ""
+    mde = "–" if pd.isna(f["mde"]) else (f"{f['mde'] * 100:.2f} pp" if f["kind"] == "binary"
+                                        else fmt_number(f["mde"], signed=False))
+    rel = "–" if pd.isna(f["mde_relative"]) else fmt_pct(f["mde_relative"]).lstrip("+")
+    values = {"target": fmt_pct(f["target"]).lstrip("+"), "eligible": f"{f['eligible']:,}",
+              "per_arm": f"{f['per_arm']:,}", "need": "–" if pd.isna(f["need"]) else f"{int(f['need']):,}",
+              "mde": mde, "relative": rel}
+    return t("nb04.reach_yes" if f["reachable"] else "nb04.reach_no", language, **values)
+
+
+def _no_winner_step(res: ExperimentResult, primary: str, L: str) -> str:
+    """Do not roll out; rerun at the planned size only when the customer base has that many users."""
+    f = power_reach(res, primary)
+    if f is None:
+        return t("nb04.next_no_winner", L)
+    if f["reachable"]:
+        return t("nb04.next_no_winner_reach", L, need=f"{int(f['need']):,}")
+    return t("nb04.next_no_winner_out_of_reach", L, reach=reach_sentence(res, L, primary))
+
+
+def decision_sentence(res: ExperimentResult | None, language: str = "en", primary: str | None = None) -> str:
     """The decision in one plain-text sentence (for the dashboard and the summary; not escaped).
 
     Uses the same rule as :func:`decide`: the winner with its effect and relative lift,
-    or why there is none (broken assignment, no proven winner), or no experiment at all.
-    ``provisional`` (outcome windows still open, :func:`window_open`) prefixes it with a warning.
+    or why there is none (broken assignment, outcome windows still open, no proven winner),
+    or no experiment at all.
     """
     L = language
     if res is None:
         return t("nb04.decision_none", L)
-    if provisional:
-        return t("nb04.provisional_prefix", L) + decision_sentence(res, language, primary)
     dec = decide(res, primary)
     if res.srm.flagged:
         return t("nb04.decision_srm", L)
+    if dec.waiting_until:
+        return t("nb04.decision_wait", L, date=dec.waiting_until)
     if dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
         return t("nb04.decision_winner", L, arm=dec.winner, metric=dec.primary, effect=fmt_effect(e["kind"], e["diff"]),
