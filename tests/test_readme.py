@@ -61,8 +61,10 @@ EXPECTED = {
     "make report SHOW_CODE=1": ("check", 0, "Check passed for 2025-12"),
     "make report-cdnow LANG=zh PERIOD=1998-06 FORCE=1": ("check", 0, "Check passed for 1998-06"),
     "python -m customer_analytics report --language zh": ("check", 0, "Check passed for 2025-12"),
-    "make report PERIOD=previous CONFIG=config/myshop.yaml QUIET=1": ("check", 4, "No transactions in"),
-    "make report PERIOD=previous CONFIG=config/myshop.yaml": ("check", 4, "has the export been refreshed"),
+    "python -m customer_analytics report --period previous --config config/myshop.yaml --quiet":
+        ("check", 4, "No transactions in"),
+    "python -m customer_analytics report --period previous --config config/myshop.yaml":
+        ("check", 4, "has the export been refreshed"),
     "python -m customer_analytics report": ("check", 0, "Check passed for 2025-12"),
     "python -m customer_analytics report --config config/experiment_table.yaml":
         ("check", 0, "Would skip 01_data_cleaning: no transaction data"),
@@ -204,3 +206,24 @@ def test_the_documented_exit_codes_are_the_clis():
     for code in table:
         assert re.search(rf"\b{code} ", doc), f"exit code {code} is in the README but not in the CLI"
     assert {"0", "1", "2", "3", "4", "130"} <= set(table)
+
+
+def test_the_scheduler_examples_call_the_runner_so_a_stale_month_reaches_it_as_code_4():
+    """make exits 2 on any failure; the cron line and the CI workflow must call the runner itself."""
+    scheduled = [body for lang, body in fenced_blocks(README) if lang == "cron"]
+    scheduled += [body for lang, body in fenced_blocks(README) if lang == "yaml" and "schedule:" in body]
+    assert len(scheduled) == 2
+    for body in scheduled:
+        assert "python -m customer_analytics report --period previous" in body
+        assert "make report" not in body, "make would turn the runner's exit code 4 into 2"
+
+
+def test_every_file_the_readme_names_as_ours_is_shipped():
+    """Configs the README runs (``--config``/``CONFIG=``) exist, except the one the reader writes."""
+    used = set(re.findall(r"(?:CONFIG=|--config )(config/[\w.-]+\.yaml)", README))
+    written_by_the_reader = {"config/myshop.yaml"}  # step 2 of "Your own data" has the reader write it
+    assert used - written_by_the_reader, "the README runs no bundled config"
+    missing = sorted(p for p in used - written_by_the_reader if not (ROOT / p).exists())
+    assert missing == [], f"the README runs configs that are not in the repository: {missing}"
+    named = set(re.findall(r"`(\.github/[^`]+)`", README))
+    assert not [p for p in named if not (ROOT / p).exists()], named
