@@ -155,3 +155,27 @@ def test_a_rollout_kept_by_later_months_or_another_data_set_is_not_superseded():
     assert [r.get("superseded_by") for r in out] == [None, None, None, None]
     rows[1]["winner"] = "y"   # a later month rolls out another arm: the first rollout is withdrawn
     assert publishing.mark_superseded(rows)[0]["superseded_by"] == "2025-12"
+
+
+def _md(text: str):
+    return new_code_cell("say(...)", outputs=[new_output("display_data", data={"text/markdown": text})])
+
+
+def test_the_reader_sees_section_numbers_without_gaps_when_a_section_does_not_apply():
+    nb = _nb()
+    nb.cells += [_md("## 1. Checks\n\ntext"), _md("## 5. Planning"), _md("### detail\n\n## 8. Decision\n\n- 3. not a heading")]
+    shown = [o["data"]["text/markdown"] for c in publishing.reader_notebook(nb).cells for o in c.get("outputs", [])
+             if "text/markdown" in o.get("data", {}) and "##" in o["data"]["text/markdown"]]
+    assert shown == ["## 1. Checks\n\ntext", "## 2. Planning", "### detail\n\n## 3. Decision\n\n- 3. not a heading"]
+    assert nb.cells[-1].outputs[0]["data"]["text/markdown"].count("## 8.") == 1  # the executed notebook is not changed
+
+
+def test_the_browser_title_is_in_the_reports_language(tmp_path):
+    import nbformat
+
+    nb = _nb()
+    nb.cells[-1].outputs[0]["data"]["text/markdown"] = "# 09 · 标题\n\n- 要点"
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "09.ipynb"
+    nbformat.write(nb, src)
+    assert "<title>09 · 标题</title>" in publishing.export_html(src, tmp_path / "09.html").read_text(encoding="utf-8")

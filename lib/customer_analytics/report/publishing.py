@@ -28,6 +28,7 @@ import html
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -76,11 +77,51 @@ def reader_notebook(nb, show_code: bool = False):
                          and "\n" not in c.source.strip())]
         cells = summary + rest
     nb.cells = cells
+    renumber_sections(nb)
     return nb
 
 
+SECTION_HEADING = re.compile(r"^(#{2} )\d+\. ", re.M)
+
+
+def _markdown_outputs(cells):
+    """Every Markdown output of these code cells, in page order, as (output, text)."""
+    for cell in cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            text = out.get("data", {}).get("text/markdown")
+            if text is not None:
+                yield out, "".join(text)
+
+
+def renumber_sections(nb) -> None:
+    """Number the page's ``## N. `` section headings 1, 2, 3, ... in the order the reader meets them.
+
+    The catalog numbers every section a notebook can show; a section that does not apply to
+    a run (no ROI inputs, no sequential looks) is not shown, so the numbers a reader sees
+    would otherwise jump (5, then 8).
+    """
+    n = 0
+
+    def _next(match: re.Match) -> str:
+        nonlocal n
+        n += 1
+        return f"{match.group(1)}{n}. "
+
+    for out, text in _markdown_outputs(nb.cells):
+        out["data"]["text/markdown"] = SECTION_HEADING.sub(_next, text)
+
+
 def report_title(nb, path: str | Path = "") -> str:
-    """The report's title for the browser tab: the header cell's ``# `` line, else the file name."""
+    """The report's title for the browser tab, in the report's language.
+
+    The title line (``# ``) of the summary the report opens with (written in the run's
+    language), else the header cell's ``# `` line, else the file name.
+    """
+    summary = [c for c in nb.cells if SUMMARY_TAG in c.get("metadata", {}).get("tags", [])]
+    for _, text in _markdown_outputs(summary):
+        for line in text.splitlines():
+            if line.startswith("# "):
+                return re.sub(r"<[^>]+>", "", line[2:]).strip()
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
