@@ -175,5 +175,6 @@ def test_ab_report_without_an_experiment_says_so_in_one_sentence(tmp_path, small
                                                          "config_path": str(small_sample_files["config"])})
     assert problems(page) == []
     text = visible_soup(page).get_text(" ", strip=True)
-    assert text.count("No experiment was evaluated for this period.") == 2   # the summary and the body
+    assert text.count("No experiment is configured (experiment.mode = none): nothing to evaluate.") == 1
+    assert "No experiment was evaluated for this period." not in text      # the reason, not a generic line
     assert not any(h in text for h in ("How to read", "1. Checks", "8. Decision", "Planning and power"))
