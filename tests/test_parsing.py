@@ -43,7 +43,8 @@ def test_strict_parse_reads_both_conventions_and_never_strips():
 def test_convention_is_inferred_from_the_values(values, decimal, thousands):
     nf = parsing.infer_convention({"UnitPrice": pd.Series(values)}, "x.csv")
     assert (nf.decimal, nf.thousands) == (decimal, thousands)
-    assert "inferred" in nf.reason
+    assert nf.reason == ("whole_numbers" if values == ["3", "12"] else "inferred")
+    assert "inferred" in nf.describe()
 
 
 def test_ambiguous_numbers_are_refused_with_a_request_for_the_convention():
@@ -71,8 +72,12 @@ def test_plausibility_note_says_which_convention_and_why(tmp_path):
     p = write(tmp_path, HEADER + "1,1,2024-01-01,\"0,88\"\n2,2,2024-01-02,\"1,25\"\n3,3,2024-01-03,\"12,5\"\n")
     loaded = cleaning.load_transactions(p)
     assert loaded.data["amount"].tolist() == [0.88, 1.25, 12.5]
-    note = " ".join(loaded.number_format.notes)
-    assert "decimal ','" in note and "'0,88'" in loaded.number_format.reason and "100x" in note
+    nf = loaded.number_format
+    assert nf.reason == "inferred" and nf.example == "0,88"
+    [note] = nf.notes                                   # medians 1.25 and 125: a hundredfold difference
+    assert note["column"] == "amount" and note["ratio"] == pytest.approx(100)
+    text = parsing.note_text(nf, note)
+    assert "decimal ','" in text and "'0,88'" in text and "100x" in text
     audit = parsing.audit_rows(loaded.number_format, ["amount"])
     assert list(audit.columns) == cleaning.AUDIT_COLUMNS and "decimal ','" in audit["explanation"].iloc[0]
 

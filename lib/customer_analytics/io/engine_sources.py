@@ -186,7 +186,7 @@ def read_source(src: EngineSource, data: dict, con) -> tuple[object, LoadResult]
                         mapping={k: mapping[k] for k in CANONICAL if k in mapping},
                         source_columns=list(raw.columns), date_format=used_format,
                         lines_identifiable="order_id" in mapping,
-                        number_format=parsing.NumberFormat(".", None, "typed numbers in the source"))
+                        number_format=parsing.NumberFormat(".", None, "typed"))
     return t, loaded
 
 

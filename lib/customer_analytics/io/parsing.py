@@ -47,7 +47,7 @@ EXCEL_SERIAL_RANGE = (10_000, 100_000)
 
 @dataclass
 class NumberFormat:
-    """The number convention used for a file, and why.
+    """The number convention used for a file, and why (facts and codes; the report words them).
 
     Attributes
     ----------
@@ -56,19 +56,46 @@ class NumberFormat:
     thousands : str or None
         Thousands separator, or ``None`` when values have none.
     reason : str
-        Why this convention: ``'config'`` or the evidence found in the values.
-    notes : list of str
-        Plausibility notes (see :func:`plausibility_notes`).
+        Why this convention, one of :data:`REASONS`: ``'config'`` (set in the config),
+        ``'inferred'`` (a value such as ``example`` can only be read one way),
+        ``'whole_numbers'``, ``'no_numbers'``, ``'typed'`` (numbers stored as numbers) or
+        ``'default'``.
+    notes : list of dict
+        Plausibility notes, one per number column whose median changes tenfold or more under
+        the other convention (see :func:`plausibility_notes`).
+    example : str
+        For ``reason='inferred'``: a value that shows the decimal separator.
     """
 
     decimal: str = "."
     thousands: str | None = None
     reason: str = "default"
-    notes: list[str] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+    example: str = ""
 
     def describe(self) -> str:
+        """The convention in one English phrase (error messages, the audit CSV, the analyst's log)."""
         th = f"'{self.thousands}'" if self.thousands else "none"
-        return f"decimal '{self.decimal}', thousands {th} ({self.reason})"
+        why = REASONS[self.reason].format(example=self.example, decimal=self.decimal)
+        return f"decimal '{self.decimal}', thousands {th} ({why})"
+
+
+#: Why a convention was chosen: code -> English phrase (the report's words are in the catalogs, ``number_reason.*``).
+REASONS = {
+    "default": "default",
+    "config": "set in the config",
+    "inferred": "inferred: values such as '{example}' have '{decimal}' as decimal separator",
+    "whole_numbers": "inferred: whole numbers only",
+    "no_numbers": "no number values",
+    "typed": "typed numbers in the source",
+}
+
+
+def note_text(fmt: NumberFormat, note: dict) -> str:
+    """One plausibility note in English (for the audit CSV and the analyst's log)."""
+    return (f"Column '{note['source']}' ({note['column']}) was read with {fmt.describe()}: median "
+            f"{note['median']:,.4g}. Read with decimal '{note['other_decimal']}' the median would be "
+            f"{note['median_other']:,.4g} ({note['ratio']:,.0f}x); check that the chosen convention is right.")
 
 
 def check_convention(decimal: str | None, thousands: str | None) -> None:
@@ -154,7 +181,7 @@ def infer_convention(columns: dict[str, pd.Series], path: Path | str) -> NumberF
     parts = [s[s.str.len() > 0] for s in columns.values()]
     text = pd.concat(parts, ignore_index=True).astype("string") if parts else pd.Series([], dtype="string")
     if text.empty:
-        return NumberFormat(reason="no number values")
+        return NumberFormat(reason="no_numbers")
     body = text.str.replace(r"^[+-]?[£$€]?[+-]?", "", regex=True)
     evidence = {}
     for dec, th in ((".", ","), (",", ".")):
@@ -174,10 +201,9 @@ def infer_convention(columns: dict[str, pd.Series], path: Path | str) -> NumberF
         dec = "." if dot.any() else ","
         other = "," if dec == "." else "."
         example = _first(text, dot if dec == "." else comma)
-        return NumberFormat(dec, other if has[other] else None,
-                            f"inferred: values such as '{example}' have '{dec}' as decimal separator")
+        return NumberFormat(dec, other if has[other] else None, "inferred", example=example)
     if not (has["."] or has[","]):
-        return NumberFormat(reason="inferred: whole numbers only")
+        return NumberFormat(reason="whole_numbers")
     ambiguous = text[body.str.contains(r"[.,]", regex=True)]
     raise InputError(
         f"{path}: cannot tell the decimal separator: every number with a separator looks like "
@@ -236,9 +262,10 @@ def plausibility_notes(columns: dict[str, pd.Series], parsed: dict[str, pd.Serie
 
     Returns
     -------
-    list of str
-        One sentence per affected column: which convention was chosen, why, and the
-        median under both.
+    list of dict
+        One note per affected column: ``column``, ``source``, ``median`` (under the chosen
+        convention), ``median_other`` (read with ``other_decimal`` as decimal separator) and
+        ``ratio`` (the larger median over the smaller, at least :data:`PLAUSIBILITY_FACTOR`).
     """
     other_dec = "," if fmt.decimal == "." else "."
     notes = []
@@ -251,18 +278,15 @@ def plausibility_notes(columns: dict[str, pd.Series], parsed: dict[str, pd.Serie
             continue
         ratio = max(abs(chosen), abs(other)) / min(abs(chosen), abs(other))
         if ratio >= PLAUSIBILITY_FACTOR:
-            notes.append(
-                f"Column '{source}' ({canon}) was read with {fmt.describe()}: median {chosen:,.4g}. "
-                f"Read with decimal '{other_dec}' the median would be {other:,.4g} ({ratio:,.0f}x); "
-                "check that the chosen convention is right."
-            )
+            notes.append({"column": canon, "source": source, "median": float(chosen), "median_other": float(other),
+                          "other_decimal": other_dec, "ratio": float(ratio)})
     return notes
 
 
 def audit_rows(fmt: NumberFormat, columns: list[str] | tuple = ()) -> pd.DataFrame:
     """Cleaning-audit rows (step 0) recording the number convention and its plausibility notes."""
     texts = [f"Numbers in {', '.join(columns) or 'the number columns'} were parsed with {fmt.describe()}; "
-             "no characters were stripped."] + list(fmt.notes)
+             "no characters were stripped."] + [note_text(fmt, n) for n in fmt.notes]
     rows = [{c: 0 for c in AUDIT_COLUMNS} | {"step": 0, "rule": "numbers: convention", "action": "parse",
                                               "revenue_affected": 0.0, "revenue_share": 0.0, "example_rows": "",
                                               "explanation": " ".join(texts)}]

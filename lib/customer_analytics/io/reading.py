@@ -395,7 +395,7 @@ def _number_columns(out: pd.DataFrame, ex: _Export, mapping: dict[str, str],
     number_cols = [c for c in ("quantity", "unit_price", "amount") if c in mapping]
     texts = {c: raw[mapping[c]].astype("string").fillna("").str.strip() for c in number_cols
              if not pd.api.types.is_numeric_dtype(raw[mapping[c]])}
-    nf = (parsing.NumberFormat(decimal or ("," if thousands == "." else "."), thousands or None, "set in the config")
+    nf = (parsing.NumberFormat(decimal or ("," if thousands == "." else "."), thousands or None, "config")
           if decimal or thousands else parsing.infer_convention({mapping[c]: t for c, t in texts.items()}, ex.path))
     for col in number_cols:
         out[col] = parsing.parse_numbers(raw[mapping[col]], nf, mapping[col], ex.path, rows=ex.rows)

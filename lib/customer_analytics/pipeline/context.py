@@ -348,7 +348,7 @@ def _add_segments(ctx: RunContext, out: pd.DataFrame, tx: pd.DataFrame, before, 
     scored = rfm.score_customers(tx, before, **ctx.config["rfm"])
     labels = rfm_text.label_table(ctx.language)
     seg = scored.set_index("customer_id")["segment"].map(lambda k: labels.get(k, k))
-    out["segment"] = out["customer_id"].map(seg).fillna("no purchase history")
+    out["segment"] = out["customer_id"].map(seg).fillna(t("nb04.segment_no_history", ctx.language))
     segs = [c for c in spec.segment_columns if c != "cluster"]
     if "cluster" in spec.segment_columns:
         if ctx.path("cluster_model.joblib").exists():
@@ -362,7 +362,7 @@ def _add_segments(ctx: RunContext, out: pd.DataFrame, tx: pd.DataFrame, before, 
         counts = pd.crosstab(out[col], out["variant"])
         small = counts.index[(counts < MIN_CELL).any(axis=1)]
         if len(small):
-            out.loc[out[col].isin(small), col] = "other (small segments)"
+            out.loc[out[col].isin(small), col] = t("nb04.segment_pooled", ctx.language)
             notes.append(f"Segments with fewer than {MIN_CELL} users in an arm were pooled into "
                          f"'other (small segments)': {', '.join(map(str, small))}.")
     return segs
@@ -517,19 +517,3 @@ def how_read(loaded: cleaning.LoadResult, language: str = "en", engine_cfg: dict
     if loaded.encoding:
         return t("nb01.s1_how_file", language, encoding=loaded.encoding)
     return t("nb01.s1_how_binary", language, kind=loaded.path.suffix.lstrip(".").capitalize() or "binary")
-
-
-def coverage_text(cov: dict, stats: dict) -> str:
-    """Plain-words account of the lines a period report sees and the ones it sets aside."""
-    out = (f"The input holds {stats['rows_in_file']:,} lines dated {cov['data_first']} to {cov['data_last']}. "
-           f"This report covers the {stats['rows_in_period']:,} lines dated up to the period end {cov['period_end']}")
-    if stats["rows_after_period"]:
-        out += (f"; the {stats['rows_after_period']:,} later lines are left out, so this month's report is the "
-                "same whether or not the file already holds later months")
-        if stats["rows_after_today"]:
-            out += f" ({stats['rows_after_today']:,} of them are dated after today: probably typos)"
-    out += "."
-    if cov.get("partial_month"):
-        out += (f" **Partial month:** the data ends {cov['partial_month']['data_ends']}, before the period "
-                "end; this month's figures cover only the days up to then.")
-    return out

@@ -36,7 +36,7 @@ import pandas as pd
 from customer_analytics.models.rfm import net_migration
 from customer_analytics.report import charts, formatting
 from customer_analytics.report.formatting import fmt_share
-from customer_analytics.report.i18n import t
+from customer_analytics.report.i18n import has, t
 from customer_analytics.report.text import rfm as rfm_text
 
 HIDE_TAG = "report-hide"
@@ -368,6 +368,8 @@ def _period_table(rows: list[dict], language: str, currency: str) -> str:
     for r in rows:
         folder = html.escape(r["folder"])
         status = html.escape(r["status"])
+        status_words = html.escape(t(f"run_status.{r['status']}", language) if has(f"run_status.{r['status']}", language)
+                                   else r["status"])
         partial = r.get("partial_month")
         flag = ""
         if partial:
@@ -380,7 +382,7 @@ def _period_table(rows: list[dict], language: str, currency: str) -> str:
         links = " · ".join(f'<a href="{folder}/{html.escape(n)}.html">{html.escape(n[:2])}</a>' for n in r["notebooks"])
         body.append(
             f'<tr><td class="period"><a href="{folder}/{html.escape(r["notebooks"][0] if r["notebooks"] else "")}.html">{folder}</a>'
-            f'{flag}</td><td class="{status}">{status}</td>'
+            f'{flag}</td><td class="{status}">{status_words}</td>'
             + _cell(r.get("revenue"), "money", currency) + _cell(r.get("active_customers"), "int")
             + _cell(r.get("new_customers"), "int") + _cell(r.get("returning_customers"), "int")
             + _cell(r.get("lapsed_customers"), "int") + top_cell
