@@ -71,6 +71,9 @@ def test_parameters_table_states_model_and_time_unit(cdnow_fit):
     assert t.set_index("parameter")["time_unit"].to_dict() == {  # only the rate carries the unit
         "r": "", "alpha": "weeks", "a": "", "b": "", "p": "", "q": "", "v": ""}
     assert len(t) == 7
+    shown = clv_text.parameters_for_reader(t, "周")       # the page: the unit in words, on alpha only
+    assert shown.set_index("parameter")["time_unit"].to_dict() == {
+        "r": "", "alpha": "周", "a": "", "b": "", "p": "", "q": "", "v": ""}
 
 
 def test_churn_risk_matches_pymc_marketing_for_repeat_buyers_and_the_closed_form_for_one_time_buyers(

@@ -67,3 +67,12 @@ def validation_tables(v: Validation, language: str = "en") -> dict[str, pd.DataF
     auc = v.auc.assign(score=v.auc["score"].map(lambda s: score_label(s, language)))
     return {"totals": totals, "by_frequency": by_frequency, "auc": auc}
 
+
+
+def parameters_for_reader(params: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """The fitted parameters with the time unit in words (``unit``) on the rate parameters only.
+
+    Only alpha (and Pareto/NBD's beta) are per time unit; the other purchase parameters are
+    shapes and Gamma-Gamma's p, q and v describe spend, so their unit cell stays empty.
+    """
+    return params.assign(time_unit=params["time_unit"].mask(params["time_unit"].ne(""), unit))
