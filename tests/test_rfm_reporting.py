@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import pandas as pd
 
 from customer_analytics.models import rfm
+from customer_analytics.pipeline import context
 from customer_analytics.report import charts, narrative
 from customer_analytics.report.text import rfm as rfm_text
 
@@ -80,3 +84,18 @@ def test_report_header_escapes_values_from_data():
     md = narrative.report_header("02 · RFM", "2025-12", "<b>shop</b>", ["x"], language="en", data_ends="2025-12-20")
     assert md.startswith("# 02 · RFM") and "&lt;b&gt;shop&lt;/b&gt;" in md and "2025-12-20" in md
     assert "Executive summary" in md
+
+
+def test_page_header_says_which_dates_the_figures_cover():
+    md = narrative.report_header("02 · RFM", "2025-12", "shop", ["x"], window=("2024-01-01", "2025-12-31"))
+    assert "**Period** 2025-12 · **Data set** shop · **Look-back** 2024-01-01 to 2025-12-31" in md
+    zh = narrative.report_header("02 · RFM", "2025-12", "shop", ["x"], language="zh", window=("2024-01-01", "2025-12-31"))
+    assert "**回看窗口** 2024-01-01 至 2025-12-31" in zh
+
+
+def test_look_back_starts_at_the_data_or_the_window_whichever_is_later(tmp_path):
+    (tmp_path / context.PERIOD_FILE).write_text(json.dumps({"data_first": "2024-01-03"}))
+    ctx = SimpleNamespace(as_of=pd.Timestamp("2025-12-31"), path=lambda name: tmp_path / name)
+    assert context.look_back(ctx) == ("2024-01-03", "2025-12-31")
+    assert context.look_back(ctx, 12) == ("2025-01-01", "2025-12-31")     # the RFM window counts after 2024-12-31
+    assert context.look_back(ctx, 36) == ("2024-01-03", "2025-12-31")     # the data starts later than the window

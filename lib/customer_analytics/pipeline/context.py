@@ -428,6 +428,23 @@ def check_coverage(cov: dict, source: str) -> None:
                          f"in {source}: {rng}. {why}")
 
 
+def look_back(ctx: RunContext, window_months: int | None = None) -> tuple[str, str]:
+    """First and last day of the data a page's figures cover, as ``YYYY-MM-DD`` strings.
+
+    The last day is the period end; the first is the first day in the data (from
+    ``period.json``), or with ``window_months`` the first day of that look-back window
+    (the day after the period end minus ``window_months`` months, as the RFM window counts),
+    whichever is later.
+    """
+    p = ctx.path(PERIOD_FILE)
+    first = json.loads(p.read_text()).get("data_first") if p.exists() else None
+    start = pd.Timestamp(first) if first else None
+    if window_months:
+        w = ctx.as_of.normalize() - pd.DateOffset(months=int(window_months)) + pd.Timedelta(days=1)
+        start = w if start is None else max(start, w)
+    return (str(start.date()) if start is not None else "…", str(ctx.as_of.date()))
+
+
 def partial_note(ctx: RunContext) -> str | None:
     """'Partial month: data ends YYYY-MM-DD ...' when this run's period is only partly covered."""
     import json

@@ -37,13 +37,17 @@ def _esc(v) -> str:
 
 
 def report_header(title: str, period: str, dataset: str, bullets: list[str], *, language: str = "en",
-                  data_ends: str | None = None) -> str:
-    """Markdown for the top of a report: title, period and data set, then the executive summary.
+                  data_ends: str | None = None, window: tuple[str, str] | None = None) -> str:
+    """Markdown for the top of a report: title, period, data set and look-back window, then the executive summary.
 
     ``bullets`` are already-escaped sentences (from the builders in this module);
-    ``title``, ``period``, ``dataset`` and ``data_ends`` are escaped here.
+    ``title``, ``period``, ``dataset`` and ``data_ends`` are escaped here. ``window`` is the
+    first and last day of the data the page's figures cover (``Period 2025-12 · look-back
+    2024-01-01 to 2025-12-31``), so a reader never takes a two-year figure for the month's.
     """
     meta = t("summary.meta", language, period=_esc(period), dataset=_esc(dataset))
+    if window:
+        meta += " " + t("summary.window", language, start=_esc(window[0]), end=_esc(window[1]))
     if data_ends:
         meta += " " + t("summary.partial", language, date=_esc(data_ends))
     lines = [f"# {_esc(title)}", "", meta, "", f"**{t('summary.heading', language)}**", ""]
@@ -376,5 +380,6 @@ def clv_bullets(pred: pd.DataFrame, risk: pd.DataFrame, by_segment: pd.DataFrame
         out.append(t("nb05.sum_next_none", language))
     if len(by_segment) and by_segment["clv_share"].notna().any():
         top = by_segment.loc[by_segment["clv_share"].idxmax()]
-        out.append(t("nb05.sum_segment", language, segment=esc(top["segment"]), share=fmt_share(top["clv_share"])))
+        out.append(t("nb05.sum_segment", language, segment=esc(top["segment"]), share=fmt_share(top["clv_share"]),
+                       months=clv_months))
     return out[:6]
