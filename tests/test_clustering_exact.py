@@ -580,7 +580,10 @@ def test_pca_map_shows_a_seeded_sample_coloured_and_named_by_cluster(agg):
     assert [round(v, 2) for v in fig.get_size_inches()] == [8, 4.8]
     assert ax.get_title() == "Customers on a 2-D map of their three features (sample of 25)"
     assert ax.get_xlabel() == "First principal component (standardised units)"
-    assert ax.get_ylabel() == "Second principal component (standardised units)"
+    assert ax.get_ylabel() == "Second principal component\n(standardised units)"   # wrapped beside the axes
+    renderer = fig.canvas.get_renderer()
+    ylabel, title = ax.yaxis.label.get_window_extent(renderer), ax.title.get_window_extent(renderer)
+    assert ylabel.y1 < title.y0            # the axis label never runs into the title above the map
     assert [c.get_label() for c in ax.collections] == ["-1: noise", "0: zero", "1: one", "2: two"]
     for coll, c in zip(ax.collections, [-1, 0, 1, 2], strict=True):
         np.testing.assert_allclose(coll.get_offsets(), z[lab == c], atol=1e-9)

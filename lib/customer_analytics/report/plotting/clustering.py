@@ -6,6 +6,8 @@ colours from the one palette (:func:`customer_analytics.report.charts.color_for`
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
@@ -106,8 +108,9 @@ def plot_pca(x: pd.DataFrame, labels, names: dict[int, str], seed: int = 42, *, 
     for c in sorted(set(lab)):
         ax.scatter(z[lab == c, 0], z[lab == c, 1], s=6, alpha=0.6, color=color_for(int(c)),
                    label=f"{int(c)}: {names.get(int(c), 'noise')}")
+    # the axis label is wrapped so that it stays beside the axes, below the title
     ax.set(title=t("nb03.chart.pca_title", language, n=f"{len(idx):,}"),
-           xlabel=t("nb03.chart.pc1", language), ylabel=t("nb03.chart.pc2", language))
+           xlabel=t("nb03.chart.pc1", language), ylabel=textwrap.fill(t("nb03.chart.pc2", language), 30))
     for axis in (ax.xaxis, ax.yaxis):
         axis.get_major_formatter().set_useOffset(False)
     ax.legend(title=t("nb03.chart.cluster", language), markerscale=3, fontsize=8, loc="center left",
