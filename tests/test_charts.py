@@ -54,3 +54,15 @@ def test_heatmaps_drop_all_zero_rows_and_columns():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "c"]
     assert ax.get_xlabel() == "Segment this period" and ax.get_ylabel() == "Segment last period"
+
+
+def test_migration_percentages_show_the_same_segments_as_the_counts():
+    from customer_analytics.models import rfm
+
+    # one customer of 2,001 moved to "y": 0.05% rounds to 0.0%, yet the column is in the counts
+    counts = pd.DataFrame([[2000, 1], [3, 4]], index=["x", "y"], columns=["x", "y"])
+    pct = rfm.row_percentages(counts)
+    assert pct.loc["x", "y"] == 0.0
+    cols = {name: [t.get_text() for t in charts.plot_matrix(m, name, **kw).axes[0].get_xticklabels()]
+            for name, m, kw in (("counts", counts, {}), ("pct", pct, {"shape_of": counts, "fmt": ".0f"}))}
+    assert cols["counts"] == cols["pct"] == ["x", "y"]

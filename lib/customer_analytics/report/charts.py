@@ -209,12 +209,18 @@ def plot_segment_shares(summary: pd.DataFrame, title: str | None = None, languag
 
 
 def plot_matrix(matrix: pd.DataFrame, title: str, fmt: str = ",d", language: str = "en",
-                *, xlabel: str | None = None, ylabel: str | None = None):
-    """Annotated heatmap of a matrix (migration counts or percentages); all-zero rows/columns dropped."""
+                *, xlabel: str | None = None, ylabel: str | None = None, shape_of: pd.DataFrame | None = None):
+    """Annotated heatmap of a matrix (migration counts or percentages); all-zero rows/columns dropped.
+
+    With ``shape_of`` (the counts behind a percentage matrix) the rows and columns kept are those
+    of ``shape_of``, so that the counts and the percentages show the same segments even where a
+    small count rounds to 0%.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    m = drop_empty(matrix)
+    kept = drop_empty(matrix if shape_of is None else shape_of)
+    m = matrix.loc[kept.index, kept.columns]
     fig, ax = plt.subplots(figsize=(0.8 * max(m.shape[1], 1) + 3, 0.5 * max(m.shape[0], 1) + 2))
     sns.heatmap(m, annot=True, fmt=fmt, cmap="Blues", cbar=False, ax=ax)
     ax.set(title=title, xlabel=xlabel or t("chart.this_period", language),
