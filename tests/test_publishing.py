@@ -179,3 +179,17 @@ def test_the_browser_title_is_in_the_reports_language(tmp_path):
     src = tmp_path / "09.ipynb"
     nbformat.write(nb, src)
     assert "<title>09 · 标题</title>" in publishing.export_html(src, tmp_path / "09.html").read_text(encoding="utf-8")
+
+
+def test_backfill_segment_mix_legend_is_readable_with_every_segment():
+    from customer_analytics.report.text import rfm as rfm_text
+
+    labels = rfm_text.label_table("en")
+    keys = list(labels)[:11]
+    rows = [{"period": p, "mix": {k: (i + 1) / 66 for i, k in enumerate(keys)}} for p in ("2025-10", "2025-11", "2025-12")]
+    _, fig = publishing._trend_mix(rows, "en")
+    legend = fig.axes[0].get_legend()
+    assert [x.get_text() for x in legend.get_texts()] == [labels[k] for k in reversed(keys)]  # top band first
+    assert {x.get_fontsize() for x in legend.get_texts()} == {9}
+    renderer = fig.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).height <= fig.bbox.height   # the legend fits beside the chart

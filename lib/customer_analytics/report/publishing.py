@@ -253,7 +253,7 @@ def _png(fig) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -322,14 +322,14 @@ def _trend_mix(ok: list[dict], language: str):
     mix = pd.DataFrame([r["mix"] for r in ok], index=x).fillna(0)
     mix = mix.loc[:, (mix > 0).any()]
     labels = rfm_text.label_table(language)
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig, ax = plt.subplots(figsize=(7, 4))  # room for a legend of up to 11 segments at a readable size
     ax.stackplot(range(len(x)), mix.T.to_numpy(), colors=charts.colors_for(mix.columns),
                  labels=[labels.get(c, c) for c in mix.columns])
     ax.set_xticks(range(len(x)), x, rotation=90)
     ax.set(title=t("index.trend_mix", language), ylabel=t("index.share_of_customers", language),
            xlabel=t("chart.month", language), ylim=(0, 1), xlim=(0, len(x) - 1))
     charts.plain_axis(ax.yaxis, percent=True)
-    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=7)
+    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=9, reverse=True)  # top band first, as stacked
     return "index.trend_mix", fig
 
 
@@ -348,7 +348,7 @@ def _trend_migration(ok: list[dict], language: str):
            xlabel=t("chart.month", language))
     charts.plain_axis(ax.yaxis)
     ax.tick_params(axis="x", rotation=90)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=9, loc="best")
     return "index.trend_migration", fig
 
 
