@@ -192,4 +192,7 @@ def test_backfill_segment_mix_legend_is_readable_with_every_segment():
     assert [x.get_text() for x in legend.get_texts()] == [labels[k] for k in reversed(keys)]  # top band first
     assert {x.get_fontsize() for x in legend.get_texts()} == {9}
     renderer = fig.canvas.get_renderer()
-    assert legend.get_window_extent(renderer).height <= fig.bbox.height   # the legend fits beside the chart
+    # the dashboard shows every trend chart at one width: the legend sits below, no wider than the figure
+    assert list(fig.get_size_inches()) == [6, 3.2]
+    box, axes = legend.get_window_extent(renderer), fig.axes[0].get_window_extent(renderer)
+    assert box.width <= fig.bbox.width and box.y1 < axes.y0

@@ -322,14 +322,15 @@ def _trend_mix(ok: list[dict], language: str):
     mix = pd.DataFrame([r["mix"] for r in ok], index=x).fillna(0)
     mix = mix.loc[:, (mix > 0).any()]
     labels = rfm_text.label_table(language)
-    fig, ax = plt.subplots(figsize=(7, 4))  # room for a legend of up to 11 segments at a readable size
+    # as wide as the other trend charts (the dashboard shows them at one width), the legend below in columns
+    fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.stackplot(range(len(x)), mix.T.to_numpy(), colors=charts.colors_for(mix.columns),
                  labels=[labels.get(c, c) for c in mix.columns])
     ax.set_xticks(range(len(x)), x, rotation=90)
     ax.set(title=t("index.trend_mix", language), ylabel=t("index.share_of_customers", language),
            xlabel=t("chart.month", language), ylim=(0, 1), xlim=(0, len(x) - 1))
     charts.plain_axis(ax.yaxis, percent=True)
-    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=9, reverse=True)  # top band first, as stacked
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.42), ncol=3, fontsize=9, reverse=True, frameon=False)
     return "index.trend_mix", fig
 
 
