@@ -275,7 +275,8 @@ def test_effect_row_and_summary_sentence():
     assert e.as_row() == {"metric": "conv", "arm": "B", "kind": "binary", "n_treatment": 200, "n_control": 180,
                           "mean_treatment": 0.1234567, "mean_control": 0.1, "diff": 0.0234567, "ci_low": -0.0123,
                           "ci_high": 0.0567, "p_value": 0.04567, "lift": 0.234567, "lift_ci_low": -0.05,
-                          "lift_ci_high": 0.51, "method": "Newcombe CI, pooled z-test", "prob_beat_control": 0.97}
+                          "lift_ci_high": 0.51, "lift_ci_status": "ok", "method": "Newcombe CI, pooled z-test",
+                          "prob_beat_control": 0.97}
     assert list(e.as_row()) == list(ex.Effect.__dataclass_fields__)[:-1]
     assert ex_text.effect_summary(e) == ("conv, B vs control: 0.1235 vs 0.1; difference +2.35 pp (90% CI -1.23 to +5.67 pp), "
                            "p = 0.0457; relative lift +23% (90% CI -5.0% to +51%) [Newcombe CI, pooled z-test]")
@@ -312,13 +313,16 @@ def test_pooled_z_test_matches_statsmodels_and_is_neutral_without_variance():
     assert ex.pooled_z_test(10, 10, 20, 20) == (0.0, 1.0)
 
 
-def test_delta_method_lift_interval():
-    lift, lo, hi = ex.delta_lift(1.5, 0.04, 1.2, 0.01, alpha=0.1)
-    se = np.sqrt(0.04 / 1.2**2 + 1.5**2 * 0.01 / 1.2**4)
+def test_log_ratio_lift_interval():
+    lift, lo, hi = ex.log_ratio_lift(1.5, 0.04, 1.2, 0.01, alpha=0.1)
+    se = np.sqrt(0.04 / 1.5**2 + 0.01 / 1.2**2)
     z = stats.norm.ppf(0.95)
-    assert (lift, lo, hi) == approx((1.5 / 1.2 - 1, 0.25 - z * se, 0.25 + z * se))
-    assert ex.delta_lift(1.5, 0.04, 1.2, 0.01)[1] == approx(0.25 - stats.norm.ppf(0.975) * se)
-    assert np.isnan(ex.delta_lift(1.0, 0.1, 0.0, 0.1)).all()
+    assert (lift, lo, hi) == approx((0.25, 1.25 * np.exp(-z * se) - 1, 1.25 * np.exp(z * se) - 1))
+    assert ex.log_ratio_lift(1.5, 0.04, 1.2, 0.01)[1] == approx(1.25 * np.exp(-stats.norm.ppf(0.975) * se) - 1)
+    assert np.isnan(ex.log_ratio_lift(1.0, 0.1, 0.0, 0.1)).all()
+    assert np.isnan(ex.log_ratio_lift(1.0, 0.1, -2.0, 0.1)).all()
+    lift, lo, hi = ex.log_ratio_lift(0.0, 0.0, 0.2, 0.001)  # no success in the arm: -100%, but no interval
+    assert lift == -1.0 and np.isnan(lo) and np.isnan(hi)
 
 
 def _beats_by_integration(x_t, n_t, x_c, n_c):
@@ -360,12 +364,11 @@ def test_binary_effect_against_statsmodels():
     p_t, p_c = 13 / 70, 30 / 90
     lo, hi = confint_proportions_2indep(13, 70, 30, 90, method="newcomb", compare="diff", alpha=0.1)
     _, p = proportions_ztest([13, 30], [70, 90])
-    se = np.sqrt(p_t * (1 - p_t) / 70 / p_c**2 + p_t**2 * p_c * (1 - p_c) / 90 / p_c**4)
-    z = stats.norm.ppf(0.95)
+    ratio_lo, ratio_hi = confint_proportions_2indep(13, 70, 30, 90, method="log", compare="ratio", alpha=0.1)
     expected = {"metric": "conv", "arm": "B", "kind": "binary", "n_treatment": 70, "n_control": 90,
                 "mean_treatment": p_t, "mean_control": p_c, "diff": p_t - p_c, "ci_low": lo, "ci_high": hi,
-                "p_value": p, "lift": p_t / p_c - 1, "lift_ci_low": p_t / p_c - 1 - z * se,
-                "lift_ci_high": p_t / p_c - 1 + z * se, "method": "Newcombe CI, pooled z-test",
+                "p_value": p, "lift": p_t / p_c - 1, "lift_ci_low": ratio_lo - 1, "lift_ci_high": ratio_hi - 1,
+                "lift_ci_status": "ok", "method": "Newcombe CI, pooled z-test",
                 "prob_beat_control": _beats_by_integration(13, 70, 30, 90)}
     assert_row(e.as_row(), expected, rel=1e-8)
     assert e.alpha == 0.1 and isinstance(e.n_treatment, int) and isinstance(e.ci_low, float)
@@ -411,10 +414,11 @@ def test_continuous_effect_with_welch_and_with_bootstrap():
     y_t, y_c = _samples()
     d, lo, hi, p = ex.welch(y_t, y_c, 0.1)
     v_t, v_c = np.var(y_t, ddof=1) / 40, np.var(y_c, ddof=1) / 33
-    lift, llo, lhi = ex.delta_lift(y_t.mean(), v_t, y_c.mean(), v_c, alpha=0.1)
+    lift, llo, lhi = ex.log_ratio_lift(y_t.mean(), v_t, y_c.mean(), v_c, alpha=0.1)
     expected = {"metric": "rev", "arm": "A", "kind": "continuous", "n_treatment": 40, "n_control": 33,
                 "mean_treatment": y_t.mean(), "mean_control": y_c.mean(), "diff": d, "ci_low": lo, "ci_high": hi,
-                "p_value": p, "lift": lift, "lift_ci_low": llo, "lift_ci_high": lhi, "method": "Welch t-test",
+                "p_value": p, "lift": lift, "lift_ci_low": llo, "lift_ci_high": lhi,
+                "lift_ci_status": str(ex.lift_ci_status(lo, hi, llo, lhi)), "method": "Welch t-test",
                 "prob_beat_control": stats.norm.cdf(d / np.sqrt(v_t + v_c))}
     e = ex.continuous_effect(y_t, y_c, "rev", "A", alpha=0.1)
     assert_row(e.as_row(), expected)
@@ -448,6 +452,13 @@ def test_cuped_against_the_regression_adjustment_written_out():
     expected = {"metric": "rev", "arm": "A", "theta": theta, "diff": a_t.mean() - a_c.mean(), "ci_low": ci.low,
                 "ci_high": ci.high, "p_value": res.pvalue, "unadjusted_ci_width": raw.high - raw.low,
                 "variance_reduction": 1 - np.var(adj, ddof=1) / np.var(y, ddof=1)}
+    # the relative lift of the adjusted means, its interval on the log of their ratio
+    ratio = a_t.mean() / a_c.mean()
+    half = stats.norm.ppf(0.95) * np.sqrt(np.var(a_t, ddof=1) / (30 * a_t.mean() ** 2)
+                                          + np.var(a_c, ddof=1) / (25 * a_c.mean() ** 2))
+    expected |= {"lift": ratio - 1, "lift_ci_low": ratio * np.exp(-half) - 1, "lift_ci_high": ratio * np.exp(half) - 1,
+                 "lift_ci_status": str(ex.lift_ci_status(ci.low, ci.high, ratio * np.exp(-half) - 1,
+                                                         ratio * np.exp(half) - 1))}
     assert_row(r.as_row(), expected)
     d = ex.cuped_effect(y_t, y_c, x_t, x_c)
     assert (d.metric, d.arm) == ("metric", "treatment")
@@ -634,11 +645,14 @@ def test_roi_table_written_out():
                      "total_cost": 3 * cost, "total_profit": 3 * prof, "total_profit_ci_low": 3 * (prof - z * se),
                      "total_profit_ci_high": 3 * (prof + z * se), "roi": prof / cost,
                      "roi_ci_low": (prof - z * se) / cost, "roi_ci_high": (prof + z * se) / cost})
-    pd.testing.assert_frame_equal(ex.roi_table(d, _roi_spec(), s, alpha=0.1), pd.DataFrame(rows), rtol=1e-12)
+    money = [c for c in rows[0] if c not in ("arm", "n_treatment", "n_control") and not c.startswith("roi")]
+    expected = pd.DataFrame(rows)
+    expected[money] = expected[money].round(2)  # money to the cent; the ROI from the exact figures
+    pd.testing.assert_frame_equal(ex.roi_table(d, _roi_spec(), s, alpha=0.1), expected, rtol=1e-12)
     default = ex.roi_table(d, _roi_spec(), s)
     se_a = np.sqrt(np.var(v[4:7], ddof=1) / 3 + np.var(vc, ddof=1) / 4)
-    assert default["profit_per_user_ci_low"].iloc[0] == approx(rows[0]["profit_per_user"]
-                                                               - stats.norm.ppf(0.975) * se_a)
+    assert default["profit_per_user_ci_low"].iloc[0] == round(rows[0]["profit_per_user"]
+                                                              - stats.norm.ppf(0.975) * se_a, 2)
 
 
 def test_roi_with_one_value_source_and_no_extra_cost():
@@ -651,8 +665,7 @@ def test_roi_with_one_value_source_and_no_extra_cost():
     assert out[["roi", "roi_ci_low", "roi_ci_high"]].iloc[1].notna().all()
     only_conv = ex.ROISettings({"a": 0.0, "b": 0.0, "c": None}, value_per_conversion=4.0, conversion_metric="conv")
     assert only_conv.value(d) == approx(4.0 * d["conv"].to_numpy())
-    assert ex.roi_table(d, _roi_spec(), only_conv)["profit_per_user"].tolist() == approx(
-        [4.0 * (2 / 3 - 0.25), 4.0 * (2 / 3 - 0.25)])
+    assert ex.roi_table(d, _roi_spec(), only_conv)["profit_per_user"].tolist() == [1.67, 1.67]  # 4 x (2/3 - 1/4)
     cheaper = ex.ROISettings({"a": -1.0, "b": 0.0}, margin=1.0, revenue_metric="rev")
     assert ex.roi_table(d, _roi_spec(), cheaper)["roi"].isna().all()
 

@@ -587,11 +587,14 @@ def test_a_table_mixing_rates_and_means_is_written_row_by_row_in_each_unit():
               "significant": "significant"}
     assert ex_text.table_options(ex_text.for_reader(power_table())) == {"kinds": {
         "control_mean": "text", "mde_relative": "share", "diff": "text", "mde_abs": "text"}, "labels": labels}
-    # a table of rates only keeps numbers, its differences in percentage points; means stay plain numbers
+    # a table of rates only keeps numbers, its differences in percentage points; money metrics' means are money
     rates, means = power_table().iloc[:1], power_table().iloc[1:].reset_index(drop=True)
     assert ex_text.table_options(rates)["kinds"] == {"control_mean": "number", "mde_relative": "share", "diff": "pp",
                                                 "mde_abs": "pp"}
-    assert ex_text.table_options(means)["kinds"] == {"control_mean": "number", "mde_relative": "share"}
+    assert ex_text.table_options(means)["kinds"] == {"control_mean": "money", "mde_relative": "share", "diff": "money",
+                                                     "mde_abs": "money"}
+    assert ex_text.table_options(means.assign(metric="orders"))["kinds"] == {"control_mean": "number",
+                                                                             "mde_relative": "share"}
     assert ex_text.table_options(power_table().iloc[:0])["kinds"] == {"control_mean": "number", "mde_relative": "share"}
     pd.testing.assert_frame_equal(ex_text.for_reader(rates), frame(
         arm=["mail"], metric=["converted"], kind=["rate"], control_mean=[0.1], diff=[0.02], mde_abs=[0.01],

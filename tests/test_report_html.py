@@ -178,3 +178,21 @@ def test_ab_report_without_an_experiment_says_so_in_one_sentence(tmp_path, small
     assert text.count("No experiment is configured (experiment.mode = none): nothing to evaluate.") == 1
     assert "No experiment was evaluated for this period." not in text      # the reason, not a generic line
     assert not any(h in text for h in ("How to read", "1. Checks", "8. Decision", "Planning and power"))
+
+
+def test_ab_report_shows_money_in_the_report_currency_and_says_the_lift_is_not_the_decision(sample_reports):
+    from report_html import visible_soup
+
+    soup = visible_soup(sample_reports["04_ab_evaluation"])
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in soup.select("tbody tr")]
+    revenue = [r for r in rows if "revenue" in r and any(" CI " in c for c in r)]
+    assert revenue, "no effects row for revenue"
+    assert all(any(c.startswith(("+£", "-£")) and "CI" in c for c in r) for r in revenue)   # the difference in £
+    effects = [t for t in soup.select("table") if "Arm value" in [th.get_text(strip=True) for th in t.select("th")]]
+    means = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for t in effects for tr in t.select("tbody tr")]
+    assert all(c.startswith("£") for r in means if "revenue" in r for c in r[r.index("revenue") + 1:][:2])  # means in £
+    orders = [r for r in rows if "orders" in r and any(" CI " in c for c in r)]
+    assert orders and not any("£" in c for r in orders for c in r)                        # a count is not money
+    text = soup.get_text(" ", strip=True)
+    assert "the decision uses the difference and its adjusted p-value, never the relative lift" in text
+    assert not re.search(r"CI -\d{3,}%", text)                                            # no lift below -100%

@@ -70,6 +70,15 @@ def infer_kind(name, series: pd.Series) -> str:
     return "number"
 
 
+def is_money_name(name) -> bool:
+    """Whether a column or metric named ``name`` holds money, by the rule of :func:`infer_kind`.
+
+    A name containing ``revenue``, ``monetary``, ``amount``, ``aov``, ``spend``, ``price``,
+    ``value_sum``, ``sales`` or ``money`` (as a word between underscores) is money.
+    """
+    return bool(_MONEY.search(str(name).lower()))
+
+
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
 
@@ -220,6 +229,8 @@ def format_table(df: pd.DataFrame | pd.Series, *, currency: str = "", language: 
                                                         "white-space": "normal", "overflow-wrap": "break-word"})
     if caption:
         styler = styler.set_caption(caption)
+    if "$" in currency:  # dollar amounts are text, never an inline formula for MathJax
+        styler = styler.set_table_attributes('class="tex2jax_ignore"')
     return styler
 
 

@@ -45,3 +45,16 @@ def esc(value: object) -> str:
 def bullets(items) -> str:
     """A Markdown bullet list of escaped items."""
     return "\n".join(f"- {esc(i)}" for i in items)
+
+
+def no_math(text: str) -> str:
+    """Markdown text in which every ``$`` stays a dollar sign, never the start of a formula.
+
+    Two dollar amounts in one line (``$12.00 ... $3.50``) would otherwise be taken for an
+    inline formula by the Markdown renderer and MathJax, swallowing the text between them. A
+    ``$`` is written as the character reference ``&#36;`` inside a span that MathJax skips;
+    text without ``$`` is returned as it is. ``text`` must already be escaped.
+    """
+    if "$" not in text:
+        return text
+    return f'<span class="tex2jax_ignore">{text.replace("$", "&#36;")}</span>'

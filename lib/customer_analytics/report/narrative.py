@@ -20,7 +20,7 @@ import pandas as pd
 from customer_analytics.models import experiments as ex
 from customer_analytics.report.formatting import fmt_int, fmt_money, fmt_pvalue, fmt_share
 from customer_analytics.report.i18n import column_label, has, t
-from customer_analytics.report.markup import esc
+from customer_analytics.report.markup import esc, no_math
 from customer_analytics.report.text import experiments as ex_text
 
 
@@ -192,7 +192,7 @@ def clustering_bullets(quality: ClusteringQuality, profile: pd.DataFrame, names:
         key = "next_similar" if q.ari_rfm >= similar_ari else "next_different"
         out.append(t(f"nb03.summary.{key}", language, ari=f"{q.ari_rfm:.2f}", name=name))
     return out
-def ab_bullets(result, language: str = "en", *, no_result: str | None = None) -> list[str]:
+def ab_bullets(result, language: str = "en", *, no_result: str | None = None, currency: str = "") -> list[str]:
     """Executive summary of the A/B evaluation (3-6 bullets; one sentence without an experiment).
 
     - first the decision, by the one decision rule (:func:`customer_analytics.report.text.experiments.decision_sentence`);
@@ -200,6 +200,7 @@ def ab_bullets(result, language: str = "en", *, no_result: str | None = None) ->
     - what changed: the winner (else the arm with the most favourable effect) against control,
       in pp for rates, with its relative lift and adjusted p-value;
     - the money, when costs are configured: incremental profit per treated user (with its interval) and ROI of that arm;
+      money figures (also the effect of a money metric) carry ``currency``, the config's ``report.currency``;
     - where it works: segments proven after the per-segment correction (at most three named);
     - what to do next (:func:`customer_analytics.report.text.experiments.next_step`).
 
@@ -215,7 +216,8 @@ def ab_bullets(result, language: str = "en", *, no_result: str | None = None) ->
     dec = result.decision()
     arms = ex.treatment_arms_of(result)
     srm = t("nb04.b_srm_bad" if result.srm.flagged else "nb04.b_srm_ok", L)
-    out = [t("nb04.b_decision", L, decision=esc(ex_text.decision_sentence(result, L))),
+    cur = ex_text.money_symbol(dec.primary, currency)
+    out = [t("nb04.b_decision", L, decision=no_math(esc(ex_text.decision_sentence(result, L, currency=currency)))),
            t("nb04.b_tested", L, users=fmt_int(result.srm.table["observed"].sum()), k=len(arms),
              arms=", ".join(esc(a) for a in arms), control=esc(result.spec.control_label), metric=esc(dec.primary),
              srm=srm)]
@@ -226,18 +228,18 @@ def ab_bullets(result, language: str = "en", *, no_result: str | None = None) ->
         best = best or str((sign * cand["diff"]).idxmax())
         e = cand.loc[best]
         p_adj = e["seq_p_adjusted"] if result.options.get("sequential") and "seq_p_adjusted" in cand else e["p_adjusted"]
-        out.append(t("nb04.b_best", L, arm=esc(best), effect=ex_text.fmt_effect(e["kind"], e["diff"]),
+        out.append(t("nb04.b_best", L, arm=esc(best), effect=no_math(ex_text.fmt_effect(e["kind"], e["diff"], esc(cur))),
                      lift=ex_text.fmt_pct(e["lift"]), p=fmt_pvalue(p_adj)))
     if len(result.roi) and best in set(result.roi["arm"]):
         r = result.roi.set_index("arm").loc[best]
-        out.append(t("nb04.b_roi", L, arm=esc(best), profit=ex_text.fmt_number(r["profit_per_user"]),
-                     level=f"{(1 - result.alpha) * 100:g}%", low=ex_text.fmt_number(r["profit_per_user_ci_low"]),
-                     high=ex_text.fmt_number(r["profit_per_user_ci_high"]), roi=ex_text.fmt_pct(r["roi"])))
+        out.append(t("nb04.b_roi", L, arm=esc(best), profit=ex_text.md_money(r["profit_per_user"], currency),
+                     level=f"{(1 - result.alpha) * 100:g}%", low=ex_text.md_money(r["profit_per_user_ci_low"], currency),
+                     high=ex_text.md_money(r["profit_per_user_ci_high"], currency), roi=ex_text.fmt_pct(r["roi"])))
     if len(result.segments):
         claims = ex.segment_claims(result, dec.primary)
         cells = [f"{esc(r.arm)}: {esc(r.segment_column)} = {esc(r.segment)}" for r in claims.head(3).itertuples()]
         out.append(t("nb04.b_segments", L, cells=t("nb04.sep", L).join(cells)) if cells else t("nb04.b_no_segments", L))
-    out.append(f"**{ex_text.next_step(result, L, dec.primary)}**")
+    out.append(f"**{ex_text.next_step(result, L, dec.primary, currency=currency)}**")
     return out[:6]
 
 
@@ -313,10 +315,7 @@ def md_money(v, currency: str = "") -> str:
     inline formula by the Markdown renderer and MathJax, swallowing the text between them. A
     ``$`` is written as the character reference ``&#36;`` inside a span that MathJax skips.
     """
-    text = fmt_money(v, html.escape(str(currency)))
-    if "$" not in text:
-        return text
-    return f'<span class="tex2jax_ignore">{text.replace("$", "&#36;")}</span>'
+    return no_math(fmt_money(v, html.escape(str(currency))))
 
 
 #: Holdout error (in percent of actual repeat purchases) up to which the CLV forecast counts as checked.

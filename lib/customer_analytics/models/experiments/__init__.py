@@ -11,8 +11,17 @@ Definitions (treatment arm t against control c; alpha = 0.05 unless set):
   z = (p_t - p_c) / sqrt(p(1-p)(1/n_t + 1/n_c)) with p the pooled rate.
 - **Continuous metric**: means; difference with Welch's t-test and its
   Welch-Satterthwaite interval; optionally a percentile bootstrap interval.
-- **Relative lift**: mean_t / mean_c - 1, interval by the delta method,
-  var = var(mean_t)/mean_c^2 + mean_t^2 var(mean_c)/mean_c^4.
+- **Relative lift**: r - 1 with r = mean_t / mean_c (rates for a binary metric). Its interval
+  is built on log r by the delta method and transformed back, so it never goes below -100%:
+  se(log r) = sqrt(var(mean_t)/mean_t^2 + var(mean_c)/mean_c^2), which for rates is
+  sqrt((1 - p_t)/(n_t p_t) + (1 - p_c)/(n_c p_c)) and for means sqrt(s_t^2/(n_t mean_t^2) +
+  s_c^2/(n_c mean_c^2)); interval exp(log r -+ z se) - 1. CUPED uses the adjusted means and
+  their variances. When either rate or mean is 0 or below the interval is not defined (NaN),
+  and when control's is, neither is the lift.
+- **Agreement of the two intervals** (``lift_ci_status``): ``ok`` when the difference
+  interval and the relative-lift interval both exclude 0 or both include it; ``differs``
+  when only one does (possible, as they are computed on different scales); ``undefined``
+  when the relative interval is not defined. The decision uses the difference only.
 - **CUPED** (binary and continuous metrics, whenever a covariate is given):
   theta = cov(y, x) / var(x) (ddof=1) over the two arms compared, pooled;
   y_adj = y - theta (x - mean(x)); the difference of adjusted means with a Welch
@@ -94,7 +103,8 @@ from customer_analytics.models.experiments.estimators import (
     continuous_effect,
     cuped_effect,
     cuped_theta,
-    delta_lift,
+    lift_ci_status,
+    log_ratio_lift,
     newcombe_interval,
     pooled_z_test,
     prob_beat_control,
@@ -146,7 +156,7 @@ __all__ = [
     "group_sizes", "smd", "srm_by_segment", "srm_test",
     # estimators
     "CupedResult", "Effect", "binary_effect", "bootstrap_interval", "cap_values", "continuous_effect",
-    "cuped_effect", "cuped_theta", "delta_lift", "newcombe_interval", "pooled_z_test", "prob_beat_control",
+    "cuped_effect", "cuped_theta", "lift_ci_status", "log_ratio_lift", "newcombe_interval", "pooled_z_test", "prob_beat_control",
     "prob_beat_control_normal", "welch", "wilson_interval",
     # power and planning
     "mde_binary", "mde_continuous", "power_two_sample", "sample_size_binary", "sample_size_continuous",

@@ -159,7 +159,7 @@ def _power_reasons(res: ExperimentResult, eff: pd.DataFrame, p_col: str, primary
         reasons.append(("undetectable", {"metric": primary}))
     if under:
         _, mde, rel = under[0]
-        reasons.append(("underpowered", {"kind": kind, "mde": mde, "relative": rel,
+        reasons.append(("underpowered", {"metric": primary, "kind": kind, "mde": mde, "relative": rel,
                                          "power": res.options.get("power", 0.8)}))
     return reasons
 

@@ -1,12 +1,12 @@
 """Estimators of one comparison: :class:`Effect` (rates and means), its intervals, chance to beat, CUPED, capping.
 
-The definitions (Newcombe interval, pooled z-test, Welch, delta-method lift, chance to beat
-control, CUPED) are in the docstring of :mod:`customer_analytics.models.experiments`.
+The definitions (Newcombe interval, pooled z-test, Welch, relative lift on the log of the ratio,
+chance to beat control, CUPED) are in the docstring of :mod:`customer_analytics.models.experiments`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,10 @@ from customer_analytics.core.errors import ConfigError
 
 @dataclass(kw_only=True)
 class Effect:
-    """One comparison: estimate, interval and p-value together (statsmodels style); built by keyword."""
+    """One comparison: estimate, interval and p-value together (statsmodels style); built by keyword.
+
+    ``lift_ci_status`` is derived from the two intervals (:func:`lift_ci_status`), never given.
+    """
 
     metric: str
     arm: str
@@ -34,9 +37,13 @@ class Effect:
     lift: float
     lift_ci_low: float
     lift_ci_high: float
+    lift_ci_status: str = field(init=False)
     method: str
     prob_beat_control: float = np.nan
     alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        self.lift_ci_status = str(lift_ci_status(self.ci_low, self.ci_high, self.lift_ci_low, self.lift_ci_high))
 
     def as_row(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "alpha"}
@@ -67,15 +74,62 @@ def pooled_z_test(x_t: float, n_t: int, x_c: float, n_c: int) -> tuple[float, fl
     return float(z), float(2 * stats.norm.sf(abs(z)))
 
 
-def delta_lift(m_t: float, v_t: float, m_c: float, v_c: float, *,
-               alpha: float = 0.05) -> tuple[float, float, float]:
-    """Relative lift m_t/m_c - 1 and its delta-method interval; v_* are variances of the means."""
-    if m_c == 0:
+def log_ratio_lift(m_t: float, v_t: float, m_c: float, v_c: float, *,
+                   alpha: float = 0.05) -> tuple[float, float, float]:
+    """Relative lift r - 1 with r = m_t / m_c, and its interval on the log of the ratio (delta method).
+
+    Parameters
+    ----------
+    m_t, m_c : float
+        The arm's and the comparison's rate (share of users with a success) or mean per user.
+    v_t, v_c : float
+        The variances of those two estimates: p (1 - p) / n for a rate, s^2 / n for a mean
+        (with CUPED, of the adjusted values).
+    alpha : float
+        The interval is a 1 - alpha interval.
+
+    Returns
+    -------
+    lift, low, high : float
+        lift = m_t / m_c - 1. se(log r) = sqrt(v_t / m_t^2 + v_c / m_c^2), which for rates is
+        sqrt((1 - p_t) / (n_t p_t) + (1 - p_c) / (n_c p_c)); the interval is
+        exp(log r -/+ z se) - 1 with z the 1 - alpha/2 normal quantile, so it never goes below
+        -100%. The lift is NaN when m_c <= 0 (a ratio to nothing, or to a negative base, is no
+        lift) and the interval is NaN when either m_t or m_c is <= 0 (the log is undefined).
+    """
+    if not m_c > 0:
         return np.nan, np.nan, np.nan
     lift = m_t / m_c - 1
-    se = np.sqrt(v_t / m_c**2 + m_t**2 * v_c / m_c**4)
-    z = stats.norm.ppf(1 - alpha / 2)
-    return float(lift), float(lift - z * se), float(lift + z * se)
+    if not m_t > 0:
+        return float(lift), np.nan, np.nan
+    log_r = np.log(m_t / m_c)
+    half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(v_t / m_t**2 + v_c / m_c**2)
+    return float(lift), float(np.expm1(log_r - half)), float(np.expm1(log_r + half))
+
+
+def lift_ci_status(ci_low, ci_high, lift_ci_low, lift_ci_high):
+    """Whether the difference interval and the relative-lift interval agree on excluding 0.
+
+    Parameters
+    ----------
+    ci_low, ci_high : float or array-like
+        The interval of the absolute difference (pp for rates, the metric's unit for means).
+    lift_ci_low, lift_ci_high : float or array-like
+        The interval of the relative lift (see :func:`log_ratio_lift`).
+
+    Returns
+    -------
+    str or ndarray of str
+        ``undefined`` where the relative interval is not defined (NaN); ``ok`` where both
+        intervals exclude 0 or both include it; ``differs`` where only one excludes 0, which
+        can happen because the two are computed on different scales (the difference itself,
+        the log of the ratio). A scalar in, a scalar out.
+    """
+    lo, hi, llo, lhi = (np.asarray(x, dtype=float) for x in (ci_low, ci_high, lift_ci_low, lift_ci_high))
+    undefined = np.isnan(llo) | np.isnan(lhi)
+    agree = ((lo > 0) | (hi < 0)) == ((llo > 0) | (lhi < 0))
+    out = np.select([undefined, agree], ["undefined", "ok"], "differs")
+    return out.item() if out.ndim == 0 else out
 
 
 def _beta_beats(a_t: float, b_t: float, a_c: float, b_c: float) -> float:
@@ -115,13 +169,13 @@ def prob_beat_control_normal(diff: float, se: float) -> float:
 
 def binary_effect(y_t: np.ndarray, y_c: np.ndarray, metric: str = "metric", arm: str = "treatment", *,
                   alpha: float = 0.05) -> Effect:
-    """Rates, Newcombe interval, pooled z-test, delta-method lift and exact chance to beat control."""
+    """Rates, Newcombe interval, pooled z-test, log-ratio lift interval and exact chance to beat control."""
     n_t, n_c = len(y_t), len(y_c)
     x_t, x_c = float(np.sum(y_t)), float(np.sum(y_c))
     p_t, p_c = x_t / n_t, x_c / n_c
     lo, hi = newcombe_interval(x_t, n_t, x_c, n_c, alpha=alpha)
     _, p = pooled_z_test(x_t, n_t, x_c, n_c)
-    lift, llo, lhi = delta_lift(p_t, p_t * (1 - p_t) / n_t, p_c, p_c * (1 - p_c) / n_c, alpha=alpha)
+    lift, llo, lhi = log_ratio_lift(p_t, p_t * (1 - p_t) / n_t, p_c, p_c * (1 - p_c) / n_c, alpha=alpha)
     return Effect(metric=metric, arm=arm, kind="binary", n_treatment=n_t, n_control=n_c,
                   mean_treatment=p_t, mean_control=p_c, diff=p_t - p_c, ci_low=float(lo), ci_high=float(hi),
                   p_value=p, lift=lift, lift_ci_low=llo, lift_ci_high=lhi, method="Newcombe CI, pooled z-test",
@@ -147,7 +201,7 @@ def bootstrap_interval(y_t: np.ndarray, y_c: np.ndarray, alpha: float = 0.05, *,
 
 def continuous_effect(y_t: np.ndarray, y_c: np.ndarray, metric: str = "metric", arm: str = "treatment", *,
                       alpha: float = 0.05, bootstrap: bool = False, seed: int = 0) -> Effect:
-    """Means, Welch difference and interval (or bootstrap interval), delta-method lift."""
+    """Means, Welch difference and interval (or bootstrap interval), log-ratio lift interval."""
     d, lo, hi, p = welch(y_t, y_c, alpha)
     method = "Welch t-test"
     if bootstrap:
@@ -155,16 +209,21 @@ def continuous_effect(y_t: np.ndarray, y_c: np.ndarray, metric: str = "metric", 
         method = "Welch p-value, bootstrap CI"
     m_t, m_c = float(np.mean(y_t)), float(np.mean(y_c))
     v_t, v_c = np.var(y_t, ddof=1) / len(y_t), np.var(y_c, ddof=1) / len(y_c)
-    lift, llo, lhi = delta_lift(m_t, v_t, m_c, v_c, alpha=alpha)
+    lift, llo, lhi = log_ratio_lift(m_t, v_t, m_c, v_c, alpha=alpha)
     return Effect(metric=metric, arm=arm, kind="continuous", n_treatment=len(y_t), n_control=len(y_c),
                   mean_treatment=m_t, mean_control=m_c, diff=d, ci_low=lo, ci_high=hi, p_value=p,
                   lift=lift, lift_ci_low=llo, lift_ci_high=lhi, method=method,
                   prob_beat_control=prob_beat_control_normal(d, float(np.sqrt(v_t + v_c))), alpha=alpha)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CupedResult:
-    """CUPED-adjusted comparison next to the unadjusted one."""
+    """CUPED-adjusted comparison next to the unadjusted one; built by keyword.
+
+    ``lift`` is the ratio of the adjusted means minus 1, with its interval on the log of that
+    ratio from the variances of the adjusted means (:func:`log_ratio_lift`), the same values
+    the adjusted difference is computed from; ``lift_ci_status`` as in :func:`lift_ci_status`.
+    """
 
     metric: str
     arm: str
@@ -175,6 +234,13 @@ class CupedResult:
     p_value: float
     unadjusted_ci_width: float
     variance_reduction: float
+    lift: float = np.nan
+    lift_ci_low: float = np.nan
+    lift_ci_high: float = np.nan
+    lift_ci_status: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lift_ci_status = str(lift_ci_status(self.ci_low, self.ci_high, self.lift_ci_low, self.lift_ci_high))
 
     def as_row(self) -> dict:
         return dict(self.__dict__)
@@ -197,8 +263,11 @@ def cuped_effect(y_t: np.ndarray, y_c: np.ndarray, x_t: np.ndarray, x_c: np.ndar
     _, ulo, uhi, _ = welch(y_t, y_c, alpha)
     adj = np.concatenate([a_t, a_c])
     vr = 1 - np.var(adj, ddof=1) / np.var(y, ddof=1) if np.var(y) > 0 else 0.0
+    lift, llo, lhi = log_ratio_lift(float(a_t.mean()), np.var(a_t, ddof=1) / len(a_t), float(a_c.mean()),
+                                    np.var(a_c, ddof=1) / len(a_c), alpha=alpha)
     return CupedResult(metric=metric, arm=arm, theta=theta, diff=d, ci_low=lo, ci_high=hi, p_value=p,
-                       unadjusted_ci_width=uhi - ulo, variance_reduction=float(vr))
+                       unadjusted_ci_width=uhi - ulo, variance_reduction=float(vr), lift=lift, lift_ci_low=llo,
+                       lift_ci_high=lhi)
 
 
 def cap_values(y: pd.Series, percentile: float, ignore_zeros: bool = True) -> tuple[pd.Series, float]:

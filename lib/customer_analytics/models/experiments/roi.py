@@ -65,6 +65,12 @@ class ROISettings:
         return v
 
 
+#: The columns of :func:`roi_table` in money (rounded to the cent); the others are counts and ROI shares.
+MONEY_COLUMNS = ("value_per_user_treatment", "value_per_user_control", "incremental_value_per_user",
+                 "incremental_cost_per_user", "profit_per_user", "profit_per_user_ci_low", "profit_per_user_ci_high",
+                 "total_cost", "total_profit", "total_profit_ci_low", "total_profit_ci_high")
+
+
 def roi_table(d: pd.DataFrame, spec: ExperimentSpec, settings: ROISettings, alpha: float = 0.05) -> pd.DataFrame:
     """Incremental profit per treated user, total incremental profit and ROI per treatment arm.
 
@@ -73,6 +79,7 @@ def roi_table(d: pd.DataFrame, spec: ExperimentSpec, settings: ROISettings, alph
     with a normal (delta-method) interval, se = sqrt(var(v_t)/n_t + var(v_c)/n_c);
     total_profit = n_t x profit_per_user (interval likewise); roi = profit_per_user /
     incremental_cost_per_user (the return per unit of extra cost; NaN without extra cost).
+    The money columns are rounded to the cent after the ROI is computed from the exact values.
     """
     v = spec.variant_column
     arms = treatment_arms(d, spec)
@@ -99,4 +106,7 @@ def roi_table(d: pd.DataFrame, spec: ExperimentSpec, settings: ROISettings, alph
                      "total_profit_ci_low": lo * n_t, "total_profit_ci_high": hi * n_t, "roi": roi,
                      "roi_ci_low": lo / inc_cost if inc_cost > 0 else np.nan,
                      "roi_ci_high": hi / inc_cost if inc_cost > 0 else np.nan})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out[list(MONEY_COLUMNS)] = out[list(MONEY_COLUMNS)].round(2)
+    return out

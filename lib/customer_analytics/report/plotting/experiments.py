@@ -6,14 +6,27 @@ import numpy as np
 import pandas as pd
 
 from customer_analytics.report.charts import color_for, plain_axis
+from customer_analytics.report.formatting import is_money_name
 from customer_analytics.report.i18n import t
 
 
-def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05, language: str = "en"):
+def _money_ticks(axis, currency: str) -> None:
+    """Tick labels as signed money: '-£5', '+£10' (a ``$`` escaped so it is never read as mathtext)."""
+    from matplotlib.ticker import FuncFormatter
+
+    symbol = currency.replace("$", r"\$")
+    axis.set_major_formatter(FuncFormatter(
+        lambda v, _: f"{'-' if v < 0 else '+' if v > 0 else ''}{symbol}{abs(v):,.{0 if abs(v) >= 10 or v == 0 else 2}f}"))
+
+
+def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05, language: str = "en", *,
+                        currency: str = ""):
     """Forest plot of per-segment differences, grouped by segment column, one colour per arm (legend).
 
     Rows are labelled 'column = segment · arm'; skipped (too small) cells are left out; rates are
-    shown in percentage points. Title and axis in ``language``; colours from the one palette
+    shown in percentage points; a money metric (by its name, see
+    :func:`customer_analytics.report.formatting.is_money_name`) in ``currency``, on the axis label
+    and every tick. Title and axis in ``language``; colours from the one palette
     (:func:`customer_analytics.report.charts.color_for`).
     """
     import matplotlib.pyplot as plt
@@ -35,7 +48,11 @@ def plot_segment_forest(segments: pd.DataFrame, metric: str, alpha: float = 0.05
     ax.axvline(0, color="grey", ls="--")
     ax.set_yticks(y, [f"{c} = {s} · {a}" for c, s, a in zip(r["segment_column"], r["segment"], r["arm"], strict=True)])
     plain_axis(ax.xaxis)
-    unit = t("nb04.chart_unit_pp" if binary else "nb04.chart_unit_metric", language)
+    money = not binary and bool(currency) and is_money_name(metric)
+    if money:
+        _money_ticks(ax.xaxis, currency)
+    unit = t("nb04.chart_unit_money", language, currency=currency.replace("$", r"\$")) if money else \
+        t("nb04.chart_unit_pp" if binary else "nb04.chart_unit_metric", language)
     ax.set(title=t("nb04.chart_forest_title", language, metric=metric),
            xlabel=t("nb04.chart_forest_x", language, unit=unit, level=f"{(1 - alpha) * 100:g}%"))
     if len(r):
