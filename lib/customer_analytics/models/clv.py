@@ -440,12 +440,31 @@ def at_risk(customers: pd.DataFrame, top_share: float = 0.1, churn_threshold: fl
     return out
 
 
+def total_value(values: pd.Series) -> float:
+    """The total of per-customer amounts as ``customers.csv`` writes them: each rounded to the cent, then added.
+
+    Each value is rounded to whole cents (half to even, as ``DataFrame.round(2)``) and the
+    cents are added as integers, so the total equals the sum of the exported column to the cent.
+    Missing values add nothing.
+    """
+    cents = np.round(pd.to_numeric(values).astype("float64").fillna(0.0).to_numpy() * 100)
+    return int(cents.astype("int64").sum()) / 100
+
+
 def segment_table(customers: pd.DataFrame, segment_col: str = "segment") -> pd.DataFrame:
-    """RFM segment x customers, mean P(alive), mean churn risk, total and mean CLV, CLV share."""
-    g = customers.groupby(segment_col, observed=True)
+    """RFM segment x customers, mean P(alive), mean churn risk, total and mean CLV, CLV share.
+
+    ``total_clv`` adds the customers' CLV rounded to the cent (as ``customers.csv`` has them, in
+    integer cents), so the segments' totals add up to the CLV headline (:func:`total_value`);
+    ``clv_share`` is a segment's total over all segments' totals; ``likely_gone`` counts customers
+    with P(alive) below 0.5.
+    """
+    cents = np.round(customers["clv"].astype("float64").fillna(0.0) * 100).astype("int64")
+    g = customers.assign(_clv_cents=cents).groupby(segment_col, observed=True)
     out = g.agg(customers=("customer_id", "size"), mean_p_alive=("p_alive", "mean"),
-                mean_churn_risk=("churn_risk", "mean"), total_clv=("clv", "sum"), mean_clv=("clv", "mean"),
+                mean_churn_risk=("churn_risk", "mean"), total_clv=("_clv_cents", "sum"), mean_clv=("clv", "mean"),
                 likely_gone=("p_alive", lambda s: int((s < 0.5).sum())))
+    out["total_clv"] = out["total_clv"] / 100
     out["clv_share"] = out["total_clv"] / out["total_clv"].sum()
     return out.sort_values("total_clv", ascending=False)
 
