@@ -138,3 +138,14 @@ def test_exported_money_has_at_most_two_decimals(cdnow):
             assert bad.empty, f"{name}.{col} has more than 2 decimals, e.g. {bad.iloc[0]}"
             checked.append(f"{name}.{col}")
     assert {"clv_at_risk.clv", "clv_by_segment.total_clv", "customers.clv", "segment_summary.revenue"} <= set(checked)
+
+
+def test_save_table_rounds_the_money_columns_and_nothing_else(tmp_path):
+    from customer_analytics.report import exports
+
+    df = pd.DataFrame({"customer_id": ["1", "2"], "clv": [757.678049056076, 12.0], "total_profit": [-3.14159, 0.5],
+                       "p_alive": [0.429080472338733, 1.0]})
+    back = pd.read_csv(exports.save_table(df, tmp_path, "t", index=False), dtype={"customer_id": str})
+    assert back["clv"].tolist() == [757.68, 12.0] and back["total_profit"].tolist() == [-3.14, 0.5]
+    assert back["p_alive"].iloc[0] == pytest.approx(0.429080472338733, rel=1e-14)
+    assert df["clv"].iloc[0] == 757.678049056076  # the caller's frame is not changed
