@@ -246,16 +246,31 @@ def test_bad_model_and_method_are_refused():
 # ------------------------------------------------------------------ actions and wording
 
 
-def test_at_risk_takes_the_top_clv_decile_above_the_churn_threshold():
-    c = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(20)], "clv": np.arange(20.0),
-                      "churn_risk": [0.9] * 19 + [0.2], "p_alive": 0.5})
-    out = clv.at_risk(c, top_share=0.1, churn_threshold=0.5)
-    # top decile = c18, c19; c19 is not at risk
-    assert out["customer_id"].tolist() == ["c18"]
-    assert out["rank"].tolist() == [1] and "action" not in out
+def test_at_risk_list_keeps_the_highest_clv_among_likely_gone_up_to_the_share():
+    c = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(40)], "clv": np.arange(40.0),
+                      "churn_risk": 0.9, "p_alive": [0.4] * 38 + [0.6, 0.5]})
+    c.loc[5, "clv"] = np.nan  # no prediction: counted as scored, never listed
+    out = clv.at_risk(c, churn_threshold=0.5, list_share=0.1)
+    # P(churn) = 1 - P(alive): c38 (0.4) is below the threshold, c39 (exactly 0.5) is eligible;
+    # the list holds floor(0.1 x 40) = 4, highest CLV first
+    assert out["customer_id"].tolist() == ["c39", "c37", "c36", "c35"]
+    assert out["rank"].tolist() == [1, 2, 3, 4] and "action" not in out
+    assert clv.at_risk(c, 0.5, 0.1, list_max=2)["customer_id"].tolist() == ["c39", "c37"]
+    assert len(clv.at_risk(c, 0.7, 1.0)) == 0 and len(clv.at_risk(c, 0.0, 1.0)) == 39
+    assert clv.list_limit(1500, 0.05) == 75 and clv.list_limit(23570, 0.05) == 1178
     assert clv_text.AT_RISK_ACTION.startswith("Win back")
-    with pytest.raises(ConfigError, match="top_share"):
-        clv.at_risk(c, top_share=10)
+    with pytest.raises(ConfigError, match="list_share"):
+        clv.at_risk(c, list_share=10)
+    with pytest.raises(ConfigError, match="list_max"):
+        clv.at_risk(c, list_max=0)
+    with pytest.raises(ConfigError, match="churn_threshold"):
+        clv.at_risk(c, churn_threshold=1.5)
+
+
+def test_total_value_adds_the_values_rounded_to_the_cent():
+    values = pd.Series([0.004, 0.004, 0.004, 1.125, np.nan])
+    assert clv.total_value(values) == 1.12  # 0 + 0 + 0 + 1.12 (half to even), not round(1.137, 2) = 1.14
+    assert clv.total_value(values) == round(float(values.round(2).sum()), 2)
 
 
 def test_segment_table_totals_clv_and_counts_likely_gone():

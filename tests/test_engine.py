@@ -20,16 +20,19 @@ COLUMNS = {"customer_id": "string", "order_id": "string", "order_date": "timesta
 
 
 def reference_summary(tx: pd.DataFrame, as_of, window_months=None) -> pd.DataFrame:
-    """The RFM summary by its definition, in pandas: dates, distinct orders, net cents > 0."""
+    """The RFM summary by its definition, in pandas: customers with a purchase line (amount >= 0) in
+    the window; dates and distinct orders of their purchase lines, net cents of all their lines."""
     end = pd.Timestamp(as_of).normalize()
     day = tx["order_date"].dt.normalize()
     keep = day <= end
     if window_months:
         keep &= day > end - pd.DateOffset(months=window_months)
     x = tx[keep].assign(day=day[keep], cents=cleaning.cents(tx.loc[keep, "amount"]))
-    g = x.groupby("customer_id").agg(first_purchase=("day", "min"), last_purchase=("day", "max"),
-                                     frequency=("order_id", "nunique"), cents=("cents", "sum"))
-    return g[g["cents"] > 0].reset_index()
+    buys = x[x["amount"] >= 0]
+    g = buys.groupby("customer_id").agg(first_purchase=("day", "min"), last_purchase=("day", "max"),
+                                        frequency=("order_id", "nunique"))
+    g["cents"] = x.groupby("customer_id")["cents"].sum().reindex(g.index)
+    return g.reset_index()
 
 
 def edge_cases() -> pd.DataFrame:
@@ -40,7 +43,7 @@ def edge_cases() -> pd.DataFrame:
         ("a", "2", "2024-01-30 23:59", 20.00),
         ("a", "R1", "2024-01-31 10:00", -5.00),   # a return on the period's last day
         ("b", "3", "2024-01-15 18:00", 7.50),
-        ("b", "R3", "2024-01-20 08:00", -7.50),   # netted to zero: not scored
+        ("b", "R3", "2024-01-20 08:00", -7.50),   # netted to zero: scored, with monetary 0
         ("c", "4", "2024-01-31 00:00", 7.50),     # ties c and d on every column
         ("d", "5", "2024-01-31 00:00", 7.50),
         ("e", "6", "2024-02-01 00:00", 99.00),    # after the period end: never counted
@@ -68,9 +71,11 @@ def test_duckdb_summary_matches_the_definition_on_edge_cases(window_months):
     tx = edge_cases()
     got = summary(engine.connect(), tx, "2024-01-31", window_months)
     pd.testing.assert_frame_equal(got, reference(tx, "2024-01-31", window_months))
-    assert got["customer_id"].tolist() == ["a", "c", "d", "f"]  # b netted to zero, e after the period
+    assert got["customer_id"].tolist() == ["a", "b", "c", "d", "f"]  # e only after the period
     a = got.set_index("customer_id").loc["a"]
-    assert a["cents"] == 1001 + 500 + 2000 - 500 and a["frequency"] == 3  # half cents round away from zero
+    assert a["cents"] == 1001 + 500 + 2000 - 500 and a["frequency"] == 2  # half cents round away from zero
+    assert a["last_purchase"] == pd.Timestamp("2024-01-30")  # the return on the 31st is not a purchase
+    assert got.set_index("customer_id").loc["b", "cents"] == 0
 
 
 def test_duckdb_rfm_table_is_identical_to_the_definition_on_the_sample(cleaned_sample):

@@ -38,28 +38,29 @@ TX = tx([
     ("b", "3", "2024-02-15", 100.00),
     ("c", "4", "2024-04-01 00:01", 50.00),   # after the period end: never counted
     ("c", "5", "2023-12-31", 7.00),
-    ("d", "6", "2024-03-01", -5.00),         # net negative: nothing to score
+    ("d", "6", "2024-03-01", -5.00),         # only a return, no purchase line: nothing to score
     ("e", "7", "2024-01-31", 12.00),         # exactly two months before the end
     ("e", "8", "2024-01-31 18:00", 3.00),
     ("f", "9", "2024-03-10", 3.00),
     ("f", "10", "2024-03-20", 3.00),
     ("f", "11", "2024-03-30", 4.00),
     ("g", "12", "2024-03-25", 60.00),
-    ("h", "13", "2024-02-01", 5.00),          # a purchase and its full refund: net zero
+    ("h", "13", "2024-02-01", 5.00),          # a purchase and its full refund: scored, net zero
     ("h", "14", "2024-02-02", -5.00),
 ])
 
 RFM_ALL_HISTORY = pd.DataFrame({
-    "customer_id": pd.array(["a", "b", "c", "e", "f", "g"], dtype="string"),
-    # Mar 31 minus the last purchase: 0; Feb 15 -> 45; Dec 31 -> 91; Jan 31 -> 60; Mar 30 -> 1; Mar 25 -> 6
-    "recency_days": np.array([0, 45, 91, 60, 1, 6], dtype="int64"),
-    "frequency": np.array([2, 1, 1, 2, 3, 1], dtype="int64"),
-    "monetary": [35.00, 100.00, 7.00, 15.00, 10.00, 60.00],
+    "customer_id": pd.array(["a", "b", "c", "e", "f", "g", "h"], dtype="string"),
+    # Mar 31 minus the last purchase: 0; Feb 15 -> 45; Dec 31 -> 91; Jan 31 -> 60; Mar 30 -> 1; Mar 25 -> 6;
+    # h: the refund on Feb 2 is not a purchase, so its last purchase is Feb 1 -> 59
+    "recency_days": np.array([0, 45, 91, 60, 1, 6, 59], dtype="int64"),
+    "frequency": np.array([2, 1, 1, 2, 3, 1, 1], dtype="int64"),
+    "monetary": [35.00, 100.00, 7.00, 15.00, 10.00, 60.00, 0.00],
     "first_purchase": days("2024-01-01", "2024-02-15", "2023-12-31", "2024-01-31", "2024-03-10",
-                           "2024-03-25"),
+                           "2024-03-25", "2024-02-01"),
     "last_purchase": days("2024-03-31", "2024-02-15", "2023-12-31", "2024-01-31", "2024-03-30",
-                          "2024-03-25"),
-    "tenure_days": np.array([90, 45, 91, 60, 21, 6], dtype="int64"),
+                          "2024-03-25", "2024-02-01"),
+    "tenure_days": np.array([90, 45, 91, 60, 21, 6, 59], dtype="int64"),
 })
 
 
@@ -77,13 +78,13 @@ def test_an_extra_column_named_like_amount_in_other_case_is_not_summed():
 
 # the RFM table of TX for the two months to 2024-03-31 (2024-01-31 < day <= 2024-03-31)
 TWO_MONTHS = pd.DataFrame({
-    "customer_id": pd.array(["a", "b", "f", "g"], dtype="string"),
-    "recency_days": np.array([0, 45, 1, 6], dtype="int64"),
-    "frequency": np.array([1, 1, 3, 1], dtype="int64"),
-    "monetary": [25.00, 100.00, 10.00, 60.00],
-    "first_purchase": days("2024-03-31", "2024-02-15", "2024-03-10", "2024-03-25"),
-    "last_purchase": days("2024-03-31", "2024-02-15", "2024-03-30", "2024-03-25"),
-    "tenure_days": np.array([0, 45, 21, 6], dtype="int64"),
+    "customer_id": pd.array(["a", "b", "f", "g", "h"], dtype="string"),
+    "recency_days": np.array([0, 45, 1, 6, 59], dtype="int64"),
+    "frequency": np.array([1, 1, 3, 1, 1], dtype="int64"),
+    "monetary": [25.00, 100.00, 10.00, 60.00, 0.00],
+    "first_purchase": days("2024-03-31", "2024-02-15", "2024-03-10", "2024-03-25", "2024-02-01"),
+    "last_purchase": days("2024-03-31", "2024-02-15", "2024-03-30", "2024-03-25", "2024-02-01"),
+    "tenure_days": np.array([0, 45, 21, 6, 59], dtype="int64"),
 })
 
 
@@ -95,8 +96,8 @@ def test_a_two_month_window_starts_after_the_same_day_two_months_back():
 
 def test_average_order_value_is_revenue_per_order_rounded_to_the_cent():
     out = rfm.compute_rfm(TX, "2024-03-31", monetary="aov")
-    # a: 35.00 / 2; f: 10.00 / 3 = 3.333... -> 3.33
-    expected = RFM_ALL_HISTORY.assign(monetary=[17.50, 100.00, 7.00, 7.50, 3.33, 60.00])
+    # a: 35.00 / 2; f: 10.00 / 3 = 3.333... -> 3.33; h: 0.00 / 1
+    expected = RFM_ALL_HISTORY.assign(monetary=[17.50, 100.00, 7.00, 7.50, 3.33, 60.00, 0.00])
     pd.testing.assert_frame_equal(out, expected)
 
 
@@ -343,17 +344,17 @@ def test_zh8_against_the_median_differs_from_the_mean_on_skewed_spend():
         rfm.assign_segments(scored, zh8, "mode")
 
 
-# scores of TX's six customers (quantile, five levels):
-#   R: strictly more recent than c, e, b, g, f, a: 0..5 of 6 -> 1, 1, 2, 3, 4, 5
-#   F: frequency 1 (b, c, g) -> 1; 2 (a, e) -> 3; 3 (f) -> 5
-#   M: 7 < 10 < 15 < 35 < 60 < 100 -> c 1, f 1, e 2, a 3, g 4, b 5
+# scores of TX's seven customers (quantile, five levels; score = 1 + floor(5 x worse / 7)):
+#   R: strictly more recent than c, e, h, b, g, f, a: 0..6 of 7 -> 1, 1, 2, 3, 3, 4, 5
+#   F: frequency 1 (b, c, g, h) -> 1; 2 (a, e) -> 3; 3 (f) -> 5
+#   M: 0 < 7 < 10 < 15 < 35 < 60 < 100 -> h 1, c 1, f 2, e 3, a 3, g 4, b 5 (net zero scores lowest)
 SCORED_TX = RFM_ALL_HISTORY.assign(
-    r_score=np.array([5, 2, 1, 1, 4, 3], dtype="int64"),
-    f_score=np.array([3, 1, 1, 3, 5, 1], dtype="int64"),
-    m_score=np.array([3, 5, 1, 2, 1, 4], dtype="int64"),
-    fm_score=[3.0, 3.0, 1.0, 2.5, 3.0, 2.5],
-    segment=pd.Series(["potential_loyalist", "at_risk", "lost", "hibernating", "loyal_customers",
-                       "need_attention"], dtype="object"),
+    r_score=np.array([5, 3, 1, 1, 4, 3, 2], dtype="int64"),
+    f_score=np.array([3, 1, 1, 3, 5, 1, 1], dtype="int64"),
+    m_score=np.array([3, 5, 1, 3, 2, 4, 1], dtype="int64"),
+    fm_score=[3.0, 3.0, 1.0, 3.0, 3.5, 2.5, 1.0],
+    segment=pd.Series(["potential_loyalist", "loyal_customers", "lost", "at_risk", "loyal_customers",
+                       "need_attention", "hibernating"], dtype="object"),
 )
 
 
@@ -366,21 +367,21 @@ def test_score_customers_passes_every_setting_on():
                               thresholds={"recency_days": [7, 30, 60, 90], "frequency": [1, 2, 3, 4],
                                           "monetary": [5, 20, 50, 80]},
                               window_months=2, monetary="aov")
-    # means over a, b, f, g: recency 13, frequency 1.5, order value 47.08
-    expected = TWO_MONTHS.assign(monetary=[25.00, 100.00, 3.33, 60.00], **{  # order value: f 10.00 / 3
-        "r_score": np.array([5, 3, 5, 5], dtype="int64"),
-        "f_score": np.array([1, 1, 3, 1], dtype="int64"),
-        "m_score": np.array([3, 5, 1, 4], dtype="int64"),
-        "fm_score": [2.0, 3.0, 2.0, 2.5],
+    # means over a, b, f, g, h: recency 22.2, frequency 1.4, order value 37.67
+    expected = TWO_MONTHS.assign(monetary=[25.00, 100.00, 3.33, 60.00, 0.00], **{  # order value: f 10.00 / 3
+        "r_score": np.array([5, 3, 5, 5, 3], dtype="int64"),
+        "f_score": np.array([1, 1, 3, 1, 1], dtype="int64"),
+        "m_score": np.array([3, 5, 1, 4, 1], dtype="int64"),
+        "fm_score": [2.0, 3.0, 2.0, 2.5, 1.0],
         "segment": pd.Series(["general_development", "important_winback", "general_value",
-                              "important_development"], dtype="object"),
+                              "important_development", "general_winback"], dtype="object"),
     })
     pd.testing.assert_frame_equal(out, expected)
     median = rfm.score_customers(TX, "2024-03-31", scheme="zh8", zh8_threshold="median")
-    # medians: recency 25.5, frequency 1.5, monetary 25
-    assert median["segment"].tolist() == ["important_value", "important_winback", "general_winback",
-                                          "general_retention", "general_value",
-                                          "important_development"]
+    # medians: recency 45, frequency 1, monetary 15
+    assert median["segment"].tolist() == ["important_value", "important_value", "general_retention",
+                                          "important_retention", "general_value", "important_value",
+                                          "general_retention"]
 
 
 # ----------------------------------------------------------------------- summary

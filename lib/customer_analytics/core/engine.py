@@ -116,13 +116,37 @@ def cents(amount):
     return (amount * 100).round().cast("int64")
 
 
+def purchase_line(t):
+    """Whether each line of ``t`` is a purchase line: the one definition every model counts customers by.
+
+    A **purchase line** is a clean line that is not a return: its amount is known and not negative
+    (a $0.00 line such as a free or promotional item is a purchase) and its quantity, when the
+    table has one, is not negative. A customer is scored (RFM, CLV, ``customers.csv``) when they
+    have at least one purchase line in the look-back window, whatever their net spend.
+
+    Parameters
+    ----------
+    t : ibis Table
+        Transaction lines with ``amount`` and optionally ``quantity``.
+
+    Returns
+    -------
+    ibis BooleanColumn
+        True for purchase lines, False for returns and lines without an amount (never null).
+    """
+    sale = (t.amount >= 0).fill_null(False)
+    if "quantity" in t.columns:
+        sale &= ~(t.quantity < 0).fill_null(False)
+    return sale
+
+
 def rfm_summary(t, as_of, window_months: int | None = None):
     """Per-customer purchase summary as one ibis expression (the heavy part of the RFM table).
 
     Parameters
     ----------
     t : ibis Table
-        Clean transactions with customer_id, order_id, order_date and amount.
+        Clean transactions with customer_id, order_id, order_date and amount (quantity optional).
     as_of : date-like
         The period end: purchases on this day count, later ones never do.
     window_months : int, optional
@@ -131,20 +155,23 @@ def rfm_summary(t, as_of, window_months: int | None = None):
     Returns
     -------
     ibis Table
-        customer_id, first_purchase, last_purchase (dates), frequency (distinct order ids) and
-        cents (net revenue in integer cents), for customers whose net revenue is above zero,
-        ordered by customer_id.
+        customer_id, first_purchase, last_purchase (dates of the first and last purchase line),
+        frequency (distinct order ids with a purchase line) and cents (net revenue of all lines in
+        the window, returns subtracted, in integer cents; zero or negative for some customers),
+        one row per customer with at least one purchase line (:func:`purchase_line`) in the
+        window, ordered by customer_id.
     """
     end = pd.Timestamp(as_of).normalize()
     day = t.order_date.cast("date")
-    lines = t.mutate(day=day, cents=cents(t.amount)).filter(day <= ibis.literal(end.date()))
+    lines = t.mutate(day=day, cents=cents(t.amount), sale=purchase_line(t)).filter(day <= ibis.literal(end.date()))
     if window_months:
         start = (end - pd.DateOffset(months=int(window_months))).date()
         lines = lines.filter(lines.day > ibis.literal(start))
     g = lines.group_by("customer_id").aggregate(
-        first_purchase=lines.day.min(), last_purchase=lines.day.max(),
-        frequency=lines.order_id.nunique(), cents=lines.cents.sum())
-    return g.filter(g.cents > 0).order_by("customer_id")
+        first_purchase=lines.day.min(where=lines.sale), last_purchase=lines.day.max(where=lines.sale),
+        frequency=lines.order_id.nunique(where=lines.sale), cents=lines.cents.sum().fill_null(0),
+        has_purchase=lines.sale.any())
+    return g.filter(g.has_purchase).drop("has_purchase").order_by("customer_id")
 
 
 def round_half_even(x, digits: int = 2):

@@ -76,9 +76,9 @@ STABLE_ARI = 0.8
 
 
 def build_features(rfm: pd.DataFrame, extra: list[str] | tuple = ()) -> pd.DataFrame:
-    """Clustering features: log1p of recency_days, frequency and monetary, plus extras.
+    """Clustering features: log1p of recency_days, frequency and monetary (negative net spend as 0), plus extras.
 
-    Extras: ``tenure`` (log1p tenure_days), ``aov`` (log1p monetary / frequency) and
+    Extras: ``tenure`` (log1p tenure_days), ``aov`` (log1p monetary / frequency, at least 0) and
     ``interpurchase`` (log1p mean days between purchases = (last - first) / (frequency - 1),
     0 for one-time buyers).
 
@@ -92,11 +92,11 @@ def build_features(rfm: pd.DataFrame, extra: list[str] | tuple = ()) -> pd.DataF
         raise ConfigError(f"Unknown extra feature(s) {bad}. Valid: {', '.join(EXTRA_FEATURES)}")
     x = pd.DataFrame(index=rfm.index)
     for col in BASE_FEATURES:
-        x[f"log_{col}"] = np.log1p(rfm[col].astype(float))
+        x[f"log_{col}"] = np.log1p(rfm[col].astype(float).clip(lower=0))
     if "tenure" in extra:
         x["log_tenure_days"] = np.log1p(rfm["tenure_days"].astype(float))
     if "aov" in extra:
-        x["log_aov"] = np.log1p(rfm["monetary"] / rfm["frequency"])
+        x["log_aov"] = np.log1p((rfm["monetary"] / rfm["frequency"]).clip(lower=0))
     if "interpurchase" in extra:
         span = (rfm["last_purchase"] - rfm["first_purchase"]).dt.days
         gap = (span / (rfm["frequency"] - 1)).where(rfm["frequency"] > 1, 0.0)

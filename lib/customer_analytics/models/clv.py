@@ -422,30 +422,89 @@ def predict(f: ClvFit, data: pd.DataFrame, horizon_days: int = 90, *, clv_months
 # ------------------------------------------------------------------ actions
 
 
-def at_risk(customers: pd.DataFrame, top_share: float = 0.1, churn_threshold: float = 0.5) -> pd.DataFrame:
-    """High-value customers at risk: CLV in the top ``top_share`` and churn risk above the threshold.
+def churn_eligible(customers: pd.DataFrame, churn_threshold: float = 0.5) -> pd.Series:
+    """Whether each customer may enter the at-risk list: P(churn) = 1 - P(alive) >= ``churn_threshold``.
 
-    Ranked by CLV (highest first). ``customers`` needs customer_id, clv, churn_risk and p_alive
-    (other columns are kept). The action in words is
-    :data:`customer_analytics.report.text.clv.AT_RISK_ACTION` (the caller adds it as ``action``).
+    **P(churn)** is the probability that the customer has already left (the complement of
+    ``p_alive``); customers without a prediction (``p_alive`` missing) are never eligible.
     """
-    if not 0 < float(top_share) < 1:
-        raise ConfigError(f"clv.top_share must be between 0 and 1 (e.g. 0.1 for the top decile), got {top_share}")
     if not 0 <= float(churn_threshold) <= 1:
         raise ConfigError(f"clv.churn_threshold must be a probability between 0 and 1, got {churn_threshold}")
-    cut = customers["clv"].quantile(1 - float(top_share))
-    sel = customers[(customers["clv"] >= cut) & (customers["churn_risk"] > float(churn_threshold))]
-    out = sel.sort_values(["clv", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    return ((1 - customers["p_alive"]) >= float(churn_threshold)).fillna(False).astype(bool)
+
+
+def list_limit(scored: int, list_share: float = 0.05, list_max: int | None = None) -> int:
+    """The most customers the at-risk list may hold: floor(``list_share`` x ``scored``), at most ``list_max``.
+
+    ``scored`` is the number of scored customers (every customer with a purchase); ``list_max``
+    None means no fixed cap.
+    """
+    if not 0 < float(list_share) <= 1:
+        raise ConfigError(f"clv.list_share must be a share above 0 and at most 1 (e.g. 0.05), got {list_share}")
+    if list_max is not None and int(list_max) < 1:
+        raise ConfigError(f"clv.list_max must be a whole number of at least 1 or null (no cap), got {list_max}")
+    limit = int(np.floor(float(list_share) * int(scored) + 1e-9))  # 0.05 x 1,500 is 75, not 74.99...
+    return limit if list_max is None else min(limit, int(list_max))
+
+
+def at_risk(customers: pd.DataFrame, churn_threshold: float = 0.5, list_share: float = 0.05,
+            list_max: int | None = None) -> pd.DataFrame:
+    """The at-risk list: the customers a win-back campaign contacts, chosen by a stated rule.
+
+    The rule (config ``clv.churn_threshold``, ``clv.list_share``, ``clv.list_max``):
+
+    - a customer is eligible when **P(churn)** = 1 - P(alive) is at least ``churn_threshold``
+      (:func:`churn_eligible`);
+    - eligible customers are ranked by predicted CLV, highest first (ties by customer_id);
+    - the list keeps the first :func:`list_limit` of them: at most ``list_share`` of all scored
+      customers (the rows of ``customers``), and at most ``list_max`` when it is set.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Every scored customer, with customer_id, clv and p_alive (other columns are kept);
+        customers without a prediction count as scored but are never listed.
+    churn_threshold, list_share, list_max
+        The rule above.
+
+    Returns
+    -------
+    DataFrame
+        The listed customers with ``rank`` (1 = highest CLV) first. The action in words is
+        :data:`customer_analytics.report.text.clv.AT_RISK_ACTION` (the caller adds it as ``action``).
+    """
+    limit = list_limit(len(customers), list_share, list_max)
+    sel = customers[churn_eligible(customers, churn_threshold) & customers["clv"].notna()]
+    out = sel.sort_values(["clv", "customer_id"], ascending=[False, True]).head(limit).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out
 
 
+def total_value(values: pd.Series) -> float:
+    """The total of per-customer amounts as ``customers.csv`` writes them: each rounded to the cent, then added.
+
+    Each value is rounded to whole cents (half to even, as ``DataFrame.round(2)``) and the
+    cents are added as integers, so the total equals the sum of the exported column to the cent.
+    Missing values add nothing.
+    """
+    cents = np.round(pd.to_numeric(values).astype("float64").fillna(0.0).to_numpy() * 100)
+    return int(cents.astype("int64").sum()) / 100
+
+
 def segment_table(customers: pd.DataFrame, segment_col: str = "segment") -> pd.DataFrame:
-    """RFM segment x customers, mean P(alive), mean churn risk, total and mean CLV, CLV share."""
-    g = customers.groupby(segment_col, observed=True)
+    """RFM segment x customers, mean P(alive), mean churn risk, total and mean CLV, CLV share.
+
+    ``total_clv`` adds the customers' CLV rounded to the cent (as ``customers.csv`` has them, in
+    integer cents), so the segments' totals add up to the CLV headline (:func:`total_value`);
+    ``clv_share`` is a segment's total over all segments' totals; ``likely_gone`` counts customers
+    with P(alive) below 0.5.
+    """
+    cents = np.round(customers["clv"].astype("float64").fillna(0.0) * 100).astype("int64")
+    g = customers.assign(_clv_cents=cents).groupby(segment_col, observed=True)
     out = g.agg(customers=("customer_id", "size"), mean_p_alive=("p_alive", "mean"),
-                mean_churn_risk=("churn_risk", "mean"), total_clv=("clv", "sum"), mean_clv=("clv", "mean"),
+                mean_churn_risk=("churn_risk", "mean"), total_clv=("_clv_cents", "sum"), mean_clv=("clv", "mean"),
                 likely_gone=("p_alive", lambda s: int((s < 0.5).sum())))
+    out["total_clv"] = out["total_clv"] / 100
     out["clv_share"] = out["total_clv"] / out["total_clv"].sum()
     return out.sort_values("total_clv", ascending=False)
 

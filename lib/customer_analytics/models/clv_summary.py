@@ -75,14 +75,13 @@ def purchase_days_expr(t, as_of: str | pd.Timestamp, start: str | pd.Timestamp |
     ibis Table
         customer_id (text), day (date), cents (net amount of that day's lines in integer cents,
         each line rounded to whole cents) and value (cents / 100), one row per purchase, ordered
-        by customer_id and day. A line is a return when its amount or quantity is negative; a
+        by customer_id and day. A purchase is a day with at least one purchase line
+        (:func:`customer_analytics.core.engine.purchase_line`: amount and quantity not negative); a
         missing amount is not a sale and adds nothing.
     """
     day = t.order_date.cast("date")
-    sale = (t.amount >= 0).fill_null(False)
-    if "quantity" in t.columns:
-        sale &= ~(t.quantity < 0).fill_null(False)
-    lines = t.mutate(customer_id=t.customer_id.cast("string"), day=day, cents=engine.cents(t.amount), sale=sale)
+    lines = t.mutate(customer_id=t.customer_id.cast("string"), day=day, cents=engine.cents(t.amount),
+                     sale=engine.purchase_line(t))
     keep = lines.day <= ibis.literal(pd.Timestamp(as_of).normalize().date())
     if start is not None:
         keep &= lines.day > ibis.literal(pd.Timestamp(start).normalize().date())

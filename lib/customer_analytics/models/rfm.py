@@ -2,21 +2,27 @@
 
 Definitions (every customer is measured as of ``as_of``, the period end date):
 
-- **recency_days**: whole calendar days from the customer's last purchase date to
+- a **purchase line** is a clean line that is not a return: amount not negative and quantity
+  (when there is one) not negative (:func:`customer_analytics.core.engine.purchase_line`, the
+  same definition the CLV models use). A $0.00 line, such as a free promotional item, is a
+  purchase line.
+- **recency_days**: whole calendar days from the customer's last purchase line to
   ``as_of`` (``as_of`` minus the date of the last purchase; times of day are
   ignored, so a purchase on the period's last day has recency 0).
-- **frequency**: number of distinct orders (``order_id``) in the look-back window.
-  CDNOW-style data without order ids gets one order per customer-day from the
+- **frequency**: number of distinct orders (``order_id``) with a purchase line in the look-back
+  window. CDNOW-style data without order ids gets one order per customer-day from the
   loader, so frequency counts distinct purchase days there.
-- **monetary**: net revenue (sum of ``amount``, each line in whole cents) in the window; with
-  ``monetary="aov"`` the average order value, monetary / frequency.
-- **first_purchase**, **last_purchase**: dates of the first and last purchase
+- **monetary**: net revenue (sum of ``amount`` of every line, returns subtracted, each line in
+  whole cents) in the window; with ``monetary="aov"`` the average order value,
+  monetary / frequency. It can be zero (only $0.00 items) or negative (returns above purchases).
+- **first_purchase**, **last_purchase**: dates of the first and last purchase line
   in the window; **tenure_days** = ``as_of`` - first_purchase in days.
 
 The window is all history up to ``as_of`` by default, or the last
 ``window_months`` months. Purchases after ``as_of`` are never counted.
-Customers whose net revenue in the window is zero or negative are excluded
-(they have nothing to score).
+The customer universe: every customer with at least one purchase line in the window is
+scored, whatever their net revenue; a zero or negative monetary value simply scores lowest on M
+(quantile scores give the lowest value score 1; fixed thresholds put it below the first edge).
 
 The aggregation is one ibis expression (:func:`customer_analytics.core.engine.rfm_summary`) that runs
 in an embedded DuckDB by default, or in Spark or a warehouse; see ``benchmarks/bench_rfm.py``.
@@ -54,7 +60,8 @@ def compute_rfm(
     Parameters
     ----------
     tx : DataFrame
-        Clean canonical transactions (customer_id, order_id, order_date, amount).
+        Clean canonical transactions (customer_id, order_id, order_date, amount; quantity
+        optional, a negative quantity marks a return).
     as_of : date-like
         The period end date. Purchases on this day count; later ones never do.
     window_months : int, optional
@@ -68,7 +75,8 @@ def compute_rfm(
     Returns
     -------
     DataFrame
-        One row per customer with :data:`RFM_COLUMNS`, sorted by customer_id.
+        One row per customer with at least one purchase line in the window (see the module
+        docstring), with :data:`RFM_COLUMNS`, sorted by customer_id.
 
     Examples
     --------
@@ -85,8 +93,8 @@ def compute_rfm(
     # the aggregation is one ibis expression (engine.rfm_summary): embedded DuckDB here, or the
     # engine that holds the data (Spark, a warehouse); money is summed in integer cents
     con = con if con is not None else engine.connect()
-    lines = tx if not isinstance(tx, pd.DataFrame) else engine.table(
-        con, tx[["customer_id", "order_id", "order_date", "amount"]], "rfm_transactions")
+    cols = ["customer_id", "order_id", "order_date", "amount", *(["quantity"] if "quantity" in tx.columns else [])]
+    lines = tx if not isinstance(tx, pd.DataFrame) else engine.table(con, tx[cols], "rfm_transactions")
     out = con.execute(engine.rfm_summary(lines, end, window_months))
     if out.empty:
         raise InputError(f"No purchases on or before {end.date()} (window_months={window_months}).")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from customer_analytics.models import clv as clv_model
 from customer_analytics.models import experiments as ex
 from customer_analytics.report.formatting import fmt_int, fmt_money, fmt_pvalue, fmt_share
 from customer_analytics.report.i18n import column_label, has, t
@@ -348,7 +349,8 @@ def clv_bullets(pred: pd.DataFrame, risk: pd.DataFrame, by_segment: pd.DataFrame
                 horizon_days: int, clv_months: int, language: str = "en", currency: str = "") -> list[str]:
     """Executive summary of the CLV and churn report (4-5 bullets).
 
-    - what the forecast says: total and mean predicted CLV over ``clv_months`` and the
+    - what the forecast says: total (the per-customer values rounded to the cent, added) and
+      mean predicted CLV over ``clv_months`` and the
       purchases expected in ``horizon_days`` (from ``pred``, one row per customer);
     - whether it can be trusted: the holdout error of the total repeat purchases
       (``check.error_pct``, in percent) against ``check.max_error_pct``;
@@ -364,7 +366,7 @@ def clv_bullets(pred: pd.DataFrame, risk: pd.DataFrame, by_segment: pd.DataFrame
         return md_money(v, currency)
 
     out = [t("nb05.sum_forecast", language, n=fmt_int(len(pred)), months=clv_months,
-             total=money(pred["clv"].sum()), mean=money(pred["clv"].mean()),
+             total=money(clv_model.total_value(pred["clv"])), mean=money(pred["clv"].mean()),
              purchases=fmt_int(pred["expected_purchases"].sum()), days=horizon_days)]
     err, days, limit = check.error_pct, check.holdout_days, check.max_error_pct
     if err is None or pd.isna(err):
@@ -374,7 +376,7 @@ def clv_bullets(pred: pd.DataFrame, risk: pd.DataFrame, by_segment: pd.DataFrame
         out.append(t(key, language, days=days, error=f"{err:+.1f}%", limit=f"{limit:.0f}%"))
     out.append(t("nb05.sum_churn_model" if check.churn_beats_recency else "nb05.sum_churn_recency", language))
     if len(risk):
-        out.append(t("nb05.sum_next", language, n=fmt_int(len(risk)), clv=money(risk["clv"].sum())))
+        out.append(t("nb05.sum_next", language, n=fmt_int(len(risk)), clv=money(clv_model.total_value(risk["clv"]))))
     else:
         out.append(t("nb05.sum_next_none", language))
     if len(by_segment) and by_segment["clv_share"].notna().any():

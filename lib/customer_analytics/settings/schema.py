@@ -224,8 +224,12 @@ class ClvSection(_Section):
     clv_months: Annotated[int, Field(ge=1, le=120)]
     discount_rate: Annotated[float, Field(ge=0, lt=1)]
     holdout_days: Days
-    churn_threshold: Probability
-    top_share: Probability
+    churn_threshold: Annotated[float, Field(ge=0, le=1, description=(
+        "At-risk list: a customer is eligible when P(churn) = 1 - P(alive) is at least this."))]
+    list_share: Annotated[float, Field(gt=0, le=1, description=(
+        "At-risk list: at most this share of all scored customers, highest predicted CLV first."))]
+    list_max: Annotated[int, Field(ge=1, le=100_000_000, description=(
+        "At-risk list: at most this many customers; null means no cap."))] | None
     min_customers: Annotated[int, Field(ge=10, le=10_000_000)]
     mcmc_draws: Annotated[int, Field(ge=100, le=100_000)]
     mcmc_chains: Annotated[int, Field(ge=1, le=16)]

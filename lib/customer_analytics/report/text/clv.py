@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import pandas as pd
 
+from customer_analytics.models.clv import list_limit
 from customer_analytics.models.clv_validation import Validation, beats_recency
+from customer_analytics.report.formatting import fmt_int
 from customer_analytics.report.i18n import catalog, has, t
 
 #: What to do with a high-value customer at risk (the ``action`` of the at-risk table, ``clv_action``).
 AT_RISK_ACTION = ("Win back now: personal contact or a tailored offer within two weeks "
-                  "(high predicted value, likely to buy nothing in the horizon)")
+                  "(high predicted value, likely to have stopped buying)")
+
+
+def at_risk_rule(settings: dict, scored: int, language: str = "en") -> dict[str, str]:
+    """The at-risk rule in words: the placeholders of ``nb05.s5``, ``nb05.at_risk`` and ``nb05.no_at_risk``.
+
+    ``settings`` is the ``clv`` section (``churn_threshold``, ``list_share``, ``list_max``) and
+    ``scored`` the number of scored customers. Returns ``threshold`` and ``share`` as percentages,
+    ``scored``, ``limit`` (the most customers the list may hold,
+    :func:`customer_analytics.models.clv.list_limit`) and ``cap`` (the words for ``list_max``,
+    empty without a cap).
+    """
+    cap = settings.get("list_max")
+    return {"threshold": f"{float(settings['churn_threshold']) * 100:g}%",
+            "share": f"{float(settings['list_share']) * 100:g}%", "scored": fmt_int(scored),
+            "limit": fmt_int(list_limit(scored, settings["list_share"], cap)),
+            "cap": t("nb05.list_cap", language, max=fmt_int(cap)) if cap is not None else ""}
 
 
 def score_label(score: str, language: str = "en") -> str:
