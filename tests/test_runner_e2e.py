@@ -123,6 +123,12 @@ def test_period_folder_holds_reports_notebooks_and_run_json(scenario):
     assert (final / "run.json").exists()
 
 
+def test_the_run_database_is_in_neither_the_published_report_nor_the_failed_run(scenario):
+    failed = scenario["reports"] / "_failed"
+    assert scenario["failed"].returncode != 0 and any(failed.iterdir())  # notebook 01 had written run.duckdb
+    assert [*scenario["final"].rglob("*.duckdb*"), *failed.rglob("*.duckdb*")] == []
+
+
 def test_html_reports_contain_headline_tables_and_embedded_charts(scenario):
     html = scenario["first_html"]
     assert "Rows removed" in html["01_data_cleaning"]          # the cleaning audit table

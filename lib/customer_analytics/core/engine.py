@@ -14,12 +14,18 @@ back to pandas.
   ``snowflake://...``, ``bigquery://project/dataset``, ...); the backend's own package must be
   installed.
 
+Notebooks hand the clean lines to each other in one DuckDB database file (:func:`write_database`, opened
+read-only by :func:`open_database`): the steps after cleaning run on that table where it is, and only
+their per-customer results come back to pandas.
+
 Money is summed in integer cents in every engine (``CAST(ROUND(amount * 100) AS BIGINT)``), so the
 result does not depend on the order in which an engine's threads or executors add up the lines.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -29,6 +35,8 @@ from customer_analytics.core.errors import ConfigError
 from customer_analytics.core.paths import resolve_path
 
 BACKENDS = ("duckdb", "pyspark")
+_READER = "run_db"  # the name a database file is attached under by open_database
+_WRITER = "handover_db"  # ... and by write_database
 
 
 def connect(engine: dict | None = None) -> Any:
@@ -109,6 +117,103 @@ def table(con, tx: pd.DataFrame, name: str | None = None):
     plain = tx.astype({c: object for c in text})
     plain[list(text)] = plain[list(text)].where(plain[list(text)].notna(), None)
     return con.create_table(name, plain, overwrite=True)
+
+
+def backend(tx, con=None) -> Any:
+    """The engine a step runs in: ``con`` when given, else the ibis table's own backend, else an embedded DuckDB.
+
+    Parameters
+    ----------
+    tx : DataFrame or ibis Table
+        The step's input lines.
+    con : ibis backend, optional
+        The engine the caller names.
+
+    Returns
+    -------
+    ibis.BaseBackend
+    """
+    if con is not None:
+        return con
+    return connect() if isinstance(tx, pd.DataFrame) else tx._find_backend()
+
+
+def write_database(data, path: str | Path, name: str) -> Path:
+    """Write ``data`` as table ``name`` of a new DuckDB database file ``path``, replacing it atomically.
+
+    An ibis table in DuckDB is copied inside its own connection (the lines never pass through
+    pandas; the file is attached read-write and detached again); a pandas frame, or a table in
+    another engine (fetched first), is written through a new DuckDB connection. The file is
+    written under a temporary name and renamed, so a reader never sees half a database and a
+    process still holding the old file open keeps reading it.
+
+    Parameters
+    ----------
+    data : ibis Table or DataFrame
+        The lines to store; their order is kept.
+    path : str or Path
+        The database file.
+    name : str
+        The table's name.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    con = None if isinstance(data, pd.DataFrame) else data._find_backend()
+    if con is not None and con.name == "duckdb":
+        con.raw_sql(f"ATTACH {_sql_text(tmp)} AS {_WRITER} (READ_WRITE)")
+        try:
+            con.raw_sql(f'CREATE TABLE {_WRITER}."{name}" AS {con.compile(data)}')
+        finally:
+            con.raw_sql(f"DETACH {_WRITER}")
+    else:
+        out = ibis.duckdb.connect(str(tmp))
+        try:
+            out.create_table(name, data if con is None else con.execute(data))
+        finally:
+            out.disconnect()
+    os.replace(tmp, path)
+    return path
+
+
+def open_database(path: str | Path, engine: dict | None = None) -> Any:
+    """Open a DuckDB database file written by :func:`write_database`, read-only.
+
+    The file is attached read-only (and made the default database) to a new embedded DuckDB,
+    rather than opened as that DuckDB's own file: DuckDB keeps one instance per open file in a
+    process, so a notebook run again in the same kernel would otherwise be handed the old
+    file's instance after notebook 01 replaced it. Temporary tables (a step's small
+    per-customer input) live in the embedded DuckDB's memory.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file.
+    engine : dict, optional
+        The ``engine`` config section: with the DuckDB backend, its ``threads``, ``memory_limit``
+        and ``temp_directory`` apply here too.
+
+    Returns
+    -------
+    ibis.BaseBackend
+        A DuckDB backend whose tables are those of the file.
+    """
+    e = dict(engine or {})
+    duck = not e.get("url") and (e.get("backend") or "duckdb") == "duckdb"
+    con = ibis.duckdb.connect(**{k: e[k] for k in ("threads", "memory_limit", "temp_directory") if duck and e.get(k)})
+    con.raw_sql(f"ATTACH {_sql_text(path)} AS {_READER} (READ_ONLY)")
+    con.raw_sql(f"USE {_READER}")
+    return con
+
+
+def _sql_text(value) -> str:
+    """``value`` as an SQL string literal (single quotes doubled)."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def cents(amount):

@@ -38,7 +38,7 @@ def _lines(tx, con=None):
     A frame keeps only customer_id (as text), order_date (as dates and times), amount (numbers;
     anything else is missing) and quantity when present; an ibis table is used as it is.
     """
-    con = con if con is not None else engine.connect()
+    con = engine.backend(tx, con)
     if not isinstance(tx, pd.DataFrame):
         return con, tx
     _check_tx(tx)
@@ -102,13 +102,14 @@ def purchase_days(tx, as_of: str | pd.Timestamp, start: str | pd.Timestamp | Non
     ----------
     tx : DataFrame or ibis Table
         Clean transactions with customer_id, order_date and amount (quantity optional); an ibis
-        table must live in ``con``.
+        table is read where it lives.
     as_of : date-like
         Days on or before this date count.
     start : date-like, optional
         Only days strictly after this date count.
     con : ibis backend, optional
-        The engine (:func:`customer_analytics.core.engine.connect`); default an embedded DuckDB.
+        The engine (:func:`customer_analytics.core.engine.connect`); default the ibis table's own, or an
+        embedded DuckDB for a frame.
 
     Returns
     -------
@@ -171,13 +172,14 @@ def summary(tx, as_of: str | pd.Timestamp, time_unit: str = "weeks", con=None) -
     ----------
     tx : DataFrame or ibis Table
         Clean transactions with customer_id, order_date and amount (quantity optional); an ibis
-        table must live in ``con``.
+        table is read where it lives.
     as_of : date-like
         The end of the observation; lines dated later never count.
     time_unit : {'days', 'weeks'}
         The unit of recency and T (``clv.time_unit``).
     con : ibis backend, optional
-        The engine (:func:`customer_analytics.core.engine.connect`); default an embedded DuckDB.
+        The engine (:func:`customer_analytics.core.engine.connect`); default the ibis table's own, or an
+        embedded DuckDB for a frame.
 
     Returns
     -------
@@ -206,9 +208,18 @@ def summary(tx, as_of: str | pd.Timestamp, time_unit: str = "weeks", con=None) -
     return out
 
 
-def holdout_split(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int, time_unit: str = "weeks"
+def _first_date(tx) -> pd.Timestamp:
+    """The earliest order date of the lines, a frame's or an ibis table's (NaT when there is none)."""
+    if isinstance(tx, pd.DataFrame):
+        return pd.to_datetime(tx["order_date"]).min()
+    return pd.Timestamp(tx.order_date.min().execute())
+
+
+def holdout_split(tx, as_of: str | pd.Timestamp, holdout_days: int, time_unit: str = "weeks"
                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
     """Calibration summary as of ``as_of - holdout_days`` and the holdout purchases after it.
+
+    ``tx`` is a frame or an ibis table of clean transactions (see :func:`summary`).
 
     Returns
     -------
@@ -224,8 +235,7 @@ def holdout_split(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int
         raise ConfigError(f"clv.holdout_days must be a positive number of days, got {holdout_days!r}")
     cal_end = as_of - pd.Timedelta(days=int(holdout_days))
     _check_tx(tx)
-    dates = pd.to_datetime(tx["order_date"])
-    first = dates.min()
+    first = _first_date(tx)
     if pd.isna(first) or first > cal_end:
         raise InputError(
             f"clv.holdout_days = {holdout_days} is longer than the history: the data start "

@@ -201,6 +201,8 @@ def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 18
     The verdict in words is :func:`customer_analytics.report.text.clv.auc_verdict` (``model_name``).
     ``settings`` are the refit's options (:class:`customer_analytics.models.clv.FitSettings`; default:
     its defaults); its seed also drives the logistic baseline and the bootstrap of the AUCs.
+    ``tx`` is a frame or an ibis table of clean transactions: every pass over the lines runs in its
+    engine (:func:`customer_analytics.models.clv.summary`), only per-customer rows come back.
     """
     s = settings if settings is not None else FitSettings()
     model, time_unit, seed = s.model, s.time_unit, s.seed

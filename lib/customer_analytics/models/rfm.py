@@ -59,9 +59,9 @@ def compute_rfm(
 
     Parameters
     ----------
-    tx : DataFrame
+    tx : DataFrame or ibis Table
         Clean canonical transactions (customer_id, order_id, order_date, amount; quantity
-        optional, a negative quantity marks a return).
+        optional, a negative quantity marks a return); an ibis table is aggregated where it lives.
     as_of : date-like
         The period end date. Purchases on this day count; later ones never do.
     window_months : int, optional
@@ -69,8 +69,8 @@ def compute_rfm(
     monetary : {'total', 'aov'}
         Net revenue in the window, or average order value.
     con : ibis backend, optional
-        The engine to aggregate in (:func:`customer_analytics.core.engine.connect`); default an
-        embedded DuckDB. ``tx`` may then also be an ibis table already in that engine.
+        The engine to aggregate in (:func:`customer_analytics.core.engine.connect`); default the
+        ibis table's own engine, or an embedded DuckDB for a frame.
 
     Returns
     -------
@@ -92,7 +92,7 @@ def compute_rfm(
     end = pd.Timestamp(as_of).normalize()
     # the aggregation is one ibis expression (engine.rfm_summary): embedded DuckDB here, or the
     # engine that holds the data (Spark, a warehouse); money is summed in integer cents
-    con = con if con is not None else engine.connect()
+    con = engine.backend(tx, con)
     cols = ["customer_id", "order_id", "order_date", "amount", *(["quantity"] if "quantity" in tx.columns else [])]
     lines = tx if not isinstance(tx, pd.DataFrame) else engine.table(con, tx[cols], "rfm_transactions")
     out = con.execute(engine.rfm_summary(lines, end, window_months))
@@ -305,7 +305,8 @@ def score_customers(  # noqa: PLR0913 (the keys of the rfm config section, passe
     """RFM table with scores and segment keys as of ``as_of`` (one call for a period).
 
     The keyword arguments are exactly the keys of the ``rfm`` config section, so
-    ``score_customers(tx, as_of, **config["rfm"])`` scores with a run's settings.
+    ``score_customers(tx, as_of, **config["rfm"])`` scores with a run's settings. ``tx`` is a frame
+    or an ibis table of clean transactions (see :func:`compute_rfm`).
     """
     sch = load_scheme(scheme)
     rfm = add_scores(compute_rfm(tx, as_of, window_months, monetary=monetary), n_levels, score_method, thresholds)

@@ -6,7 +6,11 @@ Notebooks hand results to each other only through files in the run folder:
 file                           written by  content
 =============================  ==========  ===============================================
 run_config.json                runner      the run's resolved configuration (:func:`run_config`)
-clean_transactions.parquet     01          clean canonical transactions
+run.duckdb                     01          table ``clean_transactions``: the clean canonical lines,
+                                           written once (:func:`save_clean`); 02-05 open it
+                                           read-only (:func:`clean_table`); not published
+clean_transactions.parquet     01          the same clean lines, exported with the report
+                                           (no notebook reads it)
 tables/cleaning_audit.csv      01          one row per cleaning rule outcome
 customers.parquet / .csv       02 (+03)    one row per customer: RFM, scores, segment,
                                            action, period (03 adds cluster id and name,
@@ -17,6 +21,10 @@ cluster_centroids.csv          03          centroids (log features) with names
 
 Run on its own (outside a report), a notebook whose input file is missing builds it
 with the same library code and the same config, so every notebook runs with its defaults.
+
+The steps that pass over every clean line (RFM, the CLV summary and its validation, experiment
+outcomes) run on the table in ``run.duckdb`` where it is; only their per-customer results, and
+the few columns a line-by-line pandas step needs (:func:`clean_frame`), come into memory.
 """
 
 from __future__ import annotations
@@ -34,13 +42,16 @@ from customer_analytics.core.errors import ConfigError, StaleDataError
 from customer_analytics.core.paths import project_root, read_yaml, resolve_path
 from customer_analytics.io import parsing, reading
 from customer_analytics.models import cleaning, clustering, experiments, rfm
+from customer_analytics.report import narrative
 from customer_analytics.report.i18n import t
 from customer_analytics.report.text import rfm as rfm_text
 from customer_analytics.settings.loading import load_config
 from customer_analytics.settings.schema import validate_section
 
 STAGING_DIR = ".staging"  # reports/<STAGING_DIR>/<period>-<stamp>/ holds a report run until it succeeds
-CLEAN_FILE = "clean_transactions.parquet"
+CLEAN_FILE = "clean_transactions.parquet"  # the clean lines as exported with the report
+DATABASE_FILE = "run.duckdb"  # the run's database: the clean lines, from notebook 01 to 02-05 (not published)
+CLEAN_TABLE = "clean_transactions"  # their table in DATABASE_FILE
 CUSTOMERS_FILE = "customers.parquet"
 RUN_CONFIG = "run_config.json"  # the run's resolved configuration, written once by the report runner
 
@@ -142,13 +153,48 @@ def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.Load
         conventions=conventions)
 
 
-def clean_transactions(ctx: RunContext) -> pd.DataFrame:
-    """The clean transactions of this run: from notebook 01's file, or built now with the config."""
-    p = ctx.path(CLEAN_FILE)
+def save_clean(ctx: RunContext, result: cleaning.CleanResult) -> Path:
+    """Write the clean lines once into the run's database (``run.duckdb``, table ``clean_transactions``).
+
+    With a DuckDB engine the lines are copied inside it, without passing through pandas; from
+    another engine (Spark, a warehouse by URL) the clean lines notebook 01 fetched are written.
+
+    Returns
+    -------
+    Path
+        The database file.
+    """
+    t = result.table
+    data = t if t is not None and t._find_backend().name == "duckdb" else result.data
+    return engine.write_database(data, ctx.path(DATABASE_FILE), CLEAN_TABLE)
+
+
+def clean_table(ctx: RunContext):
+    """The clean transactions of this run as an ibis table, opened read-only in the run's database.
+
+    Notebook 01 writes the database (:func:`save_clean`); a notebook run on its own whose run
+    folder has none builds it now with the same library code and the config.
+
+    Returns
+    -------
+    ibis Table
+        The lines in notebook 01's order; the steps run on it in DuckDB.
+    """
+    p = ctx.path(DATABASE_FILE)
     if not p.exists():
         print(f"{p.name} not found in the run folder: running the cleaning step with the config.")
-        clean(ctx, load_input(ctx)).data.to_parquet(p, index=False)
-    return pd.read_parquet(p)
+        save_clean(ctx, clean(ctx, load_input(ctx)))
+    return engine.open_database(p, ctx.config.get("engine")).table(CLEAN_TABLE)
+
+
+def clean_frame(lines, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of the clean table ``lines`` as a pandas frame, in the table's order (for a pandas step)."""
+    return lines.select(columns).to_pandas()
+
+
+def data_ends(ctx: RunContext, lines) -> str | None:
+    """The last day of the clean table ``lines`` when it is before the period end, else None (one query)."""
+    return narrative.ends_before(lines.order_date.max().execute(), ctx.as_of)
 
 
 def customers(ctx: RunContext) -> pd.DataFrame:
@@ -156,7 +202,7 @@ def customers(ctx: RunContext) -> pd.DataFrame:
     p = ctx.path(CUSTOMERS_FILE)
     if not p.exists():
         print(f"{p.name} not found in the run folder: running the RFM step with the config.")
-        scored = rfm.score_customers(clean_transactions(ctx), ctx.as_of, **ctx.config["rfm"])
+        scored = rfm.score_customers(clean_table(ctx), ctx.as_of, **ctx.config["rfm"])
         scored.to_parquet(p, index=False)
     return pd.read_parquet(p)
 
@@ -327,13 +373,14 @@ def _campaign_outcomes(ctx: RunContext, p: dict, spec) -> tuple[pd.DataFrame | N
     if pd.isna(first) or first > ctx.as_of:
         return None, None, [t("nb04.not_started", ctx.language, file=path.name,
                               date=first.date() if pd.notna(first) else "?", end=ctx.as_of.date())]
-    tx = clean_transactions(ctx)
+    tx = clean_table(ctx)  # the window sums and the segments' RFM run on it in the run's database
     columns = experiments.AssignmentColumns(user=p["user_column"] or "customer_id", variant=p["variant_column"],
                                             exposure=p["exposure_column"])
     out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of, columns=columns)
     spec.outcomes_complete = experiments.outcomes_complete_on(out["exposure"], int(p["window_days"]), ctx.as_of)
     # the customer base a rerun could assign: every customer with a clean line up to the period end
-    spec.eligible_users = max(int(tx.loc[tx["order_date"] <= ctx.as_of, "customer_id"].nunique()), len(out))
+    upto = tx.filter(tx.order_date <= ctx.as_of.to_pydatetime())
+    spec.eligible_users = max(int(upto.customer_id.nunique().execute()), len(out))
     notes.insert(0, f"{len(out):,} assigned customers from {path.name}; outcomes over {p['window_days']} days "
                     f"after each exposure; covariate pre_revenue = net revenue in the 90 days before.")
     before = first.normalize() - pd.Timedelta(days=1)
@@ -343,7 +390,7 @@ def _campaign_outcomes(ctx: RunContext, p: dict, spec) -> tuple[pd.DataFrame | N
     return out, spec, notes
 
 
-def _add_segments(ctx: RunContext, out: pd.DataFrame, tx: pd.DataFrame, before, *, spec, notes: list[str]) -> list[str]:
+def _add_segments(ctx: RunContext, out: pd.DataFrame, tx, before, *, spec, notes: list[str]) -> list[str]:
     """Each customer's RFM segment (and cluster, with notebook 03's model) as of ``before``, small ones pooled."""
     scored = rfm.score_customers(tx, before, **ctx.config["rfm"])
     labels = rfm_text.label_table(ctx.language)

@@ -225,6 +225,14 @@ def drop_input_copy(folder: Path) -> None:
             (folder / name).unlink()
 
 
+def drop_database(folder: Path) -> None:
+    """The run's database handed the clean lines from notebook 01 to 02-05; a report does not carry it."""
+    name = context.DATABASE_FILE
+    for path in (folder / name, folder / f"{name}.wal", folder / f"{name}.tmp", folder / f"{name}.tmp.wal"):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
 def abandon(staging: Path, exc: BaseException) -> None:
     """Write nothing more: remove this run's staging files and stop with a message."""
     shutil.rmtree(staging, ignore_errors=True)

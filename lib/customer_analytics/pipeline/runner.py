@@ -58,6 +58,7 @@ from customer_analytics.pipeline.run_folder import (
     abandon,
     cleanup_staging,
     disk_full,
+    drop_database,
     drop_input_copy,
     git_state,
     input_record,
@@ -480,6 +481,7 @@ def _on_failure(run: _Run, exc: BaseException) -> None:
                       finished=now(), error={"type": type(exc).__name__, "message": str(exc)})
     try:
         drop_input_copy(run.staging)
+        drop_database(run.staging)
         write_json(run.staging / "run.json", run.record)
         failed = run.reports / "_failed" / f"{run.per}-{run.stamp}"
         failed.parent.mkdir(parents=True, exist_ok=True)
@@ -498,6 +500,7 @@ def _publish_run(run: _Run) -> Path:
     record["duration_s"] = round(sum(n["duration_s"] for n in record["notebooks"]), 2)
     try:
         drop_input_copy(staging)
+        drop_database(staging)
         write_json(staging / "run.json", record)
         publish(staging, run.final, run.reports)
     except OSError as exc:

@@ -278,8 +278,28 @@ def data_ends(tx: pd.DataFrame, as_of: pd.Timestamp) -> str | None:
     """The last transaction date when the data stop before the period end (a partial month), else None."""
     if not len(tx):
         return None
-    last = pd.Timestamp(tx["order_date"].max()).normalize()
-    return str(last.date()) if last < pd.Timestamp(as_of).normalize() else None
+    return ends_before(tx["order_date"].max(), as_of)
+
+
+def ends_before(last, as_of: pd.Timestamp) -> str | None:
+    """The day of ``last`` (the last transaction) when it is before the period end ``as_of``, else None.
+
+    Parameters
+    ----------
+    last : date-like or None
+        The last order date (None or NaT: no transaction, so None).
+    as_of : Timestamp
+        The period end.
+
+    Returns
+    -------
+    str or None
+        The day as 'YYYY-MM-DD' (a partial month), or None.
+    """
+    if last is None or pd.isna(last):
+        return None
+    day = pd.Timestamp(last).normalize()
+    return str(day.date()) if day < pd.Timestamp(as_of).normalize() else None
 
 
 def value_label(prefix: str, value, language: str = "en") -> str:

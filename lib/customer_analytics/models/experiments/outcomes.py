@@ -89,8 +89,8 @@ def derive_outcomes(assignments: pd.DataFrame, tx, window_days: int = 28,
     assignments : DataFrame
         One row per customer: user, variant and exposure date columns (named by ``columns``).
     tx : DataFrame or ibis Table
-        Clean transactions (customer_id, order_id, order_date, amount); an ibis table must live
-        in ``con``.
+        Clean transactions (customer_id, order_id, order_date, amount); an ibis table is read
+        where it lives.
     window_days, pre_days : int
         Length of the outcome window after exposure and of the pre-period before it.
     as_of : date-like, optional
@@ -98,7 +98,8 @@ def derive_outcomes(assignments: pd.DataFrame, tx, window_days: int = 28,
     columns : AssignmentColumns, optional
         The assignment table's columns (default: customer_id, variant, exposure_date).
     con : ibis backend, optional
-        The engine (:func:`customer_analytics.core.engine.connect`).
+        The engine (:func:`customer_analytics.core.engine.connect`); default the ibis table's own,
+        or an embedded DuckDB for a frame.
 
     Returns
     -------
@@ -113,7 +114,7 @@ def derive_outcomes(assignments: pd.DataFrame, tx, window_days: int = 28,
     """
     a = _checked_assignments(assignments, columns or AssignmentColumns())
     notes = _open_window_notes(a, window_days, as_of)
-    con = con if con is not None else engine.connect()
+    con = engine.backend(tx, con)
     sums = _window_sums(con, a, tx, window_days=window_days, pre_days=pre_days)
     out = a.set_index("customer_id")
     out["revenue"] = sums["revenue_cents"].reindex(out.index).fillna(0).astype("float64") / 100
