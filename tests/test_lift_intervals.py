@@ -134,6 +134,6 @@ def test_money_figures_carry_the_currency_in_tables_sentences_and_the_chart():
     fig = ex_plots.plot_segment_forest(res.segments, "revenue", currency="$")
     ax = fig.axes[0]
     fig.canvas.draw()
-    assert "($)" in ax.get_xlabel().replace("\\$", "$")
+    assert "(in $)" in ax.get_xlabel().replace("\\$", "$")
     assert any("$" in t.get_text() for t in ax.get_xticklabels())
     plt.close(fig)

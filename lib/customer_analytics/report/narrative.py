@@ -251,6 +251,13 @@ def say(key: str, language: str = "en", **values):
     return Markdown(t(key, language, **{k: _esc(v) for k, v in values.items()}))
 
 
+def markdown_parts(*texts: str) -> list:
+    """Displayable Markdown for each text that is not empty (texts already escaped); nothing for an empty one."""
+    from IPython.display import Markdown
+
+    return [Markdown(x) for x in texts if x]
+
+
 def bullet_list(heading: str, items: list[str]):
     """A bold lead-in line and a bulleted list (items escaped) as displayable Markdown."""
     from IPython.display import Markdown
