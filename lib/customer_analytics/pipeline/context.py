@@ -483,8 +483,7 @@ def look_back(ctx: RunContext, window_months: int | None = None) -> tuple[str, s
     (the day after the period end minus ``window_months`` months, as the RFM window counts),
     whichever is later.
     """
-    p = ctx.path(PERIOD_FILE)
-    first = json.loads(p.read_text()).get("data_first") if p.exists() else None
+    first = period_record(ctx).get("data_first")
     start = pd.Timestamp(first) if first else None
     if window_months:
         w = ctx.as_of.normalize() - pd.DateOffset(months=int(window_months)) + pd.Timedelta(days=1)
@@ -492,14 +491,15 @@ def look_back(ctx: RunContext, window_months: int | None = None) -> tuple[str, s
     return (str(start.date()) if start is not None else "…", str(ctx.as_of.date()))
 
 
+def period_record(ctx: RunContext) -> dict:
+    """This run's ``period.json`` (the period's coverage by the data); empty when it was not written."""
+    p = ctx.path(PERIOD_FILE)
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
 def partial_note(ctx: RunContext) -> str | None:
     """'Partial month: data ends YYYY-MM-DD ...' when this run's period is only partly covered."""
-    import json
-
-    p = ctx.path(PERIOD_FILE)
-    if not p.exists():
-        return None
-    part = json.loads(p.read_text()).get("partial_month")
+    part = period_record(ctx).get("partial_month")
     if not part:
         return None
     return (f"Partial month: the data ends {part['data_ends']}, before the period end {ctx.as_of.date()}. "
@@ -508,8 +508,6 @@ def partial_note(ctx: RunContext) -> str | None:
 
 def save_input(loaded: cleaning.LoadResult, folder: Path) -> None:
     """Write the loaded input as typed Parquet plus its reading metadata (see :func:`load_input`)."""
-    import json
-
     loaded.data.to_parquet(folder / INPUT_FILE, index=False)
     meta = {"path": str(loaded.path), "encoding": loaded.encoding, "preset": loaded.preset,
             "mapping": loaded.mapping, "source_columns": loaded.source_columns,
@@ -527,8 +525,6 @@ def load_input(ctx: RunContext, **overrides) -> cleaning.LoadResult:
     source again. Run on its own, the notebook reads the source with the config's
     ``data`` section (``overrides`` are the notebook's parameters; ``None`` = config).
     """
-    import json
-
     p, meta = ctx.path(INPUT_FILE), ctx.path(INPUT_META)
     if p.exists() and meta.exists():
         m = json.loads(meta.read_text(encoding="utf-8"))
@@ -560,8 +556,6 @@ def record_coverage(ctx: RunContext, loaded: cleaning.LoadResult) -> dict:
     Refuses a period without transactions, as the report runner does, and writes
     ``period.json`` to the run folder so later notebooks flag a partial month.
     """
-    import json
-
     cov = period_coverage(loaded.data["order_date"], ctx.period)
     check_coverage(cov, loaded.path.name)
     ctx.path(PERIOD_FILE).write_text(json.dumps(cov, indent=1) + "\n", encoding="utf-8")

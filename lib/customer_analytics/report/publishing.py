@@ -34,9 +34,9 @@ from pathlib import Path
 import pandas as pd
 
 from customer_analytics.models.rfm import net_migration
-from customer_analytics.report import charts, formatting
+from customer_analytics.report import charts, formatting, narrative
 from customer_analytics.report.formatting import fmt_share
-from customer_analytics.report.i18n import has, t
+from customer_analytics.report.i18n import t
 from customer_analytics.report.text import rfm as rfm_text
 
 HIDE_TAG = "report-hide"
@@ -369,8 +369,7 @@ def _period_table(rows: list[dict], language: str, currency: str) -> str:
     for r in rows:
         folder = html.escape(r["folder"])
         status = html.escape(r["status"])
-        status_words = html.escape(t(f"run_status.{r['status']}", language) if has(f"run_status.{r['status']}", language)
-                                   else r["status"])
+        status_words = html.escape(narrative.value_label("run_status", r["status"], language))
         partial = r.get("partial_month")
         flag = ""
         if partial:

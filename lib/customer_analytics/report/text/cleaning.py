@@ -31,7 +31,7 @@ def coverage_text(cov: dict, stats: dict, language: str = "en") -> str:
         out += t("nb01.coverage_later", language, later=f"{stats['rows_after_period']:,}")
         if stats["rows_after_today"]:
             out += t("nb01.coverage_future", language, future=f"{stats['rows_after_today']:,}")
-    out += "。" if language == "zh" else "."
+    out += t("nb01.coverage_end", language)
     if cov.get("partial_month"):
         out += t("nb01.coverage_partial", language, ends=cov["partial_month"]["data_ends"])
     return out
