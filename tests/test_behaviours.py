@@ -80,7 +80,7 @@ def test_a_segment_that_survives_the_adjustment_is_named():
     res = ex.analyse(pd.concat(parts, ignore_index=True), spec(segments=True))
     text = html.unescape(ex_text.decision_summary(res))
     assert ("Works in (significant after the per-segment correction): treatment in region = north (+20.00 pp "
-            "(95% CI +12.29 to +27.51 pp), adjusted p < 0.0001); treatment in region = south (+20.00 pp") in text
+            "(95% CI +12.29 to +27.51 pp), adjusted p < 0.001); treatment in region = south (+20.00 pp") in text
     assert "region = east" not in text
     assert text.endswith("Next: roll out treatment to the users it was tested on; the effect is proven in "
                          "region = north, region = south. Keep a hold-out to confirm.")
@@ -98,7 +98,7 @@ def test_a_broken_assignment_stops_the_reader_first():
     paragraphs = html.unescape(ex_text.decision_summary(res)).split("\n\n")
     assert paragraphs[0] == stop and res.decision().winner is None
     assert paragraphs[1] == ("**No arm is a proven winner on converted.** the arms are not in the planned "
-                             "proportions (SRM p < 0.0001), so the assignment is broken and no result can be trusted.")
+                             "proportions (SRM p < 0.001), so the assignment is broken and no result can be trusted.")
     assert "Winner on" not in "\n\n".join(paragraphs) and paragraphs[-1] == "Next: fix the assignment and rerun."
     no_winner = pd.concat([arm("control", 1000, 100), arm("treatment", 800, 80)], ignore_index=True)
     paragraphs = html.unescape(ex_text.decision_summary(ex.analyse(no_winner, spec()))).split("\n\n")
@@ -130,7 +130,7 @@ def test_a_significantly_worse_arm_is_not_the_winner():
     text = html.unescape(ex_text.decision_summary(res))
     assert res.decision().winner is None
     assert text.startswith("**No arm is a proven winner on converted.** treatment moved converted the wrong way "
-                           "(adjusted p = 0.000978).")
+                           "(adjusted p < 0.001).")
     assert "Winner" not in text and "treatment vs control: -4.00 pp (95% CI -6.40 to -1.63 pp)" in text
     # a significant harm is a finding, not an inconclusive result
     assert "under-powered" not in text and "inconclusive" not in text

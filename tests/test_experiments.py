@@ -409,7 +409,7 @@ def test_effects_are_written_in_percentage_points_and_percent():
     assert row["effect"].startswith("+2.10 pp (95% CI +") and row["effect"].endswith(" pp)")
     assert row["relative lift"] == "+21% (95% CI +1.4% to +44%)"  # excludes 0, as the pp interval does
     assert row["treatment"] == "12.10%" and row["comparison"] == "10.00%"
-    assert ex_text.p_text("adjusted p", 3e-7) == "adjusted p < 0.0001" and ex_text.p_text("p", 0.0342) == "p = 0.0342"
+    assert ex_text.p_text("adjusted p", 3e-7) == "adjusted p < 0.001" and ex_text.p_text("p", 0.0342) == "p = 0.0342"
 
 
 def test_analyse_options_are_keyword_only_and_the_result_has_a_summary():

@@ -168,9 +168,9 @@ def test_srm_summary_sentence():
     res = ex.SRMResult(pd.DataFrame(), 1234.5678, 0.04321)
     assert ex_text.srm_summary(res) == "SRM chi-square = 1,234.57, p = 0.0432: no sample-ratio mismatch."
     bad = ex.SRMResult(pd.DataFrame(), 25.0, 1e-6)
-    assert ex_text.srm_summary(bad) == ("SRM chi-square = 25.00, p < 0.0001: SAMPLE RATIO MISMATCH: do not trust the "
+    assert ex_text.srm_summary(bad) == ("SRM chi-square = 25.00, p < 0.001: SAMPLE RATIO MISMATCH: do not trust the "
                              "results until the assignment is explained.")
-    assert ex_text.srm_summary(bad, "zh") == "SRM 卡方 = 25.00，p < 0.0001：样本比例失衡：在查明分组原因之前不要相信结果。"
+    assert ex_text.srm_summary(bad, "zh") == "SRM 卡方 = 25.00，p < 0.001：样本比例失衡：在查明分组原因之前不要相信结果。"
     assert ex_text.srm_summary(res, language="zh") == "SRM 卡方 = 1,234.57，p = 0.0432：没有样本比例失衡。"
 
 
@@ -284,7 +284,7 @@ def test_effect_row_and_summary_sentence():
                 ci_low=-2.25, ci_high=71.25, p_value=0.00001, lift=0.02875, lift_ci_low=-0.001,
                 lift_ci_high=0.0575, method="Welch t-test", alpha=0.05)
     assert ex_text.effect_summary(c) == ("rev, A vs control: 1234 vs 1200; difference +34.50 (95% CI -2.25 to +71.25), "
-                           "p < 0.0001; relative lift +2.9% (95% CI -0.1% to +5.8%) [Welch t-test]")
+                           "p < 0.001; relative lift +2.9% (95% CI -0.1% to +5.8%) [Welch t-test]")
     bare = ex.Effect(metric="m", arm="a", kind="binary", n_treatment=1, n_control=1, mean_treatment=0.5,
                      mean_control=0.5, diff=0.0, ci_low=0.0, ci_high=0.0, p_value=1.0, lift=0.0, lift_ci_low=0.0,
                      lift_ci_high=0.0, method="x")

@@ -17,7 +17,9 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
 from customer_analytics.models import experiments as ex  # noqa: E402
+from customer_analytics.report import formatting, markup  # noqa: E402
 from customer_analytics.report.charts import color_for  # noqa: E402
+from customer_analytics.report.formatting import fmt_change  # noqa: E402
 from customer_analytics.report.plotting import experiments as ex_plots  # noqa: E402
 from customer_analytics.report.text import experiments as ex_text  # noqa: E402
 
@@ -79,17 +81,24 @@ OPTIONS = {"correction": "holm", "higher_is_better": True, "power": 0.8, "sequen
 
 
 def test_numbers_percentages_and_p_values_are_written_for_a_reader():
-    assert [ex_text.fmt_number(v) for v in (1.0, 1.5, 1234.567, 0.5, -0.0123, -2.0, np.nan, None, np.inf)] == \
-        ["+1.00", "+1.50", "+1,234.57", "+0.5", "-0.0123", "-2.00", "n/a", "n/a", "n/a"]
-    assert [ex_text.fmt_number(v, signed=False) for v in (1.0, 0.5, -0.5)] == ["1.00", "0.5", "-0.5"]
-    assert [ex_text.fmt_pct(v) for v in (0.1, 0.5, 0.0512, -0.25, 0.0999, np.nan, None)] == \
-        ["+10%", "+50%", "+5.1%", "-25%", "+10.0%", "n/a", "n/a"]
-    assert [ex_text.fmt_p(p) for p in (1e-4, 9.9e-5, 0.0123456, 0.5, np.nan, None)] == \
-        ["0.0001", "< 0.0001", "0.0123", "0.5", "n/a", "n/a"]
+    # one formatter set for the whole report (report.formatting); page 04 composes from it
+    assert [ex_text.amount(v) for v in (1.0, 1.5, 1234.567, 0.5, -0.0123, -2.0, np.nan, None, np.inf)] == \
+        ["+1.00", "+1.50", "+1,234.57", "+0.5", "-0.0123", "-2.00", "–", "–", "∞"]
+    assert [ex_text.amount(v, signed=False) for v in (1.0, 0.5, -0.5)] == ["1", "0.5", "-0.5"]
+    assert [ex_text.amount(v, "£") for v in (4.2449, -0.33, 0.0)] == ["+£4.24", "-£0.33", "£0.00"]
+    assert [fmt_change(v) for v in (0.1, 0.5, 0.0512, -0.25, 0.0999, np.nan, None)] == \
+        ["+10%", "+50%", "+5.1%", "-25%", "+10.0%", "–", "–"]
     assert ex_text.p_text("adjusted p", 0.0658) == "adjusted p = 0.0658"
-    assert ex_text.p_text("p", 1e-6) == "p < 0.0001"
+    assert ex_text.p_text("p", 1e-6) == "p < 0.001"
     assert ex_text.fmt_effect("binary", 0.0766) == "+7.66 pp"
     assert ex_text.fmt_effect("continuous", 1.25) == "+1.25"
+
+
+def test_page_04_has_no_formatters_of_its_own():
+    # the issue's two disagreeing sets ("< 0.0001"/"n/a" against "<0.001"/"–") must not come back
+    for name in ("fmt_p", "fmt_pct", "fmt_number", "md_money"):
+        assert getattr(ex_text, name, None) in (None, getattr(formatting, name, None), getattr(markup, name, None))
+    assert ex_text.p_text("p", float("nan")) == "p = –"
 
 
 def test_an_effect_is_written_with_its_interval_in_pp_or_the_metrics_unit():
@@ -174,10 +183,10 @@ WINNER_EN = [
     'Rule: An arm wins when its p-value (always-valid p-value of the confidence sequence, as sequential looks are on) for the primary metric, adjusted with the holm correction across the 2 arm(s) compared with control, is below 0.05; its effect makes the metric higher; and no sample-ratio mismatch is flagged.',
     'Pre-period imbalance in mail: spend, sms: visits (|SMD| > 0.1): prefer the CUPED-adjusted estimates.',
     'mail vs control: +2.00 pp (95% CI +0.50 to +3.50 pp), relative lift +20% (95% CI +5.0% to +35%); p = 0.004, adjusted p = 0.008; chance to beat control 99.8%. Always-valid: +2.00 pp (95% CI -0.40 to +4.40 pp) (confidence sequence), adjusted p = 0.03.',
-    'sms vs control: +3.00 pp (95% CI +1.50 to +4.50 pp), relative lift +30% (95% CI +15% to +45%); p = 0.0001, adjusted p = 0.0002; chance to beat control 100.0%. Always-valid: +3.00 pp (95% CI +0.50 to +5.50 pp) (confidence sequence), adjusted p = 0.004.',
+    'sms vs control: +3.00 pp (95% CI +1.50 to +4.50 pp), relative lift +30% (95% CI +15% to +45%); p < 0.001, adjusted p < 0.001; chance to beat control 100.0%. Always-valid: +3.00 pp (95% CI +0.50 to +5.50 pp) (confidence sequence), adjusted p = 0.004.',
     'mail vs sms: -1.00 pp (95% CI -1.80 to -0.20 pp), adjusted p = 0.01: a significant difference between the two treatments.',
     'mail: incremental profit +0.12 per treated user (95% CI -0.05 to +0.29), +120.00 in total over 1,000 users (-50.00 to +290.00); ROI +60% (95% CI -25% to +145%).',
-    'sms: incremental profit +0.5 per treated user (95% CI +0.1 to +0.9), +6,000.00 in total over 12,000 users (+1,200.00 to +10,800.00); no extra cost, so no ROI.',
+    'sms: incremental profit +0.50 per treated user (95% CI +0.10 to +0.90), +6,000.00 in total over 12,000 users (+1,200.00 to +10,800.00); no extra cost, so no ROI.',
     'Works in (significant after the per-segment correction): mail in channel = app (+5.00 pp (95% CI +4.00 to +6.00 pp), adjusted p = 0.02); sms in channel = web (+4.00 pp (95% CI +3.00 to +5.00 pp), adjusted p = 0.01); sms in channel = shop (+2.00 pp (95% CI +1.00 to +3.00 pp), adjusted p = 0.04).',
     'Too small, skipped: channel = app for sms (4 vs 6 users); channel = mobile for mail (9 vs 12 users).',
     '2 arm/segment group(s) are too small for the normal approximation; treat their results as indicative.',
@@ -188,10 +197,10 @@ WINNER_ZH = [
     '规则：当一个实验组在主要指标上的 p 值（因开启了序贯查看，使用置信序列的始终有效 p 值）经holm 法对与对照组比较的 2 个实验组校正后低于 0.05、其效果使指标升高、且未发现样本比例失衡时，该组胜出。',
     'mail: spend, sms: visits 存在实验前不均衡（|SMD| > 0.1）：请优先采用 CUPED 校正后的估计。',
     'mail 对比对照组：+2.00 pp（95% 置信区间 +0.50 至 +3.50 pp），相对提升 +20%（95% 置信区间 +5.0% 至 +35%）；p = 0.004，校正后 p = 0.008；胜过对照组的概率 99.8%。 始终有效：+2.00 pp（95% 置信区间 -0.40 至 +4.40 pp）（置信序列），校正后 p = 0.03。',
-    'sms 对比对照组：+3.00 pp（95% 置信区间 +1.50 至 +4.50 pp），相对提升 +30%（95% 置信区间 +15% 至 +45%）；p = 0.0001，校正后 p = 0.0002；胜过对照组的概率 100.0%。 始终有效：+3.00 pp（95% 置信区间 +0.50 至 +5.50 pp）（置信序列），校正后 p = 0.004。',
+    'sms 对比对照组：+3.00 pp（95% 置信区间 +1.50 至 +4.50 pp），相对提升 +30%（95% 置信区间 +15% 至 +45%）；p < 0.001，校正后 p < 0.001；胜过对照组的概率 100.0%。 始终有效：+3.00 pp（95% 置信区间 +0.50 至 +5.50 pp）（置信序列），校正后 p = 0.004。',
     'mail 对比 sms：-1.00 pp（95% 置信区间 -1.80 至 -0.20 pp），校正后 p = 0.01：两个实验组之间差异显著。',
     'mail：每个受试用户的增量利润 +0.12（95% 置信区间 -0.05 至 +0.29），1,000 个用户共计 +120.00（-50.00 至 +290.00）；投资回报率 +60%（95% 置信区间 -25% 至 +145%）。',
-    'sms：每个受试用户的增量利润 +0.5（95% 置信区间 +0.1 至 +0.9），12,000 个用户共计 +6,000.00（+1,200.00 至 +10,800.00）；没有额外成本，因此没有投资回报率。',
+    'sms：每个受试用户的增量利润 +0.50（95% 置信区间 +0.10 至 +0.90），12,000 个用户共计 +6,000.00（+1,200.00 至 +10,800.00）；没有额外成本，因此没有投资回报率。',
     '有效的细分（经细分层面校正后显著）：mail 在 channel = app 中（+5.00 pp（95% 置信区间 +4.00 至 +6.00 pp），校正后 p = 0.02）；sms 在 channel = web 中（+4.00 pp（95% 置信区间 +3.00 至 +5.00 pp），校正后 p = 0.01）；sms 在 channel = shop 中（+2.00 pp（95% 置信区间 +1.00 至 +3.00 pp），校正后 p = 0.04）。',
     '样本太少，已跳过：sms 在 channel = app 中（4 对 6 个用户）；mail 在 channel = mobile 中（9 对 12 个用户）。',
     '有 2 个组/细分的样本太少，正态近似不可靠；其结果仅供参考。',
@@ -242,12 +251,12 @@ def test_a_sample_ratio_mismatch_stops_the_decision_whatever_the_effects():
     res = winner_result(srm_p=0.0001)
     stop = "**Stop: the arms are not in the planned proportions (SRM p < 0.001).** The assignment is broken; " \
         "the numbers below are not trustworthy."
-    reason = "the arms are not in the planned proportions (SRM p = 0.0001), so the assignment is broken and no " \
+    reason = "the arms are not in the planned proportions (SRM p < 0.001), so the assignment is broken and no " \
         "result can be trusted."
     assert ex_text.decision_summary(res).split("\n\n") == \
         [stop, f"**No arm is a proven winner on converted.** {reason}", *WINNER_EN[1:-1],
          "Next: fix the assignment and rerun."]
-    zh_reason = "各组人数不符合计划比例（SRM p = 0.0001），分组有问题，任何结果都不可信。"
+    zh_reason = "各组人数不符合计划比例（SRM p < 0.001），分组有问题，任何结果都不可信。"
     assert ex_text.decision_summary(res, language="zh").split("\n\n") == \
         ["**停止：各组人数不符合计划比例（SRM p < 0.001）。** 分组有问题；下面的数字不可信。",
          f"**在 converted 上没有经过证实的胜出组。** {zh_reason}", *WINNER_ZH[1:-1], "下一步：修正分组后重新运行实验。"]
@@ -362,7 +371,7 @@ def test_a_winner_that_loses_money_is_not_rolled_out():
     # without segments there is neither a claims line nor a skipped line
     assert ex_text.decision_summary(unclear).split("\n\n")[-4:] == [
         WINNER_EN[5],
-        "sms: incremental profit +0.5 per treated user (95% CI -0.5 to +1.50), +500.00 in total over 1,000 users "
+        "sms: incremental profit +0.50 per treated user (95% CI -0.50 to +1.50), +500.00 in total over 1,000 users "
         "(-500.00 to +1,500.00); ROI -50% (95% CI -90% to -10%).",
         WINNER_EN[-2], ex_text.next_step(unclear)]
     assert ex_text.next_step(unclear, "zh") == ("下一步：将 sms 推广到参与测试的同类用户；经细分层面校正后没有单个细分特别突出。"
@@ -482,8 +491,8 @@ def test_the_effects_table_reads_rates_in_percent_and_effects_with_their_interva
     out = ex_text.readable_effects(winner_result().effects)
     pd.testing.assert_frame_equal(out, frame(
         arm=["mail", "mail", "sms", "sms"], metric=["converted", "revenue", "converted", "revenue"],
-        treatment=["12.00%", "18.50", "13.00%", "22.50"], comparison=["10.00%", "20.00", "10.00%", "20.00"],
-        effect=["+2.00 pp (95% CI +0.50 to +3.50 pp)", "-1.50 (95% CI -3.00 to +0)",
+        treatment=["12.00%", "18.50", "13.00%", "22.50"], comparison=["10.00%", "20", "10.00%", "20"],
+        effect=["+2.00 pp (95% CI +0.50 to +3.50 pp)", "-1.50 (95% CI -3.00 to 0)",
                 "+3.00 pp (95% CI +1.50 to +4.50 pp)", "+2.50 (95% CI +1.00 to +4.00)"],
         **{"relative lift": ["+20% (95% CI +5.0% to +35%)", "+20% (95% CI +5.0% to +35%)",
                              "+30% (95% CI +15% to +45%)", "+20% (95% CI +5.0% to +35%)"],
@@ -519,7 +528,7 @@ def test_the_segment_table_leaves_out_skipped_cells_and_names_the_segment():
          "mean_control": 20.0, "lift": 0.075, "lift_ci_low": 0.01, "lift_ci_high": 0.14, "prob_beat_control": 0.8}])
     pd.testing.assert_frame_equal(ex_text.readable_effects(segs), frame(
         segment=["channel = app", "channel = 2024"], arm=["mail", "sms"], metric=["converted", "revenue"],
-        treatment=["15.00%", "21.50"], comparison=["10.00%", "20.00"],
+        treatment=["15.00%", "21.50"], comparison=["10.00%", "20"],
         effect=["+5.00 pp (95% CI +4.00 to +6.00 pp)", "+1.50 (95% CI +1.49 to +1.51)"],
         **{"relative lift": ["+50% (95% CI +40% to +60%)", "+7.5% (95% CI +1.0% to +14%)"],
            "p": [0.01, 0.15], "adjusted p": [0.02, 0.3], "chance to beat": [0.99, 0.8]}))
@@ -576,7 +585,7 @@ def test_the_group_sizes_table_reads_its_warnings_and_totals_in_the_report_langu
 
 def test_a_table_mixing_rates_and_means_is_written_row_by_row_in_each_unit():
     same = {"arm": ["mail", "mail", "sms"], "metric": ["converted", "revenue", "revenue"]}
-    numbers = {"control_mean": ["10.0%", "20.00", "20.00"], "diff": ["+2.00 pp", "+1.50", "+0.5"],
+    numbers = {"control_mean": ["10.0%", "20", "20"], "diff": ["+2.00 pp", "+1.50", "+0.5"],
                "mde_abs": ["1.00 pp", "–", "2.50"], "mde_relative": [0.1, np.nan, 0.125]}
     pd.testing.assert_frame_equal(ex_text.for_reader(power_table()), frame(
         **same, kind=["rate", "mean", "mean"], **numbers, significant=["yes", "no", "no"]))

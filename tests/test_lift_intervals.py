@@ -71,7 +71,7 @@ def test_rows_whose_two_intervals_disagree_or_whose_lift_has_no_interval_are_exp
     assert ex.lift_ci_status([0.01, -0.02, 0.01], [0.05, 0.03, 0.05], [0.02, -0.1, np.nan],
                              [0.4, 0.2, np.nan]).tolist() == ["ok", "ok", "undefined"]
     table = pd.DataFrame([{**e.as_row(), "p_adjusted": e.p_value} for e in (differs, undefined, ok)])
-    assert ex_text.readable_effects(table)["relative lift"][1] == "n/a"
+    assert ex_text.readable_effects(table)["relative lift"][1] == "–"
     note = ex_text.lift_notes(table)
     assert note.startswith("mail · converted: the difference interval and the relative-lift interval disagree")
     assert "the decision follows the difference" in note

@@ -6,7 +6,7 @@
 - money with the currency symbol of the config (``report.currency``) and two decimals;
 - shares (fractions of 1) as percentages (``18.7%``);
 - differences of two rates as percentage points (``+7.66 pp``);
-- p-values as ``<0.001`` or with three significant figures (``0.0123``), never ``0.0000``;
+- p-values as ``<0.001`` or with three significant figures (``0.0123``, ``0.5``), never ``0.0000``;
 - other numbers with thousands separators and no scientific notation;
 - column headers in words, in the report language (:func:`customer_analytics.report.i18n.column_label`);
 - no meaningless row index (a named index becomes the first column), no truncated
@@ -95,12 +95,16 @@ def fmt_id(v) -> str:
     return str(int(v)) if float(v) == int(float(v)) else str(v)
 
 
-def fmt_money(v, currency: str = "") -> str:
-    """``1234.5`` -> ``'£1,234.50'`` (minus sign before the symbol)."""
+def fmt_money(v, currency: str = "", *, signed: bool = False) -> str:
+    """``1234.5`` -> ``'£1,234.50'``: the sign before the symbol, always two decimals.
+
+    With ``signed`` a gain shows its plus sign (``'+£4.24'``), as an effect or a profit does.
+    """
     if _missing(v):
         return "–"
-    sign = "-" if float(v) < 0 else ""
-    return f"{sign}{currency}{abs(float(v)):,.2f}"
+    v = float(v)
+    sign = "-" if v < 0 else "+" if signed and v > 0 else ""
+    return f"{sign}{currency}{abs(v):,.2f}"
 
 
 def fmt_share(v, decimals: int = 1) -> str:
@@ -114,28 +118,47 @@ def fmt_pp(v, decimals: int = 2) -> str:
 
 
 def fmt_pvalue(v) -> str:
-    """``<0.001`` below 0.001, else three significant figures (``0.0123``, ``0.500``, ``1.00``)."""
+    """``<0.001`` below 0.001, else three significant figures without trailing zeros (``0.0123``, ``0.5``, ``1``)."""
     if _missing(v):
         return "–"
     v = float(v)
     if v < 0.001:
         return "<0.001"
-    return f"{v:#.3g}"
+    return f"{v:.3g}"
 
 
-def fmt_number(v) -> str:
-    """Thousands separators; whole values without decimals, else 2 decimals from 1 up and 3 below 1.
+def fmt_number(v, *, signed: bool = False) -> str:
+    """Thousands separators; whole values without decimals, else 2 decimals from 1 up, 3 significant below 1.
 
-    Never scientific notation.
+    Below 0.001 three decimals (``'0.000'``), so a tiny value never turns into scientific notation.
+
+    Never scientific notation. With ``signed`` the value is a difference (an effect): a positive value
+    shows its plus sign and a whole value keeps its decimals (``'+1.25'``, ``'+2.00'``, ``'-0.012'``).
     """
     if _missing(v):
         return "–"
     v = float(v)
+    sign = "+" if signed else ""
     if math.isinf(v):
         return "∞" if v > 0 else "-∞"
-    if v == int(v):
+    if v == 0:
+        return "0"
+    if v == int(v) and not signed:
         return f"{int(v):,}"
-    return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3f}"
+    if abs(v) >= 1:
+        return f"{v:{sign},.2f}"
+    return f"{v:{sign}.3g}" if abs(v) >= 0.001 else f"{v:{sign}.3f}"
+
+
+def fmt_change(v) -> str:
+    """A relative change (a fraction of 1) as a signed percentage: ``0.5`` -> ``'+50%'``, ``0.0512`` -> ``'+5.1%'``.
+
+    Whole percent from 10% up, one decimal below, so a small lift is not rounded to ``+0%``.
+    """
+    if _missing(v) or math.isinf(float(v)):
+        return "–"
+    v = float(v)
+    return f"{v * 100:+.0f}%" if abs(v) >= 0.1 else f"{v * 100:+.1f}%"
 
 
 def fmt_date(v) -> str:

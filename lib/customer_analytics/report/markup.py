@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import html
 
+from customer_analytics.report.formatting import fmt_money
+
 #: Markdown syntax characters replaced by character references (they render as themselves).
 _MARKDOWN = str.maketrans({"\\": "&#92;", "`": "&#96;", "*": "&#42;", "_": "&#95;", "[": "&#91;",
                            "]": "&#93;", "|": "&#124;", "~": "&#126;", "#": "&#35;"})
@@ -58,3 +60,13 @@ def no_math(text: str) -> str:
     if "$" not in text:
         return text
     return f'<span class="tex2jax_ignore">{text.replace("$", "&#36;")}</span>'
+
+
+def md_money(v, currency: str = "", *, signed: bool = False) -> str:
+    """Money for Markdown text: :func:`~customer_analytics.report.formatting.fmt_money` with the symbol escaped.
+
+    Two dollar amounts in one line (``$12.00 ... $3.50``) would otherwise be taken for an inline
+    formula by the Markdown renderer and MathJax, swallowing the text between them (see :func:`no_math`).
+    ``signed`` shows a gain's plus sign (``'+£1.13'``).
+    """
+    return no_math(fmt_money(v, esc(currency), signed=signed))

@@ -19,9 +19,14 @@ import pandas as pd
 
 from customer_analytics.models import clv as clv_model
 from customer_analytics.models import experiments as ex
-from customer_analytics.report.formatting import fmt_int, fmt_money, fmt_pvalue, fmt_share
+from customer_analytics.report.formatting import (
+    fmt_change,
+    fmt_int,
+    fmt_pvalue,
+    fmt_share,
+)
 from customer_analytics.report.i18n import column_label, has, t
-from customer_analytics.report.markup import esc, no_math
+from customer_analytics.report.markup import esc, md_money, no_math
 from customer_analytics.report.text import experiments as ex_text
 
 
@@ -230,12 +235,12 @@ def ab_bullets(result, language: str = "en", *, no_result: str | None = None, cu
         e = cand.loc[best]
         p_adj = e["seq_p_adjusted"] if result.options.get("sequential") and "seq_p_adjusted" in cand else e["p_adjusted"]
         out.append(t("nb04.b_best", L, arm=esc(best), effect=no_math(ex_text.fmt_effect(e["kind"], e["diff"], esc(cur))),
-                     lift=ex_text.fmt_pct(e["lift"]), p=fmt_pvalue(p_adj)))
+                     lift=fmt_change(e["lift"]), p=fmt_pvalue(p_adj)))
     if len(result.roi) and best in set(result.roi["arm"]):
         r = result.roi.set_index("arm").loc[best]
-        out.append(t("nb04.b_roi", L, arm=esc(best), profit=ex_text.md_money(r["profit_per_user"], currency),
-                     level=f"{(1 - result.alpha) * 100:g}%", low=ex_text.md_money(r["profit_per_user_ci_low"], currency),
-                     high=ex_text.md_money(r["profit_per_user_ci_high"], currency), roi=ex_text.fmt_pct(r["roi"])))
+        out.append(t("nb04.b_roi", L, arm=esc(best), profit=md_money(r["profit_per_user"], currency, signed=True),
+                     level=f"{(1 - result.alpha) * 100:g}%", low=md_money(r["profit_per_user_ci_low"], currency, signed=True),
+                     high=md_money(r["profit_per_user_ci_high"], currency, signed=True), roi=fmt_change(r["roi"])))
     if len(result.segments):
         claims = ex.segment_claims(result, dec.primary)
         cells = [f"{esc(r.arm)}: {esc(r.segment_column)} = {esc(r.segment)}" for r in claims.head(3).itertuples()]
@@ -334,16 +339,6 @@ def bold(text):
     from IPython.display import Markdown
 
     return Markdown(f"**{_esc(text)}**")
-
-
-def md_money(v, currency: str = "") -> str:
-    """Money for Markdown text: :func:`fmt_money` with the symbol escaped and never read as math.
-
-    Two dollar amounts in one line (``$12.00 ... $3.50``) would otherwise be taken for an
-    inline formula by the Markdown renderer and MathJax, swallowing the text between them. A
-    ``$`` is written as the character reference ``&#36;`` inside a span that MathJax skips.
-    """
-    return no_math(fmt_money(v, html.escape(str(currency))))
 
 
 #: Holdout error (in percent of actual repeat purchases) up to which the CLV forecast counts as checked.

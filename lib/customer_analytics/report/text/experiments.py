@@ -26,24 +26,28 @@ from customer_analytics.models.experiments import (
     segment_claims,
     treatment_arms_of,
 )
-from customer_analytics.report.formatting import fmt_share, is_money_name
+from customer_analytics.report.formatting import (
+    fmt_change,
+    fmt_money,
+    fmt_number,
+    fmt_pp,
+    fmt_pvalue,
+    fmt_share,
+    is_money_name,
+)
 from customer_analytics.report.i18n import column_label, has, t
-from customer_analytics.report.markup import esc, no_math
+from customer_analytics.report.markup import esc, md_money, no_math
 
 # ------------------------------------------------------------------ formatting for people
 
 
-def fmt_number(v: float, signed: bool = True, *, currency: str = "") -> str:
-    """A number for a reader: 2 decimals from 1 up, else 3 significant digits.
+def amount(v: float, currency: str = "", *, signed: bool = True) -> str:
+    """An effect or a mean for a reader: money with ``currency`` ('+£4.24'), else a plain number ('+1.25').
 
-    With ``currency`` it is money: the symbol after the sign and always two decimals ('+£4.24', '-£0.33').
+    Both from the one formatter set (:func:`~customer_analytics.report.formatting.fmt_money`,
+    :func:`~customer_analytics.report.formatting.fmt_number`).
     """
-    if v is None or not np.isfinite(v):
-        return "n/a"
-    sign = "+" if signed else ""
-    if currency:
-        return f"{'-' if v < 0 else sign}{currency}{abs(v):,.2f}"
-    return f"{v:{sign},.2f}" if abs(v) >= 1 else f"{v:{sign}.3g}"
+    return fmt_money(v, currency, signed=signed) if currency else fmt_number(v, signed=signed)
 
 
 def money_symbol(metric, currency: str = "") -> str:
@@ -59,21 +63,15 @@ def fmt_diff(kind: str, diff: float, lo: float, hi: float, *, alpha: float = 0.0
     """
     lvl = f"{(1 - alpha) * 100:g}%"
     if kind == "binary":
-        return t("nb04.interval", language, value=f"{diff * 100:+.2f} pp", level=lvl, low=f"{lo * 100:+.2f}",
-                 high=f"{hi * 100:+.2f} pp")
-    return t("nb04.interval", language, value=fmt_number(diff, currency=currency), level=lvl,
-             low=fmt_number(lo, currency=currency), high=fmt_number(hi, currency=currency))
+        return t("nb04.interval", language, value=fmt_pp(diff), level=lvl, low=fmt_pp(lo).removesuffix(" pp"),
+                 high=fmt_pp(hi))
+    return t("nb04.interval", language, value=amount(diff, currency), level=lvl,
+             low=amount(lo, currency), high=amount(hi, currency))
 
 
 def fmt_effect(kind: str, diff: float, currency: str = "") -> str:
     """An effect without its interval: '+7.66 pp' for rates, '+1.25' (or '+£1.25' with ``currency``) for means."""
-    return f"{diff * 100:+.2f} pp" if kind == "binary" else fmt_number(diff, currency=currency)
-
-
-def fmt_pct(v: float) -> str:
-    if v is None or not np.isfinite(v):
-        return "n/a"
-    return f"{v * 100:+.0f}%" if abs(v) >= 0.1 else f"{v * 100:+.1f}%"
+    return fmt_pp(diff) if kind == "binary" else amount(diff, currency)
 
 
 def fmt_lift(lift: float, lo: float, hi: float, *, alpha: float = 0.05, language: str = "en") -> str:
@@ -82,21 +80,15 @@ def fmt_lift(lift: float, lo: float, hi: float, *, alpha: float = 0.05, language
     Without an interval (a rate or mean of 0 or below) '-100% (no interval)'; without a lift 'n/a'.
     """
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return fmt_pct(lift) if not np.isfinite(lift) else t("nb04.lift_no_interval", language, value=fmt_pct(lift))
-    return t("nb04.interval", language, value=fmt_pct(lift), level=f"{(1 - alpha) * 100:g}%", low=fmt_pct(lo),
-             high=fmt_pct(hi))
-
-
-def fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "n/a"
-    return "< 0.0001" if p < 1e-4 else f"{p:.3g}"
+        return fmt_change(lift) if not np.isfinite(lift) else t("nb04.lift_no_interval", language, value=fmt_change(lift))
+    return t("nb04.interval", language, value=fmt_change(lift), level=f"{(1 - alpha) * 100:g}%", low=fmt_change(lo),
+             high=fmt_change(hi))
 
 
 def p_text(label: str, p: float) -> str:
-    """'adjusted p = 0.0658' or 'adjusted p < 0.0001'."""
-    f = fmt_p(p)
-    return f"{label} {f}" if f.startswith("<") else f"{label} = {f}"
+    """'adjusted p = 0.0658' or 'adjusted p < 0.001' (:func:`~customer_analytics.report.formatting.fmt_pvalue`)."""
+    f = fmt_pvalue(p)
+    return f"{label} < {f[1:]}" if f.startswith("<") else f"{label} = {f}"
 
 
 def _analysed(effects: pd.DataFrame) -> pd.DataFrame:
@@ -125,7 +117,7 @@ def readable_effects(effects: pd.DataFrame, alpha: float = 0.05, language: str =
     vs, cur = t("nb04.vs", language), _symbols(e, currency)
 
     def level(kind, m, c):
-        return f"{m * 100:.2f}%" if kind == "binary" else fmt_number(m, signed=False, currency=c)
+        return f"{m * 100:.2f}%" if kind == "binary" else amount(m, c, signed=False)
 
     out = pd.DataFrame({
         **({"segment": e["segment_column"] + " = " + e["segment"].astype(str)} if "segment_column" in e else {}),
@@ -286,7 +278,7 @@ def _in_row_units(values: pd.Series, binary: pd.Series, column: str, currency: l
     def rate(v: float) -> str:
         return fmt_share(v) if column == "control_mean" else f"{v * 100:{sign}.2f} pp"
 
-    return [("–" if pd.isna(v) else rate(v) if b else fmt_number(v, signed=signed, currency=c))
+    return [("–" if pd.isna(v) else rate(v) if b else amount(v, c, signed=signed))
             for v, b, c in zip(values, binary, currency, strict=True)]
 
 
@@ -329,7 +321,7 @@ def reason_text(code: str, facts: dict, language: str = "en", *, currency: str =
         return t("nb04.reason_wait", L, date=f["date"])
     if code == "adjusted":
         return t("nb04.reason_adjusted", L, arm=esc(f["arm"]), p=p_text("p", f["p"]),
-                 p_adjusted=fmt_p(f["p_adjusted"]), correction=f["correction"], k=f["k"])
+                 p_adjusted=fmt_pvalue(f["p_adjusted"]), correction=f["correction"], k=f["k"])
     if code == "wrong_way":
         return t("nb04.reason_wrong_way", L, arm=esc(f["arm"]), metric=esc(f["metric"]),
                  p_adjusted=p_text(t("nb04.adjusted_p", L), f["p_adjusted"]))
@@ -337,8 +329,8 @@ def reason_text(code: str, facts: dict, language: str = "en", *, currency: str =
         return t("nb04.reason_undetectable", L, metric=esc(f["metric"]))
     if code == "underpowered":
         size = f"{f['mde'] * 100:.2f} pp" if f["kind"] == "binary" else \
-            no_math(fmt_number(f["mde"], signed=False, currency=money_symbol(f.get("metric", ""), currency)))
-        return t("nb04.reason_underpowered", L, size=size, relative=fmt_pct(f["relative"]).lstrip("+"),
+            no_math(amount(f["mde"], money_symbol(f.get("metric", ""), currency), signed=False))
+        return t("nb04.reason_underpowered", L, size=size, relative=fmt_change(f["relative"]).lstrip("+"),
                  power=f"{f['power']:.0%}")
     return t("nb04.reason_null", L)
 
@@ -440,24 +432,19 @@ def _pair_lines(res: ExperimentResult, primary: str, L: str, *, currency: str = 
     return lines
 
 
-def md_money(v: float, currency: str = "", signed: bool = True) -> str:
-    """Money for Markdown text: '+£1.13' (:func:`fmt_number` with ``currency``), a ``$`` never read as a formula."""
-    return no_math(fmt_number(v, signed, currency=esc(currency)))
-
-
 def _roi_lines(res: ExperimentResult, L: str, *, currency: str = "") -> list[str]:
     """One line per arm of the ROI table: profit per user, in total and the ROI, with intervals (money with ``currency``)."""
     lvl = f"{(1 - res.alpha) * 100:g}%"
     lines = []
     for r in res.roi.itertuples():
-        roi_txt = t("nb04.roi_text", L, roi=fmt_pct(r.roi), level=lvl, low=fmt_pct(r.roi_ci_low),
-                    high=fmt_pct(r.roi_ci_high)) if pd.notna(r.roi) else t("nb04.roi_none", L)
-        lines.append(t("nb04.sum_roi", L, arm=esc(r.arm), profit=md_money(r.profit_per_user, currency), level=lvl,
-                       low=md_money(r.profit_per_user_ci_low, currency),
-                       high=md_money(r.profit_per_user_ci_high, currency),
-                       total=md_money(r.total_profit, currency), n=f"{r.n_treatment:,}",
-                       total_low=md_money(r.total_profit_ci_low, currency),
-                       total_high=md_money(r.total_profit_ci_high, currency), roi=roi_txt))
+        roi_txt = t("nb04.roi_text", L, roi=fmt_change(r.roi), level=lvl, low=fmt_change(r.roi_ci_low),
+                    high=fmt_change(r.roi_ci_high)) if pd.notna(r.roi) else t("nb04.roi_none", L)
+        lines.append(t("nb04.sum_roi", L, arm=esc(r.arm), profit=md_money(r.profit_per_user, currency, signed=True), level=lvl,
+                       low=md_money(r.profit_per_user_ci_low, currency, signed=True),
+                       high=md_money(r.profit_per_user_ci_high, currency, signed=True),
+                       total=md_money(r.total_profit, currency, signed=True), n=f"{r.n_treatment:,}",
+                       total_low=md_money(r.total_profit_ci_low, currency, signed=True),
+                       total_high=md_money(r.total_profit_ci_high, currency, signed=True), roi=roi_txt))
     return lines
 
 
@@ -497,7 +484,7 @@ def _next_step(res: ExperimentResult, dec: Decision, language: str = "en", *, cu
         r = res.roi.set_index("arm").loc[dec.winner]
         if r["profit_per_user_ci_high"] < 0:
             return t("nb04.next_loses_money", L, arm=esc(dec.winner), metric=esc(dec.primary),
-                     profit=md_money(r["profit_per_user"], currency))
+                     profit=md_money(r["profit_per_user"], currency, signed=True))
         roi_note = t("nb04.next_pays" if r["profit_per_user_ci_low"] > 0 else "nb04.next_pays_unclear", L)
     claims = segment_claims(res, dec.primary, dec.winner)
     where = t("nb04.next_proven_in", L, cells=", ".join(f"{esc(r.segment_column)} = {esc(r.segment)}"
@@ -533,8 +520,8 @@ def reach_sentence(res: ExperimentResult, language: str = "en", primary: str | N
     cur = money_symbol(primary or res.primary, currency)
     mde = "–" if pd.isna(f["mde"]) else (f"{f['mde'] * 100:.2f} pp" if f["kind"] == "binary"
                                         else md_money(f["mde"], cur, signed=False))
-    rel = "–" if pd.isna(f["mde_relative"]) else fmt_pct(f["mde_relative"]).lstrip("+")
-    values = {"target": fmt_pct(f["target"]).lstrip("+"), "eligible": f"{f['eligible']:,}",
+    rel = "–" if pd.isna(f["mde_relative"]) else fmt_change(f["mde_relative"]).lstrip("+")
+    values = {"target": fmt_change(f["target"]).lstrip("+"), "eligible": f"{f['eligible']:,}",
               "per_arm": f"{f['per_arm']:,}", "need": "–" if pd.isna(f["need"]) else f"{int(f['need']):,}",
               "mde": mde, "relative": rel}
     return t("nb04.reach_yes" if f["reachable"] else "nb04.reach_no", language, **values)
@@ -569,5 +556,5 @@ def decision_sentence(res: ExperimentResult | None, language: str = "en", primar
     if dec.winner:
         e = dec.candidates.set_index("arm").loc[dec.winner]
         return t("nb04.decision_winner", L, arm=dec.winner, metric=dec.primary,
-                 effect=fmt_effect(e["kind"], e["diff"], money_symbol(dec.primary, currency)), lift=fmt_pct(e["lift"]))
+                 effect=fmt_effect(e["kind"], e["diff"], money_symbol(dec.primary, currency)), lift=fmt_change(e["lift"]))
     return t("nb04.decision_no_winner", L, metric=dec.primary)
