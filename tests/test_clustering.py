@@ -76,13 +76,19 @@ def _customers(tmp_path, config: str | None, data: str | None = None) -> pd.Data
     return context.customers(ctx)
 
 
-def test_on_cdnow_the_chosen_k_is_in_range_with_a_stated_reason(tmp_path):
+def test_on_cdnow_the_chosen_k_is_in_range_with_a_stated_reason_and_names_that_hold(tmp_path):
     customers = _customers(tmp_path, str(ROOT / "config/cdnow.yaml"))
     assert len(customers) > 20_000
-    choice, _ = automatic(customers)
+    choice, fitted = automatic(customers)
     assert 3 <= choice.k <= 8
     assert cluster_text.choice_reason(choice).startswith(f"k = {choice.k} won") and "meets the bar" not in cluster_text.choice_reason(choice)[:10]
     assert "mean ARI at least 0.8" in cluster_text.choice_reason(choice)
+    # names hold: "recent" and "fading" name the cluster's median days since the last purchase by fixed days
+    levels = cluster_naming.name_levels(customers, fitted.labels, cluster_naming.cutoffs(customers))
+    names = cluster_text.name_clusters(levels)
+    for cid, row in levels.iterrows():
+        limit = {"recent": 90, "fading": 180, "lapsed": float("inf")}[names[cid].split(" · ")[0]]
+        assert row["median_recency_days"] <= limit, (names[cid], row["median_recency_days"])
 
 
 def test_on_a_generated_retail_export_the_chosen_k_is_in_range(tmp_path):
@@ -198,10 +204,10 @@ def test_name_change_sentence_in_both_languages():
     cut.attrs.update(q_low=0.25, q_high=0.75)
     assert cluster_text.name_changes(cur, prev, cut) == [
         "cluster 0: 'fading · one-off · low spend' → 'lapsed · one-off · low spend' (median days since last "
-        "purchase 95 → 160, now at or above the 75th percentile of customers (120))"]
+        "purchase 95 → 160, now more than 120 days)"]
     assert cluster_text.name_changes(cur, prev, cut, language="zh") == [
         "群组 0：'渐少购买 · 单次 · 低消费' → '久未购买 · 单次 · 低消费'（距上次购买天数中位数 95 → 160，"
-        "现处于全部客户第 75 百分位或以上（120））"]
+        "现超过 120 天）"]
     assert cluster_text.name_changes(cur, cur, cut) == [] and cluster_text.name_changes(cur, None, cut) == []
 
 
@@ -210,8 +216,8 @@ def test_a_cut_off_moving_past_an_unchanged_median_renames_nothing():
     cust = pd.DataFrame({"recency_days": [10, 10, 300, 300], "frequency": [4, 4, 1, 1], "monetary": [50.0] * 3 + [60]})
     labels = np.array([0, 0, 1, 1])
     prev = pd.DataFrame([levels_row(10, "low", 4, "high", 50.0, "mid"), levels_row(300, "high", 1, "low", 55.0, "mid")])
-    prev_cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 4, 70.0]}, index=clustering.BASE_FEATURES)
-    cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [300.0, 5, 70.0]}, index=clustering.BASE_FEATURES)
+    prev_cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [200.0, 4, 70.0]}, index=clustering.BASE_FEATURES)
+    cut = pd.DataFrame({"low": [10.0, 1, 40.0], "high": [200.0, 5, 70.0]}, index=clustering.BASE_FEATURES)
     now = cluster_naming.name_levels(cust, labels, cut)
     assert now.loc[0, "frequency_level"] == "mid"  # judged on this month's cut-offs alone it would flip
     kept = cluster_naming.name_levels(cust, labels, cut, prev, previous_cut=prev_cut)
@@ -268,7 +274,7 @@ def test_two_months_a_cluster_that_crossed_a_cut_off_is_renamed_in_a_sentence(tm
     assert len(en) == 1
     before_days, after_days = map(int, re.search(r"median days since last purchase (\d+) → (\d+)", en[0]).groups())
     assert 90 < before_days < 110 and 700 < after_days < 900
-    assert "now at or above the 75th percentile of customers" in en[0]
+    assert "now more than 180 days" in en[0]  # the fixed day cut-off, as in the RFM recency bands
     assert any(s.startswith(f"群组 {c}：") and "距上次购买天数中位数" in s for s in changes["zh"])
     assert not [s for s in changes["en"] if s.startswith((f"cluster {ids['A']}:", f"cluster {ids['B']}:"))]
     assert after[ids["A"]] == before[ids["A"]] and after[ids["B"]] == before[ids["B"]]

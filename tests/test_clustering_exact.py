@@ -58,7 +58,7 @@ def test_k_choice_summary_says_whether_the_clusters_are_recommended(monkeypatch)
 # ------------------------------------------------------------------ tables of the report
 
 
-def test_table_headers_in_english_by_default_with_the_percentiles_of_the_cutoffs():
+def test_table_headers_in_english_by_default_name_the_cutoffs_and_their_rule():
     assert cluster_text.table_labels() == {
         "k": "k", "silhouette": "Silhouette (higher = better separated)", "stability_ari": "Stability: mean ARI",
         "stability_ari_min": "Stability: worst refit", "min_share": "Smallest cluster's share",
@@ -66,25 +66,22 @@ def test_table_headers_in_english_by_default_with_the_percentiles_of_the_cutoffs
         "between": "In between", "name": "Name", "customers": "Customers", "share": "Share of customers",
         "revenue_share": "Share of revenue", "median_recency_days": "Median days since last purchase",
         "median_frequency": "Median orders", "median_monetary": "Median spend"}
+    # recency's cut-offs are days and F/M's percentiles: the headers are neutral, the rule column says which
     labels = cluster_text.table_labels(cut=cutoffs(0.2, 0.9))
-    assert {k: labels[k] for k in ("low", "high", "below", "above")} == {
-        "low": "20th percentile", "high": "90th percentile", "below": "At or below the 20th",
-        "above": "At or above the 90th"}
-    plain = cluster_text.table_labels("en", cutoffs(None))
-    assert {k: plain[k] for k in ("low", "high", "below", "above")} == {
-        "low": "25th percentile", "high": "75th percentile", "below": "At or below the 25th",
-        "above": "At or above the 75th"}
+    assert {k: labels[k] for k in ("low", "high", "rule", "below", "between", "above")} == {
+        "low": "Lower cut-off", "high": "Upper cut-off", "rule": "Rule", "below": "Low", "between": "Mid",
+        "above": "High"}
 
 
 def test_table_headers_in_chinese():
     assert cluster_text.table_labels("zh", cutoffs(0.2, 0.9)) == {
         "k": "k", "silhouette": "轮廓系数（越高区分越好）", "stability_ari": "稳定性：平均 ARI",
         "stability_ari_min": "稳定性：最差一次", "min_share": "最小群组占比", "verdict": "结论",
-        "cluster": "群组", "moved": "中心移动距离（对数单位）", "feature": "指标", "between": "介于两者之间",
+        "cluster": "群组", "moved": "中心移动距离（对数单位）", "feature": "指标",
         "name": "名称", "customers": "客户数", "share": "客户占比", "revenue_share": "收入占比",
         "median_recency_days": "距上次购买天数中位数", "median_frequency": "订单数中位数",
-        "median_monetary": "消费额中位数", "low": "第 20 百分位", "high": "第 90 百分位",
-        "below": "不高于第 20 百分位", "above": "不低于第 90 百分位"}
+        "median_monetary": "消费额中位数", "low": "下分界值", "high": "上分界值", "rule": "规则",
+        "below": "低", "between": "中", "above": "高"}
 
 
 def k_search_table():
@@ -124,6 +121,8 @@ def test_cutoff_table_in_english_by_default_with_plain_numbers_and_no_currency()
         "feature": ["days since last purchase (lower is better)", "orders (higher is better)",
                     "spend (higher is better)"],
         "low": ["30.5", "1", "12.50"], "high": ["120", "4", "1,500.00"],
+        "rule": ["fixed days: low at most the lower, high more than the upper",
+                 *["percentiles of all customers (20th, 90th): low at or below the lower, high at or above the upper"] * 2],
         "below": ["recent", "one-off", "low spend"], "between": ["fading", "occasional", "mid spend"],
         "above": ["lapsed", "frequent", "high spend"]})
     pd.testing.assert_frame_equal(cluster_text.cutoff_table(cut), expected)
@@ -183,7 +182,7 @@ def test_name_changes_list_changed_gone_and_new_clusters_in_id_order():
                       5: (400, 1, 5.0, HIGH, LOW, LOW)})
     assert cluster_text.name_changes(current, previous, cutoffs(0.2, 0.9), language="en", currency="£") == [
         "cluster 0: 'fading · frequent · mid spend' → 'lapsed · occasional · mid spend' (median days since last "
-        "purchase 95 → 160.5, now at or above the 90th percentile of customers (120); median orders 5 → 2, now "
+        "purchase 95 → 160.5, now more than 120 days; median orders 5 → 2, now "
         "between the 20th and 90th percentiles of customers (1–4))",
         "cluster 1 ('recent · frequent · high spend') has no counterpart this month",
         "cluster 2: 'fading · occasional · mid spend' → 'fading · occasional · high spend' (median spend "
@@ -529,7 +528,8 @@ def test_profile_chart_shows_each_cluster_median_against_the_cutoffs(agg):
     assert fig._suptitle.get_position()[1] == 1.0
     (note,) = notes(fig)
     assert note.get_text() == (
-        "Bars: the cluster's median. Dashed line: the 20th percentile of all customers; dotted line: the 90th "
+        "Bars: the cluster's median. Days since last purchase: dashed line at 30 days, dotted line at 1,200 days "
+        "(fixed). Orders and spend: dashed line the 20th percentile of all customers, dotted line the 90th "
         "percentile. These are the cut-offs for the words in the names. Orders and spend are on a log scale "
         "(equal steps = equal ratios).")
     assert (note.get_position(), note.get_fontsize(), note.get_ha(), note.get_va(), note.get_wrap()) == (
@@ -541,7 +541,7 @@ def test_profile_chart_defaults_to_english_quartiles_and_no_currency(agg):
     lv, cut, names = profile_for_chart()
     fig = cluster_plots.plot_profile(lv, cutoffs(None, low=cut["low"], high=cut["high"]), names)
     assert fig.axes[2].get_xlabel() == "median spend"
-    assert "the 25th percentile of all customers; dotted line: the 75th percentile" in notes(fig)[0].get_text()
+    assert "the 25th percentile of all customers, dotted line the 75th percentile" in notes(fig)[0].get_text()
     zh = cluster_plots.plot_profile(lv, cut, names, language="zh", currency="£")
     assert zh.axes[0].get_title() == "距上次购买天数\n(越低越好)"
     assert zh.axes[2].get_xlabel() == "消费额中位数（£）"
@@ -891,16 +891,32 @@ def customers8():
 
 
 def test_cutoffs_are_actual_customer_values_at_the_percentiles():
+    # orders and spend: percentiles of the customers; days since last purchase: the fixed 90 and 180 days
     cut = cluster_naming.cutoffs(customers8())
-    pd.testing.assert_frame_equal(cut, pd.DataFrame({"low": [2.0, 1.0, 6.0], "high": [6.0, 3.0, 10.0]},
+    pd.testing.assert_frame_equal(cut, pd.DataFrame({"low": [90.0, 1.0, 6.0], "high": [180.0, 3.0, 10.0]},
                                                     index=clustering.BASE_FEATURES))
     assert cut.attrs == {"q_low": 0.25, "q_high": 0.75}
-    wide = cluster_naming.cutoffs(customers8(), [0.1, 0.9])
-    assert wide["low"].tolist() == [1.0, 1.0, 5.0] and wide["high"].tolist() == [8.0, 8.0, 12.5]
+    wide = cluster_naming.cutoffs(customers8(), [0.1, 0.9], recency_days=[30, 60])
+    assert wide["low"].tolist() == [30.0, 1.0, 5.0] and wide["high"].tolist() == [60.0, 8.0, 12.5]
     assert wide.attrs == {"q_low": 0.1, "q_high": 0.9}
     for bad in ([0.0, 0.5], [0.5, 1.0], [0.5, 0.5]):
         with pytest.raises(ConfigError, match="name_cutoffs"):
             cluster_naming.cutoffs(customers8(), bad)
+    with pytest.raises(ConfigError, match=r"name_recency_days must be two increasing day counts, got \[90, 90\]"):
+        cluster_naming.cutoffs(customers8(), recency_days=[90, 90])
+
+
+def test_a_cluster_is_named_by_its_days_since_last_purchase_whatever_the_other_customers_did():
+    # everyone has lapsed (the least lapsed bought 400 days ago): percentiles would call the 498-day
+    # cluster "recent" or "fading"; fixed days call both clusters lapsed, and a 120-day cluster fading
+    rfm = pd.DataFrame({"recency_days": [400, 420, 498, 498, 600, 700, 120, 120], "frequency": [1] * 8,
+                        "monetary": [10.0] * 8})
+    lv = cluster_naming.name_levels(rfm, np.array([0, 0, 1, 1, 2, 2, 3, 3]), cluster_naming.cutoffs(rfm))
+    assert lv["recency_days_level"].tolist() == [HIGH, HIGH, HIGH, "mid"]
+    assert cluster_text.name_clusters(lv)[1].startswith("lapsed")
+    edge = pd.DataFrame({"recency_days": [90, 180, 181], "frequency": [1] * 3, "monetary": [1.0] * 3})
+    at = cluster_naming.name_levels(edge, np.array([0, 1, 2]), cluster_naming.cutoffs(edge))
+    assert at["recency_days_level"].tolist() == [LOW, "mid", HIGH]  # recent <= 90, lapsed > 180 (RFM R 1)
 
 
 def test_profile_gives_size_shares_and_medians_per_cluster_rounded_for_reading():
@@ -921,7 +937,8 @@ def test_levels_of_each_cluster_median_against_the_cutoffs_leave_noise_out():
                         "monetary": [6.0, 6, 10, 10, 8, 8, 99]})
     cut = pd.DataFrame({"low": [2.0, 1.0, 6.0], "high": [6.0, 3.0, 10.0]}, index=clustering.BASE_FEATURES)
     lv = cluster_naming.name_levels(rfm, np.array([3, 3, 5, 5, 8, 8, -1]), cut)
-    expected = levels({3: (2.0, 1.0, 6.0, LOW, LOW, LOW), 5: (6.0, 3.0, 10.0, HIGH, HIGH, HIGH),
+    # recency (fixed days) is high only above its upper cut-off; orders and spend at or above it
+    expected = levels({3: (2.0, 1.0, 6.0, LOW, LOW, LOW), 5: (6.0, 3.0, 10.0, "mid", HIGH, HIGH),
                        8: (4.0, 2.0, 8.0, "mid", "mid", "mid")})
     pd.testing.assert_frame_equal(lv, expected)
 

@@ -96,13 +96,17 @@ def test_fixed_thresholds():
 def test_en11_covers_every_cell_once_and_every_segment_is_reachable():
     scheme = rfm.load_scheme("en11")
     rfm.validate_scheme(scheme)  # raises on gaps or overlaps
-    cells = pd.DataFrame([(r, f, m) for r, f, m in itertools.product(range(1, 6), repeat=3)],
-                         columns=["r_score", "f_score", "m_score"])
+    cells = pd.DataFrame([(r, f, m, d) for r, f, m in itertools.product(range(1, 6), repeat=3) for d in (30, 400)],
+                         columns=["r_score", "f_score", "m_score", "tenure_days"])
     cells["fm_score"] = (cells["f_score"] + cells["m_score"]) / 2
     seg = rfm.assign_segments(cells, scheme)
     assert seg.notna().all()
     assert set(seg) == set(scheme.order) and len(scheme.order) == 11
     assert (seg[(cells["r_score"] == 1) & (cells["fm_score"] >= 4)] == "cant_lose_them").all()
+    # New Customers only when the first purchase is within rfm.new_customer_days (90): never at 400 days
+    assert not (seg[cells["tenure_days"] == 400] == "new_customers").any()
+    assert (seg[(cells["tenure_days"] == 30) & (cells["r_score"] == 5) & (cells["fm_score"] == 1)] == "new_customers").all()
+    assert (seg[(cells["tenure_days"] == 400) & (cells["r_score"] == 5) & (cells["fm_score"] == 1)] == "promising").all()
 
 
 def test_overlapping_or_gappy_custom_rules_name_the_cells(tmp_path):

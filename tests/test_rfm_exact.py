@@ -187,7 +187,7 @@ def test_threshold_and_method_errors_say_what_is_expected():
     with pytest.raises(ConfigError, match=re.escape(
             "rfm.thresholds.recency_days must list 4 ascending edges for 5 levels, got None")):
         rfm.add_scores(TEN, 5, "thresholds")
-    with pytest.raises(ConfigError, match="score_method must be 'quantile' or 'thresholds', got 'rank'"):
+    with pytest.raises(ConfigError, match="score_method must be one of recency_bands, quantile, thresholds, got 'rank'"):
         rfm.add_scores(TEN, 5, "rank")
 
 
@@ -304,7 +304,8 @@ def test_labels_and_actions_default_to_english():
 
 
 def test_en11_segments_of_ten_scored_customers():
-    scored = rfm.add_scores(TEN)
+    # B's first purchase was 30 days ago, everyone else's 400: only B can be a New Customer
+    scored = rfm.add_scores(TEN).assign(tenure_days=[400, 30, *[400] * 8])
     seg = rfm.assign_segments(scored, rfm.load_scheme("en11"))
     expected = pd.Series(["potential_loyalist", "new_customers", "potential_loyalist", "promising",
                           "loyal_customers", "need_attention", "at_risk", "at_risk", "at_risk",
@@ -353,13 +354,33 @@ SCORED_TX = RFM_ALL_HISTORY.assign(
     f_score=np.array([3, 1, 1, 3, 5, 1, 1], dtype="int64"),
     m_score=np.array([3, 5, 1, 3, 2, 4, 1], dtype="int64"),
     fm_score=[3.0, 3.0, 1.0, 3.0, 3.5, 2.5, 1.0],
-    segment=pd.Series(["potential_loyalist", "loyal_customers", "lost", "at_risk", "loyal_customers",
-                       "need_attention", "hibernating"], dtype="object"),
+    # a, b, f and g first bought within new_customer_days (90) and sit in the new_only cells (R 3-5, FM <= 3.5)
+    segment=pd.Series(["new_customers", "new_customers", "lost", "at_risk", "new_customers",
+                       "new_customers", "hibernating"], dtype="object"),
+)
+
+
+def test_score_customers_with_quantile_scores():
+    pd.testing.assert_frame_equal(rfm.score_customers(TX, "2024-03-31", score_method="quantile"), SCORED_TX)
+
+
+# The default (recency_bands): R from the days since the last purchase, 0 / 45 / 91 / 60 / 1 / 6 / 59 against
+# the bands 30, 60, 90, 180 -> 5, 4, 2, 4, 5, 5, 4; F and M as above. Every first purchase but c's (91 days)
+# is within new_customer_days (90), so every customer in the new_only cells (R 3-5, FM up to 3.5) is new;
+# c (R 2, FM 1) is Hibernating.
+SCORED_BANDS = SCORED_TX.assign(
+    r_score=np.array([5, 4, 2, 4, 5, 5, 4], dtype="int64"),
+    segment=pd.Series(["new_customers", "new_customers", "hibernating", "new_customers", "new_customers",
+                       "new_customers", "new_customers"], dtype="object"),
 )
 
 
 def test_score_customers_with_the_default_settings():
-    pd.testing.assert_frame_equal(rfm.score_customers(TX, "2024-03-31"), SCORED_TX)
+    pd.testing.assert_frame_equal(rfm.score_customers(TX, "2024-03-31"), SCORED_BANDS)
+    # with a new-customer window of 30 days, only f (21 days) and g (6) are new; a, b, e, h keep their cell's name
+    short = rfm.score_customers(TX, "2024-03-31", new_customer_days=30)
+    assert short["segment"].tolist() == ["potential_loyalist", "loyal_customers", "hibernating", "loyal_customers",
+                                         "new_customers", "new_customers", "promising"]
 
 
 def test_score_customers_passes_every_setting_on():

@@ -99,3 +99,55 @@ def test_look_back_starts_at_the_data_or_the_window_whichever_is_later(tmp_path)
     assert context.look_back(ctx) == ("2024-01-03", "2025-12-31")
     assert context.look_back(ctx, 12) == ("2025-01-01", "2025-12-31")     # the RFM window counts after 2024-12-31
     assert context.look_back(ctx, 36) == ("2024-01-03", "2025-12-31")     # the data starts later than the window
+
+
+# ------------------------------------------------------------------ names that hold by default
+
+
+def _recent_medians(scored: pd.DataFrame) -> pd.Series:
+    summary = rfm.segment_summary(scored)
+    return summary.loc[summary["segment_code"].isin(rfm.RECENT_SEGMENTS) & (summary["customers"] > 0),
+                       "median_recency_days"]
+
+
+def test_on_the_sample_with_the_default_config_every_recent_sounding_segment_is_recent(cleaned_sample):
+    from customer_analytics.settings.loading import load_config
+
+    config = load_config()
+    scored = rfm.score_customers(cleaned_sample.data, "2025-12-31", **config["rfm"])
+    limit = config["report"]["recent_segment_max_median_days"]
+    medians = _recent_medians(scored)
+    assert {"champions", "loyal_customers", "new_customers"} <= set(medians.index)
+    assert (medians <= limit).all(), medians
+    assert rfm.recency_warnings(rfm_text.segment_summary(scored), limit).empty
+    # R 3 and above is a purchase within 90 days (the default bands), whatever the other customers did
+    assert scored.loc[scored["r_score"] >= 3, "recency_days"].max() <= 90
+    # quantile scores, the old default, name customers last seen up to 253 days ago "Loyal"
+    quantile = rfm.score_customers(cleaned_sample.data, "2025-12-31", **{**config["rfm"], "score_method": "quantile"})
+    assert _recent_medians(quantile).max() > limit
+
+
+def test_new_customers_made_their_first_purchase_within_the_window_on_both_data_sets(cleaned_sample, tmp_path):
+    from conftest import ROOT
+
+    from customer_analytics.settings.loading import load_config
+
+    days = load_config()["rfm"]["new_customer_days"]
+    sample = rfm.score_customers(cleaned_sample.data, "2025-12-31")
+    new = sample[sample["segment"] == "new_customers"]
+    assert len(new) > 50 and new["tenure_days"].max() <= days
+    ctx = context.make_context(None, config_path=str(ROOT / "config/cdnow.yaml"), run_dir=str(tmp_path), seed=42)
+    cdnow = context.customers(ctx)  # every CDNOW customer first bought in 1997 Q1, long before the period end
+    assert len(cdnow) > 20_000 and (cdnow["segment"] != "new_customers").all()
+    assert not (cdnow["segment"].isin(rfm.RECENT_SEGMENTS) & (cdnow["recency_days"] > 90)).any()
+
+
+def test_the_managers_summary_gives_no_configuration_advice():
+    scored = pd.DataFrame({"customer_id": list("ab"), "recency_days": [200, 10], "frequency": [3, 1],
+                           "monetary": [100.0, 5.0], "segment": ["loyal_customers", "new_customers"]})
+    s = rfm_text.segment_summary(scored)
+    warnings = rfm.recency_warnings(s, 90)
+    act = rfm.period_activity(TX, "2025-03")
+    for language in ("en", "zh"):
+        text = "\n".join(narrative.rfm_bullets(act, None, s, warnings, net=None, language=language))
+        assert "200" in text and "rfm." not in text and "score_method" not in text

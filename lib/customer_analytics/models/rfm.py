@@ -45,6 +45,13 @@ RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "first_pu
                "last_purchase", "tenure_days"]
 NEW = "new_this_period"
 GONE = "no_longer_active"
+SCORE_METHODS = ("recency_bands", "quantile", "thresholds")
+#: Default R bands in days (``rfm.recency_bands``): R 5 = last purchase within 30 days, 4 within 60,
+#: 3 within 90, 2 within 180, 1 longer ago. Every segment named as recent (R 3 to 5 in ``en11``)
+#: therefore holds only customers who bought within 90 days, on any data set.
+RECENCY_BANDS = (30, 60, 90, 180)
+#: Default ``rfm.new_customer_days``: "New Customers" made their first purchase within this many days.
+NEW_CUSTOMER_DAYS = 90
 
 
 def compute_rfm(
@@ -166,28 +173,38 @@ def threshold_scores(values: pd.Series, edges: list[float], higher_is_better: bo
     return pd.Series(1 + np.searchsorted(e, values.to_numpy(), side="left"), index=values.index).astype("int64")
 
 
-def add_scores(
-    rfm: pd.DataFrame, n_levels: int = 5, method: str = "quantile", thresholds: dict | None = None
+def add_scores(  # noqa: PLR0913 (the scoring keys of the rfm config section)
+    rfm: pd.DataFrame, n_levels: int = 5, method: str = "quantile", thresholds: dict | None = None,
+    *, recency_bands: list[float] | tuple | None = None,
 ) -> pd.DataFrame:
-    """Add r_score, f_score, m_score (1..n_levels, higher is better) and fm_score = mean(F, M)."""
+    """Add r_score, f_score, m_score (1..n_levels, higher is better) and fm_score = mean(F, M).
+
+    ``method``: ``quantile`` (every score by :func:`quantile_scores`), ``thresholds`` (every score by
+    :func:`threshold_scores` against ``thresholds[column]``) or ``recency_bands`` (R against the
+    absolute ``recency_bands`` in days, F and M by quantile: R 5 means a purchase within
+    ``recency_bands[0]`` days whatever the rest of the customer base did, see :data:`RECENCY_BANDS`).
+    """
+    if method not in SCORE_METHODS:
+        raise ConfigError(f"score_method must be one of {', '.join(SCORE_METHODS)}, got '{method}'")
     out = rfm.copy()
     spec = {"r": ("recency_days", False), "f": ("frequency", True), "m": ("monetary", True)}
     for key, (col, better) in spec.items():
-        if method == "quantile":
+        if method == "quantile" or (method == "recency_bands" and key != "r"):
             out[f"{key}_score"] = quantile_scores(out[col], n_levels, better)
-        elif method == "thresholds":
-            edges = (thresholds or {}).get(col)
-            if not edges or len(edges) != n_levels - 1:
-                raise ConfigError(
-                    f"rfm.thresholds.{col} must list {n_levels - 1} ascending edges for {n_levels} levels, "
-                    f"got {edges!r}"
-                )
-            s = threshold_scores(out[col], edges, better)
-            out[f"{key}_score"] = pd.Series(np.asarray(s), index=out.index).astype("int64")
-        else:
-            raise ConfigError(f"score_method must be 'quantile' or 'thresholds', got '{method}'")
+            continue
+        edges, name = ((recency_bands, "rfm.recency_bands") if method == "recency_bands"
+                       else ((thresholds or {}).get(col), f"rfm.thresholds.{col}"))
+        _check_edges(edges, n_levels, name)
+        s = threshold_scores(out[col], edges, better)
+        out[f"{key}_score"] = pd.Series(np.asarray(s), index=out.index).astype("int64")
     out["fm_score"] = (out["f_score"] + out["m_score"]) / 2
     return out
+
+
+def _check_edges(edges, n_levels: int, name: str) -> None:
+    """Refuse band edges that are missing, of the wrong count or not strictly ascending."""
+    if not edges or len(edges) != n_levels - 1 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise ConfigError(f"{name} must list {n_levels - 1} ascending edges for {n_levels} levels, got {edges!r}")
 
 
 def levels_used(scored: pd.DataFrame) -> pd.Series:
@@ -217,6 +234,10 @@ def _grid_cells(n_levels: int) -> list[tuple[int, float]]:
 def validate_scheme(scheme: Scheme) -> None:
     """Check that the rules cover every cell exactly once.
 
+    A ``score_grid`` rule with ``new_only: true`` is not counted: it renames, within its cells, the
+    customers whose first purchase is recent (see :func:`assign_segments`), and the others keep the
+    segment of the rule that covers the cell.
+
     Raises
     ------
     ConfigError
@@ -224,8 +245,8 @@ def validate_scheme(scheme: Scheme) -> None:
     """
     if scheme.type == "score_grid":
         cells = _grid_cells(scheme.n_levels or 5)
-        hits = {c: [r["segment"] for r in scheme.rules
-                    if r["r"][0] <= c[0] <= r["r"][1] and r["fm"][0] <= c[1] <= r["fm"][1]] for c in cells}
+        hits = {c: [r["segment"] for r in scheme.rules if not r.get("new_only")
+                    and r["r"][0] <= c[0] <= r["r"][1] and r["fm"][0] <= c[1] <= r["fm"][1]] for c in cells}
         label = "(R={}, FM={})"
     elif scheme.type == "high_low":
         cells = [(r, f, m) for r in ("high", "low") for f in ("high", "low") for m in ("high", "low")]
@@ -263,10 +284,13 @@ def load_scheme(name_or_path: str) -> Scheme:
     return scheme
 
 
-def assign_segments(scored: pd.DataFrame, scheme: Scheme, zh8_threshold: str = "mean") -> pd.Series:
+def assign_segments(scored: pd.DataFrame, scheme: Scheme, zh8_threshold: str = "mean", *,
+                    new_customer_days: int = NEW_CUSTOMER_DAYS) -> pd.Series:
     """Segment key per customer under ``scheme``.
 
-    ``score_grid`` schemes use r_score and fm_score. ``high_low`` schemes compare
+    ``score_grid`` schemes use r_score and fm_score; a rule marked ``new_only`` applies only to
+    customers whose first purchase is at most ``new_customer_days`` days before the period end
+    (``tenure_days``), so "New Customers" are new on every data set. ``high_low`` schemes compare
     raw recency_days, frequency and monetary with their mean (or median): R is
     *high* when recency_days <= threshold (recent), F and M are high when
     >= threshold.
@@ -275,9 +299,12 @@ def assign_segments(scored: pd.DataFrame, scheme: Scheme, zh8_threshold: str = "
     if scheme.type == "score_grid":
         if int(scored["r_score"].max()) > (scheme.n_levels or 5):
             raise ConfigError(f"Scheme '{scheme.name}' is defined for {scheme.n_levels} score levels")
-        for rule in scheme.rules:
+        if "tenure_days" not in scored.columns and any(r.get("new_only") for r in scheme.rules):
+            raise ConfigError(f"Scheme '{scheme.name}' has a new_only rule: the scored table needs 'tenure_days'")
+        new = scored["tenure_days"] <= int(new_customer_days) if "tenure_days" in scored.columns else False
+        for rule in sorted(scheme.rules, key=lambda r: bool(r.get("new_only"))):  # new_only rules last
             m = scored["r_score"].between(*rule["r"]) & scored["fm_score"].between(*rule["fm"])
-            seg[m] = rule["segment"]
+            seg[m & new if rule.get("new_only") else m] = rule["segment"]
     else:
         if zh8_threshold not in ("mean", "median"):
             raise ConfigError(f"zh8_threshold must be 'mean' or 'median', got '{zh8_threshold}'")
@@ -296,7 +323,9 @@ def score_customers(  # noqa: PLR0913 (the keys of the rfm config section, passe
     *,
     scheme: str = "en11",
     n_levels: int = 5,
-    score_method: str = "quantile",
+    score_method: str = "recency_bands",
+    recency_bands: list[int] | tuple = RECENCY_BANDS,
+    new_customer_days: int = NEW_CUSTOMER_DAYS,
     thresholds: dict | None = None,
     window_months: int | None = None,
     monetary: str = "total",
@@ -309,8 +338,9 @@ def score_customers(  # noqa: PLR0913 (the keys of the rfm config section, passe
     or an ibis table of clean transactions (see :func:`compute_rfm`).
     """
     sch = load_scheme(scheme)
-    rfm = add_scores(compute_rfm(tx, as_of, window_months, monetary=monetary), n_levels, score_method, thresholds)
-    rfm["segment"] = assign_segments(rfm, sch, zh8_threshold)
+    rfm = add_scores(compute_rfm(tx, as_of, window_months, monetary=monetary), n_levels, score_method, thresholds,
+                     recency_bands=recency_bands)
+    rfm["segment"] = assign_segments(rfm, sch, zh8_threshold, new_customer_days=new_customer_days)
     return rfm
 
 

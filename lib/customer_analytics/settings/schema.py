@@ -125,11 +125,22 @@ class RfmSection(_Section):
         return v
 
     n_levels: Annotated[int, Field(ge=2, le=10)]
-    score_method: Literal["quantile", "thresholds"]
+    score_method: Literal["recency_bands", "quantile", "thresholds"]
+    recency_bands: Annotated[list[Annotated[int, Field(ge=0, le=3660)]], Field(min_length=1, max_length=9)]
+    new_customer_days: Annotated[int, Field(ge=1, le=3660)]
     thresholds: dict[str, Any]
     window_months: Annotated[int, Field(ge=1, le=120)] | None
     monetary: Literal["total", "aov"]
     zh8_threshold: Literal["mean", "median"]
+
+    @model_validator(mode="after")
+    def _bands(self):
+        b = self.recency_bands
+        if self.score_method == "recency_bands" and (
+                len(b) != self.n_levels - 1 or any(y <= x for x, y in zip(b, b[1:], strict=False))):
+            raise ValueError(f"recency_bands = {b}: expected {self.n_levels - 1} ascending day counts "
+                             f"for n_levels = {self.n_levels}")
+        return self
 
 
 class ClusteringSection(_Section):
@@ -148,6 +159,15 @@ class ClusteringSection(_Section):
     fit_sample: Annotated[int, Field(ge=100, le=100_000_000)]
     silhouette_sample: Annotated[int, Field(ge=100, le=100_000)]
     name_cutoffs: Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=2, max_length=2)]
+
+    name_recency_days: Annotated[list[Annotated[int, Field(ge=0, le=3660)]], Field(min_length=2, max_length=2)]
+
+    @field_validator("name_recency_days")
+    @classmethod
+    def _recency_days(cls, v: list[int]) -> list[int]:
+        if v[0] >= v[1]:
+            raise ValueError(f"name_recency_days = {v}: expected two day counts, the first below the second")
+        return v
 
     @field_validator("name_cutoffs")
     @classmethod

@@ -21,6 +21,7 @@ from customer_analytics.report.text.clustering import (
     _check_language,
     median_words,
     percentile,
+    recency_days,
 )
 
 
@@ -88,7 +89,7 @@ def plot_profile(levels: pd.DataFrame, cut: pd.DataFrame, names: dict[int, str],
         ax.set_yticks(y, labels)
     axes[0].tick_params(axis="y", labelsize=9)
     fig.suptitle(t("nb03.chart.profile_title", language), y=1.0)
-    fig.text(0.01, -0.02, t("nb03.chart.profile_note", language, q_low=q_low, q_high=q_high),
+    fig.text(0.01, -0.02, t("nb03.chart.profile_note", language, q_low=q_low, q_high=q_high, **recency_days(cut)),
              fontsize=8.5, ha="left", va="top", wrap=True)
     fig.tight_layout()
     return fig

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from customer_analytics.core.errors import ConfigError
+from customer_analytics.models import cluster_naming
 from customer_analytics.models.cluster_naming import LEVELS
 from customer_analytics.models.clustering import (
     BASE_FEATURES,
@@ -81,7 +82,7 @@ def median_words(col: str, language: str = "en") -> str:
     """'median days since last purchase' (en) / '距上次购买天数中位数' (zh)."""
     return MEDIAN[language].format(FEATURE_WORDS[language][col])
 #: Parts of a name-change sentence (catalog keys ``nb03.change.<part>``), see :func:`name_changes`.
-CHANGE_PARTS = ("change", "detail", "low", "mid", "high", "new", "gone", "list_sep")
+CHANGE_PARTS = ("change", "detail", "low", "mid", "high", "low_days", "mid_days", "high_days", "new", "gone", "list_sep")
 
 
 def change_text(language: str = "en") -> dict[str, str]:
@@ -180,7 +181,7 @@ def name_changes(current: pd.DataFrame, previous: pd.DataFrame | None, cut: pd.D
             t["detail"].format(
                 feature=words[c], before=v(c, previous.loc[cid, f"median_{c}"]),
                 after=v(c, current.loc[cid, f"median_{c}"]),
-                where=t[current.loc[cid, f"{c}_level"]].format(
+                where=t[_where_key(c, current.loc[cid, f"{c}_level"])].format(
                     **q, v_low=v(c, cut.loc[c, "low"]), v_high=v(c, cut.loc[c, "high"])))
             for c in moved)
         out.append(t["change"].format(cid=cid, old=old_names[int(cid)], new=new_names[int(cid)], details=details))
@@ -203,10 +204,21 @@ def table_labels(language: str = "en", cut: pd.DataFrame | None = None) -> dict[
     out.update({f"median_{c}": median_words(c, language)[:1].upper() + median_words(c, language)[1:]
                 for c in BASE_FEATURES})
     if cut is not None:
-        q_low, q_high = (_pct(cut.attrs.get(q, d), language) for q, d in (("q_low", 0.25), ("q_high", 0.75)))
-        out.update(low=t("nb03.col_pct", language, q=q_low), high=t("nb03.col_pct", language, q=q_high),
-                   below=t("nb03.col_below", language, q=q_low), above=t("nb03.col_above", language, q=q_high))
+        out.update(low=t("nb03.col_lower", language), high=t("nb03.col_upper", language),
+                   rule=t("nb03.col_rule", language), below=t("nb03.col_word_low", language),
+                   between=t("nb03.col_word_mid", language), above=t("nb03.col_word_high", language))
     return out
+
+
+def recency_days(cut: pd.DataFrame) -> dict[str, str]:
+    """The fixed recency cut-offs of ``cut`` as text for the catalog: ``d_low`` and ``d_high`` (days)."""
+    low, high = cut.loc[cluster_naming.FIXED, ["low", "high"]]
+    return {"d_low": f"{low:,.0f}", "d_high": f"{high:,.0f}"}
+
+
+def _where_key(col: str, level: str) -> str:
+    """The catalog part that says where a median now sits: in days for recency, in percentiles otherwise."""
+    return f"{level}_days" if col == cluster_naming.FIXED else level
 
 
 def k_table(choice: KChoice, language: str = "en") -> pd.DataFrame:
@@ -234,7 +246,11 @@ def profile_table(prof: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
 
 
 def cutoff_table(cut: pd.DataFrame, language: str = "en", currency: str = "") -> pd.DataFrame:
-    """The naming cut-offs: per feature (in words) the two percentile values and the three words they separate."""
+    """The naming cut-offs: per feature (in words) the two cut-off values, the rule and the three words they separate.
+
+    Recency's cut-offs are fixed days (:data:`customer_analytics.models.cluster_naming.RECENCY_DAYS`);
+    orders' and spend's are percentiles of all customers.
+    """
     _check_language(language)
     w, words = FEATURE_WORDS[language], NAME_WORDS[language]
 
@@ -245,6 +261,9 @@ def cutoff_table(cut: pd.DataFrame, language: str = "en", currency: str = "") ->
         "feature": [f"{w[c]} ({BETTER[language][c]})" for c in BASE_FEATURES],
         "low": [value(c, cut.loc[c, "low"]) for c in BASE_FEATURES],
         "high": [value(c, cut.loc[c, "high"]) for c in BASE_FEATURES],
+        "rule": [t("nb03.rule_days", language) if c == cluster_naming.FIXED else t(
+            "nb03.rule_pct", language, q_low=_pct(cut.attrs.get("q_low", 0.25), language),
+            q_high=_pct(cut.attrs.get("q_high", 0.75), language)) for c in BASE_FEATURES],
         "below": [words[c][0] for c in BASE_FEATURES], "between": [words[c][1] for c in BASE_FEATURES],
         "above": [words[c][2] for c in BASE_FEATURES],
     })

@@ -34,6 +34,25 @@ def segment_summary(scored: pd.DataFrame, scheme: str = "en11", language: str = 
     return out.rename_axis("segment")
 
 
+def scoring_notes(params: dict, language: str = "en") -> list[str]:
+    """The sentences that state the fixed cut-offs a run scores by (``params``: the ``rfm`` config section).
+
+    With ``score_method: recency_bands``, the R bands in days ("R 5 = last purchase within 30 days
+    of the period end, R 4 within 60, ..."); with a scheme that has a ``new_only`` rule, the
+    new-customer window (``new_customer_days``). Empty when neither applies.
+    """
+    out = []
+    if params["score_method"] == "recency_bands":
+        bands, n = [int(b) for b in params["recency_bands"]], int(params["n_levels"])
+        parts = [t("nb02.band_first" if i == 0 else "nb02.band_next", language, level=n - i, days=f"{b:,}")
+                 for i, b in enumerate(bands)]
+        parts.append(t("nb02.band_last", language, level=1))
+        out.append(t("nb02.bands", language, bands=t("nb02.band_sep", language).join(parts)))
+    if any(r.get("new_only") for r in rfm.load_scheme(params["scheme"]).rules):
+        out.append(t("nb02.new_rule", language, new=f"{int(params['new_customer_days']):,}"))
+    return out
+
+
 def top_movements(matrix: pd.DataFrame, language: str = "en", n: int = 5) -> list[str]:
     """The ``n`` largest movements between different segments, one sentence each."""
     labels = label_table(language)
