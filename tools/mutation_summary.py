@@ -31,6 +31,21 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 MODULES = ("experiments", "rfm", "cleaning", "clustering")
+#: Where each mutated file belongs: the cleaning step is its rules and the readers of the export.
+MODULE_OF = {"models.experiments": "experiments", "models.rfm": "rfm", "models.cleaning": "cleaning",
+             "models.rules": "cleaning", "io.reading": "cleaning", "io.canonical": "cleaning",
+             "io.engine_sources": "cleaning", "models.clustering": "clustering"}
+
+
+def module_of(name: str) -> str:
+    """The module a mutant counts under, from its name (``customer_analytics.models.rules.x_f__mutmut_3``)."""
+    parts = name.split(".")
+    return MODULE_OF.get(".".join(parts[1:3]), parts[1])
+
+
+def function_of(name: str) -> str:
+    """The mutated function without the package and layer, e.g. ``rules.x_net_returns``."""
+    return name.partition("__mutmut_")[0].split(".", 2)[2]
 SURVIVING = {"survived", "no tests"}
 NOT_RUN = {"not checked", "skipped", "check was interrupted by user"}
 
@@ -98,7 +113,7 @@ def main(mutmut: str = "mutmut", equivalents_file: str = "../tools/mutation_equi
         print(f"Random sample of {len(status):,} mutants (seed {seed}); rates are estimates with 95% Wilson intervals.\n")
     by_module: dict[str, dict[str, str]] = defaultdict(dict)
     for name, st in status.items():
-        by_module[name.split(".")[1]][name] = st
+        by_module[module_of(name)][name] = st
     print(f"{'module':<12} {'mutants':>8} {'killed':>7} {'survived':>9} {'no tests':>9} {'equiv.':>7} "
           f"{'not run':>8} {'survival':>9}")
     totals: Counter = Counter()
@@ -127,13 +142,13 @@ def main(mutmut: str = "mutmut", equivalents_file: str = "../tools/mutation_equi
             funcs: dict[str, list[str]] = defaultdict(list)
             for n, st in by_module.get(module, {}).items():
                 if st not in NOT_RUN:
-                    funcs[n.partition("__mutmut_")[0].split(".", 2)[2]].append(n)
+                    funcs[function_of(n)].append(n)
             for func, names in sorted(funcs.items()):
                 eq = sum(1 for n in names if n in equiv)
                 surv = sum(1 for n in names if n not in equiv and by_module[module][n] in SURVIVING)
                 base = len(names) - eq
                 rate = f"{surv / base:.1%}" if base else "-"
-                print(f"{module + '.' + func:<48} {len(names):>5} {eq:>7} {surv:>10} {rate:>9}")
+                print(f"{func:<48} {len(names):>5} {eq:>7} {surv:>10} {rate:>9}")
     for module in MODULES:
         res = by_module.get(module, {})
         surv = sorted((n for n, s in res.items() if s in SURVIVING and n not in equiv), key=_order)
