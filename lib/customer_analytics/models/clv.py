@@ -129,7 +129,12 @@ def _quiet_imports():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pymc_extras.prior import Prior
-        from pymc_marketing.clv import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+        from pymc_marketing.clv import (
+            BetaGeoModel,
+            GammaGammaModel,
+            ModifiedBetaGeoModel,
+            ParetoNBDModel,
+        )
     classes = {"bgnbd": BetaGeoModel, "modified_bgnbd": ModifiedBetaGeoModel, "pareto_nbd": ParetoNBDModel}
     return Prior, classes, GammaGammaModel
 

@@ -164,6 +164,12 @@ def compare(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180
     return ModelComparison(table, chosen, AUTO if s.model == AUTO else "config", v, fits[chosen])
 
 
+def band_label(lo: float, hi: float) -> str:
+    """A band of days, right-closed: (0, 30] is "0-30", (30, 90] "31-90", (365, inf) "366+"."""
+    first = 0 if lo == 0 else int(lo) + 1
+    return f"{first}+" if np.isinf(hi) else f"{first}-{int(hi)}"
+
+
 def one_time_p_alive(data: pd.DataFrame, pred: pd.DataFrame, as_of: str | pd.Timestamp, *,
                      segment: pd.Series | None = None, bands: tuple[float, ...] = RECENCY_BANDS) -> pd.DataFrame:
     """Mean P(alive) of the one-time buyers (frequency 0), by days since their purchase or by segment.
@@ -195,8 +201,7 @@ def one_time_p_alive(data: pd.DataFrame, pred: pd.DataFrame, as_of: str | pd.Tim
         d[key] = d["customer_id"].astype(str).map(segment.set_axis(segment.index.astype(str))).fillna("").to_numpy()
     else:
         key = "days_since_purchase"
-        labels = [f"{int(lo) + 1}+" if np.isinf(hi) else f"{int(lo) + 1}-{int(hi)}" for lo, hi in zip(bands, bands[1:])]
-        labels[0] = f"0-{int(bands[1])}" if bands[0] == 0 else labels[0]
+        labels = [band_label(lo, hi) for lo, hi in zip(bands[:-1], bands[1:], strict=True)]
         d[key] = pd.cut(d["days"], list(bands), labels=labels, right=True, include_lowest=True)
     out = d.groupby(key, observed=True).agg(customers=("customer_id", "size"), median_days=("days", "median"),
                                             mean_p_alive=("p_alive", "mean")).reset_index()

@@ -1,0 +1,176 @@
+"""Choosing the purchase model on the holdout, and the one-time buyers' P(alive) falling with their silence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from customer_analytics.core.errors import ConfigError
+from customer_analytics.models import clv, clv_models
+from customer_analytics.report.text import clv as clv_text
+from customer_analytics.settings import loading
+
+AS_OF = "2025-12-31"
+
+
+def _table(maes: dict) -> pd.DataFrame:
+    return pd.DataFrame({"model": list(maes), "mae": list(maes.values())})
+
+
+# ------------------------------------------------------------------ the rule, without fitting
+
+
+def test_the_lowest_holdout_mae_wins_when_it_is_clearly_lowest():
+    assert clv_models.choose(_table({"pareto_nbd": 1.00, "modified_bgnbd": 0.95, "bgnbd": 1.02})) == "modified_bgnbd"
+    assert clv_models.choose(_table({"pareto_nbd": 1.00, "modified_bgnbd": 1.05, "bgnbd": 0.90})) == "bgnbd"
+
+
+def test_models_within_one_percent_tie_and_the_order_decides():
+    # 0.995 is within 1% of 0.990: tied with the lowest, and Pareto/NBD comes first
+    assert clv_models.choose(_table({"bgnbd": 0.990, "modified_bgnbd": 0.992, "pareto_nbd": 0.995})) == "pareto_nbd"
+    # 1.001 is more than 1% above 0.990: out of the tie; modified BG/NBD comes before BG/NBD
+    assert clv_models.choose(_table({"bgnbd": 0.990, "modified_bgnbd": 0.995, "pareto_nbd": 1.001})) \
+        == "modified_bgnbd"
+    assert clv_models.PREFERENCE == ("pareto_nbd", "modified_bgnbd", "bgnbd")
+    assert clv_models.TIE_TOLERANCE == 0.01
+
+
+def test_a_model_without_an_mae_is_never_chosen_and_none_at_all_is_an_error():
+    assert clv_models.choose(_table({"pareto_nbd": np.nan, "bgnbd": 2.0})) == "bgnbd"
+    with pytest.raises(ValueError, match="holdout MAE"):
+        clv_models.choose(_table({"pareto_nbd": np.nan}))
+
+
+def test_auto_compares_all_three_and_a_named_model_only_itself():
+    assert clv_models.candidates("auto") == ("pareto_nbd", "modified_bgnbd", "bgnbd")
+    assert clv_models.candidates("modified_bgnbd") == ("modified_bgnbd",)
+    with pytest.raises(ConfigError, match=r"clv\.model must be one of auto, bgnbd, modified_bgnbd, pareto_nbd"):
+        clv_models.candidates("foo")
+
+
+def test_the_config_refuses_an_unknown_model_by_name(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("clv:\n  model: foo\n")
+    with pytest.raises(ConfigError, match=r"clv\.model = 'foo': expected one of 'auto', 'bgnbd', "
+                                          r"'modified_bgnbd' or 'pareto_nbd'"):
+        loading.load_config(p)
+
+
+def test_the_default_is_auto():
+    assert loading.load_config()["clv"]["model"] == "auto"
+
+
+def _comparison(maes: dict, rule: str = "auto") -> clv_models.ModelComparison:
+    tab = _table(maes).assign(model_name=lambda d: d["model"].map(clv.MODELS), customers=100, error_pct=1.0,
+                              churn_auc=0.8, one_time_p_alive=0.5)
+    chosen = clv_models.choose(tab) if rule == "auto" else next(iter(maes))
+    tab["chosen"] = tab["model"] == chosen
+    return clv_models.ModelComparison(tab, chosen, rule, validation=None, calibration_fit=None)
+
+
+def test_the_sentence_names_the_chosen_model_and_the_rule_in_both_languages():
+    clear = _comparison({"pareto_nbd": 1.2, "modified_bgnbd": 0.9, "bgnbd": 1.3})
+    en = clv_text.model_choice(clear, "en")
+    assert en.startswith("**The forecasts below use modified BG/NBD.**")
+    assert "by 0.9 repeat purchases per customer" in en and "the lowest of the models compared" in en
+    assert "models within 1% of the lowest count as tied" in en
+    assert "the first of Pareto/NBD, modified BG/NBD, BG/NBD" in en
+    zh = clv_text.model_choice(clear, "zh")
+    assert "修正 BG/NBD" in zh and "规则" in zh and "Pareto/NBD、修正 BG/NBD、BG/NBD" in zh
+
+    tied = clv_text.model_choice(_comparison({"pareto_nbd": 1.005, "modified_bgnbd": 1.0, "bgnbd": 1.3}), "en")
+    assert tied.startswith("**The forecasts below use Pareto/NBD.**")
+    assert "within 1% of the lowest, as did modified BG/NBD, so the order decided" in tied
+
+    forced = clv_text.model_choice(_comparison({"bgnbd": 1.0}, rule="config"), "en")
+    assert "set in the config (`clv.model: bgnbd`)" in forced and "clv.model: auto" in forced
+
+
+def test_the_comparison_table_for_the_reader():
+    shown = clv_text.comparison_table(_comparison({"pareto_nbd": 1.2, "modified_bgnbd": 0.9, "bgnbd": 1.3}), "en")
+    assert list(shown.columns) == ["model", "mae", "total_error", "churn_auc", "one_time_p_alive", "chosen"]
+    assert shown["chosen"].tolist() == ["", "used", ""]
+    assert shown["total_error"].tolist() == [0.01] * 3
+
+
+def test_one_time_p_alive_by_days_since_purchase_is_a_plain_group_mean():
+    summary = pd.DataFrame({"customer_id": list("abcdefg"), "frequency": [0, 0, 0, 0, 0, 2, 0],
+                            "last_purchase": pd.to_datetime(["2025-12-20", "2025-11-15", "2025-11-01", "2025-03-01",
+                                                             "2024-06-01", "2025-12-30", "2025-12-01"])})
+    pred = pd.DataFrame({"customer_id": list("abcdefg"), "p_alive": [0.9, 0.7, 0.6, 0.3, 0.1, 1.0, 0.8]})
+    got = clv_models.one_time_p_alive(summary, pred, AS_OF)
+    # days since purchase: a 11, g 30, b 46, c 60, d 305, e 578 (f is a repeat buyer and left out)
+    assert got["days_since_purchase"].tolist() == ["0-30", "31-90", "181-365", "366+"]
+    assert got["customers"].tolist() == [2, 2, 1, 1]
+    assert got["mean_p_alive"].tolist() == pytest.approx([0.85, 0.65, 0.3, 0.1])
+    assert got["median_days"].tolist() == [20.5, 53.0, 305.0, 578.0]
+    seg = clv_models.one_time_p_alive(summary, pred, AS_OF,
+                                      segment=pd.Series(["New", "New", "Lost", "Lost", "Lost", "Champions", "New"],
+                                                        index=list("abcdefg")))
+    assert seg["segment"].tolist() == ["New", "Lost"]
+    assert seg["mean_p_alive"].tolist() == pytest.approx([(0.9 + 0.7 + 0.8) / 3, (0.6 + 0.3 + 0.1) / 3])
+
+
+# ------------------------------------------------------------------ on the bundled sample
+
+
+@pytest.fixture(scope="module")
+def sample_tx(cleaned_sample):
+    return cleaned_sample.data
+
+
+@pytest.fixture(scope="module")
+def compared(sample_tx):
+    return clv_models.compare(sample_tx, AS_OF, 180, 90, settings=clv.FitSettings(model="auto"))
+
+
+@pytest.fixture(scope="module")
+def final(sample_tx, compared):
+    summary = clv.summary(sample_tx, AS_OF)
+    fits = {m: clv.fit(summary, m) for m in {compared.chosen, "bgnbd"}}
+    return summary, {m: clv.predict(f, summary) for m, f in fits.items()}
+
+
+def test_the_sample_comparison_has_three_models_and_chooses_by_the_rule(compared):
+    tab = compared.table
+    assert set(tab["model"]) == {"bgnbd", "modified_bgnbd", "pareto_nbd"}
+    assert compared.rule == "auto" and compared.chosen == clv_models.choose(tab)
+    assert tab["chosen"].sum() == 1 and tab.loc[tab["chosen"], "model"].item() == compared.chosen
+    assert tab.loc[tab["chosen"], "mae"].item() <= tab["mae"].min() * 1.01
+    assert compared.validation.model_name == clv.MODELS[compared.chosen]
+    out = compared.export()
+    assert {"rule", "calibration_end", "time_unit"} <= set(out.columns) and out["calibration_end"].iloc[0] == "2025-07-04"
+
+
+def test_the_holdout_mae_is_the_mean_absolute_miss_per_customer(sample_tx, compared):
+    cal, hold, _ = clv.holdout_split(sample_tx, AS_OF, 180)
+    actual = cal["customer_id"].map(hold.groupby("customer_id").size()).fillna(0)
+    predicted = clv.expected_purchases(compared.calibration_fit, cal, 180 / 7)
+    row = compared.table.set_index("model").loc[compared.chosen]
+    assert row["mae"] == pytest.approx((predicted - actual).abs().mean())
+    assert row["error_pct"] == pytest.approx(100 * (predicted.sum() - actual.sum()) / actual.sum())
+    assert row["customers"] == len(cal)
+
+
+def test_bgnbd_holds_every_one_time_buyer_alive_the_others_do_not(compared, final):
+    # the reason the other two models exist: BG/NBD can only lose a customer after a repeat purchase
+    p = compared.table.set_index("model")["one_time_p_alive"]
+    assert p["bgnbd"] == pytest.approx(1.0)
+    assert p["modified_bgnbd"] < 0.9 and p["pareto_nbd"] < 0.9
+    summary, preds = final
+    one_time = summary["frequency"].to_numpy() == 0
+    assert preds["bgnbd"]["p_alive"][one_time].to_numpy() == pytest.approx(1.0)
+
+
+def test_the_chosen_models_p_alive_of_one_time_buyers_falls_with_recency(final, compared):
+    summary, preds = final
+    pred = preds[compared.chosen]
+    one_time = summary["frequency"].to_numpy() == 0
+    days = (pd.Timestamp(AS_OF) - summary["last_purchase"]).dt.days.to_numpy()
+    rho = spearmanr(days[one_time], pred["p_alive"].to_numpy()[one_time]).statistic
+    assert rho < -0.9  # for one-time buyers P(alive) depends on T alone, and falls with it
+    bands = clv_models.one_time_p_alive(summary, pred, AS_OF)
+    assert bands["mean_p_alive"].is_monotonic_decreasing
+    assert bands["mean_p_alive"].iloc[-1] < 0.9  # the oldest band, "Lost"-like customers
