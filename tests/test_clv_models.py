@@ -174,3 +174,50 @@ def test_the_chosen_models_p_alive_of_one_time_buyers_falls_with_recency(final, 
     bands = clv_models.one_time_p_alive(summary, pred, AS_OF)
     assert bands["mean_p_alive"].is_monotonic_decreasing
     assert bands["mean_p_alive"].iloc[-1] < 0.9  # the oldest band, "Lost"-like customers
+
+
+# ------------------------------------------------------------------ modified BG/NBD
+
+
+def simulate_modified_bgnbd(n, r, alpha, a, b, T, seed):
+    """Customers from the modified BG/NBD process: a chance to leave right after every purchase, the first included."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    k = 400
+    arrivals = np.cumsum(rng.exponential(1 / lam[:, None], (n, k)), axis=1)
+    assert (arrivals[:, -1] > T).all()
+    repeats = rng.geometric(p) - 1  # the first purchase is already a chance to leave
+    seen = (arrivals <= T) & (np.arange(1, k + 1)[None, :] <= repeats[:, None])
+    x = seen.sum(axis=1)
+    recency = np.where(x > 0, arrivals[np.arange(n), np.maximum(x - 1, 0)], 0.0)
+    return pd.DataFrame({"customer_id": np.arange(n).astype(str), "frequency": x, "recency": recency,
+                         "T": float(T), "monetary_value": np.where(x > 0, 20.0 + (np.arange(n) % 7), np.nan)})
+
+
+@pytest.fixture(scope="module")
+def modified_fit():
+    data = simulate_modified_bgnbd(20_000, r=0.5, alpha=5.0, a=1.0, b=4.0, T=52.0, seed=5)
+    return data, clv.fit(data, "modified_bgnbd")
+
+
+def test_the_modified_bgnbd_map_fit_recovers_simulated_parameters(modified_fit):
+    _, f = modified_fit
+    est = f.params
+    assert est["r"] == pytest.approx(0.5, rel=0.1)
+    assert est["alpha"] == pytest.approx(5.0, rel=0.15)
+    assert est["a"] / (est["a"] + est["b"]) == pytest.approx(0.2, rel=0.15)  # mean dropout probability
+    assert set(f.parameters()["model"]) == {"Modified BG/NBD", "Gamma-Gamma"}
+
+
+def test_modified_bgnbd_p_alive_and_churn_risk_follow_the_formulas(modified_fit):
+    data, f = modified_fit
+    d = data.head(200)
+    r, alpha, a, b = (f.params[k] for k in ("r", "alpha", "a", "b"))
+    x, tx, big_t = d["frequency"].to_numpy(), d["recency"].to_numpy(), d["T"].to_numpy()
+    alive = 1 / (1 + a / (b + x) * ((alpha + big_t) / (alpha + tx)) ** (r + x))  # Batislam et al. (2007), eq. 5
+    assert clv.p_alive(f, d) == pytest.approx(alive, rel=1e-9)
+    t = 13.0
+    quiet = 1 - alive + alive * ((alpha + big_t) / (alpha + big_t + t)) ** (r + x)
+    assert clv.prob_no_purchase(f, d, t) == pytest.approx(quiet, rel=1e-9)
+    assert alive[x == 0].max() < 1  # unlike BG/NBD, a one-time buyer may be gone
