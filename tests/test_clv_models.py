@@ -73,16 +73,16 @@ def _comparison(maes: dict, rule: str = "auto") -> clv_models.ModelComparison:
 def test_the_sentence_names_the_chosen_model_and_the_rule_in_both_languages():
     clear = _comparison({"pareto_nbd": 1.2, "modified_bgnbd": 0.9, "bgnbd": 1.3})
     en = clv_text.model_choice(clear, "en")
-    assert en.startswith("**The forecasts below use modified BG/NBD.**")
+    assert en.startswith("**The forecasts below use Modified BG/NBD.**")
     assert "by 0.9 repeat purchases per customer" in en and "the lowest of the models compared" in en
     assert "models within 1% of the lowest count as tied" in en
-    assert "the first of Pareto/NBD, modified BG/NBD, BG/NBD" in en
+    assert "the first of Pareto/NBD, Modified BG/NBD, BG/NBD" in en
     zh = clv_text.model_choice(clear, "zh")
-    assert "修正 BG/NBD" in zh and "规则" in zh and "Pareto/NBD、修正 BG/NBD、BG/NBD" in zh
+    assert zh.startswith("**以下预测使用 修正 BG/NBD**。") and "规则" in zh and "Pareto/NBD、修正 BG/NBD、BG/NBD" in zh
 
     tied = clv_text.model_choice(_comparison({"pareto_nbd": 1.005, "modified_bgnbd": 1.0, "bgnbd": 1.3}), "en")
     assert tied.startswith("**The forecasts below use Pareto/NBD.**")
-    assert "within 1% of the lowest, as did modified BG/NBD, so the order decided" in tied
+    assert "(MAE), tied with Modified BG/NBD (1), and it comes first in the order" in tied
 
     forced = clv_text.model_choice(_comparison({"bgnbd": 1.0}, rule="config"), "en")
     assert "set in the config (`clv.model: bgnbd`)" in forced and "clv.model: auto" in forced
@@ -100,12 +100,14 @@ def test_one_time_p_alive_by_days_since_purchase_is_a_plain_group_mean():
                             "last_purchase": pd.to_datetime(["2025-12-20", "2025-11-15", "2025-11-01", "2025-03-01",
                                                              "2024-06-01", "2025-12-30", "2025-12-01"])})
     pred = pd.DataFrame({"customer_id": list("abcdefg"), "p_alive": [0.9, 0.7, 0.6, 0.3, 0.1, 1.0, 0.8]})
-    got = clv_models.one_time_p_alive(summary, pred, AS_OF)
-    # days since purchase: a 11, g 30, b 46, c 60, d 305, e 578 (f is a repeat buyer and left out)
-    assert got["days_since_purchase"].tolist() == ["0-30", "31-90", "181-365", "366+"]
-    assert got["customers"].tolist() == [2, 2, 1, 1]
-    assert got["mean_p_alive"].tolist() == pytest.approx([0.85, 0.65, 0.3, 0.1])
-    assert got["median_days"].tolist() == [20.5, 53.0, 305.0, 578.0]
+    got = clv_models.one_time_p_alive(summary, pred, AS_OF, bands=3)
+    # days since purchase: a 11, g 30, b 46, c 60, d 305, e 578 (f is a repeat buyer and left out);
+    # three bands of equal size: the two most recent, the next two, the two oldest
+    assert got["days_since_purchase"].tolist() == ["11-30", "46-60", "305-578"]
+    assert got["customers"].tolist() == [2, 2, 2]
+    assert got["mean_p_alive"].tolist() == pytest.approx([0.85, 0.65, 0.2])
+    assert got["median_days"].tolist() == [20.5, 53.0, 441.5]
+    assert len(clv_models.one_time_p_alive(summary, pred, AS_OF)) == 5  # five bands by default (6 one-time buyers)
     seg = clv_models.one_time_p_alive(summary, pred, AS_OF,
                                       segment=pd.Series(["New", "New", "Lost", "Lost", "Lost", "Champions", "New"],
                                                         index=list("abcdefg")))

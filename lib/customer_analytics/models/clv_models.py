@@ -60,8 +60,8 @@ PREFERENCE = ("pareto_nbd", "modified_bgnbd", "bgnbd")
 TIE_TOLERANCE = 0.01
 COMPARISON_COLUMNS = ["model", "model_name", "customers", "mae", "error_pct", "churn_auc", "one_time_p_alive",
                       "chosen"]
-#: Days since the (only) purchase, for the one-time buyers' P(alive) by recency band: (0, 30], (30, 90], ...
-RECENCY_BANDS = (0, 30, 90, 180, 365, np.inf)
+#: The one-time buyers' P(alive) by recency: this many bands of about equal size by days since the purchase.
+RECENCY_BANDS = 5
 
 
 @dataclass
@@ -164,14 +164,20 @@ def compare(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180
     return ModelComparison(table, chosen, AUTO if s.model == AUTO else "config", v, fits[chosen])
 
 
-def band_label(lo: float, hi: float) -> str:
-    """A band of days, right-closed: (0, 30] is "0-30", (30, 90] "31-90", (365, inf) "366+"."""
-    first = 0 if lo == 0 else int(lo) + 1
-    return f"{first}+" if np.isinf(hi) else f"{first}-{int(hi)}"
+def recency_bands(days: pd.Series, bands: int = RECENCY_BANDS) -> pd.Series:
+    """Each value's band: ``bands`` groups of about equal size (quantiles), labelled by their days, e.g. "31-90".
+
+    Equal-size bands follow the data: a shop whose one-time buyers all bought 15 to 18 months
+    ago still gets several bands. Equal values stay in one band, so there may be fewer bands.
+    """
+    codes = pd.qcut(days.rank(method="min"), int(bands), labels=False, duplicates="drop") if len(days) else days
+    span = days.groupby(codes).agg(["min", "max"])
+    names = {c: f"{int(lo)}" if lo == hi else f"{int(lo)}-{int(hi)}" for c, (lo, hi) in span.iterrows()}
+    return codes.map(names)
 
 
 def one_time_p_alive(data: pd.DataFrame, pred: pd.DataFrame, as_of: str | pd.Timestamp, *,
-                     segment: pd.Series | None = None, bands: tuple[float, ...] = RECENCY_BANDS) -> pd.DataFrame:
+                     segment: pd.Series | None = None, bands: int = RECENCY_BANDS) -> pd.DataFrame:
     """Mean P(alive) of the one-time buyers (frequency 0), by days since their purchase or by segment.
 
     Parameters
@@ -184,12 +190,13 @@ def one_time_p_alive(data: pd.DataFrame, pred: pd.DataFrame, as_of: str | pd.Tim
         The date the days since the purchase are counted to (the summary's ``as_of``).
     segment : Series, optional
         Segment per customer_id (e.g. the RFM segment name). Given: one row per segment, ordered by
-        the median days since the purchase; else one row per band of ``bands`` (days, right-closed).
+        the median days since the purchase; else one row per band of days since the purchase
+        (:func:`recency_bands`: ``bands`` bands of about equal size).
 
     Returns
     -------
     DataFrame
-        ``segment`` or ``days_since_purchase`` (the band, e.g. "31-90", "366+"), ``customers``,
+        ``segment`` or ``days_since_purchase`` (the band's first and last day, e.g. "31-90"), ``customers``,
         ``median_days`` (median days since the purchase) and ``mean_p_alive``.
     """
     d = data[["customer_id", "frequency", "last_purchase"]].merge(pred[["customer_id", "p_alive"]], on="customer_id")
@@ -201,8 +208,7 @@ def one_time_p_alive(data: pd.DataFrame, pred: pd.DataFrame, as_of: str | pd.Tim
         d[key] = d["customer_id"].astype(str).map(segment.set_axis(segment.index.astype(str))).fillna("").to_numpy()
     else:
         key = "days_since_purchase"
-        labels = [band_label(lo, hi) for lo, hi in zip(bands[:-1], bands[1:], strict=True)]
-        d[key] = pd.cut(d["days"], list(bands), labels=labels, right=True, include_lowest=True)
+        d[key] = recency_bands(d["days"], bands).to_numpy()
     out = d.groupby(key, observed=True).agg(customers=("customer_id", "size"), median_days=("days", "median"),
                                             mean_p_alive=("p_alive", "mean")).reset_index()
     return out.sort_values("median_days", kind="stable").reset_index(drop=True)

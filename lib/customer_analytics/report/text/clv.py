@@ -98,7 +98,7 @@ def parameters_for_reader(params: pd.DataFrame, unit: str) -> pd.DataFrame:
 
 
 def model_name(model: str, language: str = "en") -> str:
-    """A purchase model's name in ``language`` (catalog ``nb05.model_<code>``; the code's English name otherwise)."""
+    """A purchase model's name in ``language``: catalog ``nb05.model_<code>``, else its name in ``clv.MODELS`` (Pareto/NBD, the same in every language)."""
     key = f"nb05.model_{model}"
     return t(key, language) if has(key, language) else MODELS.get(model, str(model))
 
@@ -118,8 +118,9 @@ def model_choice(c: ModelComparison, language: str = "en") -> str:
     near = row.index[(row["mae"] <= row["mae"].min() * (1 + TIE_TOLERANCE) + 1e-12) & (row.index != c.chosen)]
     order = t("nb05.choice_sep", language).join(model_name(m, language) for m in PREFERENCE)
     if len(near):
-        others = t("nb05.choice_and", language).join(model_name(m, language) for m in near)
-        how = t("nb05.choice_tied", language, mae=fmt_number(mae), others=others, tolerance=fmt_share(TIE_TOLERANCE, 0))
+        others = t("nb05.choice_and", language).join(f"{model_name(m, language)} ({fmt_number(row.loc[m, 'mae'])})"
+                                                      for m in near)
+        how = t("nb05.choice_tied", language, mae=fmt_number(mae), others=others)
     else:
         how = t("nb05.choice_best", language, mae=fmt_number(mae))
     return (t("nb05.choice_lead", language, model=name) + how
