@@ -82,6 +82,8 @@ def test_05_with_pareto_nbd_in_days_states_its_unit_and_updates_the_export(tmp_p
     out = run("05_clv_churn", tmp_path, period_end="2025-12-31", settings={"clv": {
         "model": "pareto_nbd", "time_unit": "days", "holdout_days": 120, "horizon_days": 60}})
     assert "Pareto/NBD (MAP, flat priors, time unit days)" in out
+    assert "Purchase model pareto_nbd (config)" in out  # set in the config: only that model is fitted
+    assert (tmp_path / "tables" / "clv_model_comparison.csv").read_text().count("\n") == 2
     assert "Calibration: up to 2025-09-02; holdout: 120 days" in out
     params = (tmp_path / "tables" / "clv_parameters.csv").read_text().splitlines()
     assert params[1].startswith("Pareto/NBD,r,") and params[1].endswith(",")  # a shape: no unit

@@ -93,3 +93,11 @@ def test_the_detector_flags_english_prose_and_lets_codes_and_data_pass():
             "United Kingdom k-means</p></body></html>")
     found = english_words(html, {"United", "Kingdom"})
     assert [f.split(" in ")[0] for f in found] == ["'The'", "'input'", "'holds'", "'lines'"]
+
+
+def test_the_zh_clv_page_names_the_purchase_model_used_and_the_rule(zh_report):
+    html = (zh_report / "2025-12" / "05_clv_churn.html").read_text(encoding="utf-8")
+    text = visible_soup(html).get_text(" ", strip=True)
+    assert "选用哪个购买模型" in text and "每位客户的留出期误差（MAE）" in text and "只买过一次的客户的平均存活概率" in text
+    assert "以下预测使用" in text and "规则：MAE 最低者胜出" in text and "Pareto/NBD、修正 BG/NBD、BG/NBD" in text
+    assert "只买过一次的客户：沉默越久，P(alive) 越低" in text and "距购买的天数" in text

@@ -146,6 +146,14 @@ def test_clv_report_shows_the_holdout_checks_and_the_at_risk_list(scenario):
     assert "repeat purchases in the holdout" in html and "Predicted repeat purchases" in html
     assert "ROC AUC" in html and "recency" in html and "logistic" in html
     assert "high-value customers at risk" in html
+    # the three purchase models on the holdout, the one used and the rule in one sentence
+    assert "Holdout error per customer (MAE)" in html and "Mean P(alive), one-time buyers" in html
+    assert "The forecasts below use " in html and "The rule: the lowest MAE wins" in html
+    comparison = pd.read_csv(scenario["final"] / "tables" / "clv_model_comparison.csv")
+    assert set(comparison["model"]) == {"bgnbd", "modified_bgnbd", "pareto_nbd"} and comparison["chosen"].sum() == 1
+    assert comparison.set_index("model").loc["bgnbd", "one_time_p_alive"] == 1  # why the other two exist
+    bands = pd.read_csv(scenario["final"] / "tables" / "clv_one_time_by_recency.csv")
+    assert "One-time buyers: P(alive) falls with the silence" in html and bands["mean_p_alive"].iloc[-1] < 0.9
     header = (scenario["final"] / "customers.csv").read_text().splitlines()[0].split(",")
     assert {"p_alive", "expected_purchases", "churn_risk", "clv", "cluster"} <= set(header)
     params = (scenario["final"] / "tables" / "clv_parameters.csv").read_text().splitlines()

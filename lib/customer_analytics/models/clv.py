@@ -1,4 +1,4 @@
-"""Predicted customer lifetime value and churn risk (BG/NBD or Pareto/NBD + Gamma-Gamma).
+"""Predicted customer lifetime value and churn risk (BG/NBD, modified BG/NBD or Pareto/NBD + Gamma-Gamma).
 
 The models are the standard ones for non-contractual customers ("buy till you die"):
 
@@ -6,6 +6,9 @@ The models are the standard ones for non-contractual customers ("buy till you di
   *alive*, a customer buys at a steady personal rate (Poisson, rates Gamma(r, alpha) across
   customers); after each purchase they may leave for good with a personal probability
   (Beta(a, b) across customers). Nobody announces that they left, so "alive" is a probability.
+- **Modified BG/NBD** (Batislam, Denizel & Filiztekin 2007), option ``model="modified_bgnbd"``:
+  BG/NBD with one more chance to leave, right after the first purchase, so a one-time buyer can
+  be gone too; same parameters r, alpha, a, b.
 - **Pareto/NBD** (Schmittlein, Morrison & Colombo 1987), option ``model="pareto_nbd"``: the
   same purchase rates, but customers may leave at any moment (exponential lifetimes, rates
   Gamma(s, beta)).
@@ -13,6 +16,9 @@ The models are the standard ones for non-contractual customers ("buy till you di
   purchase varies around a personal mean (Gamma(p, nu)); the personal means vary across
   customers (nu ~ Gamma(q, gamma)). It is fitted on the repeat buyers' mean repeat spend and
   assumes spend is independent of purchase frequency.
+
+Which purchase model a report uses is chosen on the holdout (``clv.model: auto``, the rule is in
+:mod:`customer_analytics.models.clv_models`) or set in the config.
 
 The models are fitted with pymc-marketing. By default the fit is the maximum a posteriori
 (``method="map"``) with flat priors on every parameter, which is the maximum-likelihood
@@ -22,9 +28,9 @@ and b = 2.09 instead of the published 0.793 and 2.426 (r and alpha barely move),
 not used for the point estimates. ``method="mcmc"`` samples the
 posterior with NUTS and gives credible intervals for the parameters. Sampling needs proper priors
 for the purchase model: with flat priors on a and b the posterior is improper (a and b drift to
-infinity along a constant a / (a + b)), so MCMC uses pymc-marketing's default priors for BG/NBD
-(r ~ Weibull(2, 1), alpha ~ Weibull(2, 10), a / (a + b) ~ Uniform(0, 1), a + b ~ Pareto(1, 1)) and
-for Pareto/NBD; Gamma-Gamma keeps flat priors. Its point estimates (posterior means) can therefore
+infinity along a constant a / (a + b)), so MCMC uses pymc-marketing's default priors for BG/NBD and
+modified BG/NBD (the same for both: r ~ Weibull(2, 1), alpha ~ Weibull(2, 10), a / (a + b) ~ Uniform(0, 1),
+a + b ~ Pareto(1, 1)) and for Pareto/NBD; Gamma-Gamma keeps flat priors. Its point estimates (posterior means) can therefore
 differ from the MAP ones.
 
 Summary definitions (one row per customer, computed from the clean transactions as of
@@ -53,9 +59,11 @@ and is stated in every table this module writes. Horizons are given in days and 
 
 Per-customer predictions (:func:`predict`):
 
-- **p_alive**: the probability that the customer has not left (one-time buyers under BG/NBD
-  always have p_alive = 1, because in that model customers can only leave right after a
-  repeat purchase: a one-time buyer has had no chance to leave yet);
+- **p_alive**: the probability that the customer has not left (has not stopped buying for good),
+  given their frequency, recency and T. One-time buyers under BG/NBD always have p_alive = 1,
+  because in that model customers can only leave right after a repeat purchase: a one-time buyer
+  has had no chance to leave yet. Modified BG/NBD and Pareto/NBD let them leave, so their
+  p_alive falls the longer they stay silent;
 - **expected_purchases**: expected number of purchases in the next ``horizon_days``;
 - **churn_risk**: the probability of no purchase at all in the next ``horizon_days``;
 - **clv**: expected spend per purchase (Gamma-Gamma) times expected purchases, month by
@@ -85,9 +93,10 @@ from customer_analytics.models.clv_summary import (  # noqa: F401  (the summary 
 )
 
 MONTH_DAYS = 30.0
-MODELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
+MODELS = {"bgnbd": "BG/NBD", "modified_bgnbd": "Modified BG/NBD", "pareto_nbd": "Pareto/NBD"}
 METHODS = ("map", "mcmc")
-PURCHASE_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "pareto_nbd": ("r", "alpha", "s", "beta")}
+PURCHASE_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "modified_bgnbd": ("r", "alpha", "a", "b"),
+                   "pareto_nbd": ("r", "alpha", "s", "beta")}
 SPEND_PARAMS = ("p", "q", "v")
 MIN_REPEAT_BUYERS = 10  # Gamma-Gamma needs some repeat buyers with a positive mean spend
 FREQUENCY_BUCKETS = 8   # 0, 1, ..., 6, 7+
@@ -120,8 +129,14 @@ def _quiet_imports():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pymc_extras.prior import Prior
-        from pymc_marketing.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel
-    return Prior, BetaGeoModel, ParetoNBDModel, GammaGammaModel
+        from pymc_marketing.clv import (
+            BetaGeoModel,
+            GammaGammaModel,
+            ModifiedBetaGeoModel,
+            ParetoNBDModel,
+        )
+    classes = {"bgnbd": BetaGeoModel, "modified_bgnbd": ModifiedBetaGeoModel, "pareto_nbd": ParetoNBDModel}
+    return Prior, classes, GammaGammaModel
 
 
 def check_summary(data: pd.DataFrame, min_customers: int = 50) -> None:
@@ -177,19 +192,20 @@ def _fit_kwargs(method: str, seed: int, draws: int, chains: int) -> dict:
 
 def fit_purchase_model(data: pd.DataFrame, model: str = "bgnbd", method: str = "map", seed: int = 42, *,
                        draws: int = 1000, chains: int = 2):
-    """Fit BG/NBD (``model="bgnbd"``) or Pareto/NBD (``"pareto_nbd"``).
+    """Fit BG/NBD (``model="bgnbd"``), modified BG/NBD (``"modified_bgnbd"``) or Pareto/NBD (``"pareto_nbd"``).
 
     ``method="map"``: flat priors, so the maximum-likelihood estimate. ``"mcmc"``: NUTS with
     pymc-marketing's default (proper) priors, because with flat priors the posterior is improper.
     Returns the fitted pymc-marketing model.
     """
     if model not in MODELS:
-        raise ConfigError(f"clv.model must be one of {', '.join(MODELS)}, got {model!r}")
+        raise ConfigError(f"clv.model must be one of {', '.join(MODELS)} here (auto is resolved by "
+                          f"customer_analytics.models.clv_models.compare), got {model!r}")
     if method not in METHODS:
         raise ConfigError(f"clv.method must be one of {', '.join(METHODS)}, got {method!r}")
-    Prior, BetaGeoModel, ParetoNBDModel, _ = _quiet_imports()
+    Prior, classes, _ = _quiet_imports()
     d = data[["customer_id", "frequency", "recency", "T"]].reset_index(drop=True)
-    cls = BetaGeoModel if model == "bgnbd" else ParetoNBDModel
+    cls = classes[model]
     # MAP: flat priors (maximum likelihood); MCMC: the package's proper default priors (see module docstring)
     m = cls(model_config={k: Prior("HalfFlat") for k in PURCHASE_PARAMS[model]}) if method == "map" else cls()
     with warnings.catch_warnings():
@@ -201,7 +217,7 @@ def fit_purchase_model(data: pd.DataFrame, model: str = "bgnbd", method: str = "
 def fit_spend_model(data: pd.DataFrame, method: str = "map", seed: int = 42, *, draws: int = 1000, chains: int = 2):
     """Fit Gamma-Gamma with flat priors on repeat buyers' mean repeat spend (checked by :func:`check_spend`)."""
     check_spend(data)
-    Prior, _, _, GammaGammaModel = _quiet_imports()
+    Prior, _, GammaGammaModel = _quiet_imports()
     d = data[["customer_id", "monetary_value", "frequency"]].reset_index(drop=True)
     m = GammaGammaModel(model_config={k: Prior("HalfFlat") for k in ("p", "q", "v")})
     with warnings.catch_warnings():
@@ -271,8 +287,9 @@ class FitSettings:
 
     Attributes
     ----------
-    model : {'bgnbd', 'pareto_nbd'}
-        The purchase model.
+    model : {'bgnbd', 'modified_bgnbd', 'pareto_nbd'}
+        The purchase model (the config's ``auto`` is resolved before fitting, see
+        :mod:`customer_analytics.models.clv_models`).
     method : {'map', 'mcmc'}
         Maximum a posteriori with flat priors, or NUTS sampling with proper priors.
     time_unit : {'days', 'weeks'}
@@ -370,9 +387,12 @@ def p_alive(f: ClvFit, data: pd.DataFrame) -> np.ndarray:
 def prob_no_purchase(f: ClvFit, data: pd.DataFrame, t: float) -> np.ndarray:
     """Churn risk: probability of no purchase in the next ``t`` time units.
 
-    BG/NBD: customers leave only at a purchase, so no purchase means "already gone" or "alive and
-    buying nothing": 1 - P(alive) + P(alive) ((alpha + T) / (alpha + T + t))^(r + x), averaged
-    over the posterior draws. Pareto/NBD: pymc-marketing's P(N(t) = 0).
+    BG/NBD and modified BG/NBD: customers leave only at a purchase (modified BG/NBD: also right
+    after the first), so a customer alive at T cannot leave before their next purchase, and no
+    purchase means "already gone" or "alive and buying nothing":
+    1 - P(alive) + P(alive) ((alpha + T) / (alpha + T + t))^(r + x) (the purchase rate given
+    alive is Gamma(r + x, alpha + T) in both), averaged over the posterior draws. Pareto/NBD:
+    pymc-marketing's P(N(t) = 0).
     """
     if f.model == "pareto_nbd":
         return _per_customer(f.purchase_model.expected_purchase_probability(

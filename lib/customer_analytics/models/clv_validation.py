@@ -190,6 +190,83 @@ def beats_recency(auc: pd.DataFrame) -> bool:
     return bool(len(rec) and rec["model_minus_this_low"].iloc[0] > 0)
 
 
+@dataclass
+class Holdout:
+    """The calibration customers, what they did in the holdout, and the churn baselines' scores.
+
+    Built once by :func:`holdout` and shared by every model checked on it
+    (:func:`check_fit`, :func:`customer_analytics.models.clv_models.compare`).
+
+    Attributes
+    ----------
+    cal : DataFrame
+        The BTYD summary as of ``cal_end`` (:func:`customer_analytics.models.clv.summary`).
+    cal_end, as_of : Timestamp
+        The calibration end and the end of the holdout.
+    holdout_days, churn_days : int
+        The holdout length, and the first days of it in which "no purchase" counts as churn.
+    time_unit : str
+        The unit of recency and T.
+    counts : ndarray
+        Each calibration customer's repeat purchases in the holdout.
+    churned : ndarray of bool
+        No purchase in the first ``churn_days`` days of the holdout.
+    baselines : DataFrame
+        The recency and logistic churn scores (:func:`churn_baselines`).
+    """
+
+    cal: pd.DataFrame
+    cal_end: pd.Timestamp
+    as_of: pd.Timestamp
+    holdout_days: int
+    churn_days: int
+    time_unit: str
+    counts: np.ndarray
+    churned: np.ndarray
+    baselines: pd.DataFrame
+
+    @property
+    def holdout_units(self) -> float:
+        """The holdout length in the time unit."""
+        return int(self.holdout_days) / TIME_UNITS[self.time_unit]
+
+    @property
+    def churn_units(self) -> float:
+        """The churn window in the time unit."""
+        return int(self.churn_days) / TIME_UNITS[self.time_unit]
+
+
+def holdout(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180, horizon_days: int = 90, *,
+            time_unit: str = "weeks", seed: int = 42) -> Holdout:
+    """Split at ``as_of - holdout_days``: the calibration summary, the holdout counts, churn truth and baselines.
+
+    Churn is "no purchase in the first ``min(horizon_days, holdout_days)`` days of the holdout".
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    _unit_days(time_unit)
+    cal, hold, cal_end = holdout_split(tx, as_of, holdout_days, time_unit)
+    counts = cal["customer_id"].map(hold.groupby("customer_id").size()).fillna(0).to_numpy()
+    h = min(int(horizon_days), int(holdout_days))
+    early = hold[hold["day"] <= cal_end + pd.Timedelta(days=h)]
+    churned = ~cal["customer_id"].isin(early["customer_id"]).to_numpy()
+    base = churn_baselines(tx, cal, cal_end, h, seed=seed)
+    return Holdout(cal, cal_end, as_of, int(holdout_days), h, time_unit, counts, churned, base)
+
+
+def check_fit(h: Holdout, tx: pd.DataFrame, f: ClvFit, seed: int = 42) -> Validation:
+    """The holdout checks of ``f``, a model fitted on ``h.cal`` (see :func:`validate`)."""
+    cal = h.cal
+    pred = expected_purchases(f, cal, h.holdout_units)
+    totals = pd.DataFrame({"customers": [len(cal)], "actual": [float(h.counts.sum())],
+                           "predicted": [float(pred.sum())]})
+    totals["error_pct"] = 100 * (totals["predicted"] - totals["actual"]) / totals["actual"].where(totals["actual"] > 0)
+    scores = {MODELS[f.model]: prob_no_purchase(f, cal, h.churn_units),
+              "recency": h.baselines["recency"].to_numpy(), "logistic": h.baselines["logistic"].to_numpy()}
+    auc = auc_table(h.churned, scores, seed)
+    return Validation(h.cal_end, h.as_of, h.time_unit, totals, frequency_buckets(cal, h.counts, pred),
+                      tracking(f, tx, cal, h.cal_end, as_of=h.as_of), auc, h.churn_days, MODELS[f.model])
+
+
 def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 180, horizon_days: int = 90, *,
              settings: FitSettings | None = None) -> tuple[Validation, ClvFit]:
     """Refit on the data up to ``as_of - holdout_days`` and compare its predictions with the holdout.
@@ -203,25 +280,10 @@ def validate(tx: pd.DataFrame, as_of: str | pd.Timestamp, holdout_days: int = 18
     its defaults); its seed also drives the logistic baseline and the bootstrap of the AUCs.
     ``tx`` is a frame or an ibis table of clean transactions: every pass over the lines runs in its
     engine (:func:`customer_analytics.models.clv.summary`), only per-customer rows come back.
+    The comparison of the three purchase models on the same holdout is
+    :func:`customer_analytics.models.clv_models.compare`.
     """
     s = settings if settings is not None else FitSettings()
-    model, time_unit, seed = s.model, s.time_unit, s.seed
-    as_of = pd.Timestamp(as_of).normalize()
-    unit = _unit_days(time_unit)
-    cal, hold, cal_end = holdout_split(tx, as_of, holdout_days, time_unit)
-    f = fit(cal, **asdict(s))
-    t_hold = int(holdout_days) / unit
-    counts = cal["customer_id"].map(hold.groupby("customer_id").size()).fillna(0).to_numpy()
-    pred = expected_purchases(f, cal, t_hold)
-    totals = pd.DataFrame({"customers": [len(cal)], "actual": [float(counts.sum())], "predicted": [float(pred.sum())]})
-    totals["error_pct"] = 100 * (totals["predicted"] - totals["actual"]) / totals["actual"].where(totals["actual"] > 0)
-    h = min(int(horizon_days), int(holdout_days))
-    early = hold[hold["day"] <= cal_end + pd.Timedelta(days=h)]
-    churned = ~cal["customer_id"].isin(early["customer_id"]).to_numpy()
-    base = churn_baselines(tx, cal, cal_end, h, seed=seed)
-    scores = {MODELS[model]: prob_no_purchase(f, cal, h / unit), "recency": base["recency"].to_numpy(),
-              "logistic": base["logistic"].to_numpy()}
-    auc = auc_table(churned, scores, seed)
-    v = Validation(cal_end, as_of, time_unit, totals, frequency_buckets(cal, counts, pred),
-                   tracking(f, tx, cal, cal_end, as_of=as_of), auc, h, MODELS[model])
-    return v, f
+    h = holdout(tx, as_of, holdout_days, horizon_days, time_unit=s.time_unit, seed=s.seed)
+    f = fit(h.cal, **asdict(s))
+    return check_fit(h, tx, f, s.seed), f

@@ -238,7 +238,7 @@ class ReportSection(_Section):
 
 class ClvSection(_Section):
     time_unit: Literal["days", "weeks"]
-    model: Literal["bgnbd", "pareto_nbd"]
+    model: Literal["auto", "bgnbd", "modified_bgnbd", "pareto_nbd"]
     method: Literal["map", "mcmc"]
     horizon_days: Days
     clv_months: Annotated[int, Field(ge=1, le=120)]

@@ -1,12 +1,13 @@
-"""CLV and churn in words: churn-score names, the AUC verdict, column headers and the holdout tables."""
+"""CLV and churn in words: the model choice, churn-score names, the AUC verdict, column headers and the holdout tables."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from customer_analytics.models.clv import list_limit
+from customer_analytics.models.clv import MODELS, list_limit
+from customer_analytics.models.clv_models import AUTO, PREFERENCE, TIE_TOLERANCE, ModelComparison
 from customer_analytics.models.clv_validation import Validation, beats_recency
-from customer_analytics.report.formatting import fmt_int
+from customer_analytics.report.formatting import fmt_int, fmt_number, fmt_share
 from customer_analytics.report.i18n import catalog, has, t
 
 #: What to do with a high-value customer at risk (the ``action`` of the at-risk table, ``clv_action``).
@@ -94,3 +95,46 @@ def parameters_for_reader(params: pd.DataFrame, unit: str) -> pd.DataFrame:
     shapes and Gamma-Gamma's p, q and v describe spend, so their unit cell stays empty.
     """
     return params.assign(time_unit=params["time_unit"].mask(params["time_unit"].ne(""), unit))
+
+
+def model_name(model: str, language: str = "en") -> str:
+    """A purchase model's name in ``language``: catalog ``nb05.model_<code>``, else its name in ``clv.MODELS`` (Pareto/NBD, the same in every language)."""
+    key = f"nb05.model_{model}"
+    return t(key, language) if has(key, language) else MODELS.get(model, str(model))
+
+
+def model_choice(c: ModelComparison, language: str = "en") -> str:
+    """Which purchase model the report uses and by what rule, in words (Markdown).
+
+    With ``clv.model: auto``: the chosen model, its holdout MAE, whether it won outright or by
+    the order among models tied within :data:`customer_analytics.models.clv_models.TIE_TOLERANCE`,
+    and the rule. With one model set in the config: that it was set there.
+    """
+    name = model_name(c.chosen, language)
+    if c.rule != AUTO:
+        return t("nb05.choice_config", language, model=name, code=c.chosen)
+    row = c.table.set_index("model")
+    mae = float(row.loc[c.chosen, "mae"])
+    near = row.index[(row["mae"] <= row["mae"].min() * (1 + TIE_TOLERANCE) + 1e-12) & (row.index != c.chosen)]
+    order = t("nb05.choice_sep", language).join(model_name(m, language) for m in PREFERENCE)
+    if len(near):
+        others = t("nb05.choice_and", language).join(f"{model_name(m, language)} ({fmt_number(row.loc[m, 'mae'])})"
+                                                      for m in near)
+        how = t("nb05.choice_tied", language, mae=fmt_number(mae), others=others)
+    else:
+        how = t("nb05.choice_best", language, mae=fmt_number(mae))
+    return (t("nb05.choice_lead", language, model=name) + how
+            + t("nb05.choice_rule", language, tolerance=fmt_share(TIE_TOLERANCE, 0), order=order))
+
+
+def comparison_table(c: ModelComparison, language: str = "en") -> pd.DataFrame:
+    """The model comparison as a report table: model in words, MAE, total error (a fraction), AUC, P(alive), chosen.
+
+    Raw values (formatting is the report's job); ``total_error`` is ``error_pct`` / 100 and ``chosen``
+    the catalog's word for the chosen model (empty for the others).
+    """
+    tab = c.table
+    return pd.DataFrame({"model": tab["model"].map(lambda m: model_name(m, language)), "mae": tab["mae"],
+                         "total_error": tab["error_pct"] / 100, "churn_auc": tab["churn_auc"],
+                         "one_time_p_alive": tab["one_time_p_alive"],
+                         "chosen": tab["chosen"].map({True: t("nb05.chosen_yes", language), False: ""})})
