@@ -215,3 +215,20 @@ def growth_accounting(tx, as_of, *, con=None) -> pd.DataFrame:
     out["quick_ratio"] = ((out["new"] + out["resurrected"]) / out["churned"].where(out["churned"] > 0)).astype(float)
     out["month"] = month_label(out["m"]).to_numpy()
     return out[GROWTH_COLUMNS]
+
+
+def retention_at(cohorts: pd.DataFrame, months_since: int) -> float:
+    """Mean share of a cohort active ``months_since`` months after its first, over the cohorts that have
+    that month behind them (the cohort month itself excluded when it is the current month); NaN if none."""
+    cells = cohorts[cohorts["months_since"] == int(months_since)]
+    return float(cells["share"].mean()) if len(cells) else float("nan")
+
+
+def latest_cohort(cohorts: pd.DataFrame) -> pd.Series | None:
+    """The latest cohort with its month 1 behind it: cohort, customers (its size) and share in month 1."""
+    cells = cohorts[cohorts["months_since"] == 1]
+    if not len(cells):
+        return None
+    row = cells.iloc[-1]
+    size = cohorts.loc[(cohorts["cohort"] == row["cohort"]) & (cohorts["months_since"] == 0), "customers"].iloc[0]
+    return pd.Series({"cohort": row["cohort"], "customers": int(size), "share": float(row["share"])})

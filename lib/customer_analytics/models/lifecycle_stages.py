@@ -47,6 +47,7 @@ customer's net revenue to date.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import ibis
 import numpy as np
@@ -158,6 +159,18 @@ def lifecycle_stages(tx, as_of, period: str | None = None, settings: dict | None
     out["period_revenue"] = out["period_cents"].fillna(0).astype("int64") / 100
     out["stage"] = assign_stages(out, start, s)
     return out.sort_values("customer_id")[STAGE_COLUMNS].reset_index(drop=True)
+
+
+def stages_before(tx, period: str, settings: dict | None = None, *, con=None) -> tuple[str, pd.DataFrame]:
+    """The month before ``period`` ('YYYY-MM') and every customer's stage at its last day, from the same
+    lines (back-dated: later lines are never seen); no rows when nobody had bought by then."""
+    prev = pd.Period(period, freq="M") - 1
+    con, t = lifecycle.lines_table(tx, con)
+    end = prev.end_time.normalize()
+    lines = lifecycle.dated_lines(t, end)
+    if con.execute(lines.filter(lines.sale).count()) == 0:
+        return str(prev), pd.DataFrame({c: pd.Series(dtype="object") for c in STAGE_COLUMNS})
+    return str(prev), lifecycle_stages(t, end, str(prev), settings, con=con)
 
 
 def assign_stages(c: pd.DataFrame, start, s: dict) -> np.ndarray:
@@ -310,3 +323,25 @@ def primary_alert(alert_table: pd.DataFrame) -> pd.DataFrame:
     order = alert_table["alert"].map({code: i for i, code in enumerate(ALERTS)})
     first = alert_table.assign(_o=order).sort_values(["customer_id", "_o"]).drop_duplicates("customer_id")
     return first[["customer_id", "alert"]].reset_index(drop=True)
+
+
+def previous_customers(path) -> pd.DataFrame | None:
+    """Last month's published ``customers.csv`` (ids as text), or None when there is no such file."""
+    if path is None or not Path(path).is_file():
+        return None
+    return pd.read_csv(path, dtype={"customer_id": str, "segment_code": str}, keep_default_na=False,
+                       na_values={"clv": [""]})
+
+
+def headlines(growth: pd.DataFrame, summary: pd.DataFrame, alert_lists: Alerts) -> dict:
+    """The figures the report index shows per period: the last month's growth accounting (quick_ratio None
+    when undefined), customers per stage (``stage_<code>``) and per alert list (``alert_<code>``; value_drop
+    None when not checked)."""
+    last = growth.iloc[-1]
+    q = last["quick_ratio"]
+    out = {"quick_ratio": None if pd.isna(q) else round(float(q), 4), "active": int(last["active"]),
+           "new": int(last["new"]), "resurrected": int(last["resurrected"]), "churned": int(last["churned"])}
+    out |= {f"stage_{k}": int(v) for k, v in summary.set_index("stage")["customers"].items()}
+    counts = alert_lists.summary().set_index("alert")["customers"]
+    out |= {f"alert_{k}": (None if pd.isna(v) else int(v)) for k, v in counts.items()}
+    return out

@@ -19,7 +19,7 @@ from customer_analytics.models import cleaning
 from customer_analytics.pipeline import context
 from customer_analytics.pipeline.run_folder import rel
 
-NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
+NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle"]
 KERNEL_NAME = "customer-analytics"
 
 
