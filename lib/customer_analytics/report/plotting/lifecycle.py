@@ -42,13 +42,14 @@ def plot_cohort_heatmap(cohorts: pd.DataFrame, ax=None, *, value: str = "share",
     top = float(np.nanquantile(later, 0.95)) if np.isfinite(later).any() else 1.0
     data = np.ma.masked_invalid(m.to_numpy(dtype=float))
     image = ax.imshow(data, aspect="auto", cmap="Blues", vmin=0, vmax=max(top, 0.01), interpolation="nearest")
+    ax.grid(False)
     ax.set_yticks(np.arange(len(m)), m.index)
     step = max(1, len(m.columns) // 12)
     ax.set_xticks(np.arange(0, len(m.columns), step), m.columns[::step])
     key = "nb06.chart_cohort_customers" if value == "share" else "nb06.chart_cohort_revenue"
     ax.set(title=t(key, language), xlabel=t("nb06.chart_months_since", language),
            ylabel=t("nb06.chart_cohort", language))
-    bar = ax.figure.colorbar(image, ax=ax, fraction=0.03)
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
     plain_axis(bar.ax.yaxis, percent=True)
     ax.figure.tight_layout()
     return ax
