@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from customer_analytics.report.charts import SERIES, plain_axis
 from customer_analytics.report.i18n import t
@@ -65,6 +66,7 @@ def plot_retention_curves(cohorts: pd.DataFrame, ax=None, *, latest: int = 4, la
         ax.plot(with_more.columns, with_more.loc[cohort].to_numpy(), marker="o", ms=3, label=str(cohort))
     ax.set(title=t("nb06.chart_curves_title", language), xlabel=t("nb06.chart_months_since", language),
            ylabel=t("nb06.chart_share", language), ylim=(0, None))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole months
     plain_axis(ax.yaxis, percent=True)
     ax.legend(loc="upper right", fontsize=8)
     ax.figure.tight_layout()
