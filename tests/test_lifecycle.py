@@ -221,10 +221,11 @@ def test_the_stage_summary_counts_customers_and_revenue_per_stage():
 
 # ------------------------------------------------------------------ early-warning lists
 ALERT_LINES = tx([
-    ("dec31", "1", "2023-12-31", 50.00),   # 91 days on Mar 31: crossed 90 in March -> no_order_90d
-    ("dec01", "2", "2023-12-01", 80.00),   # 91 days on Mar 1 -> no_order_90d (the period's first day)
-    ("nov30", "3", "2023-11-30", 90.00),   # crossed on Feb 29: last month's list
-    ("jan01", "4", "2024-01-01", 40.00),   # exactly 90 days: not yet
+    ("dec31", "1", "2023-12-31", 50.00),   # 90 days reached on Mar 30 -> no_order_90d
+    ("dec02", "2", "2023-12-02", 80.00),   # ... on Mar 1, the period's first day -> no_order_90d
+    ("dec01", "13", "2023-12-01", 70.00),  # ... on Feb 29: last month's list
+    ("nov30", "3", "2023-11-30", 90.00),   # ... on Feb 28: last month's list
+    ("jan01", "4", "2024-01-01", 40.00),   # exactly 90 days on Mar 31, the period's last day -> no_order_90d
     ("slow", "5", "2024-02-01", 10.00), ("slow", "6", "2024-02-11", 10.00),
     ("slow", "7", "2024-02-21", 10.00),    # gaps 10, 10: passed 10 days on Mar 2 -> slowing
     ("slow_feb", "8", "2024-01-01", 10.00), ("slow_feb", "9", "2024-01-08", 10.00),
@@ -237,12 +238,13 @@ def test_no_order_and_slowing_flag_the_customers_who_crossed_the_line_in_the_per
     st = ls.lifecycle_stages(ALERT_LINES, "2024-03-31", "2024-03")
     a = ls.alerts(st, "2024-03")
     lists = a.table.groupby("alert")["customer_id"].apply(list).to_dict()
-    assert lists == {"no_order_90d": ["dec01", "dec31"], "slowing": ["slow"]}  # dec01 worth 80 ranks first
-    assert a.table.loc[a.table["alert"] == "no_order_90d", "rank"].tolist() == [1, 2]
+    assert lists == {"no_order_90d": ["dec02", "dec31", "jan01"], "slowing": ["slow"]}  # by value: 80, 50, 40
+    assert a.table.loc[a.table["alert"] == "no_order_90d", "rank"].tolist() == [1, 2, 3]
     assert not a.value_drop_checked
     summary = a.summary().set_index("alert")
-    assert summary.loc["no_order_90d", "value_at_stake"] == 130.0 and pd.isna(summary.loc["value_drop", "customers"])
-    assert set(st.loc[st["customer_id"].isin(lists["no_order_90d"]), "stage"]) == {"at_risk"}
+    assert summary.loc["no_order_90d", "value_at_stake"] == 170.0 and pd.isna(summary.loc["value_drop", "customers"])
+    stage = st.set_index("customer_id")["stage"]
+    assert stage["dec02"] == stage["dec31"] == "at_risk" and stage["jan01"] == "active"  # 90 days: still active
 
 
 def test_value_drop_compares_clv_and_segment_with_last_months_customers_file():

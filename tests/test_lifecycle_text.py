@@ -25,7 +25,7 @@ def test_the_summary_states_the_tables_figures_and_ends_in_the_list_with_most_va
     bullets = lc_text.bullets(t, alerts, days=90, language=language, currency="$")
     last = t["growth"].iloc[-1]
     assert f"{last['active']:,}" in bullets[1] and f"{last['churned']:,}" in bullets[1]
-    assert "&#36;130.00" in bullets[3] and "&#36;30.00" in bullets[3]  # no_order_90d: 80 + 50; slowing: 3 x 10
+    assert "&#36;170.00" in bullets[3] and "&#36;30.00" in bullets[3]  # no_order_90d: 80 + 50 + 40; slowing: 3 x 10
     assert bullets[-1].startswith("**Next:**" if language == "en" else "**下一步：**")
     assert lc_text.alert_label("no_order_90d", 90, language) in bullets[-1]  # the list with the most value at stake
     if language == "zh":
@@ -48,6 +48,7 @@ def test_customers_csv_gains_stage_and_alert_codes_and_names_and_keeps_its_colum
     assert list(out.columns) == ["customer_id", "segment_code", *lc_text.CUSTOMER_COLUMNS]
     assert again.loc["d91", "lifecycle_stage"] == "at_risk" and again.loc["d91", "lifecycle_stage_label"] == "有风险"
     assert again.loc["d91", "alert"] == "no_order_90d" and again.loc["d91", "alert_label"] == "90 天未下单"
-    assert again.loc["d90", "alert"] == "" and again.loc["back", "lifecycle_stage"] == "reactivated"
+    assert again.loc["d90", "alert"] == "no_order_90d" and again.loc["d90", "lifecycle_stage"] == "active"  # 90 days
+    assert again.loc["again", "alert"] == "" and again.loc["back", "lifecycle_stage"] == "reactivated"
     lc_text.update_customers_csv(path, cols, fallback=None)  # run twice: the columns are replaced, not repeated
     assert list(pd.read_csv(path, nrows=0).columns) == list(out.columns)

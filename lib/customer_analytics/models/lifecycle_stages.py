@@ -27,10 +27,12 @@ this order (:data:`STAGES`):
 
 Early warnings (:func:`alerts`), each customer at most once per code:
 
-- ``no_order_90d``: left the active window during the period: days_since > ``no_order_days`` (90)
-  at ``as_of`` but not on the day before the period started; that is, the last purchase lies
-  between period start - ``no_order_days`` - 1 and ``as_of`` - ``no_order_days`` - 1 (the day on
-  which 90 days became 91 falls in the period, the same day the customer turns from active to at_risk);
+- ``no_order_90d``: reached ``no_order_days`` (90) days without an order during the period: the
+  last purchase lies between period start - 90 days and ``as_of`` - 90 days (last purchase + 90 days
+  falls in the period), the definition of the customers who *lapse* in a month
+  (:func:`customer_analytics.models.rfm.period_activity`, ``report.lapse_days``), so the index's
+  lapsed customers and this list agree when both thresholds are 90. A customer exactly 90 days
+  out at ``as_of`` is on the list and still ``active`` (the active window includes its last day);
 - ``slowing``: at least ``slowing_min_purchases`` (3) purchase days, and their time since the last
   purchase went beyond the ``slowing_quantile`` (0.9) quantile q of their own gaps (linear
   interpolation, as numpy) during the period: days_since > q at ``as_of``, not yet on the day before
@@ -262,7 +264,7 @@ def alerts(stages: pd.DataFrame, period: str | None = None, settings: dict | Non
     base = _with_values(stages, current)
     end = (base["last_purchase"] + pd.to_timedelta(base["days_since"], unit="D")).max()
     start, _ = period_bounds(end, period)
-    crossed = _between(base["last_purchase"], start, end, int(s["no_order_days"]) + 1)
+    crossed = _between(base["last_purchase"], start, end, int(s["no_order_days"]))
     slow_at = np.floor(base["high_gap"]).fillna(-1).astype("int64") + 1  # days after which they are slowing
     slowing = (base["purchase_days"] >= int(s["slowing_min_purchases"])) & _between(
         base["last_purchase"], start, end, slow_at)
