@@ -38,6 +38,7 @@ from customer_analytics.models.rfm import net_migration
 from customer_analytics.report import charts, formatting, narrative
 from customer_analytics.report.formatting import fmt_share
 from customer_analytics.report.i18n import t
+from customer_analytics.report.plotting.lifecycle import STAGE_COLORS
 from customer_analytics.report.text import rfm as rfm_text
 
 HIDE_TAG = "report-hide"
@@ -369,8 +370,8 @@ def _trend_stages(ok: list[dict], language: str):
     counts = pd.DataFrame([r["stages"] for r in ok], index=x).fillna(0)
     fig, ax = plt.subplots(figsize=(6, 3.2))
     bottom = pd.Series(0.0, index=x)
-    for i, code in enumerate(FLOW_ORDER):  # six stages
-        ax.bar(x, counts[code], bottom=bottom, color=charts.PALETTE[i], label=t(f"nb06.stage.{code}", language))
+    for code in FLOW_ORDER:  # six stages
+        ax.bar(x, counts[code], bottom=bottom, color=STAGE_COLORS[code], label=t(f"nb06.stage.{code}", language))
         bottom += counts[code]
     ax.set(title=t("index.trend_stages", language), ylabel=t("chart.customers_unit", language),
            xlabel=t("chart.month", language), ylim=(0, None))

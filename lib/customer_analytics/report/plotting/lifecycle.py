@@ -14,6 +14,9 @@ from customer_analytics.report.charts import SERIES, plain_axis
 from customer_analytics.report.i18n import t
 
 MAX_COHORTS = 24  # the heatmaps show at most the latest this many cohorts
+#: One colour per lifecycle stage in every chart: greens for the good stages, warm for at risk, greys for the gone.
+STAGE_COLORS = {"new": "#1b9e77", "reactivated": "#66a61e", "active": "#4c72b0", "at_risk": "#dd8452",
+                "dormant": "#937860", "lost": "#b3b3b3"}
 
 
 def _axes(ax, size):
