@@ -98,6 +98,15 @@ def test_the_sample_cohorts_and_growth_accounting_equal_the_definitions(cleaned_
     assert (g["active"].shift(1).fillna(0) == g["retained"] + g["churned"]).all()
 
 
+def test_the_day_table_gives_the_tables_of_the_lines(cleaned_sample):
+    clean = cleaned_sample.data
+    daily = lifecycle.day_table(clean, "2025-12-31")  # one row per customer and day, kept in the engine
+    for make in (lifecycle.cohort_retention, lifecycle.growth_accounting, ls.lifecycle_stages):
+        pd.testing.assert_frame_equal(make(daily, "2025-12-31"), make(clean, "2025-12-31"))
+    pd.testing.assert_frame_equal(ls.stages_before(daily, "2025-12")[1], ls.stages_before(clean, "2025-12")[1])
+    assert ls.stages_before(daily, "2025-12")[1].equals(ls.lifecycle_stages(clean, "2025-11-30"))
+
+
 @pytest.fixture(scope="module")
 def random_export(tmp_path_factory):
     paths = write_sample(make_sample(seed=11, n_customers=300), tmp_path_factory.mktemp("random"))
@@ -143,6 +152,9 @@ def test_spark_local_gives_the_tables_of_duckdb(spark, cleaned_sample):
     assert_tables_match_the_definitions(clean, "2025-12-31", con=spark)
     pd.testing.assert_frame_equal(ls.lifecycle_stages(clean, "2025-12-31", con=spark),
                                   ls.lifecycle_stages(clean, "2025-12-31"))
+    daily = lifecycle.day_table(clean, "2025-12-31", con=spark)  # a cached DataFrame in Spark
+    pd.testing.assert_frame_equal(lifecycle.growth_accounting(daily, "2025-12-31"),
+                                  lifecycle.growth_accounting(clean, "2025-12-31"))
 
 
 # ------------------------------------------------------------------ stages on their boundaries

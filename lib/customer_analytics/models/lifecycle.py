@@ -33,9 +33,12 @@ Growth accounting, for each month m from the first month with a purchase to the 
   is the revenue in m-1 of the customers who churned in m. Hence revenue(m) = new + retained +
   expansion + resurrected and revenue(m-1) = retained + contraction + churned.
 
-Both tables are ibis expressions over the clean lines (:func:`customer_months_expr`), run in the
-engine that holds them (an embedded DuckDB by default, Spark or a warehouse); only one row per
-cohort-month or per month comes back. Money is summed in integer cents and divided by 100 once.
+Both tables are ibis expressions over the clean lines, run in the engine that holds them (an
+embedded DuckDB by default, Spark or a warehouse); only one row per cohort-month or per month comes
+back. Money is summed in integer cents and divided by 100 once. Every lifecycle figure needs only
+one row per customer and day (net cents, whether a purchase line was among them): :func:`day_table`
+computes that once in one pass over the lines and keeps it in the engine, and every function of
+this module and of :mod:`customer_analytics.models.lifecycle_stages` accepts it in place of the lines.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ GROWTH_REVENUE = ["new_revenue", "retained_revenue", "expansion_revenue", "contr
                   "resurrected_revenue", "churned_revenue"]
 GROWTH_COLUMNS = ["month", *GROWTH_COUNTS, "quick_ratio", *GROWTH_REVENUE]
 _NEEDED = ("customer_id", "order_date", "amount")
+DAY_COLUMNS = ("customer_id", "day", "m", "cents", "sale")  # the columns of a day table
 
 
 def lines_table(tx, con=None):
@@ -66,6 +70,8 @@ def lines_table(tx, con=None):
     InputError
         When customer_id, order_date or amount is missing.
     """
+    if is_day_table(tx):
+        return engine.backend(tx, con), tx
     missing = [c for c in _NEEDED if c not in tx.columns]
     if missing:
         raise InputError(f"The lifecycle tables need the clean transactions' column(s) {missing}; "
@@ -92,11 +98,35 @@ def dated_lines(t, as_of):
     return lines.mutate(m=lines.day.year().cast("int64") * 12 + lines.day.month().cast("int64") - 1)
 
 
+def is_day_table(tx) -> bool:
+    """Whether ``tx`` is a :func:`day_table` (an ibis table with :data:`DAY_COLUMNS` and no order_date)."""
+    return not isinstance(tx, pd.DataFrame) and set(DAY_COLUMNS) <= set(tx.columns) and "order_date" not in tx.columns
+
+
+def days_expr(t, as_of):
+    """One row per customer and day up to ``as_of``: customer_id, day, m (its month index), cents (net of
+    the day's lines) and sale (at least one purchase line that day); ``t`` lines or a day table."""
+    if is_day_table(t):
+        return t.filter(t.day <= ibis.literal(pd.Timestamp(as_of).normalize().date()))
+    lines = dated_lines(t, as_of)
+    return lines.group_by(["customer_id", "day", "m"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+
+
+def day_table(tx, as_of, *, con=None):
+    """The :func:`days_expr` of ``tx`` as an ibis table, computed once and kept in the engine (``materialize``).
+
+    Pass it to every lifecycle function of the same ``as_of`` or earlier instead of the lines: each
+    then reads one row per customer and day instead of every line.
+    """
+    _, t = lines_table(tx, con)
+    return engine.materialize(days_expr(t, as_of))
+
+
 def customer_months_expr(t, as_of):
     """One row per customer and active month: customer_id, m (month index), cents (net revenue of
     the month's lines), first_m (the cohort's month index), as one ibis expression."""
-    lines = dated_lines(t, as_of)
-    g = lines.group_by(["customer_id", "m"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+    d = days_expr(t, as_of)
+    g = d.group_by(["customer_id", "m"]).aggregate(cents=d.cents.sum(), sale=d.sale.any())
     g = g.filter(g.sale).drop("sale")
     return g.mutate(first_m=g.m.min().over(ibis.window(group_by="customer_id")))
 
@@ -161,11 +191,16 @@ def cohort_retention(tx, as_of, *, con=None) -> pd.DataFrame:
     return out[COHORT_COLUMNS].reset_index(drop=True)
 
 
-def growth_expr(t, as_of):
-    """Growth accounting as two ibis expressions: the active side per month index, and the churned side."""
-    cm = customer_months_expr(t, as_of)
+def neighbours_expr(cm):
+    """The customer months ``cm`` (:func:`customer_months_expr`) with each customer's previous active month
+    (prev_m, prev_cents) and next active month (next_m); null where there is none."""
     w = ibis.window(group_by="customer_id", order_by="m")
-    cm = cm.mutate(prev_m=cm.m.lag().over(w), prev_cents=cm.cents.lag().over(w), next_m=cm.m.lead().over(w))
+    return cm.mutate(prev_m=cm.m.lag().over(w), prev_cents=cm.cents.lag().over(w), next_m=cm.m.lead().over(w))
+
+
+def growth_expr(cm, as_of):
+    """Growth accounting as two ibis expressions over the customer months with their neighbours ``cm``
+    (:func:`neighbours_expr`): the active side per month index, and the churned side."""
     new = cm.m == cm.first_m
     kept = (cm.prev_m == cm.m - 1).fill_null(False)
     back = (cm.prev_m < cm.m - 1).fill_null(False)
@@ -202,7 +237,8 @@ def growth_accounting(tx, as_of, *, con=None) -> pd.DataFrame:
         exact to the cent.
     """
     con, t = lines_table(tx, con)
-    active_expr, churned_expr = growth_expr(t, as_of)
+    months = engine.materialize(neighbours_expr(customer_months_expr(t, as_of)))  # read twice below
+    active_expr, churned_expr = growth_expr(months, as_of)
     active, churned = con.execute(active_expr), con.execute(churned_expr)
     if active.empty:
         raise InputError(f"No purchases on or before {pd.Timestamp(as_of).date()}: no months to account for.")

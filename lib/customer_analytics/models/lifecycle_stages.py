@@ -55,6 +55,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from customer_analytics.core import engine
 from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.models import lifecycle
 
@@ -97,9 +98,9 @@ def period_bounds(as_of, period: str | None = None) -> tuple[pd.Timestamp, pd.Ti
 
 def customer_summary_expr(t, as_of, start, quantile: float):
     """Per-customer purchase days, gaps and revenue as one ibis expression (see the module docstring)."""
-    lines = lifecycle.dated_lines(t, as_of)
+    lines = lifecycle.days_expr(t, as_of)  # one row per customer and day
     first_day = ibis.literal(pd.Timestamp(start).date())
-    days = lines.filter(lines.sale).select("customer_id", "day").distinct()
+    days = lines.filter(lines.sale).select("customer_id", "day")
     prev = days.day.lag().over(ibis.window(group_by="customer_id", order_by="day"))
     days = days.mutate(prev=prev)
     days = days.mutate(gap=days.day.delta(days.prev, unit="day"))
@@ -118,6 +119,8 @@ def customer_summary_expr(t, as_of, start, quantile: float):
 def _summary(tx, as_of, start, s, *, con=None):
     """The engine's per-customer summary as a frame (one row per customer with a purchase line)."""
     con, t = lifecycle.lines_table(tx, con)
+    if not lifecycle.is_day_table(t):  # the summary reads the days twice: compute them once
+        t = engine.materialize(lifecycle.days_expr(t, as_of))
     out = con.execute(customer_summary_expr(t, as_of, start, float(s["slowing_quantile"])))
     if out.empty:
         raise InputError(f"No purchases on or before {pd.Timestamp(as_of).date()}: no lifecycle stages.")
@@ -169,7 +172,7 @@ def stages_before(tx, period: str, settings: dict | None = None, *, con=None) ->
     prev = pd.Period(period, freq="M") - 1
     con, t = lifecycle.lines_table(tx, con)
     end = prev.end_time.normalize()
-    lines = lifecycle.dated_lines(t, end)
+    lines = lifecycle.days_expr(t, end)
     if con.execute(lines.filter(lines.sale).count()) == 0:
         return str(prev), pd.DataFrame({c: pd.Series(dtype="object") for c in STAGE_COLUMNS})
     return str(prev), lifecycle_stages(t, end, str(prev), settings, con=con)
