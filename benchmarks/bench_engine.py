@@ -8,7 +8,9 @@ month. Then, each in a fresh process, it prints seconds and peak resident memory
 
 - ``duckdb``: ``reading.read_source`` (Parquet folder, column mapping, id normalisation) +
   ``cleaning.clean_transactions`` (every rule and the audit, in the engine) + the RFM summary
-  (``engine.rfm_summary``); only the per-customer table comes back to pandas. DuckDB runs with
+  (``engine.rfm_summary``); only the per-customer table comes back to pandas. The lifecycle tables
+  of notebook 06 (cohort retention, growth accounting, stages: ``models.lifecycle``) are timed on the
+  same clean table next to the RFM summary (``rfm_s``, ``lifecycle_s``). DuckDB runs with
   ``memory_limit`` 4GB and spills to ``benchmarks/_data/spill``.
 - ``pandas (before)`` with ``--baseline``: the path before the engine, for comparison: the same
   lines read into pandas from one Parquet file, the pandas cleaning of the previous release (read
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import types
 
 from _common import DATA, in_subprocess, measure, print_table, sizes_or_step
@@ -81,13 +84,22 @@ def step(kind: str, n: int) -> dict:
 
     from customer_analytics.core import engine
     from customer_analytics.io import reading
-    from customer_analytics.models import cleaning
+    from customer_analytics.models import cleaning, lifecycle, lifecycle_stages
 
     def in_engine(con):
         t, _ = reading.read_source(reading.EngineSource(f"parquet:{lake(n)}"), DATA_CFG, con)
         clean = cleaning.clean_transactions(t, period_end=AS_OF, con=con)
-        per_customer = con.execute(engine.rfm_summary(clean.table, AS_OF))
-        return {"rows_out": clean.stats["rows_out"], "customers": len(per_customer)}
+        lines = engine.materialize(clean.table)  # both timings below start from the same clean table
+        t0 = time.perf_counter()
+        per_customer = con.execute(engine.rfm_summary(lines, AS_OF))
+        t1 = time.perf_counter()
+        daily = lifecycle.day_table(lines, AS_OF, con=con)  # as notebook 06: one pass over the lines
+        lifecycle.cohort_retention(daily, AS_OF, con=con)
+        lifecycle.growth_accounting(daily, AS_OF, con=con)
+        lifecycle_stages.lifecycle_stages(daily, AS_OF, con=con)
+        t2 = time.perf_counter()
+        return {"rows_out": clean.stats["rows_out"], "customers": len(per_customer),
+                "rfm_s": round(t1 - t0, 2), "lifecycle_s": round(t2 - t1, 2)}
 
     if kind == "duckdb":
         spill = DATA / "spill"
@@ -125,7 +137,8 @@ def main() -> None:
             r = in_subprocess(__file__, "--step", kind, "--n", str(n))
             rows.append({"lines": f"{n:,}", "path": {"pandas": "pandas (before)", "spark": "spark local[2]"}.get(kind, kind),
                          "seconds": r["seconds"], "peak_mb": r["peak_mb"], "rows_out": f"{r['rows_out']:,}",
-                         "customers": f"{r['customers']:,}"})
+                         "customers": f"{r['customers']:,}", "rfm_s": r.get("rfm_s"),
+                         "lifecycle_s": r.get("lifecycle_s")})
             print(rows[-1], flush=True)
     print_table(rows, "Load + clean + RFM from partitioned Parquet (peak memory target at 1e8: under 6,000 MB)")
 

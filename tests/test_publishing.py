@@ -196,3 +196,22 @@ def test_backfill_segment_mix_legend_is_readable_with_every_segment():
     assert list(fig.get_size_inches()) == [6, 3.2]
     box, axes = legend.get_window_extent(renderer), fig.axes[0].get_window_extent(renderer)
     assert box.width <= fig.bbox.width and box.y1 < axes.y0
+
+
+def test_the_index_shows_the_quick_ratio_and_stage_counts_of_each_month_with_their_trends(tmp_path):
+    stages = [{"stage_new": 12, "stage_reactivated": 3, "stage_active": 150, "stage_at_risk": 90,
+               "stage_dormant": 40, "stage_lost": 25, "quick_ratio": 1.25},
+              {"stage_new": 20, "stage_reactivated": 5, "stage_active": 161, "stage_at_risk": 88,
+               "stage_dormant": 44, "stage_lost": 31, "quick_ratio": None}]
+    for period, figures in zip(["2025-10", "2025-11"], stages, strict=True):
+        folder = _period(tmp_path, period, 100.0, 195, 12, MIX)
+        run = json.loads((folder / "run.json").read_text())
+        run["headlines"]["06_lifecycle"] = figures
+        (folder / "run.json").write_text(json.dumps(run))
+    page = publishing.write_index(tmp_path).read_text()
+    for text in ["Quick ratio", "Active at period end", "Lost at period end", "<td class=\"num\">1.25</td>",
+                 "<td class=\"num\">161</td>", "<td class=\"num\">88</td>", "Customers per lifecycle stage"]:
+        assert text in page, text
+    assert page.count('src="data:image/png;base64,') == 5  # revenue, customers, segment mix + stages, quick ratio
+    row_nov = page.split("2025-11</a>")[1].split("</tr>")[0]
+    assert "<td>–</td>" in row_nov  # nobody churned: no quick ratio, shown as a dash

@@ -13,7 +13,8 @@ import pytest
 from report_html import problems
 
 #: Notebooks whose reports must read cleanly; extend as the other notebooks adopt the helpers.
-CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn"]
+CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn",
+                     "06_lifecycle"]
 
 
 def page(body: str) -> str:

@@ -33,10 +33,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from customer_analytics.models.lifecycle_stages import FLOW_ORDER
 from customer_analytics.models.rfm import net_migration
 from customer_analytics.report import charts, formatting, narrative
 from customer_analytics.report.formatting import fmt_share
 from customer_analytics.report.i18n import t
+from customer_analytics.report.plotting.lifecycle import STAGE_COLORS
 from customer_analytics.report.text import rfm as rfm_text
 
 HIDE_TAG = "report-hide"
@@ -45,6 +47,7 @@ SUMMARY_TAG = "report-summary"
 REMOVE_CELL_TAGS = {"parameters", "injected-parameters", HIDE_TAG, "remove-cell", "remove_cell"}
 HEADER_MARK = "**How to run.**"
 #: Segments whose net migration the dashboard charts (the first found in a data set's tables).
+INDEX_STAGES = ("active", "at_risk", "dormant", "lost")  # lifecycle stages with a column in the index
 TOP_SEGMENTS = ["champions", "loyal_customers", "potential_loyalist", "important_value",
                 "important_development", "important_retention"]
 
@@ -206,6 +209,9 @@ def period_row(folder: Path, run: dict) -> dict:
     row["decision_code"], row["winner"] = ab.get("decision_code"), ab.get("winner")
     clv = h.get("05_clv_churn", {})
     row["total_clv"], row["high_value_at_risk"] = clv.get("total_clv"), clv.get("high_value_at_risk")
+    life = h.get("06_lifecycle", {})  # the lifecycle page: quick ratio of the month, customers per stage
+    row["quick_ratio"] = life.get("quick_ratio")
+    row["stages"] = {k: life.get(f"stage_{k}") for k in FLOW_ORDER} if life else None
     mix = _read_csv(folder / "tables" / "segment_mix.csv")
     row["mix"] = mix.set_index("segment_code")["share"] if mix is not None and "segment_code" in mix else None
     moves = _read_csv(folder / "tables" / "migration_counts.csv", index_col=0)
@@ -259,11 +265,12 @@ def _png(fig) -> str:
 
 
 def trend_figures(rows: list[dict], language: str = "en", currency: str = "") -> list[tuple[str, str]]:
-    """The four trend charts of one data set as ``(title, inline PNG)``; empty below two periods.
+    """The trend charts of one data set as ``(title, inline PNG)``; empty below two periods.
 
     Revenue in each period; customers who bought in each period (new and returning
     stacked); the segment mix (stacked shares of customers); the net migration into
-    the top segments (entered minus left, each period).
+    the top segments (entered minus left, each period); with the lifecycle page, the customers
+    per lifecycle stage at each period end (stacked) and the month's quick ratio.
     """
     import matplotlib
 
@@ -279,6 +286,8 @@ def trend_figures(rows: list[dict], language: str = "en", currency: str = "") ->
         figures.append(_trend_mix(ok, language))
     if all(r.get("net_migration") is not None for r in ok):
         figures.append(_trend_migration(ok, language))
+    if all(r.get("stages") for r in ok):
+        figures += [_trend_stages(ok, language), _trend_quick(ok, language)]
     return [(t(key, language), _png(fig)) for key, fig in figures]
 
 
@@ -353,6 +362,39 @@ def _trend_migration(ok: list[dict], language: str):
     return "index.trend_migration", fig
 
 
+def _trend_stages(ok: list[dict], language: str):
+    """Customers per lifecycle stage at each period end (stacked bars, best stage at the bottom)."""
+    import matplotlib.pyplot as plt
+
+    x = [r["period"] for r in ok]
+    counts = pd.DataFrame([r["stages"] for r in ok], index=x).fillna(0)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    bottom = pd.Series(0.0, index=x)
+    for code in FLOW_ORDER:  # six stages
+        ax.bar(x, counts[code], bottom=bottom, color=STAGE_COLORS[code], label=t(f"nb06.stage.{code}", language))
+        bottom += counts[code]
+    ax.set(title=t("index.trend_stages", language), ylabel=t("chart.customers_unit", language),
+           xlabel=t("chart.month", language), ylim=(0, None))
+    charts.plain_axis(ax.yaxis)
+    ax.tick_params(axis="x", rotation=90)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.42), ncol=3, fontsize=9, frameon=False)
+    return "index.trend_stages", fig
+
+
+def _trend_quick(ok: list[dict], language: str):
+    """The quick ratio of each period's month, (new + resurrected) / churned, with the line at 1."""
+    import matplotlib.pyplot as plt
+
+    x = [r["period"] for r in ok]
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(x, [r.get("quick_ratio") if r.get("quick_ratio") is not None else float("nan") for r in ok],
+            marker="o", color=charts.SERIES["revenue"], label=t("index.col_quick_ratio", language))
+    ax.axhline(1, color=charts.SERIES["neutral"], ls="--", lw=0.8)
+    ax.set(title=t("index.trend_quick", language), xlabel=t("chart.month", language), ylim=(0, None))
+    ax.tick_params(axis="x", rotation=90)
+    return "index.trend_quick", fig
+
+
 def _cell(v, kind: str = "text", currency: str = "") -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return "<td>–</td>"
@@ -363,7 +405,7 @@ def _cell(v, kind: str = "text", currency: str = "") -> str:
 
 def _period_table(rows: list[dict], language: str, currency: str) -> str:
     heads = ["period", "status", "revenue", "active", "new", "returning", "lapsed", "top_segment", "decision",
-             "total_clv", "at_risk", "links"]
+             "total_clv", "at_risk", "quick_ratio", *(f"stage_{k}" for k in INDEX_STAGES), "links"]
     th = "".join(f"<th>{html.escape(t('index.col_' + h, language))}</th>" for h in heads)
     body = []
     for r in rows:
@@ -388,6 +430,8 @@ def _period_table(rows: list[dict], language: str, currency: str) -> str:
             + _cell(r.get("lapsed_customers"), "int") + top_cell
             + _decision_cell(r, language)
             + _cell(r.get("total_clv"), "money", currency) + _cell(r.get("high_value_at_risk"), "int")
+            + _cell(r.get("quick_ratio"), "number")
+            + "".join(_cell((r.get("stages") or {}).get(k), "int") for k in INDEX_STAGES)
             + f"<td>{links}</td></tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

@@ -255,6 +255,26 @@ class ClvSection(_Section):
     mcmc_chains: Annotated[int, Field(ge=1, le=16)]
 
 
+class LifecycleSection(_Section):
+    active_days: Days
+    dormant_days: Days
+    lost_days: Days
+    gap_factor: Annotated[float, Field(gt=0, le=100, description=(
+        "at_risk when the time since the last purchase exceeds this many times the customer's median gap."))]
+    no_order_days: Days
+    slowing_quantile: Probability
+    slowing_min_purchases: Annotated[int, Field(ge=2, le=1000)]
+    value_drop_share: Probability
+    segment_drop_steps: Annotated[int, Field(ge=1, le=20)]
+
+    @model_validator(mode="after")
+    def _windows(self):
+        if not self.active_days < self.dormant_days < self.lost_days:
+            raise ValueError(f"active_days, dormant_days, lost_days = {self.active_days}, {self.dormant_days}, "
+                             f"{self.lost_days}: expected three growing day counts")
+        return self
+
+
 class SourceSection(_Section):
     table: Annotated[str, Field(min_length=1)] | None     # a table in the engine, e.g. sales.transactions
     parquet: Annotated[str, Field(min_length=1)] | None   # a Parquet folder or glob (a data lake)
@@ -290,6 +310,7 @@ class RunConfig(_Section):
     clustering: ClusteringSection
     experiment: ExperimentSection
     clv: ClvSection
+    lifecycle: LifecycleSection
 
 
 #: Allowed values of cleaning-rule keys whose default is a string.

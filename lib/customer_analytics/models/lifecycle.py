@@ -1,0 +1,270 @@
+"""The customer lifecycle by month: acquisition cohorts and growth accounting.
+
+Definitions (every figure is measured from the clean lines dated on or before ``as_of``, the
+period end; later lines never count):
+
+- a **purchase line** is what :func:`customer_analytics.core.engine.purchase_line` defines (a
+  clean line that is not a return; a $0.00 line is a purchase), the definition RFM and CLV use;
+- a customer is **active in a month** when they have at least one purchase line dated in that
+  calendar month; their **revenue in that month** is the net amount of all their lines dated in
+  it (returns subtracted, each line in whole cents). Returns dated in a month without any
+  purchase line of that customer are in neither table (the month is not active), so that the
+  cohort revenue of a month always equals new + retained + expansion + resurrected revenue of
+  growth accounting;
+- a customer's **cohort** is the calendar month of their first purchase line over all history up
+  to ``as_of``. As in RFM, a customer is counted whatever their net spend: a customer whose only
+  purchase was refunded in the same month is active in that month with revenue 0.00 (the default
+  cleaning already removes purchases netted to zero by a matched return, so such a customer
+  reaches these tables only when the cleaning keeps both lines or the refund is a line of its own
+  that the cleaning does not match);
+- **months_since** is the number of calendar months from the cohort month (0 = the cohort month).
+
+Growth accounting, for each month m from the first month with a purchase to the month of ``as_of``:
+
+- **active**: customers active in m; **new**: active in m, first purchase in m;
+- **retained**: active in m and in m-1; **resurrected**: active in m, not in m-1, first purchase
+  before m-1; **churned**: active in m-1, not active in m (counted in m);
+  active = new + retained + resurrected;
+- **quick_ratio** = (new + resurrected) / churned; NaN when no customer churned (the first month,
+  or a month nobody left): the ratio is then undefined rather than infinite;
+- revenue, in the same split: **new_revenue** and **resurrected_revenue** (their revenue in m);
+  for each retained customer ``min(this, last)`` is **retained_revenue**, ``max(this - last, 0)``
+  **expansion_revenue** and ``max(last - this, 0)`` **contraction_revenue**; **churned_revenue**
+  is the revenue in m-1 of the customers who churned in m. Hence revenue(m) = new + retained +
+  expansion + resurrected and revenue(m-1) = retained + contraction + churned.
+
+Both tables are ibis expressions over the clean lines, run in the engine that holds them (an
+embedded DuckDB by default, Spark or a warehouse); only one row per cohort-month or per month comes
+back. Money is summed in integer cents and divided by 100 once. Every lifecycle figure needs only
+one row per customer and day (net cents, whether a purchase line was among them): :func:`day_table`
+computes that once in one pass over the lines and keeps it in the engine, and every function of
+this module and of :mod:`customer_analytics.models.lifecycle_stages` accepts it in place of the lines.
+"""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from customer_analytics.core import engine
+from customer_analytics.core.errors import InputError
+
+COHORT_COLUMNS = ["cohort", "months_since", "customers", "share", "revenue", "revenue_share"]
+GROWTH_COUNTS = ["active", "new", "retained", "resurrected", "churned"]
+GROWTH_REVENUE = ["new_revenue", "retained_revenue", "expansion_revenue", "contraction_revenue",
+                  "resurrected_revenue", "churned_revenue"]
+GROWTH_COLUMNS = ["month", *GROWTH_COUNTS, "quick_ratio", *GROWTH_REVENUE]
+_NEEDED = ("customer_id", "order_date", "amount")
+DAY_COLUMNS = ("customer_id", "day", "m", "cents", "sale")  # the columns of a day table
+
+
+def lines_table(tx, con=None):
+    """The engine and the clean lines as an ibis table (a pandas frame is pushed into the engine).
+
+    A frame keeps customer_id (as text), order_id (when present), order_date, amount and
+    quantity (when present); an ibis table is used where it lives.
+
+    Raises
+    ------
+    InputError
+        When customer_id, order_date or amount is missing.
+    """
+    if is_day_table(tx):
+        return engine.backend(tx, con), tx
+    missing = [c for c in _NEEDED if c not in tx.columns]
+    if missing:
+        raise InputError(f"The lifecycle tables need the clean transactions' column(s) {missing}; "
+                         f"columns found: {list(tx.columns)}")
+    con = engine.backend(tx, con)
+    if not isinstance(tx, pd.DataFrame):
+        return con, tx
+    d = pd.DataFrame({"customer_id": tx["customer_id"].astype(str),
+                      "order_date": pd.to_datetime(tx["order_date"]).astype("datetime64[ns]"),
+                      "amount": pd.to_numeric(tx["amount"], errors="coerce").astype("float64")})
+    for col in ("order_id", "quantity"):
+        if col in tx.columns:
+            d[col] = tx[col].astype(str) if col == "order_id" else pd.to_numeric(tx[col], errors="coerce")
+    return con, engine.table(con, d)
+
+
+def dated_lines(t, as_of):
+    """The lines of ``t`` up to ``as_of`` with ``day`` (date), ``m`` (month index year * 12 + month - 1),
+    ``cents`` (the amount in whole cents) and ``sale`` (a purchase line)."""
+    end = pd.Timestamp(as_of).normalize()
+    day = t.order_date.cast("date")
+    lines = t.mutate(day=day, cents=engine.cents(t.amount), sale=engine.purchase_line(t))
+    lines = lines.filter(lines.day <= ibis.literal(end.date()))
+    return lines.mutate(m=lines.day.year().cast("int64") * 12 + lines.day.month().cast("int64") - 1)
+
+
+def is_day_table(tx) -> bool:
+    """Whether ``tx`` is a :func:`day_table` (an ibis table with :data:`DAY_COLUMNS` and no order_date)."""
+    return not isinstance(tx, pd.DataFrame) and set(DAY_COLUMNS) <= set(tx.columns) and "order_date" not in tx.columns
+
+
+def days_expr(t, as_of):
+    """One row per customer and day up to ``as_of``: customer_id, day, m (its month index), cents (net of
+    the day's lines) and sale (at least one purchase line that day); ``t`` lines or a day table."""
+    if is_day_table(t):
+        return t.filter(t.day <= ibis.literal(pd.Timestamp(as_of).normalize().date()))
+    lines = dated_lines(t, as_of)
+    return lines.group_by(["customer_id", "day", "m"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+
+
+def day_table(tx, as_of, *, con=None):
+    """The :func:`days_expr` of ``tx`` as an ibis table, computed once and kept in the engine (``materialize``).
+
+    Pass it to every lifecycle function of the same ``as_of`` or earlier instead of the lines: each
+    then reads one row per customer and day instead of every line.
+    """
+    _, t = lines_table(tx, con)
+    return engine.materialize(days_expr(t, as_of))
+
+
+def customer_months_expr(t, as_of):
+    """One row per customer and active month: customer_id, m (month index), cents (net revenue of
+    the month's lines), first_m (the cohort's month index), as one ibis expression."""
+    d = days_expr(t, as_of)
+    g = d.group_by(["customer_id", "m"]).aggregate(cents=d.cents.sum(), sale=d.sale.any())
+    g = g.filter(g.sale).drop("sale")
+    return g.mutate(first_m=g.m.min().over(ibis.window(group_by="customer_id")))
+
+
+def month_label(index) -> pd.Series:
+    """Month indices (year * 12 + month - 1) as 'YYYY-MM' text."""
+    idx = pd.Series(np.asarray(index, dtype="int64"))
+    return (idx // 12).astype(str).str.zfill(4) + "-" + (idx % 12 + 1).astype(str).str.zfill(2)
+
+
+def month_index(as_of) -> int:
+    """The month index of a date: year * 12 + month - 1."""
+    ts = pd.Timestamp(as_of)
+    return ts.year * 12 + ts.month - 1
+
+
+def cohort_retention_expr(t, as_of):
+    """Active customers and revenue (cents) per cohort month index and months since, one ibis expression."""
+    cm = customer_months_expr(t, as_of)
+    cm = cm.mutate(months_since=cm.m - cm.first_m)
+    return cm.group_by(["first_m", "months_since"]).aggregate(customers=cm.customer_id.count(), cents=cm.cents.sum())
+
+
+def cohort_retention(tx, as_of, *, con=None) -> pd.DataFrame:
+    """Retention of each acquisition cohort, month by month (definitions in the module docstring).
+
+    Parameters
+    ----------
+    tx : DataFrame or ibis Table
+        Clean transactions (customer_id, order_date, amount; quantity optional).
+    as_of : date-like
+        The period end.
+    con : ibis backend, optional
+        The engine to run in; default the table's own, or an embedded DuckDB for a frame.
+
+    Returns
+    -------
+    DataFrame
+        :data:`COHORT_COLUMNS`, one row per cohort and months_since from 0 to the month of ``as_of``
+        (months in which nobody of the cohort bought have customers 0, revenue 0.0): cohort
+        ('YYYY-MM'), months_since (int), customers (active customers, int), share (of the cohort's
+        customers, who are all active in month 0), revenue (net, exact to the cent) and
+        revenue_share (of the cohort's month-0 revenue; NaN when that is 0.00). Sorted by cohort, months_since.
+    """
+    con, t = lines_table(tx, con)
+    raw = con.execute(cohort_retention_expr(t, as_of))
+    if raw.empty:
+        raise InputError(f"No purchases on or before {pd.Timestamp(as_of).date()}: no cohorts to show.")
+    end = month_index(as_of)
+    first = np.sort(raw["first_m"].astype("int64").unique())
+    span = end - first + 1
+    grid = pd.DataFrame({"first_m": np.repeat(first, span),
+                         "months_since": np.concatenate([np.arange(n) for n in span]).astype("int64")})
+    raw = raw.astype({"first_m": "int64", "months_since": "int64", "customers": "int64", "cents": "int64"})
+    out = grid.merge(raw, on=["first_m", "months_since"], how="left").fillna({"customers": 0, "cents": 0})
+    out = out.astype({"customers": "int64", "cents": "int64"})
+    base = out.groupby("first_m")[["customers", "cents"]].transform("first")  # months_since 0 comes first
+    out["share"] = out["customers"] / base["customers"]
+    out["revenue"] = out["cents"] / 100
+    out["revenue_share"] = (out["cents"] / base["cents"].where(base["cents"] != 0)).astype("float64")
+    out["cohort"] = month_label(out["first_m"]).to_numpy()
+    return out[COHORT_COLUMNS].reset_index(drop=True)
+
+
+def neighbours_expr(cm):
+    """The customer months ``cm`` (:func:`customer_months_expr`) with each customer's previous active month
+    (prev_m, prev_cents) and next active month (next_m); null where there is none."""
+    w = ibis.window(group_by="customer_id", order_by="m")
+    return cm.mutate(prev_m=cm.m.lag().over(w), prev_cents=cm.cents.lag().over(w), next_m=cm.m.lead().over(w))
+
+
+def growth_expr(cm, as_of):
+    """Growth accounting as two ibis expressions over the customer months with their neighbours ``cm``
+    (:func:`neighbours_expr`): the active side per month index, and the churned side."""
+    new = cm.m == cm.first_m
+    kept = (cm.prev_m == cm.m - 1).fill_null(False)
+    back = (cm.prev_m < cm.m - 1).fill_null(False)
+    active = cm.group_by("m").aggregate(
+        active=cm.customer_id.count(), new=cm.customer_id.count(where=new),
+        retained=cm.customer_id.count(where=kept), resurrected=cm.customer_id.count(where=back),
+        new_revenue=cm.cents.sum(where=new), resurrected_revenue=cm.cents.sum(where=back),
+        retained_revenue=ibis.least(cm.cents, cm.prev_cents).sum(where=kept),
+        expansion_revenue=ibis.greatest(cm.cents - cm.prev_cents, 0).sum(where=kept),
+        contraction_revenue=ibis.greatest(cm.prev_cents - cm.cents, 0).sum(where=kept))
+    gone = cm.filter(cm.next_m.isnull() | (cm.next_m > cm.m + 1)).mutate(m=cm.m + 1)
+    gone = gone.filter(gone.m <= month_index(as_of))
+    churned = gone.group_by("m").aggregate(churned=gone.customer_id.count(), churned_revenue=gone.cents.sum())
+    return active, churned
+
+
+def growth_accounting(tx, as_of, *, con=None) -> pd.DataFrame:
+    """New, retained, resurrected and churned customers and revenue per month (module docstring).
+
+    Parameters
+    ----------
+    tx : DataFrame or ibis Table
+        Clean transactions (customer_id, order_date, amount; quantity optional).
+    as_of : date-like
+        The period end: the last month is the month of ``as_of``.
+    con : ibis backend, optional
+        The engine to run in.
+
+    Returns
+    -------
+    DataFrame
+        :data:`GROWTH_COLUMNS`, one row per month ('YYYY-MM') from the first month with a purchase
+        to the month of ``as_of``: counts as int, quick_ratio as float (NaN without churn), revenue
+        exact to the cent.
+    """
+    con, t = lines_table(tx, con)
+    months = engine.materialize(neighbours_expr(customer_months_expr(t, as_of)))  # read twice below
+    active_expr, churned_expr = growth_expr(months, as_of)
+    active, churned = con.execute(active_expr), con.execute(churned_expr)
+    if active.empty:
+        raise InputError(f"No purchases on or before {pd.Timestamp(as_of).date()}: no months to account for.")
+    months = pd.DataFrame({"m": np.arange(int(active["m"].min()), month_index(as_of) + 1, dtype="int64")})
+    out = months.merge(active.astype({"m": "int64"}), on="m", how="left")
+    out = out.merge(churned.astype({"m": "int64"}), on="m", how="left")
+    money = GROWTH_REVENUE
+    out[GROWTH_COUNTS + money] = out[GROWTH_COUNTS + money].fillna(0).astype("int64")
+    out[money] = out[money] / 100
+    out["quick_ratio"] = ((out["new"] + out["resurrected"]) / out["churned"].where(out["churned"] > 0)).astype(float)
+    out["month"] = month_label(out["m"]).to_numpy()
+    return out[GROWTH_COLUMNS]
+
+
+def retention_at(cohorts: pd.DataFrame, months_since: int) -> float:
+    """Mean share of a cohort active ``months_since`` months after its first, over the cohorts that have
+    that month behind them (the cohort month itself excluded when it is the current month); NaN if none."""
+    cells = cohorts[cohorts["months_since"] == int(months_since)]
+    return float(cells["share"].mean()) if len(cells) else float("nan")
+
+
+def latest_cohort(cohorts: pd.DataFrame) -> pd.Series | None:
+    """The latest cohort with its month 1 behind it: cohort, customers (its size) and share in month 1."""
+    cells = cohorts[cohorts["months_since"] == 1]
+    if not len(cells):
+        return None
+    row = cells.iloc[-1]
+    size = cohorts.loc[(cohorts["cohort"] == row["cohort"]) & (cohorts["months_since"] == 0), "customers"].iloc[0]
+    return pd.Series({"cohort": row["cohort"], "customers": int(size), "share": float(row["share"])})
