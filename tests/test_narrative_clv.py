@@ -56,3 +56,17 @@ def test_dollar_amounts_in_markdown_are_never_read_as_a_formula():
     assert "$" not in shown and "&#36;769,974.39" in shown and "tex2jax_ignore" in shown
     assert narrative.md_money(12.5, "£") == "£12.50"
     assert "$" not in bullets(currency="$")[0]
+
+
+def test_the_summary_names_the_model_the_forecasts_come_from_and_how_it_was_chosen():
+    def with_model(language="en", chosen=True):
+        check = narrative.HoldoutCheck(error_pct=9.5, holdout_days=180, churn_beats_recency=True,
+                                       model="Pareto/NBD", chosen_on_holdout=chosen)
+        return narrative.clv_bullets(PRED, RISK, SEGMENTS, check=check, horizon_days=90, clv_months=12,
+                                     language=language, currency="£")
+    out = with_model()
+    assert out[1].startswith("Forecasts from **Pareto/NBD**, the best of three purchase models on the holdout")
+    assert "passed its holdout check" in out[1] and len(out) == 5
+    assert with_model(chosen=False)[1].startswith("Forecasts from **Pareto/NBD** (set in the config). The forecast")
+    assert with_model("zh")[1].startswith("预测来自 **Pareto/NBD**，它是三个购买模型中在留出期表现最好的（见第 2 节）。预测通过了")
+    assert "Forecasts from" not in bullets()[1]  # no model given: the sentence is left out

@@ -359,12 +359,18 @@ class HoldoutCheck:
         Whether the model's churn risk ranks better than days since the last purchase.
     max_error_pct : float
         Error, in percent, up to which the forecast counts as checked.
+    model : str
+        The purchase model the forecasts come from, in words ("" leaves it out).
+    chosen_on_holdout : bool
+        True when the model was chosen on the holdout (``clv.model: auto``), False when the config set it.
     """
 
     error_pct: float | None
     holdout_days: int
     churn_beats_recency: bool
     max_error_pct: float = CLV_MAX_ERROR_PCT
+    model: str = ""
+    chosen_on_holdout: bool = False
 
 
 def clv_bullets(pred: pd.DataFrame, risk: pd.DataFrame, by_segment: pd.DataFrame, *, check: HoldoutCheck,
@@ -374,7 +380,7 @@ def clv_bullets(pred: pd.DataFrame, risk: pd.DataFrame, by_segment: pd.DataFrame
     - what the forecast says: total (the per-customer values rounded to the cent, added) and
       mean predicted CLV over ``clv_months`` and the
       purchases expected in ``horizon_days`` (from ``pred``, one row per customer);
-    - whether it can be trusted: the holdout error of the total repeat purchases
+    - whether it can be trusted, led by the model the forecasts come from (``check.model``): the holdout error of the total repeat purchases
       (``check.error_pct``, in percent) against ``check.max_error_pct``;
     - the decision on churn: rank by the model's churn risk only when it beats days since
       the last purchase (``check.churn_beats_recency``);
@@ -396,6 +402,9 @@ def clv_bullets(pred: pd.DataFrame, risk: pd.DataFrame, by_segment: pd.DataFrame
     else:
         key = "nb05.sum_checked" if abs(err) <= limit else "nb05.sum_off"
         out.append(t(key, language, days=days, error=f"{err:+.1f}%", limit=f"{limit:.0f}%"))
+    if check.model:
+        which = "nb05.sum_model_auto" if check.chosen_on_holdout else "nb05.sum_model_config"
+        out[-1] = t(which, language, model=esc(check.model)) + t("nb05.sum_model_sep", language) + out[-1]
     out.append(t("nb05.sum_churn_model" if check.churn_beats_recency else "nb05.sum_churn_recency", language))
     if len(risk):
         out.append(t("nb05.sum_next", language, n=fmt_int(len(risk)), clv=money(clv_model.total_value(risk["clv"]))))

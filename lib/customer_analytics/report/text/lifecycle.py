@@ -131,7 +131,7 @@ def bullets(tables: dict, alerts: stages_model.Alerts, *, days: int, language: s
                      month3=fmt_share(lifecycle.retention_at(cohorts, 3))))
     last = growth.iloc[-1]
     out.append(t("nb06.sum_growth", language, month=esc(last["month"]), active=fmt_int(last["active"]),
-                 new=fmt_int(last["new"]), resurrected=fmt_int(last["resurrected"]), churned=fmt_int(last["churned"]),
+                 new=fmt_int(last["new"]), retained=fmt_int(last["retained"]), resurrected=fmt_int(last["resurrected"]), churned=fmt_int(last["churned"]),
                  quick=quick_text(last["quick_ratio"], language)))
     out.append(t("nb06.sum_stages", language, **{k: fmt_int(v) for k, v in n.items()}))
     summary = alerts.summary().dropna(subset=["value_at_stake"])
