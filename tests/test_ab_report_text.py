@@ -171,6 +171,19 @@ def test_power_advice_out_of_reach_of_the_customer_base_gives_the_smallest_detec
     assert "rerun with" not in step and "重新实验只能检测" in ex_text.next_step(res, "zh")
 
 
+def test_the_smallest_detectable_revenue_effect_with_the_customer_base_uses_both_arms_sample_variances():
+    rng = np.random.default_rng(5)
+    table = pd.DataFrame({"variant": ["control"] * 300 + ["offer_a"] * 300,
+                          "revenue": np.r_[rng.gamma(2.0, 10.0, 300), rng.gamma(2.0, 12.0, 300)]})
+    spec = ex.ExperimentSpec("variant", "control", continuous_metrics=["revenue"], eligible_users=4_000)
+    row = ex.analyse(table, spec).power.set_index("arm").loc["offer_a"]
+    y = table.groupby("variant")["revenue"]
+    sd = np.sqrt((y.get_group("offer_a").var(ddof=1) + y.get_group("control").var(ddof=1)) / 2)
+    assert row["eligible_per_arm"] == 2_000
+    assert row["mde_abs_eligible"] == pytest.approx(ex.mde_continuous(sd, 2_000, 2_000))
+    assert row["mde_relative_eligible"] == pytest.approx(row["mde_abs_eligible"] / y.get_group("control").mean())
+
+
 def test_power_advice_within_reach_names_the_users_per_arm_to_rerun_with():
     spec = ex.ExperimentSpec("variant", "control", binary_metrics=["converted"], eligible_users=500_000)
     res = ex.analyse(three_arm_table(), spec)

@@ -360,6 +360,15 @@ SCORED_TX = RFM_ALL_HISTORY.assign(
 )
 
 
+def test_a_customer_who_only_returned_a_free_item_is_not_scored():
+    # a $0.00 line with a negative quantity is a return (engine.purchase_line), not a purchase
+    lines = TX.assign(quantity=1).copy()
+    zero_return = pd.DataFrame({"customer_id": pd.array(["z"], dtype="string"), "order_id": ["99"],
+                                "order_date": pd.to_datetime(["2024-03-20"]), "amount": [0.0], "quantity": [-1]})
+    out = rfm.compute_rfm(pd.concat([lines, zero_return], ignore_index=True), "2024-03-31")
+    assert "z" not in set(out["customer_id"]) and len(out) == len(RFM_ALL_HISTORY)
+
+
 def test_score_customers_with_quantile_scores():
     pd.testing.assert_frame_equal(rfm.score_customers(TX, "2024-03-31", score_method="quantile"), SCORED_TX)
 
