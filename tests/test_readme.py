@@ -52,6 +52,7 @@ EXPECTED = {
     "make mutate SAMPLE=600": ("dry", 0, "--sample 600 --seed 0"),
     "make mutate SAMPLE=600 SURVIVORS=1": ("dry", 0, "--names survivors --sample 600"),
     "make mutate SAMPLE=300 SEED=1 SURVIVORS=1": ("dry", 0, "--names survivors --sample 300 --seed 1"),
+    "make mutate SAMPLE=300": ("dry", 0, "--sample 300 --seed 0"),
     "make report-cdnow": ("check", 0, "Check passed for 1998-06"),
     "make report CONFIG=config/myshop.yaml CHECK=1": ("run", 0, "Check passed for 2025-12"),
     "make report CONFIG=config/myshop.yaml": ("check", 0, "Check passed for 2025-12"),
