@@ -192,18 +192,22 @@ def cohort_retention(tx, as_of, *, con=None) -> pd.DataFrame:
 
 
 def neighbours_expr(cm):
-    """The customer months ``cm`` (:func:`customer_months_expr`) with each customer's previous active month
-    (prev_m, prev_cents) and next active month (next_m); null where there is none."""
-    w = ibis.window(group_by="customer_id", order_by="m")
-    return cm.mutate(prev_m=cm.m.lag().over(w), prev_cents=cm.cents.lag().over(w), next_m=cm.m.lead().over(w))
+    """The customer months ``cm`` (:func:`customer_months_expr`) with the customer's revenue in the month
+    before (prev_cents, null when they were not active then) and whether they are active in the month
+    after (active_next). Two hash joins on (customer, month), no window sort."""
+    before = cm.select("customer_id", m=cm.m + 1, prev_cents=cm.cents)
+    after = cm.select("customer_id", m=cm.m - 1, active_next=ibis.literal(True))
+    j = cm.left_join(before, ["customer_id", "m"]).select(cm.customer_id, cm.m, cm.cents, cm.first_m, before.prev_cents)
+    k = j.left_join(after, ["customer_id", "m"])
+    return k.select(j.customer_id, j.m, j.cents, j.first_m, j.prev_cents, active_next=after.active_next.fill_null(False))
 
 
 def growth_expr(cm, as_of):
     """Growth accounting as two ibis expressions over the customer months with their neighbours ``cm``
     (:func:`neighbours_expr`): the active side per month index, and the churned side."""
     new = cm.m == cm.first_m
-    kept = (cm.prev_m == cm.m - 1).fill_null(False)
-    back = (cm.prev_m < cm.m - 1).fill_null(False)
+    kept = cm.prev_cents.notnull()  # active in the month before
+    back = ~new & ~kept  # bought before (not new) but not in the month before
     active = cm.group_by("m").aggregate(
         active=cm.customer_id.count(), new=cm.customer_id.count(where=new),
         retained=cm.customer_id.count(where=kept), resurrected=cm.customer_id.count(where=back),
@@ -211,7 +215,7 @@ def growth_expr(cm, as_of):
         retained_revenue=ibis.least(cm.cents, cm.prev_cents).sum(where=kept),
         expansion_revenue=ibis.greatest(cm.cents - cm.prev_cents, 0).sum(where=kept),
         contraction_revenue=ibis.greatest(cm.prev_cents - cm.cents, 0).sum(where=kept))
-    gone = cm.filter(cm.next_m.isnull() | (cm.next_m > cm.m + 1)).mutate(m=cm.m + 1)
+    gone = cm.filter(~cm.active_next).mutate(m=cm.m + 1)
     gone = gone.filter(gone.m <= month_index(as_of))
     churned = gone.group_by("m").aggregate(churned=gone.customer_id.count(), churned_revenue=gone.cents.sum())
     return active, churned

@@ -107,13 +107,12 @@ def customer_summary_expr(t, as_of, start, quantile: float):
     inside = days.day >= first_day
     g = days.group_by("customer_id").aggregate(
         first_purchase=days.day.min(), last_purchase=days.day.max(), purchase_days=days.day.count(),
-        median_gap=days.gap.median(), high_gap=days.gap.quantile(quantile))
-    # the first purchase in the period of a customer who had bought before it: the gap into the period
-    came = days.filter(inside & (days.prev < first_day)).select("customer_id", reentry_gap="gap")
+        median_gap=days.gap.median(), high_gap=days.gap.quantile(quantile),
+        # the gap into the period: before the first purchase in it of a customer who had bought earlier (one day)
+        reentry_gap=days.gap.max(where=inside & (days.prev < first_day)))
     money = lines.group_by("customer_id").aggregate(
         cents=lines.cents.sum(), period_cents=lines.cents.sum(where=lines.day >= first_day))
-    j = g.join(money, "customer_id").left_join(came, "customer_id")  # every customer of g has lines
-    return j.select(*g.columns, "cents", "period_cents", "reentry_gap")
+    return g.join(money, "customer_id")  # every customer of g has lines
 
 
 def _summary(tx, as_of, start, s, *, con=None):
