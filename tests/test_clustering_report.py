@@ -71,9 +71,11 @@ def test_profile_and_cutoff_tables_have_no_index_and_words_in_both_languages():
     cut = pd.DataFrame({"low": [30.0, 1, 12.5], "high": [120.0, 4, 150.0]}, index=clustering.BASE_FEATURES)
     cut.attrs.update(q_low=0.25, q_high=0.75)
     labels = cluster_text.table_labels("zh", cut)
-    assert labels["low"] == "第 25 百分位" and labels["above"] == "不低于第 75 百分位"
+    assert (labels["low"], labels["high"], labels["rule"], labels["above"]) == ("下分界值", "上分界值", "规则", "高")
     cv = cluster_text.cutoff_table(cut, "zh", "£")
     assert list(cv["high"]) == ["120", "4", "£150.00"] and cv["feature"].str.contains(HAN).all()
+    assert cv["rule"].tolist() == ["固定天数：不超过下分界值为低，超过上分界值为高",
+                                   *["全部客户的百分位（第 25、第 75）：不高于下分界值为低，不低于上分界值为高"] * 2]
 
 
 def test_name_change_templates_come_from_the_catalog():
