@@ -159,21 +159,14 @@ class ClusteringSection(_Section):
     fit_sample: Annotated[int, Field(ge=100, le=100_000_000)]
     silhouette_sample: Annotated[int, Field(ge=100, le=100_000)]
     name_cutoffs: Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=2, max_length=2)]
-
     name_recency_days: Annotated[list[Annotated[int, Field(ge=0, le=3660)]], Field(min_length=2, max_length=2)]
 
-    @field_validator("name_recency_days")
+    @field_validator("name_cutoffs", "name_recency_days")
     @classmethod
-    def _recency_days(cls, v: list[int]) -> list[int]:
+    def _increasing_pair(cls, v: list, info) -> list:
         if v[0] >= v[1]:
-            raise ValueError(f"name_recency_days = {v}: expected two day counts, the first below the second")
-        return v
-
-    @field_validator("name_cutoffs")
-    @classmethod
-    def _cutoffs(cls, v: list[float]) -> list[float]:
-        if v[0] >= v[1]:
-            raise ValueError(f"name_cutoffs = {v}: expected two percentiles, the first below the second")
+            what = "percentiles" if info.field_name == "name_cutoffs" else "day counts"
+            raise ValueError(f"{info.field_name} = {v}: expected two {what}, the first below the second")
         return v
 
     @model_validator(mode="after")

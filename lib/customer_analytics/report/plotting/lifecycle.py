@@ -76,6 +76,12 @@ def plot_retention_curves(cohorts: pd.DataFrame, ax=None, *, latest: int = 4, la
     return ax
 
 
+def _month_ticks(ax, x: np.ndarray, months: pd.Series) -> None:
+    """At most about 12 month labels on the x axis, slanted."""
+    step = max(1, len(months) // 12)
+    ax.set_xticks(x[::step], months.iloc[::step], rotation=45, ha="right")
+
+
 def plot_growth(growth: pd.DataFrame, ax=None, *, language: str = "en"):
     """Customers gained (new and resurrected, above zero) and lost (churned, below zero) per month."""
     ax = _axes(ax, (10, 3.6))
@@ -85,8 +91,7 @@ def plot_growth(growth: pd.DataFrame, ax=None, *, language: str = "en"):
            label=t("nb06.col.resurrected", language))
     ax.bar(x, -growth["churned"], color=SERIES["lapsed"], label=t("nb06.col.churned", language))
     ax.axhline(0, color="black", lw=0.8)
-    step = max(1, len(growth) // 12)
-    ax.set_xticks(x[::step], growth["month"].iloc[::step], rotation=45, ha="right")
+    _month_ticks(ax, x, growth["month"])
     ax.set(title=t("nb06.chart_growth_title", language), ylabel=t("nb06.chart_customers", language))
     plain_axis(ax.yaxis)
     ax.legend(loc="upper left", fontsize=8)
@@ -100,8 +105,7 @@ def plot_quick_ratio(growth: pd.DataFrame, ax=None, *, language: str = "en"):
     x = np.arange(len(growth))
     ax.plot(x, growth["quick_ratio"], marker="o", ms=3, color=SERIES["revenue"], label=t("nb06.col.quick_ratio", language))
     ax.axhline(1, color=SERIES["neutral"], ls="--", label=t("nb06.chart_quick_line", language))
-    step = max(1, len(growth) // 12)
-    ax.set_xticks(x[::step], growth["month"].iloc[::step], rotation=45, ha="right")
+    _month_ticks(ax, x, growth["month"])
     ax.set(title=t("nb06.chart_quick_title", language), ylim=(0, None))
     ax.legend(loc="upper right", fontsize=8)
     ax.figure.tight_layout()
