@@ -89,6 +89,15 @@ def test_churn_risk_matches_pymc_marketing_for_repeat_buyers_and_the_closed_form
     np.testing.assert_allclose(ours[~rep], expected[~rep], rtol=1e-9)
 
 
+def test_a_horizon_in_days_is_converted_to_the_models_weeks_as_in_the_paper(cdnow_fit, cdnow_calibration):
+    """Fader, Hardie & Lee (2005): a customer with x = 2, t_x = 30.43, T = 38.86 weeks is expected to make
+    1.226 purchases in the next 39 weeks. Asked for 273 days (39 weeks), ``predict`` must give the same."""
+    one = cdnow_calibration.iloc[:1].assign(frequency=2, recency=30.43, T=38.86)
+    pr = clv.predict(cdnow_fit, one, horizon_days=273).iloc[0]
+    assert pr["expected_purchases"] == pytest.approx(1.226, abs=5e-4)
+    assert pr["churn_risk"] == pytest.approx(float(clv.prob_no_purchase(cdnow_fit, one, 39.0)[0]), rel=1e-12)
+
+
 def test_expected_spend_matches_pymc_marketing(cdnow_fit, cdnow_calibration):
     s = cdnow_calibration[cdnow_calibration["frequency"] > 0].reset_index(drop=True)
     ref = cdnow_fit.spend_model.expected_customer_spend(s[["customer_id", "monetary_value", "frequency"]])

@@ -85,6 +85,27 @@ def test_dashboard_shows_period_figures_top_segment_by_name_and_trends(tmp_path)
     assert "http://" not in page and "https://" not in page  # self-contained
 
 
+def test_the_dashboard_names_the_segment_with_the_most_revenue_not_the_most_customers(tmp_path):
+    """Few Champions bring most of the money: the index must name them, not the crowd of Lost customers."""
+    labels = rfm_text.label_table("en")
+    summary = pd.DataFrame({"segment_code": ["champions", "lost"], "customers": [50, 900],
+                            "revenue": [7000.0, 3000.0]}, index=[labels["champions"], labels["lost"]])
+    summary["share"] = summary["customers"] / summary["customers"].sum()
+    summary["revenue_share"] = summary["revenue"] / summary["revenue"].sum()
+    activity = {"period": "2025-10", "revenue": 10000.0, "orders": 80, "active_customers": 60, "new_customers": 5,
+                "returning_customers": 55, "lapsed_customers": 3, "lapse_days": 90}
+    row = publishing.period_tables(activity, summary, "$")["period_summary"].iloc[0]
+    assert row["top_segment_code"] == "champions" and row["top_segment_revenue_share"] == 0.7
+    folder = tmp_path / "2025-10"
+    (folder / "tables").mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"period": "2025-10", "status": "success", "dataset": "sample",
+                                                 "parameters": {"shared": {"language": "en"}}, "notebooks": []}))
+    for name, table in publishing.period_tables(activity, summary, "$").items():
+        exports.save_table(table, folder, name, index=False)
+    page = publishing.write_index(tmp_path).read_text()
+    assert "Champions (70.0% of revenue)" in page and "Lost (" not in page
+
+
 def test_dashboard_separates_data_sets_and_notes_too_few_periods(tmp_path):
     _period(tmp_path, "2025-10", 100.0, 5, 1, MIX, dataset="cdnow")
     _period(tmp_path, "2025-11", 200.0, 6, 2, MIX, dataset="sample")

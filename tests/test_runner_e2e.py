@@ -303,3 +303,16 @@ def test_exported_segment_revenue_equals_the_html_figures_to_the_cent(scenario):
         assert f"£{row['revenue']:,.2f}" == shown.loc[seg, "Net revenue"], seg
     cents = exported["revenue"] * 100
     assert (cents - cents.round()).abs().max() < 1e-6  # whole cents, not rounded to 6 digits
+
+
+def test_the_report_covers_the_whole_month_to_its_last_day(scenario):
+    """The period's headline figures count every clean line from the 1st to the 31st, not up to a wrong end."""
+    final = scenario["final"]
+    lines = pd.read_parquet(final / "clean_transactions.parquet")
+    day = pd.to_datetime(lines["order_date"]).dt.normalize()
+    december = lines[(day >= "2025-12-01") & (day <= "2025-12-31")]
+    assert (day[december.index] == "2025-12-31").any()  # the sample has lines on the month's last day
+    summary = pd.read_csv(final / "tables" / "period_summary.csv").iloc[0]
+    assert summary["revenue"] == pytest.approx(round(december["amount"].sum(), 2), abs=0.005)
+    assert summary["orders"] == december["order_id"].nunique()
+    assert summary["active_customers"] == december["customer_id"].nunique()
