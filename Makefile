@@ -83,7 +83,7 @@ prose: env ## Write each section's method text from the catalog into the noteboo
 
 test: env lint ## Lint, unit tests, notebooks under nbval, end-to-end runner tests
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --durations=25 tests
 	$(VENV)/bin/pytest --nbval-lax --nbval-current-env -p no:randomly notebooks
 
 lab: env ## Open JupyterLab on notebooks/ with the project kernel
