@@ -124,11 +124,17 @@ def day_table(tx, as_of, *, con=None):
 
 def customer_months_expr(t, as_of):
     """One row per customer and active month: customer_id, m (month index), cents (net revenue of
-    the month's lines), first_m (the cohort's month index), as one ibis expression."""
+    the month's lines), first_m (the cohort's month index), as one ibis expression.
+
+    Hash aggregates and one hash join over the customer days, no window sort: the cohort month is
+    the month of the customer's first purchase day.
+    """
     d = days_expr(t, as_of)
     g = d.group_by(["customer_id", "m"]).aggregate(cents=d.cents.sum(), sale=d.sale.any())
     g = g.filter(g.sale).drop("sale")
-    return g.mutate(first_m=g.m.min().over(ibis.window(group_by="customer_id")))
+    sales = d.filter(d.sale)
+    first = sales.group_by("customer_id").aggregate(first_m=sales.m.min())
+    return g.join(first, "customer_id")
 
 
 def month_label(index) -> pd.Series:
@@ -191,34 +197,43 @@ def cohort_retention(tx, as_of, *, con=None) -> pd.DataFrame:
     return out[COHORT_COLUMNS].reset_index(drop=True)
 
 
-def neighbours_expr(cm):
-    """The customer months ``cm`` (:func:`customer_months_expr`) with the customer's revenue in the month
-    before (prev_cents, null when they were not active then) and whether they are active in the month
-    after (active_next). Two hash joins on (customer, month), no window sort."""
-    before = cm.select("customer_id", m=cm.m + 1, prev_cents=cm.cents)
-    after = cm.select("customer_id", m=cm.m - 1, active_next=ibis.literal(True))
-    j = cm.left_join(before, ["customer_id", "m"]).select(cm.customer_id, cm.m, cm.cents, cm.first_m, before.prev_cents)
-    k = j.left_join(after, ["customer_id", "m"])
-    return k.select(j.customer_id, j.m, j.cents, j.first_m, j.prev_cents, active_next=after.active_next.fill_null(False))
+def neighbours_expr(cm, as_of):
+    """One row per customer and month up to ``as_of`` in which they are active, or were active in the
+    month before: customer_id, m, first_m, here (active in m), cents (their revenue in m, null when not
+    here), before (active in m-1) and prev_cents (their revenue in m-1, null when not before).
+
+    Each customer month ``cm`` (:func:`customer_months_expr`) stands once for itself and once, moved a
+    month on, for the month after; one hash aggregate on (customer, month) pairs them, no join or sort.
+    """
+    none = ibis.null().cast("int64")
+    this = cm.select("customer_id", "m", "first_m", here=ibis.literal(True), cents=cm.cents,
+                     before=ibis.literal(False), prev_cents=none)
+    moved = cm.select("customer_id", m=cm.m + 1, first_m=cm.first_m, here=ibis.literal(False), cents=none,
+                      before=ibis.literal(True), prev_cents=cm.cents)
+    u = this.union(moved)
+    u = u.filter(u.m <= month_index(as_of))
+    return u.group_by(["customer_id", "m"]).aggregate(
+        first_m=u.first_m.max(), here=u.here.any(), cents=u.cents.max(), before=u.before.any(),
+        prev_cents=u.prev_cents.max())
 
 
 def growth_expr(cm, as_of):
-    """Growth accounting as two ibis expressions over the customer months with their neighbours ``cm``
-    (:func:`neighbours_expr`): the active side per month index, and the churned side."""
-    new = cm.m == cm.first_m
-    kept = cm.prev_cents.notnull()  # active in the month before
-    back = ~new & ~kept  # bought before (not new) but not in the month before
-    active = cm.group_by("m").aggregate(
-        active=cm.customer_id.count(), new=cm.customer_id.count(where=new),
-        retained=cm.customer_id.count(where=kept), resurrected=cm.customer_id.count(where=back),
-        new_revenue=cm.cents.sum(where=new), resurrected_revenue=cm.cents.sum(where=back),
-        retained_revenue=ibis.least(cm.cents, cm.prev_cents).sum(where=kept),
-        expansion_revenue=ibis.greatest(cm.cents - cm.prev_cents, 0).sum(where=kept),
-        contraction_revenue=ibis.greatest(cm.prev_cents - cm.cents, 0).sum(where=kept))
-    gone = cm.filter(~cm.active_next).mutate(m=cm.m + 1)
-    gone = gone.filter(gone.m <= month_index(as_of))
-    churned = gone.group_by("m").aggregate(churned=gone.customer_id.count(), churned_revenue=gone.cents.sum())
-    return active, churned
+    """Growth accounting per month index as one ibis expression over the customer months ``cm``
+    (:func:`customer_months_expr`): the active side and the churned side in one aggregate."""
+    n = neighbours_expr(cm, as_of)
+    new = n.here & (n.m == n.first_m)
+    kept = n.here & n.before  # active in the month before
+    back = n.here & ~n.before & (n.m != n.first_m)  # bought before (not new) but not in the month before
+    gone = ~n.here & n.before
+    return n.group_by("m").aggregate(
+        active=n.customer_id.count(where=n.here), new=n.customer_id.count(where=new),
+        retained=n.customer_id.count(where=kept), resurrected=n.customer_id.count(where=back),
+        churned=n.customer_id.count(where=gone),
+        new_revenue=n.cents.sum(where=new), resurrected_revenue=n.cents.sum(where=back),
+        retained_revenue=ibis.least(n.cents, n.prev_cents).sum(where=kept),
+        expansion_revenue=ibis.greatest(n.cents - n.prev_cents, 0).sum(where=kept),
+        contraction_revenue=ibis.greatest(n.prev_cents - n.cents, 0).sum(where=kept),
+        churned_revenue=n.prev_cents.sum(where=gone))
 
 
 def growth_accounting(tx, as_of, *, con=None) -> pd.DataFrame:
@@ -241,14 +256,11 @@ def growth_accounting(tx, as_of, *, con=None) -> pd.DataFrame:
         exact to the cent.
     """
     con, t = lines_table(tx, con)
-    months = engine.materialize(neighbours_expr(customer_months_expr(t, as_of)))  # read twice below
-    active_expr, churned_expr = growth_expr(months, as_of)
-    active, churned = con.execute(active_expr), con.execute(churned_expr)
-    if active.empty:
+    got = con.execute(growth_expr(customer_months_expr(t, as_of), as_of))
+    if got.empty:
         raise InputError(f"No purchases on or before {pd.Timestamp(as_of).date()}: no months to account for.")
-    months = pd.DataFrame({"m": np.arange(int(active["m"].min()), month_index(as_of) + 1, dtype="int64")})
-    out = months.merge(active.astype({"m": "int64"}), on="m", how="left")
-    out = out.merge(churned.astype({"m": "int64"}), on="m", how="left")
+    months = pd.DataFrame({"m": np.arange(int(got["m"].min()), month_index(as_of) + 1, dtype="int64")})
+    out = months.merge(got.astype({"m": "int64"}), on="m", how="left")
     money = GROWTH_REVENUE
     out[GROWTH_COUNTS + money] = out[GROWTH_COUNTS + money].fillna(0).astype("int64")
     out[money] = out[money] / 100
