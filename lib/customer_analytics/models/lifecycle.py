@@ -56,7 +56,7 @@ GROWTH_REVENUE = ["new_revenue", "retained_revenue", "expansion_revenue", "contr
                   "resurrected_revenue", "churned_revenue"]
 GROWTH_COLUMNS = ["month", *GROWTH_COUNTS, "quick_ratio", *GROWTH_REVENUE]
 _NEEDED = ("customer_id", "order_date", "amount")
-DAY_COLUMNS = ("customer_id", "day", "m", "cents", "sale")  # the columns of a day table
+DAY_COLUMNS = ("customer_id", "day", "m", "cents", "sale", "prev", "first_m")  # the columns of a day table
 
 
 def lines_table(tx, con=None):
@@ -105,18 +105,27 @@ def is_day_table(tx) -> bool:
 
 def days_expr(t, as_of):
     """One row per customer and day up to ``as_of``: customer_id, day, m (its month index), cents (net of
-    the day's lines) and sale (at least one purchase line that day); ``t`` lines or a day table."""
+    the day's lines), sale (at least one purchase line that day) and, on purchase days (null on the
+    others), prev (the customer's purchase day before, null on the first) and first_m (the month index
+    of the customer's first purchase day); ``t`` lines or a day table.
+
+    prev and first_m look back only, so a day table of a later ``as_of`` holds them for an earlier one.
+    They come from one window sort over the days (per customer and sale flag, by day).
+    """
     if is_day_table(t):
         return t.filter(t.day <= ibis.literal(pd.Timestamp(as_of).normalize().date()))
     lines = dated_lines(t, as_of)
-    return lines.group_by(["customer_id", "day", "m"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+    d = lines.group_by(["customer_id", "day", "m"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+    w = ibis.window(group_by=["customer_id", "sale"], order_by="day")
+    return d.mutate(prev=ibis.ifelse(d.sale, d.day.lag().over(w), ibis.null().cast("date")),
+                    first_m=ibis.ifelse(d.sale, d.m.min().over(w), ibis.null().cast("int64")))
 
 
 def day_table(tx, as_of, *, con=None):
     """The :func:`days_expr` of ``tx`` as an ibis table, computed once and kept in the engine (``materialize``).
 
     Pass it to every lifecycle function of the same ``as_of`` or earlier instead of the lines: each
-    then reads one row per customer and day instead of every line.
+    then reads one row per customer and day instead of every line, and none sorts again.
     """
     _, t = lines_table(tx, con)
     return engine.materialize(days_expr(t, as_of))
@@ -124,17 +133,11 @@ def day_table(tx, as_of, *, con=None):
 
 def customer_months_expr(t, as_of):
     """One row per customer and active month: customer_id, m (month index), cents (net revenue of
-    the month's lines), first_m (the cohort's month index), as one ibis expression.
-
-    Hash aggregates and one hash join over the customer days, no window sort: the cohort month is
-    the month of the customer's first purchase day.
-    """
+    the month's lines), first_m (the cohort's month index), as one ibis expression: one hash
+    aggregate over the customer days (:func:`days_expr`), no join or sort."""
     d = days_expr(t, as_of)
-    g = d.group_by(["customer_id", "m"]).aggregate(cents=d.cents.sum(), sale=d.sale.any())
-    g = g.filter(g.sale).drop("sale")
-    sales = d.filter(d.sale)
-    first = sales.group_by("customer_id").aggregate(first_m=sales.m.min())
-    return g.join(first, "customer_id")
+    g = d.group_by(["customer_id", "m"]).aggregate(cents=d.cents.sum(), sale=d.sale.any(), first_m=d.first_m.min())
+    return g.filter(g.sale).drop("sale")
 
 
 def month_label(index) -> pd.Series:
@@ -202,19 +205,15 @@ def neighbours_expr(cm, as_of):
     month before: customer_id, m, first_m, here (active in m), cents (their revenue in m, null when not
     here), before (active in m-1) and prev_cents (their revenue in m-1, null when not before).
 
-    Each customer month ``cm`` (:func:`customer_months_expr`) stands once for itself and once, moved a
-    month on, for the month after; one hash aggregate on (customer, month) pairs them, no join or sort.
+    One full outer hash join of the customer months ``cm`` (:func:`customer_months_expr`) with
+    themselves moved a month on; no window sort.
     """
-    none = ibis.null().cast("int64")
-    this = cm.select("customer_id", "m", "first_m", here=ibis.literal(True), cents=cm.cents,
-                     before=ibis.literal(False), prev_cents=none)
-    moved = cm.select("customer_id", m=cm.m + 1, first_m=cm.first_m, here=ibis.literal(False), cents=none,
-                      before=ibis.literal(True), prev_cents=cm.cents)
-    u = this.union(moved)
-    u = u.filter(u.m <= month_index(as_of))
-    return u.group_by(["customer_id", "m"]).aggregate(
-        first_m=u.first_m.max(), here=u.here.any(), cents=u.cents.max(), before=u.before.any(),
-        prev_cents=u.prev_cents.max())
+    last = cm.view()
+    j = cm.outer_join(last, [cm.customer_id == last.customer_id, cm.m == last.m + 1])
+    j = j.select(customer_id=ibis.coalesce(cm.customer_id, last.customer_id), m=ibis.coalesce(cm.m, last.m + 1),
+                 first_m=ibis.coalesce(cm.first_m, last.first_m), here=cm.m.notnull(), cents=cm.cents,
+                 before=last.m.notnull(), prev_cents=last.cents)
+    return j.filter(j.m <= month_index(as_of))
 
 
 def growth_expr(cm, as_of):
