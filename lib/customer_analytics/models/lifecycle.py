@@ -95,7 +95,12 @@ def dated_lines(t, as_of):
     day = t.order_date.cast("date")
     lines = t.mutate(day=day, cents=engine.cents(t.amount), sale=engine.purchase_line(t))
     lines = lines.filter(lines.day <= ibis.literal(end.date()))
-    return lines.mutate(m=lines.day.year().cast("int64") * 12 + lines.day.month().cast("int64") - 1)
+    return lines.mutate(m=month_of(lines.day))
+
+
+def month_of(day):
+    """The month index (year * 12 + month - 1) of a date column."""
+    return day.year().cast("int64") * 12 + day.month().cast("int64") - 1
 
 
 def is_day_table(tx) -> bool:
@@ -115,7 +120,8 @@ def days_expr(t, as_of):
     if is_day_table(t):
         return t.filter(t.day <= ibis.literal(pd.Timestamp(as_of).normalize().date()))
     lines = dated_lines(t, as_of)
-    d = lines.group_by(["customer_id", "day", "m"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+    d = lines.group_by(["customer_id", "day"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+    d = d.mutate(m=month_of(d.day))
     w = ibis.window(group_by=["customer_id", "sale"], order_by="day")
     return d.mutate(prev=ibis.ifelse(d.sale, d.day.lag().over(w), ibis.null().cast("date")),
                     first_m=ibis.ifelse(d.sale, d.m.min().over(w), ibis.null().cast("int64")))

@@ -104,16 +104,17 @@ def customer_summary_expr(t, as_of, start, quantile: float):
     first_day = ibis.literal(pd.Timestamp(start).date())
     gap = d.day.delta(d.prev, unit="day")  # null but on the second and later purchase days
     inside = d.day >= first_day
-    none = ibis.literal(float("nan"))  # no gap; NaN rather than null: columns without nulls reach pandas fast
     g = d.group_by("customer_id").aggregate(
         first_purchase=d.day.min(where=d.sale), last_purchase=d.day.max(where=d.sale),
-        purchase_days=d.day.count(where=d.sale), median_gap=gap.median().fill_null(none),
-        high_gap=gap.quantile(quantile).fill_null(none),
+        purchase_days=d.day.count(where=d.sale), gap_q=gap.quantile([0.5, quantile]),  # one sort per customer
         # the gap into the period: before the first purchase in it of a customer who had bought earlier (one
         # day); 0 when there is none (a gap is at least one day)
         reentry_gap=gap.max(where=inside & (d.prev < first_day)).fill_null(0),
         cents=d.cents.sum().fill_null(0), period_cents=d.cents.sum(where=inside).fill_null(0), bought=d.sale.any())
-    return g.filter(g.bought).drop("bought").order_by("customer_id")
+    g = g.filter(g.bought)
+    none = ibis.literal(float("nan"))  # no gap: NaN rather than null, as pandas shows it
+    g = g.mutate(median_gap=g.gap_q[0].fill_null(none), high_gap=g.gap_q[1].fill_null(none))
+    return g.drop("bought", "gap_q").order_by("customer_id")
 
 
 def _summary(tx, as_of, start, s, *, con=None):
@@ -125,7 +126,7 @@ def _summary(tx, as_of, start, s, *, con=None):
     con, t = lifecycle.lines_table(tx, con)
     if not lifecycle.is_day_table(t):
         t = engine.materialize(lifecycle.days_expr(t, as_of))
-    out = con.execute(customer_summary_expr(t, as_of, start, float(s["slowing_quantile"])))
+    out = engine.fetch(con, customer_summary_expr(t, as_of, start, float(s["slowing_quantile"])))
     if out.empty:
         raise InputError(f"No purchases on or before {pd.Timestamp(as_of).date()}: no lifecycle stages.")
     return out
