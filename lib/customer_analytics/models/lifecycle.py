@@ -36,9 +36,11 @@ Growth accounting, for each month m from the first month with a purchase to the 
 Both tables are ibis expressions over the clean lines, run in the engine that holds them (an
 embedded DuckDB by default, Spark or a warehouse); only one row per cohort-month or per month comes
 back. Money is summed in integer cents and divided by 100 once. Every lifecycle figure needs only
-one row per customer and day (net cents, whether a purchase line was among them): :func:`day_table`
-computes that once in one pass over the lines and keeps it in the engine, and every function of
-this module and of :mod:`customer_analytics.models.lifecycle_stages` accepts it in place of the lines.
+one row per customer and day (net cents, whether a purchase line was among them, and on purchase
+days the previous purchase day and the cohort month): :func:`day_table` computes that once, in one
+pass over the lines and one window sort over the days, and keeps it in the engine; every function
+of this module and of :mod:`customer_analytics.models.lifecycle_stages` accepts it in place of the
+lines and reads it with hash aggregates and one hash join only (no further sort, nothing else kept).
 """
 
 from __future__ import annotations
