@@ -10,7 +10,8 @@ month. Then, each in a fresh process, it prints seconds and peak resident memory
   ``cleaning.clean_transactions`` (every rule and the audit, in the engine) + the RFM summary
   (``engine.rfm_summary``); only the per-customer table comes back to pandas. The lifecycle tables
   of notebook 06 (cohort retention, growth accounting, stages: ``models.lifecycle``) are timed on the
-  same clean table next to the RFM summary (``rfm_s``, ``lifecycle_s``). DuckDB runs with
+  same clean table next to the RFM summary (``rfm_s``, ``lifecycle_s``, their ratio ``lifecycle/rfm``, and
+  ``load_1m``, the machine's 1-minute load average when the step ended). DuckDB runs with
   ``memory_limit`` 4GB and spills to ``benchmarks/_data/spill``.
 - ``pandas (before)`` with ``--baseline``: the path before the engine, for comparison: the same
   lines read into pandas from one Parquet file, the pandas cleaning of the previous release (read
@@ -20,6 +21,7 @@ month. Then, each in a fresh process, it prints seconds and peak resident memory
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -99,7 +101,7 @@ def step(kind: str, n: int) -> dict:
         lifecycle_stages.lifecycle_stages(daily, AS_OF, con=con)
         t2 = time.perf_counter()
         return {"rows_out": clean.stats["rows_out"], "customers": len(per_customer),
-                "rfm_s": round(t1 - t0, 2), "lifecycle_s": round(t2 - t1, 2)}
+                "rfm_s": round(t1 - t0, 2), "lifecycle_s": round(t2 - t1, 2), "load_1m": round(os.getloadavg()[0], 2)}
 
     if kind == "duckdb":
         spill = DATA / "spill"
@@ -121,6 +123,13 @@ def step(kind: str, n: int) -> dict:
     raise SystemExit(f"unknown step {kind}")
 
 
+def _ratio(r: dict) -> float | None:
+    """lifecycle_s / rfm_s of one step (the acceptance: at most 2 at 1e7 lines), or None without them."""
+    if r.get("rfm_s") and r.get("lifecycle_s") is not None:
+        return round(r["lifecycle_s"] / r["rfm_s"], 2)
+    return None
+
+
 def main() -> None:
     sizes = sizes_or_step([10_000_000, 100_000_000], step)
     if sizes is None:
@@ -138,7 +147,8 @@ def main() -> None:
             rows.append({"lines": f"{n:,}", "path": {"pandas": "pandas (before)", "spark": "spark local[2]"}.get(kind, kind),
                          "seconds": r["seconds"], "peak_mb": r["peak_mb"], "rows_out": f"{r['rows_out']:,}",
                          "customers": f"{r['customers']:,}", "rfm_s": r.get("rfm_s"),
-                         "lifecycle_s": r.get("lifecycle_s")})
+                         "lifecycle_s": r.get("lifecycle_s"), "lifecycle/rfm": _ratio(r),
+                         "load_1m": r.get("load_1m")})
             print(rows[-1], flush=True)
     print_table(rows, "Load + clean + RFM from partitioned Parquet (peak memory target at 1e8: under 6,000 MB)")
 

@@ -302,3 +302,12 @@ def materialize(expr):
     recomputing a chain of window functions.
     """
     return expr.cache()
+
+
+def fetch(con, expr) -> pd.DataFrame:
+    """The rows of ``expr`` as a pandas frame by way of Arrow (``to_pyarrow``), dates as datetime64.
+
+    For a large result of plain columns (text, numbers, dates) this is several times faster than
+    ``con.execute``, which converts some columns (those with nulls, dates) value by value.
+    """
+    return con.to_pyarrow(expr).to_pandas(date_as_object=False)

@@ -36,9 +36,11 @@ Growth accounting, for each month m from the first month with a purchase to the 
 Both tables are ibis expressions over the clean lines, run in the engine that holds them (an
 embedded DuckDB by default, Spark or a warehouse); only one row per cohort-month or per month comes
 back. Money is summed in integer cents and divided by 100 once. Every lifecycle figure needs only
-one row per customer and day (net cents, whether a purchase line was among them): :func:`day_table`
-computes that once in one pass over the lines and keeps it in the engine, and every function of
-this module and of :mod:`customer_analytics.models.lifecycle_stages` accepts it in place of the lines.
+one row per customer and day (net cents, whether a purchase line was among them, and on purchase
+days the previous purchase day and the cohort month): :func:`day_table` computes that once, in one
+pass over the lines and one window sort over the days, and keeps it in the engine; every function
+of this module and of :mod:`customer_analytics.models.lifecycle_stages` accepts it in place of the
+lines and reads it with hash aggregates and one hash join only (no further sort, nothing else kept).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ GROWTH_REVENUE = ["new_revenue", "retained_revenue", "expansion_revenue", "contr
                   "resurrected_revenue", "churned_revenue"]
 GROWTH_COLUMNS = ["month", *GROWTH_COUNTS, "quick_ratio", *GROWTH_REVENUE]
 _NEEDED = ("customer_id", "order_date", "amount")
-DAY_COLUMNS = ("customer_id", "day", "m", "cents", "sale")  # the columns of a day table
+DAY_COLUMNS = ("customer_id", "day", "m", "cents", "sale", "prev", "first_m")  # the columns of a day table
 
 
 def lines_table(tx, con=None):
@@ -95,7 +97,12 @@ def dated_lines(t, as_of):
     day = t.order_date.cast("date")
     lines = t.mutate(day=day, cents=engine.cents(t.amount), sale=engine.purchase_line(t))
     lines = lines.filter(lines.day <= ibis.literal(end.date()))
-    return lines.mutate(m=lines.day.year().cast("int64") * 12 + lines.day.month().cast("int64") - 1)
+    return lines.mutate(m=month_of(lines.day))
+
+
+def month_of(day):
+    """The month index (year * 12 + month - 1) of a date column."""
+    return day.year().cast("int64") * 12 + day.month().cast("int64") - 1
 
 
 def is_day_table(tx) -> bool:
@@ -105,18 +112,28 @@ def is_day_table(tx) -> bool:
 
 def days_expr(t, as_of):
     """One row per customer and day up to ``as_of``: customer_id, day, m (its month index), cents (net of
-    the day's lines) and sale (at least one purchase line that day); ``t`` lines or a day table."""
+    the day's lines), sale (at least one purchase line that day) and, on purchase days (null on the
+    others), prev (the customer's purchase day before, null on the first) and first_m (the month index
+    of the customer's first purchase day); ``t`` lines or a day table.
+
+    prev and first_m look back only, so a day table of a later ``as_of`` holds them for an earlier one.
+    They come from one window sort over the days (per customer and sale flag, by day).
+    """
     if is_day_table(t):
         return t.filter(t.day <= ibis.literal(pd.Timestamp(as_of).normalize().date()))
     lines = dated_lines(t, as_of)
-    return lines.group_by(["customer_id", "day", "m"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+    d = lines.group_by(["customer_id", "day"]).aggregate(cents=lines.cents.sum(), sale=lines.sale.any())
+    d = d.mutate(m=month_of(d.day))
+    w = ibis.window(group_by=["customer_id", "sale"], order_by="day")
+    return d.mutate(prev=ibis.ifelse(d.sale, d.day.lag().over(w), ibis.null().cast("date")),
+                    first_m=ibis.ifelse(d.sale, d.m.min().over(w), ibis.null().cast("int64")))
 
 
 def day_table(tx, as_of, *, con=None):
     """The :func:`days_expr` of ``tx`` as an ibis table, computed once and kept in the engine (``materialize``).
 
     Pass it to every lifecycle function of the same ``as_of`` or earlier instead of the lines: each
-    then reads one row per customer and day instead of every line.
+    then reads one row per customer and day instead of every line, and none sorts again.
     """
     _, t = lines_table(tx, con)
     return engine.materialize(days_expr(t, as_of))
@@ -124,11 +141,11 @@ def day_table(tx, as_of, *, con=None):
 
 def customer_months_expr(t, as_of):
     """One row per customer and active month: customer_id, m (month index), cents (net revenue of
-    the month's lines), first_m (the cohort's month index), as one ibis expression."""
+    the month's lines), first_m (the cohort's month index), as one ibis expression: one hash
+    aggregate over the customer days (:func:`days_expr`), no join or sort."""
     d = days_expr(t, as_of)
-    g = d.group_by(["customer_id", "m"]).aggregate(cents=d.cents.sum(), sale=d.sale.any())
-    g = g.filter(g.sale).drop("sale")
-    return g.mutate(first_m=g.m.min().over(ibis.window(group_by="customer_id")))
+    g = d.group_by(["customer_id", "m"]).aggregate(cents=d.cents.sum(), sale=d.sale.any(), first_m=d.first_m.min())
+    return g.filter(g.sale).drop("sale")
 
 
 def month_label(index) -> pd.Series:
@@ -191,34 +208,39 @@ def cohort_retention(tx, as_of, *, con=None) -> pd.DataFrame:
     return out[COHORT_COLUMNS].reset_index(drop=True)
 
 
-def neighbours_expr(cm):
-    """The customer months ``cm`` (:func:`customer_months_expr`) with the customer's revenue in the month
-    before (prev_cents, null when they were not active then) and whether they are active in the month
-    after (active_next). Two hash joins on (customer, month), no window sort."""
-    before = cm.select("customer_id", m=cm.m + 1, prev_cents=cm.cents)
-    after = cm.select("customer_id", m=cm.m - 1, active_next=ibis.literal(True))
-    j = cm.left_join(before, ["customer_id", "m"]).select(cm.customer_id, cm.m, cm.cents, cm.first_m, before.prev_cents)
-    k = j.left_join(after, ["customer_id", "m"])
-    return k.select(j.customer_id, j.m, j.cents, j.first_m, j.prev_cents, active_next=after.active_next.fill_null(False))
+def neighbours_expr(cm, as_of):
+    """One row per customer and month up to ``as_of`` in which they are active, or were active in the
+    month before: customer_id, m, first_m, here (active in m), cents (their revenue in m, null when not
+    here), before (active in m-1) and prev_cents (their revenue in m-1, null when not before).
+
+    One full outer hash join of the customer months ``cm`` (:func:`customer_months_expr`) with
+    themselves moved a month on; no window sort.
+    """
+    last = cm.view()
+    j = cm.outer_join(last, [cm.customer_id == last.customer_id, cm.m == last.m + 1])
+    j = j.select(customer_id=ibis.coalesce(cm.customer_id, last.customer_id), m=ibis.coalesce(cm.m, last.m + 1),
+                 first_m=ibis.coalesce(cm.first_m, last.first_m), here=cm.m.notnull(), cents=cm.cents,
+                 before=last.m.notnull(), prev_cents=last.cents)
+    return j.filter(j.m <= month_index(as_of))
 
 
 def growth_expr(cm, as_of):
-    """Growth accounting as two ibis expressions over the customer months with their neighbours ``cm``
-    (:func:`neighbours_expr`): the active side per month index, and the churned side."""
-    new = cm.m == cm.first_m
-    kept = cm.prev_cents.notnull()  # active in the month before
-    back = ~new & ~kept  # bought before (not new) but not in the month before
-    active = cm.group_by("m").aggregate(
-        active=cm.customer_id.count(), new=cm.customer_id.count(where=new),
-        retained=cm.customer_id.count(where=kept), resurrected=cm.customer_id.count(where=back),
-        new_revenue=cm.cents.sum(where=new), resurrected_revenue=cm.cents.sum(where=back),
-        retained_revenue=ibis.least(cm.cents, cm.prev_cents).sum(where=kept),
-        expansion_revenue=ibis.greatest(cm.cents - cm.prev_cents, 0).sum(where=kept),
-        contraction_revenue=ibis.greatest(cm.prev_cents - cm.cents, 0).sum(where=kept))
-    gone = cm.filter(~cm.active_next).mutate(m=cm.m + 1)
-    gone = gone.filter(gone.m <= month_index(as_of))
-    churned = gone.group_by("m").aggregate(churned=gone.customer_id.count(), churned_revenue=gone.cents.sum())
-    return active, churned
+    """Growth accounting per month index as one ibis expression over the customer months ``cm``
+    (:func:`customer_months_expr`): the active side and the churned side in one aggregate."""
+    n = neighbours_expr(cm, as_of)
+    new = n.here & (n.m == n.first_m)
+    kept = n.here & n.before  # active in the month before
+    back = n.here & ~n.before & (n.m != n.first_m)  # bought before (not new) but not in the month before
+    gone = ~n.here & n.before
+    return n.group_by("m").aggregate(
+        active=n.customer_id.count(where=n.here), new=n.customer_id.count(where=new),
+        retained=n.customer_id.count(where=kept), resurrected=n.customer_id.count(where=back),
+        churned=n.customer_id.count(where=gone),
+        new_revenue=n.cents.sum(where=new), resurrected_revenue=n.cents.sum(where=back),
+        retained_revenue=ibis.least(n.cents, n.prev_cents).sum(where=kept),
+        expansion_revenue=ibis.greatest(n.cents - n.prev_cents, 0).sum(where=kept),
+        contraction_revenue=ibis.greatest(n.prev_cents - n.cents, 0).sum(where=kept),
+        churned_revenue=n.prev_cents.sum(where=gone))
 
 
 def growth_accounting(tx, as_of, *, con=None) -> pd.DataFrame:
@@ -241,14 +263,11 @@ def growth_accounting(tx, as_of, *, con=None) -> pd.DataFrame:
         exact to the cent.
     """
     con, t = lines_table(tx, con)
-    months = engine.materialize(neighbours_expr(customer_months_expr(t, as_of)))  # read twice below
-    active_expr, churned_expr = growth_expr(months, as_of)
-    active, churned = con.execute(active_expr), con.execute(churned_expr)
-    if active.empty:
+    got = con.execute(growth_expr(customer_months_expr(t, as_of), as_of))
+    if got.empty:
         raise InputError(f"No purchases on or before {pd.Timestamp(as_of).date()}: no months to account for.")
-    months = pd.DataFrame({"m": np.arange(int(active["m"].min()), month_index(as_of) + 1, dtype="int64")})
-    out = months.merge(active.astype({"m": "int64"}), on="m", how="left")
-    out = out.merge(churned.astype({"m": "int64"}), on="m", how="left")
+    months = pd.DataFrame({"m": np.arange(int(got["m"].min()), month_index(as_of) + 1, dtype="int64")})
+    out = months.merge(got.astype({"m": "int64"}), on="m", how="left")
     money = GROWTH_REVENUE
     out[GROWTH_COUNTS + money] = out[GROWTH_COUNTS + money].fillna(0).astype("int64")
     out[money] = out[money] / 100
