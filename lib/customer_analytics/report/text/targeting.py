@@ -47,7 +47,8 @@ def arm_decision(result: TargetingResult, arm: str, language: str = "en", curren
     """One offer's decision: targeting supported (whom, what it earns) or not (the average effect and everyone's money)."""
     q = result.metric(arm, result.model, "qini_coefficient")
     qini = {"qini": fmt_number(q["value"], signed=True), "low": fmt_number(q["low"], signed=True),
-            "high": fmt_number(q["high"], signed=True), "arm": esc(arm)}
+            "high": fmt_number(q["high"], signed=True), "arm": esc(arm),
+            "strict": fmt_number(result.decision_low.get(arm), signed=True)}
     everyone = _everyone(result, arm)
     best = result.best.get(arm)
     if result.supported.get(arm) and best is not None:
