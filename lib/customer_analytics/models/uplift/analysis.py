@@ -116,33 +116,35 @@ def _segment_effects(seg: np.ndarray, design: learners.Design, arm: str, train: 
     return (means[arm] - means[design.control]).fillna(0)
 
 
-def _evaluate(y, score, treated, *, replicates: int, seed: int) -> list[tuple[str, float, float, float, float]]:
-    """Each metric, with the 2.5% and 97.5% bootstrap percentiles and the decision quantile."""
-    values = metrics.all_metrics(y, score, treated)
-    draws = metrics.bootstrap_metrics(y, score, treated, replicates=replicates, seed=seed)
-    out = []
-    for k, v in values.items():
-        ok = draws[k][~np.isnan(draws[k])]
-        bounds = np.percentile(ok, [2.5, 97.5, 100 * DECISION_QUANTILE]) if len(ok) else [np.nan] * 3
-        out.append((k, v, *bounds))
-    return out
+def _bounds(draws: np.ndarray) -> list[float]:
+    """The 2.5% and 97.5% bootstrap percentiles and the decision quantile (NaN resamples left out)."""
+    ok = draws[~np.isnan(draws)]
+    return list(np.percentile(ok, [2.5, 97.5, 100 * DECISION_QUANTILE])) if len(ok) else [np.nan] * 3
 
 
 def evaluate(design: learners.Design, scores: dict[str, pd.DataFrame], *, replicates: int = 200,
              seed: int = 0) -> pd.DataFrame:
     """The table of ``tables/uplift_evaluation.csv``: every arm x model or rule x metric, with its interval.
 
-    The rule ``everyone`` has a constant score: its uplift@k is the arm's average effect (k = 100%).
-    The extra column ``decision_low`` is the lower end of the 99% interval (see the module docstring).
+    All models and rules of an arm are evaluated on the same bootstrap resamples. The rule
+    ``everyone`` has a constant score: its Qini coefficient and AUUC are 0 (the random line) and its
+    uplift@k is the arm's average effect. The extra column ``decision_low`` is the lower end of the
+    99% interval (see the module docstring).
     """
     rows = []
     for a in design.arms:
         keep = (design.arm == a) | (design.arm == design.control)
         y, t = design.outcome[keep], (design.arm[keep] == a).astype(int)
-        for name, frame in scores.items():
-            for metric, value, low, high, strict in _evaluate(y, frame[a].to_numpy()[keep], t,
-                                                              replicates=replicates, seed=seed):
-                rows.append((a, name, metric, value, low, high, strict))
+        ranked = {name: frame[a].to_numpy()[keep] for name, frame in scores.items() if name != "everyone"}
+        draws = metrics.bootstrap_many(y, ranked, t, replicates=replicates, seed=seed)
+        for name in scores:
+            if name == "everyone":
+                rows += [(a, name, m, 0.0, 0.0, 0.0, 0.0) for m in ("qini_coefficient", "auuc")]
+                rows += [(a, name, f"uplift_at_{round(k * 100)}", np.nan, np.nan, np.nan, np.nan)
+                         for k in metrics.K_LEVELS]
+                continue
+            for metric, value in metrics.all_metrics(y, ranked[name], t).items():
+                rows.append((a, name, metric, value, *_bounds(draws[name][metric])))
     out = pd.DataFrame(rows, columns=[*EVALUATION_COLUMNS, "decision_low"])
     return _everyone_is_average(out, design, replicates=replicates, seed=seed)
 

@@ -209,21 +209,42 @@ def _normalised_ranked(model: _Ranking, perfect: _Ranking, kind: str, *, w, sums
 def bootstrap_metrics(y, score, treated, *, replicates: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
     """Each metric over ``replicates`` bootstrap resamples (users drawn with replacement within treated
     and within control, so both keep their sizes); the scores stay fixed. Each ranking is sorted once."""
-    y, score, t, _ = _arrays(y, score, treated)
+    return bootstrap_many(y, {"score": score}, treated, replicates=replicates, seed=seed)["score"]
+
+
+def bootstrap_many(y, scores: dict, treated, *, replicates: int = 200, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`bootstrap_metrics` of several scores of the same users on the same resamples (paired),
+    the perfect rankings' areas computed once per resample."""
+    y, _, t, _ = _arrays(y, y, treated)
     rng = np.random.default_rng(seed)
-    model, qini_best = _Ranking(y, score, t), _Ranking(y, perfect_qini_score(y, t), t)
+    ranked = {name: _Ranking(y, s, t) for name, s in scores.items()}
+    qini_best = _Ranking(y, perfect_qini_score(y, t), t)
     uplift_best = {flag: _Ranking(y, 2.0 * (y == t) + (y if flag else t), t) for flag in (True, False)}
     groups = [np.flatnonzero(t == 1), np.flatnonzero(t == 0)]
-    draws: dict[str, list[float]] = {}
+    draws: dict[str, dict[str, list[float]]] = {name: {} for name in scores}
     for _ in range(replicates):
         w = np.zeros(len(y))
         for g in groups:
             w[g] = np.bincount(rng.integers(0, len(g), len(g)), minlength=len(g))
-        flag = np.sum(w * ((y == 1) & (t == 0))) > np.sum(w * ((y == 0) & (t == 1)))
-        sums = model.sums(w)
-        values = {"qini_coefficient": _normalised_ranked(model, qini_best, "qini", w=w, sums=sums),
-                  "auuc": _normalised_ranked(model, uplift_best[flag], "uplift", w=w, sums=sums)}
-        values.update({f"uplift_at_{round(k * 100)}": model.at_k(k, sums) for k in K_LEVELS})
-        for name, value in values.items():
-            draws.setdefault(name, []).append(value)
-    return {k: np.asarray(v) for k, v in draws.items()}
+        flag = bool(np.sum(w * ((y == 1) & (t == 0))) > np.sum(w * ((y == 0) & (t == 1))))
+        bases = {"qini": _baseline(qini_best, "qini", w), "uplift": _baseline(uplift_best[flag], "uplift", w)}
+        for name, model in ranked.items():
+            sums = model.sums(w)
+            values = {"qini_coefficient": _against(model, "qini", bases["qini"], w=w, sums=sums),
+                      "auuc": _against(model, "uplift", bases["uplift"], w=w, sums=sums)}
+            values.update({f"uplift_at_{round(k * 100)}": model.at_k(k, sums) for k in K_LEVELS})
+            for metric, value in values.items():
+                draws[name].setdefault(metric, []).append(value)
+    return {name: {k: np.asarray(v) for k, v in d.items()} for name, d in draws.items()}
+
+
+def _baseline(perfect: _Ranking, kind: str, w) -> tuple[float, float]:
+    """The random line's area and the perfect curve's area above it."""
+    xp, vp = perfect.curve(kind, w)
+    random = _area(np.r_[0.0, xp[-1]], np.r_[0.0, vp[-1]])
+    return random, _area(xp, vp) - random
+
+
+def _against(model: _Ranking, kind: str, base: tuple[float, float], *, w, sums) -> float:
+    x, v = model.curve(kind, w, sums)
+    return (_area(x, v) - base[0]) / base[1] if base[1] != 0 else float("nan")

@@ -109,6 +109,8 @@ def evaluation_table(result: TargetingResult, language: str = "en") -> pd.DataFr
     q = e[e["metric"] == "qini_coefficient"].set_index(["arm", "model"])
     u = e[e["metric"] == "uplift_at_30"].set_index(["arm", "model"])
     out = wide.assign(qini_low=q["low"], qini_high=q["high"], uplift_30_low=u["low"], uplift_30_high=u["high"])
+    numbers = ["qini_coefficient", "qini_low", "qini_high", "auuc"]
+    out[numbers] = out[numbers].where(out[numbers].abs() >= 0.0005, 0.0)  # no "-0.000" for a value that shows as zero
     out = out.reset_index()
     out["model"] = out["model"].map(lambda m: model_label(m, language))
     return out[["arm", "model", "qini_coefficient", "qini_low", "qini_high", "auuc", "uplift_at_10", "uplift_at_20",
@@ -119,8 +121,7 @@ def evaluation_table(result: TargetingResult, language: str = "en") -> pd.DataFr
 KINDS = {"qini_coefficient": "number", "qini_low": "number", "qini_high": "number", "auuc": "number",
          "uplift_at_10": "pp", "uplift_at_20": "pp", "uplift_at_30": "pp", "uplift_30_low": "pp",
          "uplift_30_high": "pp", "predicted_uplift": "pp", "expected_incremental_profit": "money",
-         "true_effect_top": "pp", "true_effect_all": "pp", "ratio": "number", "p_value": "pvalue", "users": "int",
-         "customer_id": "id"}
+         "true_effect_top": "pp", "true_effect_all": "pp", "ratio": "number", "p_value": "pvalue", "users": "int"}
 
 
 def best_k_lines(result: TargetingResult, language: str = "en", currency: str = "") -> list[str]:
@@ -128,8 +129,9 @@ def best_k_lines(result: TargetingResult, language: str = "en", currency: str = 
     out = []
     for a in result.arms:
         b = result.best.get(a)
+        key = "nb08.best_k" if result.supported.get(a) else "nb08.best_k_unsupported"
         out.append(t("nb08.no_best_k", language, arm=esc(a)) if b is None else
-                   t("nb08.best_k", language, arm=esc(a), share=fmt_share(b["share"], 0),
+                   t(key, language, arm=esc(a), share=fmt_share(b["share"], 0),
                      customers=fmt_int(b["customers"]), profit=md_money(b["total_profit"], currency, signed=True)))
     return out
 
@@ -171,4 +173,4 @@ def bullets(result: TargetingResult | None, language: str = "en", *, currency: s
     if result is None or result.status != "ok":
         return [why] if why else []
     return [headline(result, language, currency),
-            *(arm_decision(result, a, language, currency) for a in result.arms)]
+            *(arm_decision(result, a, language, currency) for a in result.arms), list_counts(result, language)]
