@@ -25,7 +25,7 @@ PAGES = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluatio
 # Method and model names, as in the literature (not translated in Chinese writing either)
 METHOD_NAMES = {"Holm", "Bonferroni", "Benjamini", "Hochberg", "Newcombe", "Wilson", "Welch", "Fieller", "Beta",
                 "Gamma", "Gamma-Gamma", "Pareto", "Pareto/NBD", "k-means", "Pearson", "Student", "Brier",
-                "delta", "Silhouette", "Calinski", "Harabasz", "Davies", "Bouldin"}
+                "delta", "Silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "Qini", "Radcliffe"}
 # Symbols in formulas and units
 FORMULA_WORDS = {"mean", "var", "cov", "log", "exp", "min", "max", "pp", "x", "y", "k", "alpha", "beta", "alive"}
 WORD = re.compile(r"(?<![\w./`=-])[A-Za-z][A-Za-z'-]*[A-Za-z](?![\w./`(=-])")
