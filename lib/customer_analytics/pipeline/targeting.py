@@ -15,7 +15,7 @@ import pandas as pd
 
 from customer_analytics.core.errors import ConfigError
 from customer_analytics.core.paths import resolve_path
-from customer_analytics.models import rfm, uplift
+from customer_analytics.models import clustering, rfm, uplift
 from customer_analytics.pipeline import context
 
 TRUTH_FILE = "sample_truth.json"  # written by the sample generator next to its experiment files
@@ -43,6 +43,15 @@ def outcome_of(p: dict, targeting: dict) -> str:
     return outcome
 
 
+def _with_cluster(ctx: context.RunContext, data: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's cluster as of the day before the first exposure, when notebook 03's model is in the run folder."""
+    if "cluster" in data or not ctx.path("cluster_model.joblib").exists() or not len(scored):
+        return data
+    x = clustering.build_features(scored, ctx.config["clustering"]["extra_features"])
+    cl = pd.Series(clustering.predict_stable(ctx.run_dir, x), index=scored["customer_id"].astype(str))
+    return data.assign(cluster=data["customer_id"].astype(str).map(cl).fillna(-1).astype(int).astype(str))
+
+
 def inputs(ctx: context.RunContext, p: dict, targeting: dict) -> Inputs:
     """The experiment table with its features, columns and money; ``data`` None when there is no experiment."""
     data, spec, notes = context.experiment_table(ctx, p)
@@ -52,6 +61,7 @@ def inputs(ctx: context.RunContext, p: dict, targeting: dict) -> Inputs:
     if p["mode"] == "transactions":
         before = pd.Timestamp(data["exposure"].min()).normalize() - pd.Timedelta(days=1)
         scored = rfm.score_customers(context.clean_table(ctx), before, **ctx.config["rfm"])
+        data = _with_cluster(ctx, data, scored)
         features = uplift.transaction_features(data, scored, user="customer_id")
         data = data.assign(monetary=features.frame["monetary"].to_numpy() if "monetary" in features.frame else 0.0)
         cols = uplift.Columns("customer_id", "variant", outcome, str(p["control_label"]), segment="segment",
