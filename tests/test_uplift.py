@@ -195,6 +195,9 @@ def test_fewer_than_the_minimum_users_per_arm_is_too_small_and_nothing_is_fitted
     r = run(campaign(150))
     assert r.status == "too_small" and r.tables() == {} and r.evaluation is None
     assert tg_text.bullets(r, "en", why="too small") == ["too small"]
+    why = tg_text.too_small(r, 1000, "en")
+    assert "too small to learn whom to target" in why and "**ctl**, has 150 users, fewer than the 1,000" in why
+    assert "实验规模太小" in tg_text.too_small(r, 1000, "zh")
 
 
 def test_an_arm_with_too_few_users_for_the_folds_is_named():

@@ -64,6 +64,12 @@ def arm_decision(result: TargetingResult, arm: str, language: str = "en", curren
                           cost=md_money(result.money.cost[arm], currency))
 
 
+def too_small(result: TargetingResult, minimum: int, language: str = "en") -> str:
+    """Why nothing was learned: the smallest arm and the minimum per arm (``targeting.min_users_per_arm``)."""
+    return t("nb08.too_small", language, arm=esc(result.sizes.idxmin()), smallest=fmt_int(result.sizes.min()),
+             minimum=fmt_int(minimum))
+
+
 def list_counts(result: TargetingResult, language: str = "en") -> str:
     """How many customers the list sends each offer (and how many nothing)."""
     counts = result.targeting["recommended_arm"].value_counts()
