@@ -253,3 +253,5 @@ def test_the_sample_list_puts_the_high_effect_types_first(root=None):
     assert list(check["arm"]) == ["A", "B"]
     assert (check["true_effect_top"] > check["true_effect_all"]).all()
     assert check.loc[check["arm"] == "B", "p_value"].iloc[0] < 0.01
+    lines = tg_text.truth_lines(check.assign(p_value=[0.5, 0.001]), "en")
+    assert len(lines) == 3 and lines[2].startswith("For A the ranking does not put the high-effect customers first")

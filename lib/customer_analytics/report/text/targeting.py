@@ -153,8 +153,9 @@ def truth_lines(check: pd.DataFrame, language: str = "en") -> list[str]:
     """Per offer, the true effect of the top 30% against everyone's."""
     if check is None or not len(check):
         return [t("nb08.truth_none", language)]
-    return [t("nb08.truth_line", language, arm=esc(r.arm), top=fmt_pp(r.true_effect_top), all=fmt_pp(r.true_effect_all),
-              ratio=fmt_number(round(r.ratio, 2)), p=fmt_pvalue(r.p_value)) for r in check.itertuples()]
+    out = [t("nb08.truth_line", language, arm=esc(r.arm), top=fmt_pp(r.true_effect_top), all=fmt_pp(r.true_effect_all),
+             ratio=fmt_number(round(r.ratio, 2)), p=fmt_pvalue(r.p_value)) for r in check.itertuples()]
+    return out + [t("nb08.truth_fails", language, arm=esc(r.arm)) for r in check.itertuples() if r.p_value >= 0.05]
 
 
 def update_customers_csv(path, columns: pd.DataFrame, fallback: pd.DataFrame) -> pd.DataFrame:
