@@ -625,10 +625,10 @@ def load_config_with(tmp_path, cfg: dict):
     return load_config(path), path
 
 
-def test_plan_runs_only_04_for_a_table_without_transaction_data(tmp_path):
+def test_plan_runs_only_04_and_08_for_a_table_without_transaction_data(tmp_path):
     cfg, path = table_config(tmp_path, name="spring-test")
     plan = runner.plan_notebooks(cfg, None, path)
-    assert plan.notebooks == ["04_ab_evaluation"] and plan.experiment_only and plan.label == "spring-test"
+    assert plan.notebooks == ["04_ab_evaluation", "08_targeting"] and plan.experiment_only and plan.label == "spring-test"
     assert set(plan.skipped) == {"01_data_cleaning", "02_rfm_scoring", "03_clustering", "05_clv_churn", "06_lifecycle"}
     assert "no transaction data" in plan.skipped["01_data_cleaning"]
     assert runner.experiment_only_period(plan, None) == ("spring-test", None)
@@ -645,7 +645,8 @@ def test_plan_runs_everything_with_transactions_and_skips_04_without_experiment(
     assert runner.plan_notebooks(cfg, None, path).notebooks == runner.NOTEBOOKS
     cfg, path = load_config_with(tmp_path, {"experiment": {"mode": "none"}})
     plan = runner.plan_notebooks(cfg, None, path)
-    assert plan.notebooks == [n for n in runner.NOTEBOOKS if n != "04_ab_evaluation"] and "experiment.mode: none" in plan.skipped["04_ab_evaluation"]
+    assert plan.notebooks == [n for n in runner.NOTEBOOKS if n not in ("04_ab_evaluation", "08_targeting")]
+    assert "experiment.mode: none" in plan.skipped["04_ab_evaluation"] and "experiment.mode: none" in plan.skipped["08_targeting"]
     cfg, path = load_config_with(tmp_path, {"data": {"path": None}})
     with pytest.raises(ConfigError, match="mode 'transactions' derives outcomes from transaction data"):
         runner.plan_notebooks(cfg, None, path)

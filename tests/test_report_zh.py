@@ -19,12 +19,13 @@ import yaml
 from report_html import visible_soup
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle"]
+PAGES = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle",
+         "08_targeting"]
 
 # Method and model names, as in the literature (not translated in Chinese writing either)
 METHOD_NAMES = {"Holm", "Bonferroni", "Benjamini", "Hochberg", "Newcombe", "Wilson", "Welch", "Fieller", "Beta",
                 "Gamma", "Gamma-Gamma", "Pareto", "Pareto/NBD", "k-means", "Pearson", "Student", "Brier",
-                "delta", "Silhouette", "Calinski", "Harabasz", "Davies", "Bouldin"}
+                "delta", "Silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "Qini", "Radcliffe"}
 # Symbols in formulas and units
 FORMULA_WORDS = {"mean", "var", "cov", "log", "exp", "min", "max", "pp", "x", "y", "k", "alpha", "beta", "alive"}
 WORD = re.compile(r"(?<![\w./`=-])[A-Za-z][A-Za-z'-]*[A-Za-z](?![\w./`(=-])")

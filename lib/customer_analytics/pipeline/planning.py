@@ -19,7 +19,10 @@ from customer_analytics.models import cleaning
 from customer_analytics.pipeline import context
 from customer_analytics.pipeline.run_folder import rel
 
-NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle"]
+NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle",
+             "08_targeting"]
+#: The notebooks that need only an experiment: the evaluation (04) and the targeting learned from it (08).
+EXPERIMENT_NOTEBOOKS = ("04_ab_evaluation", "08_targeting")
 KERNEL_NAME = "customer-analytics"
 
 
@@ -50,7 +53,7 @@ def plan_notebooks(cfg: dict, data: str | Path | None = None, config_path: str |
     :func:`context.transactions_path`: in experiment ``mode: table`` without a
     ``data.path`` there is none). Notebook 04 needs an experiment: ``mode: table``
     with its ``table_path``, or ``mode: transactions`` with the assignment table and
-    transaction data; ``mode: none`` skips it.
+    transaction data; ``mode: none`` skips it. Notebook 08 (targeting) runs exactly when 04 does.
 
     Raises
     ------
@@ -62,10 +65,10 @@ def plan_notebooks(cfg: dict, data: str | Path | None = None, config_path: str |
     skipped: dict[str, str] = {}
     if tx is None:
         skipped = {nb: "no transaction data (experiment mode 'table' without data.path)" for nb in NOTEBOOKS
-                   if nb != "04_ab_evaluation"}
+                   if nb not in EXPERIMENT_NOTEBOOKS}
     table, why_not_04 = _experiment_input(e, tx)
     if why_not_04:
-        skipped["04_ab_evaluation"] = why_not_04
+        skipped.update(dict.fromkeys(EXPERIMENT_NOTEBOOKS, why_not_04))
     run = [nb for nb in NOTEBOOKS if nb not in skipped]
     if not run:
         raise ConfigError("Nothing to run: no transaction data and no experiment. Set data.path or an experiment.")
@@ -161,7 +164,7 @@ def notebook_parameters(nb_path: Path, shared: dict) -> dict:
 def staged_config(cfg: dict) -> dict:
     """The configuration handed to the notebooks: file names relative to the project root."""
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in cfg.items()}
-    for section in ("data", "cleaning", "rfm", "clustering", "experiment", "clv", "lifecycle"):
+    for section in ("data", "cleaning", "rfm", "clustering", "experiment", "clv", "lifecycle", "targeting"):
         for key, value in out[section].items():
             if _is_path(key, value):
                 out[section][key] = rel(resolve_path(value))

@@ -268,6 +268,19 @@ class LifecycleSection(_Section):
         return self
 
 
+class TargetingSection(_Section):
+    features: list[Annotated[str, Field(min_length=1)]]  # table mode: the experiment table's pre-exposure columns
+    outcome: Annotated[str, Field(min_length=1)] | None   # binary outcome; null = the experiment's primary metric
+    model: Literal["t_learner", "class_transformation"]
+    estimator: Literal["logistic", "gradient_boosting"]
+    folds: Annotated[int, Field(ge=2, le=20)]
+    bootstrap: Annotated[int, Field(ge=20, le=5000)]
+    min_users_per_arm: Annotated[int, Field(ge=50, le=1_000_000)]
+    value_column: Annotated[str, Field(min_length=1)] | None  # table mode: the "highest value" rule's column
+    cost_per_contact: Annotated[float, Field(ge=0, le=1_000_000)] | None
+    margin: Annotated[float, Field(gt=0, le=1)] | None
+
+
 class SourceSection(_Section):
     table: Annotated[str, Field(min_length=1)] | None     # a table in the engine, e.g. sales.transactions
     parquet: Annotated[str, Field(min_length=1)] | None   # a Parquet folder or glob (a data lake)
@@ -304,6 +317,7 @@ class RunConfig(_Section):
     experiment: ExperimentSection
     clv: ClvSection
     lifecycle: LifecycleSection
+    targeting: TargetingSection
 
 
 #: Allowed values of cleaning-rule keys whose default is a string.
