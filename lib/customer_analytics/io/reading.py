@@ -36,6 +36,7 @@ is importable from here too.
 from __future__ import annotations
 
 import csv
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ import pandas as pd
 
 from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.core.paths import resolve_path
-from customer_analytics.io import parsing
+from customer_analytics.io import damage, parsing
 from customer_analytics.io.canonical import (
     CANONICAL,
     ID_FIX_COLUMN,
@@ -58,6 +59,7 @@ from customer_analytics.io.canonical import (
     presets,
     resolve_mapping,
 )
+from customer_analytics.io.ids import ID_PLACEHOLDERS, fix_ids, normalise_ids
 from customer_analytics.io.engine_sources import (
     fetch,
     normalise_ids_expr,
@@ -66,7 +68,7 @@ from customer_analytics.io.engine_sources import (
 )
 
 __all__ = [
-    "CANONICAL", "ENCODINGS", "ID_FIX_COLUMN", "OPTIONAL", "REQUIRED", "EngineSource", "LoadResult",
+    "CANONICAL", "ENCODINGS", "ID_FIX_COLUMN", "ID_PLACEHOLDERS", "OPTIONAL", "REQUIRED", "EngineSource", "LoadResult",
     "ValueConventions", "configured_source", "fetch", "load_transactions", "missing_required",
     "normalise_ids", "normalise_ids_expr", "preset_spec", "presets", "read_source", "resolve_mapping",
     "write_duckdb_table",
@@ -118,8 +120,13 @@ def _sheet_hint(path: Path, sheet, wanted: list[str]) -> str:
     return f" Read sheet {current!r} of {book.sheet_names}.{where}"
 
 
-def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> tuple[pd.DataFrame, str]:
-    """Read a CSV as text, with the given encoding or the first of :data:`ENCODINGS` that decodes it."""
+def _read_csv(path: Path, delimiter: str | None, encoding: str | None, *,
+              allow_short_rows: bool = False) -> tuple[pd.DataFrame, str]:
+    """Read a CSV as text, with the given encoding or the first of :data:`ENCODINGS` that decodes it.
+
+    Rows with fewer fields than the header (a truncated file) are refused by line, or dropped
+    with a warning when ``allow_short_rows``; parser errors name the file and the line.
+    """
     tried = [encoding] if encoding else list(ENCODINGS)
     sep = r"\s+" if delimiter == "whitespace" else (delimiter or ",")
     last_error: Exception | None = None
@@ -129,12 +136,30 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> tuple[
                 path, sep=sep, dtype=str, encoding=enc, keep_default_na=False,
                 engine="python" if delimiter == "whitespace" else "c",
             )
-            return df, enc
+            return _checked_rows(path, df, delimiter, enc, allow_short_rows), enc
         except UnicodeDecodeError as exc:
             last_error = exc
         except pd.errors.EmptyDataError as exc:
             raise InputError(f"{path}: the file is empty (no header, no rows).") from exc
+        except pd.errors.ParserError as exc:
+            raise damage.parser_error(path, exc) from exc
     raise InputError(f"{path}: could not decode with encodings {tried}: {last_error}")
+
+
+def _checked_rows(path: Path, df: pd.DataFrame, delimiter: str | None, encoding: str,
+                  allow_short_rows: bool) -> pd.DataFrame:
+    """``df`` when no row has fewer fields than the header (only rows ending empty are candidates)."""
+    if delimiter == "whitespace" or df.empty or not (df.iloc[:, -1] == "").any():
+        return df
+    short = damage.short_rows(path, encoding, delimiter, len(df.columns))
+    if not short:
+        return df
+    message = damage.short_rows_message(path, short, len(df.columns))
+    if not allow_short_rows:
+        raise InputError(message)
+    print(f"Warning: dropped {len(short):,} short row(s) (data.allow_short_rows: true). "
+          + message.split(": ", 1)[1].split(" Re-export")[0], file=sys.stderr, flush=True)
+    return damage.drop_short_rows(df, short)
 
 
 def _infer_date_format(values: pd.Series, column: str, path: Path) -> str:
@@ -180,66 +205,6 @@ def _unparseable(original: pd.Series, parsed: pd.Series, *, column: str, what: s
         )
 
 
-def normalise_ids(ids: pd.Series, column: str = "id") -> tuple[pd.Series, dict[str, int]]:
-    """Normalise an identifier column to clean strings.
-
-    Strips surrounding spaces, turns float artefacts such as ``12346.0`` into
-    ``12346`` and treats empty strings as missing.
-
-    Parameters
-    ----------
-    ids : Series
-        Raw identifiers (any dtype).
-    column : str
-        Source column name, for error messages.
-
-    Returns
-    -------
-    (Series, dict)
-        The ids as pandas strings (missing as ``<NA>``) and counts of each fix.
-
-    Raises
-    ------
-    InputError
-        If the column mixes numbers and text as Python objects (as Excel exports do).
-
-    Examples
-    --------
-    >>> s, fixes = normalise_ids(pd.Series([" 12346.0", "12347", ""]))
-    >>> s.tolist(), fixes["float_artefacts"]
-    (['12346', '12347', <NA>], 1)
-    """
-    if ids.dtype == object:
-        kinds = ids.dropna().map(lambda v: "number" if isinstance(v, (int, float, np.number)) else "text")
-        counts = kinds.value_counts()
-        if len(counts) > 1:
-            example = ids[kinds == counts.index[-1]].head(3).tolist()
-            raise InputError(
-                f"Column '{column}' mixes numbers ({counts.get('number', 0):,} rows) and text "
-                f"({counts.get('text', 0):,} rows), e.g. {example}. IDs must be one type; "
-                "re-export the column as text."
-            )
-    out, padded, float_art = _normalise(ids)
-    return out, {"padded": int(padded.sum()), "float_artefacts": int(float_art.sum())}
-
-
-def _normalise(ids: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """:func:`normalise_ids` without the type check: the ids plus per-row masks of each fix."""
-    s = ids.astype("string")
-    stripped = s.str.strip()
-    padded = (stripped != s).fillna(False).astype(bool)
-    # the regex runs only on candidates (ending in 0 and containing a dot)
-    cand = (stripped.str.endswith("0") & stripped.str.contains(".", regex=False)).fillna(False)
-    float_art = pd.Series(False, index=s.index)
-    if cand.any():
-        float_art[cand] = stripped[cand].str.fullmatch(r"\d+\.0+").fillna(False)
-    out = stripped.copy()
-    if float_art.any():
-        out[float_art] = stripped[float_art].str.replace(r"\.0+$", "", regex=True)
-    out = out.mask(out == "")
-    return out, padded, float_art
-
-
 @dataclass(frozen=True)
 class ValueConventions:
     """How an export writes dates and numbers as text (only text columns are parsed with them).
@@ -252,16 +217,20 @@ class ValueConventions:
     decimal, thousands : str, optional
         Number convention of text values (see :mod:`customer_analytics.io.parsing`).
         Default: inferred from the values; ambiguous values are refused.
+    id_placeholders : tuple of str
+        Customer-id values meaning "no customer" besides ``NaN``, ``NULL``, ``None``, ``-``
+        (``data.id_placeholders``; see :mod:`customer_analytics.io.ids`).
 
     Examples
     --------
     >>> ValueConventions(date_format="%d/%m/%Y", decimal=",")
-    ValueConventions(date_format='%d/%m/%Y', decimal=',', thousands=None)
+    ValueConventions(date_format='%d/%m/%Y', decimal=',', thousands=None, id_placeholders=())
     """
 
     date_format: str | None = None
     decimal: str | None = None
     thousands: str | None = None
+    id_placeholders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,11 +267,11 @@ def _file_format(p: Path, file_format: str | None) -> str:
 
 
 def _read_rows(p: Path, fmt: str, *, delimiter: str | None, encoding: str | None,
-               sheet: str | int | None) -> tuple[pd.DataFrame, str | None, int]:
+               sheet: str | int | None, allow_short_rows: bool = False) -> tuple[pd.DataFrame, str | None, int]:
     """The file's rows (text for CSV), the encoding used and the line number of the first row."""
     used_encoding = None
     if fmt == "csv":
-        raw, used_encoding = _read_csv(p, delimiter, encoding)
+        raw, used_encoding = _read_csv(p, delimiter, encoding, allow_short_rows=allow_short_rows)
         first_row = 2
     elif fmt == "parquet":
         try:
@@ -317,7 +286,8 @@ def _read_rows(p: Path, fmt: str, *, delimiter: str | None, encoding: str | None
 
 
 def _open_export(path: str | Path, preset: str, *, file_format: str | None, delimiter: str | None,
-                 encoding: str | None, sheet: str | int | None, conventions: ValueConventions) -> _Export:
+                 encoding: str | None, sheet: str | int | None, conventions: ValueConventions,
+                 allow_short_rows: bool = False) -> _Export:
     """Check the path, number convention, format and preset, then read the header and the rows."""
     p = _existing_file(path)
     parsing.check_convention(conventions.decimal, conventions.thousands)
@@ -330,8 +300,11 @@ def _open_export(path: str | Path, preset: str, *, file_format: str | None, deli
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise InputError(f"{p}: duplicate column names {dupes}. Each column name must be unique.")
-    raw, used_encoding, first_row = _read_rows(p, fmt, delimiter=delimiter, encoding=encoding, sheet=sheet)
-    rows = pd.Series(np.arange(first_row, first_row + len(raw)), index=raw.index)
+    raw, used_encoding, first_row = _read_rows(p, fmt, delimiter=delimiter, encoding=encoding, sheet=sheet,
+                                               allow_short_rows=allow_short_rows)
+    # a CSV keeps its rows' positions when short rows were dropped; Parquet may carry its own index
+    positions = raw.index.to_numpy() if fmt == "csv" else np.arange(len(raw))
+    rows = pd.Series(first_row + positions, index=raw.index)
     return _Export(path=p, fmt=fmt, preset=preset, pre=pre, sheet=sheet, raw=raw, rows=rows, encoding=used_encoding)
 
 
@@ -357,19 +330,24 @@ def _file_mapping(ex: _Export, column_mapping: dict | None) -> dict[str, str]:
     return mapping
 
 
-def _id_columns(ex: _Export, mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, int]]:
+def _id_columns(ex: _Export, mapping: dict[str, str],
+                placeholders: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, int]]:
     """The normalised id columns with the customer id's per-line fix flags, and the fix counts."""
     raw = ex.raw
     out = pd.DataFrame(index=raw.index)
     fixes: dict[str, int] = {}
     for col in ("customer_id", "order_id", "product_id"):
         if col in mapping:
-            out[col], f = normalise_ids(raw[mapping[col]], mapping[col])
-            if col == "customer_id":
+            strict = col == "customer_id"  # order and product codes may be text such as 4E12
+            try:
+                out[col], f = normalise_ids(raw[mapping[col]], mapping[col], placeholders=placeholders,
+                                            strict=strict, rows=ex.rows)
+            except InputError as exc:
+                raise InputError(f"{ex.path}: {exc}") from exc
+            if strict:
                 fixes = {f"customer_id_{k}": v for k, v in f.items()}
-                _, padded, float_art = _normalise(raw[mapping[col]])
                 # which lines had their id fixed, so a period's audit counts only its own lines
-                out[ID_FIX_COLUMN] = float_art.to_numpy().astype("int8") | (padded.to_numpy().astype("int8") << 1)
+                out[ID_FIX_COLUMN] = fix_ids(raw[mapping[col]], placeholders=placeholders).flags()
     return out, fixes
 
 
@@ -419,7 +397,7 @@ def _other_columns(out: pd.DataFrame, ex: _Export, mapping: dict[str, str]) -> N
 def load_transactions(path: str | Path, preset: str = "generic", file_format: str | None = None,
                       delimiter: str | None = None, *, encoding: str | None = None,
                       column_mapping: dict | None = None, sheet: str | int | None = None,
-                      conventions: ValueConventions | None = None) -> LoadResult:
+                      conventions: ValueConventions | None = None, allow_short_rows: bool = False) -> LoadResult:
     """Load a CSV, Parquet or Excel export into the canonical schema.
 
     Parameters
@@ -441,6 +419,9 @@ def load_transactions(path: str | Path, preset: str = "generic", file_format: st
     conventions : ValueConventions, optional
         How dates and numbers are written as text (date format, decimal and thousands
         separators). Default: the preset's date format, else inferred; ambiguous data is refused.
+    allow_short_rows : bool
+        Drop CSV rows with fewer fields than the header (a truncated file) with a warning,
+        instead of refusing the file (``data.allow_short_rows``).
 
     Returns
     -------
@@ -456,9 +437,9 @@ def load_transactions(path: str | Path, preset: str = "generic", file_format: st
     """
     conventions = conventions or ValueConventions()
     ex = _open_export(path, preset, file_format=file_format, delimiter=delimiter, encoding=encoding, sheet=sheet,
-                      conventions=conventions)
+                      conventions=conventions, allow_short_rows=allow_short_rows)
     mapping = _file_mapping(ex, column_mapping)
-    out, fixes = _id_columns(ex, mapping)
+    out, fixes = _id_columns(ex, mapping, tuple(conventions.id_placeholders))
     date_format = conventions.date_format or ex.pre.get("read", {}).get("date_format")
     out["order_date"], used_format = _order_dates(ex, mapping["order_date"], date_format)
     nf = _number_columns(out, ex, mapping, conventions)

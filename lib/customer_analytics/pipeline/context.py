@@ -146,11 +146,12 @@ def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.Load
         t, loaded = reading.read_source(src, d, con)
         return reading.fetch(t, loaded, con)
     conventions = reading.ValueConventions(date_format=d["date_format"], decimal=d.get("decimal"),
-                                           thousands=d.get("thousands"))
+                                           thousands=d.get("thousands"),
+                                           id_placeholders=tuple(map(str, d.get("id_placeholders") or ())))
     return cleaning.load_transactions(
         data_path or d["path"], preset=d["preset"], file_format=d["file_format"], delimiter=d["delimiter"],
         encoding=d["encoding"], column_mapping=d["column_mapping"], sheet=d.get("sheet"),
-        conventions=conventions)
+        conventions=conventions, allow_short_rows=bool(d.get("allow_short_rows")))
 
 
 def save_clean(ctx: RunContext, result: cleaning.CleanResult) -> Path:

@@ -59,6 +59,8 @@ class DataSection(_Section):
     thousands: Literal[",", ".", " ", "'", ""] | None
     sheet: str | Annotated[int, Field(ge=0, le=1000)] | None
     column_mapping: dict[str, CANONICAL]
+    id_placeholders: list[str | int]
+    allow_short_rows: bool
 
     @field_validator("preset")
     @classmethod
@@ -185,6 +187,8 @@ class ExperimentSection(_Section):
     variant_column: Annotated[str, Field(min_length=1)]
     control_label: str | int
     exposure_column: Annotated[str, Field(min_length=1)]
+    exposure_date_format: str | None
+    min_match_share: Annotated[float, Field(ge=0, le=1)]
     window_days: Days
     binary_metrics: list[str]
     continuous_metrics: list[str]
