@@ -59,22 +59,25 @@ from customer_analytics.io.canonical import (
     presets,
     resolve_mapping,
 )
-from customer_analytics.io.ids import ID_PLACEHOLDERS, fix_ids, normalise_ids
 from customer_analytics.io.engine_sources import (
     fetch,
     normalise_ids_expr,
     read_source,
     write_duckdb_table,
 )
+from customer_analytics.io.ids import ID_PLACEHOLDERS, fix_ids, normalise_ids
 
 __all__ = [
     "CANONICAL", "ENCODINGS", "ID_FIX_COLUMN", "ID_PLACEHOLDERS", "OPTIONAL", "REQUIRED", "EngineSource", "LoadResult",
     "ValueConventions", "configured_source", "fetch", "load_transactions", "missing_required",
-    "normalise_ids", "normalise_ids_expr", "preset_spec", "presets", "read_source", "resolve_mapping",
+    "normalise_ids", "normalise_ids_expr", "parse_dates", "preset_spec", "presets", "read_source",
+    "read_table_as_text", "resolve_mapping",
     "write_duckdb_table",
 ]
 
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
+#: Dates outside these years are refused as typos (``0225`` for ``2025``), with their rows.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 def _read_header(path: Path, fmt: str, *, delimiter: str | None, encoding: str, sheet=None) -> list[str]:
@@ -136,7 +139,7 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None, *,
                 path, sep=sep, dtype=str, encoding=enc, keep_default_na=False,
                 engine="python" if delimiter == "whitespace" else "c",
             )
-            return _checked_rows(path, df, delimiter, enc, allow_short_rows), enc
+            return _checked_rows(path, df, delimiter, encoding=enc, allow_short_rows=allow_short_rows), enc
         except UnicodeDecodeError as exc:
             last_error = exc
         except pd.errors.EmptyDataError as exc:
@@ -146,7 +149,7 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None, *,
     raise InputError(f"{path}: could not decode with encodings {tried}: {last_error}")
 
 
-def _checked_rows(path: Path, df: pd.DataFrame, delimiter: str | None, encoding: str,
+def _checked_rows(path: Path, df: pd.DataFrame, delimiter: str | None, *, encoding: str,
                   allow_short_rows: bool) -> pd.DataFrame:
     """``df`` when no row has fewer fields than the header (only rows ending empty are candidates)."""
     if delimiter == "whitespace" or df.empty or not (df.iloc[:, -1] == "").any():
@@ -160,6 +163,15 @@ def _checked_rows(path: Path, df: pd.DataFrame, delimiter: str | None, encoding:
     print(f"Warning: dropped {len(short):,} short row(s) (data.allow_short_rows: true). "
           + message.split(": ", 1)[1].split(" Re-export")[0], file=sys.stderr, flush=True)
     return damage.drop_short_rows(df, short)
+
+
+def read_table_as_text(path: Path) -> tuple[pd.DataFrame, int]:
+    """A side table (assignments, an experiment table) as read for the transactions: CSV as text
+    (encoding inferred, short rows and parser errors refused by line), Parquet, or Excel as objects;
+    and the line number of its first row."""
+    fmt = _file_format(path, None)
+    raw, _, first_row = _read_rows(path, fmt, delimiter=None, encoding=None, sheet=None)
+    return raw.reset_index(drop=True), first_row
 
 
 def _infer_date_format(values: pd.Series, column: str, path: Path) -> str:
@@ -220,17 +232,21 @@ class ValueConventions:
     id_placeholders : tuple of str
         Customer-id values meaning "no customer" besides ``NaN``, ``NULL``, ``None``, ``-``
         (``data.id_placeholders``; see :mod:`customer_analytics.io.ids`).
+    allow_short_rows : bool
+        Drop CSV rows with fewer fields than the header (a truncated file) with a warning,
+        instead of refusing the file (``data.allow_short_rows``).
 
     Examples
     --------
     >>> ValueConventions(date_format="%d/%m/%Y", decimal=",")
-    ValueConventions(date_format='%d/%m/%Y', decimal=',', thousands=None, id_placeholders=())
+    ValueConventions(date_format='%d/%m/%Y', decimal=',', thousands=None, id_placeholders=(), allow_short_rows=False)
     """
 
     date_format: str | None = None
     decimal: str | None = None
     thousands: str | None = None
     id_placeholders: tuple[str, ...] = ()
+    allow_short_rows: bool = False
 
 
 @dataclass(frozen=True)
@@ -353,16 +369,29 @@ def _id_columns(ex: _Export, mapping: dict[str, str],
 
 def _order_dates(ex: _Export, column: str, date_format: str | None) -> tuple[pd.Series, str]:
     """The order dates (native, Excel serial days, or text in the given or inferred format) and the format."""
-    date_raw = ex.raw[column]
-    if pd.api.types.is_datetime64_any_dtype(date_raw):
-        return date_raw.astype("datetime64[ns]"), "native"
-    date_str = date_raw.astype("string").fillna("").str.strip()
-    serial = None if date_format else parsing.excel_serial_dates(date_raw)
+    return parse_dates(ex.raw[column], column, ex.path, rows=ex.rows, date_format=date_format)
+
+
+def parse_dates(values: pd.Series, column: str, path: Path, *, rows: pd.Series,
+                date_format: str | None = None) -> tuple[pd.Series, str]:
+    """A date column of any export by the transaction dates' rules; the dates and the format used.
+
+    Native dates are kept, Excel serial days read, text parsed in ``date_format`` or the
+    inferred format: day/month data that could be read either way is refused, and values that
+    do not parse (out-of-range years included) are refused with their rows (``rows``: line numbers).
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[ns]"), "native"
+    date_str = values.astype("string").fillna("").str.strip()
+    serial = None if date_format else parsing.excel_serial_dates(values)
     used_format = "Excel serial days" if serial is not None else (
-        date_format or _infer_date_format(date_str, column, ex.path))
+        date_format or _infer_date_format(date_str, column, path))
     parsed = serial if serial is not None else pd.to_datetime(date_str, format=used_format, errors="coerce")
-    _unparseable(date_str, parsed, what=f"dates in format '{used_format}'", column=column, path=ex.path,
-                 rows=ex.rows)
+    _unparseable(date_str, parsed, what=f"dates in format '{used_format}'", column=column, path=path, rows=rows)
+    years = parsed.dt.year
+    odd = parsed.notna() & ((years < MIN_YEAR) | (years > MAX_YEAR))
+    _unparseable(date_str, parsed.mask(odd), what=f"dates from {MIN_YEAR} to {MAX_YEAR} (a typo in the year?)",
+                 column=column, path=path, rows=rows)
     return parsed.astype("datetime64[ns]"), used_format
 
 
@@ -397,7 +426,7 @@ def _other_columns(out: pd.DataFrame, ex: _Export, mapping: dict[str, str]) -> N
 def load_transactions(path: str | Path, preset: str = "generic", file_format: str | None = None,
                       delimiter: str | None = None, *, encoding: str | None = None,
                       column_mapping: dict | None = None, sheet: str | int | None = None,
-                      conventions: ValueConventions | None = None, allow_short_rows: bool = False) -> LoadResult:
+                      conventions: ValueConventions | None = None) -> LoadResult:
     """Load a CSV, Parquet or Excel export into the canonical schema.
 
     Parameters
@@ -419,9 +448,6 @@ def load_transactions(path: str | Path, preset: str = "generic", file_format: st
     conventions : ValueConventions, optional
         How dates and numbers are written as text (date format, decimal and thousands
         separators). Default: the preset's date format, else inferred; ambiguous data is refused.
-    allow_short_rows : bool
-        Drop CSV rows with fewer fields than the header (a truncated file) with a warning,
-        instead of refusing the file (``data.allow_short_rows``).
 
     Returns
     -------
@@ -437,7 +463,7 @@ def load_transactions(path: str | Path, preset: str = "generic", file_format: st
     """
     conventions = conventions or ValueConventions()
     ex = _open_export(path, preset, file_format=file_format, delimiter=delimiter, encoding=encoding, sheet=sheet,
-                      conventions=conventions, allow_short_rows=allow_short_rows)
+                      conventions=conventions, allow_short_rows=conventions.allow_short_rows)
     mapping = _file_mapping(ex, column_mapping)
     out, fixes = _id_columns(ex, mapping, tuple(conventions.id_placeholders))
     date_format = conventions.date_format or ex.pre.get("read", {}).get("date_format")

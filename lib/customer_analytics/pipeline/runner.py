@@ -38,7 +38,7 @@ from customer_analytics.core.errors import (
 )
 from customer_analytics.core.paths import project_root, resolve_path
 from customer_analytics.models import cleaning
-from customer_analytics.pipeline import context
+from customer_analytics.pipeline import context, input_checks
 from customer_analytics.pipeline.planning import (
     KERNEL_NAME,
     NOTEBOOKS,
@@ -294,6 +294,7 @@ def _load_experiment_table(run: _Run) -> None:
     """The input of an experiment-only run: the experiment table, and the report's label and period end."""
     table = run.plan.experiment_table
     run.per, run.period_end = experiment_only_period(run.plan, run.options.period)
+    input_checks.check_experiment(run.cfg, None)
     rows = len(context.read_table(table))
     run.coverage = {"partial_month": None, "data_first": None, "data_last": None, "rows_in_period": rows}
     run.inputs = [input_record("experiment_table", table, rows)]
@@ -310,6 +311,10 @@ def _load_transactions(run: _Run) -> None:
     run.coverage = context.period_coverage(dates, run.per, today_ts)
     context.check_coverage(run.coverage, data_path.name)
     run.period_end = run.coverage["period_end"]
+    data = run.loaded.data
+    customers = data.loc[data["order_date"] < pd.Timestamp(run.period_end) + pd.Timedelta(days=1), "customer_id"]
+    input_checks.check_data_dependent(run.cfg, customers)
+    input_checks.check_experiment(run.cfg, customers)
     run.inputs = [input_record("transactions", data_path, len(run.loaded.data)), *other_inputs(run.cfg)]
     run.data_name = data_path.name
 
