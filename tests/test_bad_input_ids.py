@@ -256,3 +256,87 @@ def test_extra_fields_and_an_open_quote_name_the_file_and_line(tmp_path, execute
     lines[4] = lines[4].replace("MUG", '"MUG')
     err = refused(capsys, executed, write_case(tmp_path, lines), tmp_path)
     assert "shop.csv: a quoted value is never closed" in err
+
+
+# ------------------------------------------------------------------ 7. late config errors, up front
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"clustering": {"k": 20, "k_max": 3}}, "clustering.k = 20: expected fewer clusters than the data's 20 customers"),
+    ({"clustering": {"k_max": 20}}, "clustering.k_max = 20: expected fewer clusters than the data's 20 customers"),
+    ({"clv": {"min_customers": 5000}}, "clv.min_customers = 5,000: the data has only 20 customers"),
+    ({"data": {"date_format": "%Q/%d"}}, "data.date_format = '%Q/%d': expected a date format made of strftime codes"),
+    ({"engine": {"memory_limit": "lots"}}, "engine.memory_limit = 'lots': expected a size such as 4GB"),
+    ({"experiment": {"name": "../../outside"}}, "experiment.name = '../../outside': expected a plain folder name"),
+])
+def test_config_errors_that_depend_on_the_data_come_up_front_in_words(changes, message, tmp_path, executed, capsys):
+    err = refused(capsys, executed, write_case(tmp_path, shop_lines(REAL), changes=changes), tmp_path)
+    assert message in err
+    assert "^" not in err and "\\d" not in err  # no regular expression
+
+
+def test_a_control_label_missing_from_the_arms_is_refused_up_front(tmp_path, executed, capsys):
+    cfg = write_case(tmp_path, shop_lines(REAL), assignments=assignments(REAL),
+                     changes={"experiment": {"control_label": "ctrl"}})
+    err = refused(capsys, executed, cfg, tmp_path)
+    assert "experiment.control_label = 'ctrl': expected one of the arms in column 'variant' of assign.csv" in err
+    assert "['control', 'offer_a']" in err
+
+
+# ------------------------------------------------------------------ 8. masking covers files
+
+
+KEY = "9f2c5e0b7a14d3e86c1f0a9b2d4e6f8071a3c5e7092b4d6f8a1c3e5f7092b4d6"
+
+
+def test_a_guessable_masking_key_is_refused_with_how_to_make_one(tmp_path, executed, capsys, monkeypatch):
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", "passwordpassword")
+    err = refused(capsys, executed, write_case(tmp_path, shop_lines(REAL), changes={"mask_ids": True}), tmp_path)
+    assert "too easy to guess: about 44 bits of entropy, at least 128 are needed" in err
+    assert "secrets.token_hex(32)" in err
+
+
+def test_a_masked_run_publishes_no_raw_id_outside_customers_csv(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", KEY)
+    raw = [f"CUST-{c}" for c in REAL]
+
+    def fake(src, out, parameters=None, **kwargs):  # the notebooks' files, with raw ids, in the run folder
+        shutil.copy(src, out)
+        run = Path(out).parent
+        (run / "tables").mkdir(exist_ok=True)
+        frame = pd.DataFrame({"customer_id": raw[:5], "clv": [1.0] * 5})
+        frame.to_csv(run / "tables" / "clv_at_risk.csv", index=False)
+        frame.to_csv(run / "customers.csv", index=False)
+        frame.to_parquet(run / "clean_transactions.parquet", index=False)
+        frame.to_parquet(run / "tables" / "other.parquet", index=False)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    cfg = write_case(tmp_path, shop_lines(raw), changes={"mask_ids": True})
+    code, err = report(capsys, cfg, tmp_path / "reports")
+    assert code == 0, err
+    folder = tmp_path / "reports" / PERIOD
+    assert not (folder / "clean_transactions.parquet").exists()
+    assert pd.read_csv(folder / "customers.csv")["customer_id"].tolist() == raw[:5]  # the marketing export
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != "customers.csv":
+            text = pd.read_parquet(p).to_csv() if p.suffix == ".parquet" else p.read_text(errors="replace")
+            assert "CUST-" not in text, p.relative_to(folder)
+    masked = pd.read_csv(folder / "tables" / "clv_at_risk.csv")["customer_id"]
+    assert masked.str.fullmatch(r"[0-9a-f]{16}").all()
+
+
+# ------------------------------------------------------------------ 9. leftovers
+
+
+def test_a_failed_or_refused_run_leaves_no_empty_staging_folder(tmp_path, monkeypatch, capsys):
+    from papermill.exceptions import PapermillExecutionError
+
+    def failing(src, out, **kwargs):
+        shutil.copy(src, out)
+        raise PapermillExecutionError(1, 1, "x", "ValueError", "broken on purpose", [])
+
+    monkeypatch.setattr(papermill, "execute_notebook", failing)
+    reports = tmp_path / "reports"
+    code, err = report(capsys, write_case(tmp_path, shop_lines(REAL)), reports)
+    assert code == 1 and "broken on purpose" in err
+    assert (reports / "_failed").exists() and not (reports / ".staging").exists()

@@ -69,7 +69,7 @@ def hostile_run(tmp_path_factory, small_sample_files):
     folder = tmp_path_factory.mktemp("hostile")
     case = _hostile_copy(folder, small_sample_files)
     reports = folder / "reports"
-    env = {**os.environ, "CUSTOMER_ANALYTICS_MASK_KEY": "test-key-" + "x" * 24}
+    env = {**os.environ, "CUSTOMER_ANALYTICS_MASK_KEY": "e2a670e5ca6edcc18839d3047e6105a08cba5ad1d2f2e96ec5a4db45b578ed9f"}
     env.pop("CUSTOMER_ANALYTICS_MASK_KEY_FILE", None)
     r = subprocess.run([sys.executable, "-m", "customer_analytics", "report", "--config", str(case["config"]),
                         "--reports-dir", str(reports), "--period", PERIOD, "--quiet"],

@@ -62,6 +62,7 @@ from customer_analytics.pipeline.run_folder import (
     drop_input_copy,
     git_state,
     input_record,
+    mask_published_files,
     now,
     other_inputs,
     prune_failed,
@@ -250,15 +251,18 @@ def run_report(options: RunOptions | None = None, /, **fields) -> Path:
 def _run_report(lock: PeriodLock, opts: RunOptions) -> Path:
     """The steps of a run: check, load, prepare the folder, plan, then stage, execute and publish (or stop)."""
     run = _check_config(opts, lock)
-    _load_input(run)
-    _prepare_folder(run)
-    _plan_run(run)
-    if opts.check_only:
-        _print_check(run)
-        return run.final
-    _stage(run)
-    _execute_notebooks(run)
-    return _publish_run(run)
+    try:
+        _load_input(run)
+        _prepare_folder(run)
+        _plan_run(run)
+        if opts.check_only:
+            _print_check(run)
+            return run.final
+        _stage(run)
+        _execute_notebooks(run)
+        return _publish_run(run)
+    finally:  # a failed or refused run leaves no empty staging folder behind
+        cleanup_staging(run.reports)
 
 
 def _check_config(opts: RunOptions, lock: PeriodLock) -> _Run:
@@ -506,6 +510,8 @@ def _publish_run(run: _Run) -> Path:
     try:
         drop_input_copy(staging)
         drop_database(staging)
+        if run.cfg["mask_ids"]:
+            record["masked_files"] = mask_published_files(staging)
         write_json(staging / "run.json", record)
         publish(staging, run.final, run.reports)
     except OSError as exc:
