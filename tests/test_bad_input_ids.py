@@ -340,3 +340,56 @@ def test_a_failed_or_refused_run_leaves_no_empty_staging_folder(tmp_path, monkey
     code, err = report(capsys, write_case(tmp_path, shop_lines(REAL)), reports)
     assert code == 1 and "broken on purpose" in err
     assert (reports / "_failed").exists() and not (reports / ".staging").exists()
+
+
+# ------------------------------------------------------------------ 10. unclear messages
+
+
+def test_one_typo_date_is_named_by_its_row(tmp_path, executed, capsys):
+    lines = shop_lines(REAL)
+    lines[10] = lines[10].replace("20/11/2025", "11/30/2025")  # month first, among day-first dates
+    err = refused(capsys, executed, write_case(tmp_path, lines), tmp_path)
+    assert "ambiguous (both orders occur)" in err and "1 only as month/day, e.g. '11/30/2025 11:30' (row 12)" in err
+
+
+def test_a_repeated_header_line_is_named_as_such(tmp_path, executed, capsys):
+    lines = shop_lines(REAL)
+    lines.insert(30, HEADER)
+    err = refused(capsys, executed, write_case(tmp_path, lines), tmp_path)
+    assert "the header line repeats inside the file ('InvoiceDate' (row 32))" in err
+
+
+def test_a_gzip_file_is_named_compressed_not_utf16(tmp_path, executed, capsys):
+    import gzip
+
+    cfg = write_case(tmp_path, shop_lines(REAL))
+    data = tmp_path / "shop.csv"
+    data.write_bytes(gzip.compress(data.read_bytes()))
+    err = refused(capsys, executed, cfg, tmp_path)
+    assert "shop.csv: the file is gzip-compressed, not a text export" in err and "utf-16" not in err
+
+
+def test_a_wrong_configured_encoding_names_the_line(tmp_path, executed, capsys):
+    lines = shop_lines(REAL)
+    lines[20] = lines[20].replace("MUG", "CAFÉ MUG")
+    cfg = write_case(tmp_path, lines, changes={"data": {"encoding": "utf-8"}})
+    data = tmp_path / "shop.csv"
+    data.write_bytes(data.read_text(encoding="utf-8").encode("cp1252"))
+    err = refused(capsys, executed, cfg, tmp_path)
+    assert "line 22 is not valid utf-8" in err and "cp1252" in err
+
+
+def test_a_missing_unit_price_is_named_not_amount_alone(tmp_path, executed, capsys):
+    cfg = write_case(tmp_path, shop_lines(REAL))
+    data = tmp_path / "shop.csv"
+    data.write_text(data.read_text().replace("UnitPrice", "Preis"))
+    err = refused(capsys, executed, cfg, tmp_path)
+    assert "or quantity and unit_price to compute it (quantity <- Quantity; unit_price: none of ['UnitPrice', 'Price'])" in err
+
+
+def test_exposures_after_the_period_say_when_the_experiment_can_be_evaluated():
+    from customer_analytics.report.i18n import t
+
+    text = t("nb04.not_started", "en", file="a.csv", date="2026-01-05", end="2025-12-31", ready="2026-02-02",
+             ready_period="2026-02")
+    assert "first outcome windows close on 2026-02-02" in text and "the report of 2026-02" in text

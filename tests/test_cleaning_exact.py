@@ -769,10 +769,14 @@ def test_an_explicit_date_format_wins_over_excel_serial_days(tmp_path):
 @pytest.mark.parametrize("dates,words", [
     (["13/01/2024", "01/13/2024"], "ambiguous (both orders occur)"),
     (["12/02/2024", "03/12/2024"], "ambiguous (no day is above 12)"),
-    (["13/01/2024", "5"], "cannot infer the date format of column 'order_date' (e.g. ['5'])"),
+    (["13/01/2024", "5"], "cannot infer the date format of column 'order_date' (e.g. '5' (row 3))"),
     (["13/01/2024T08:30", "14/01/2024"], "are not dates in format '%d/%m/%Y %H:%M'"),
     (["", ""], "column 'order_date' has no dates"),
-    (["Jan 5 2024", "13/01/2024"], "cannot infer the date format of column 'order_date' (e.g. ['Jan 5 2024'])"),
+    (["Jan 5 2024", "13/01/2024"],
+     "cannot infer the date format of column 'order_date' (e.g. 'Jan 5 2024' (row 2))"),
+    (["2024-01-05", "13/01/2024"], "mixes ISO dates (1 rows, e.g. '2024-01-05' (row 2)) and other forms "
+                                   "(e.g. '13/01/2024' (row 3))"),
+    (["13/01/2024", "order_date"], "the header line repeats inside the file ('order_date' (row 3))"),
 ])
 def test_dates_that_cannot_be_read_unambiguously_are_refused(tmp_path, dates, words):
     p = write(tmp_path, HEADER + f"1,a,{dates[0]},5\n2,b,{dates[1]},6\n")

@@ -320,6 +320,11 @@ def excel_serial_dates(values: pd.Series) -> pd.Series | None:
 CANDIDATE_DELIMITERS = {";": "';'", "\t": "tab ('\\t')", "|": "'|'", ",": "','"}
 
 
+#: Leading bytes of compressed files (a text check on them would guess an encoding).
+COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a ZIP archive (or an Excel workbook)",
+              b"BZh": "bzip2-compressed", b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed"}
+
+
 def check_text_file(path: Path, encoding: str | None) -> None:
     """Refuse a UTF-16/UTF-32 text file unless its encoding is configured.
 
@@ -330,6 +335,12 @@ def check_text_file(path: Path, encoding: str | None) -> None:
     """
     with open(path, "rb") as fh:
         head = fh.read(4096)
+    kind = next((name for magic, name in COMPRESSED.items() if head.startswith(magic)), None)
+    if kind:
+        raise InputError(f"{path}: the file is {kind}, not a text export. Decompress it first (for gzip: "
+                         "gunzip, for ZIP: unzip) and point data.path at the CSV inside"
+                         + (", or, for an Excel workbook, name it .xlsx or set data.file_format: excel." if "ZIP" in kind
+                            else "."))
     if encoding and encoding.lower().replace("-", "").replace("_", "").startswith(("utf16", "utf32")):
         return
     bom16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))

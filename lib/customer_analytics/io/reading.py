@@ -54,6 +54,7 @@ from customer_analytics.io.canonical import (
     EngineSource,
     LoadResult,
     configured_source,
+    missing_detail,
     missing_required,
     preset_spec,
     presets,
@@ -146,7 +147,24 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None, *,
             raise InputError(f"{path}: the file is empty (no header, no rows).") from exc
         except pd.errors.ParserError as exc:
             raise damage.parser_error(path, exc) from exc
-    raise InputError(f"{path}: could not decode with encodings {tried}: {last_error}")
+    line = _undecodable_line(path, tried[-1])
+    where = f": line {line} is not valid {tried[-1]}" if line else ""
+    hint = (" Set data.encoding to the file's encoding (cp1252 for Windows exports, latin-1), or leave it null "
+            "to detect it." if encoding else "")
+    raise InputError(f"{path}: could not decode with encodings {tried}{where} ({last_error}).{hint}")
+
+
+def _undecodable_line(path: Path, encoding: str) -> int | None:
+    """The first line of ``path`` that does not decode in ``encoding``."""
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                return n
+            except LookupError:
+                return None
+    return None
 
 
 def _checked_rows(path: Path, df: pd.DataFrame, delimiter: str | None, *, encoding: str,
@@ -174,36 +192,62 @@ def read_table_as_text(path: Path) -> tuple[pd.DataFrame, int]:
     return raw.reset_index(drop=True), first_row
 
 
-def _infer_date_format(values: pd.Series, column: str, path: Path) -> str:
-    """Infer a strftime format, refusing ambiguous day/month data."""
+def _infer_date_format(values: pd.Series, column: str, path: Path, rows: pd.Series) -> str:
+    """Infer a strftime format, refusing ambiguous day/month data (the rows that make it so named)."""
     s = values[values.str.len() > 0].head(200_000)
     if s.empty:
         raise InputError(f"{path}: column '{column}' has no dates.")
     if s.str.fullmatch(r"\d{8}").all():
         return "%Y%m%d"
-    if s.str.match(r"\d{4}-\d{2}-\d{2}").all():
+    iso = s.str.match(r"\d{4}-\d{2}-\d{2}")
+    if iso.all():
         return "ISO8601"
     parts = s.str.extract(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{2,4})(?:[ T](\d{1,2}:\d{2}(:\d{2})?))?$")
     if parts[0].isna().any():
-        bad = s[parts[0].isna()].head(3).tolist()
-        raise InputError(
-            f"{path}: cannot infer the date format of column '{column}' (e.g. {bad}). "
-            "Pass date_format, e.g. '%d/%m/%Y %H:%M'."
-        )
+        _refuse_unreadable(s, parts[0].isna(), iso, column=column, path=path, rows=rows)
     first, second = parts[0].astype(int), parts[2].astype(int)
     day_first, month_first = (first > 12).any(), (second > 12).any()
     if day_first == month_first:
-        why = "both orders occur" if day_first else "no day is above 12"
-        raise InputError(
-            f"{path}: dates in column '{column}' are ambiguous ({why}): is "
-            f"'{s.iloc[0]}' day/month or month/day? Pass date_format, e.g. '%d/%m/%Y' or '%m/%d/%Y'."
-        )
+        raise InputError(_ambiguous(s, first, second, column=column, path=path, rows=rows))
     sep = parts[1].iloc[0]
     year = "%Y" if parts[3].str.len().max() == 4 else "%y"
     fmt = f"%d{sep}%m{sep}{year}" if day_first else f"%m{sep}%d{sep}{year}"
     if parts[4].notna().any():
         fmt += " %H:%M:%S" if parts[5].notna().any() else " %H:%M"
     return fmt
+
+
+def _examples(values: pd.Series, mask: pd.Series, rows: pd.Series) -> str:
+    return ", ".join(f"'{v}' (row {r})" for v, r in zip(values[mask].head(3), rows[mask.index[mask]].head(3),
+                                                         strict=True))
+
+
+def _refuse_unreadable(s: pd.Series, bad: pd.Series, iso: pd.Series, *, column: str, path: Path,
+                       rows: pd.Series) -> None:
+    """Dates of no known form: a repeated header, ISO mixed with other forms, or no format to infer."""
+    header = bad & (s == column)
+    if header.any():
+        raise InputError(f"{path}: the header line repeats inside the file ({_examples(s, header, rows)}): "
+                         "two exports were joined. Remove the repeated header line(s).")
+    if iso.any():
+        raise InputError(f"{path}: column '{column}' mixes ISO dates ({int(iso.sum()):,} rows, e.g. "
+                         f"{_examples(s, iso, rows)}) and other forms (e.g. {_examples(s, bad & ~iso, rows)}). "
+                         "One column needs one date format: re-export it.")
+    raise InputError(f"{path}: cannot infer the date format of column '{column}' (e.g. {_examples(s, bad, rows)}). "
+                     "Set data.date_format, e.g. '%d/%m/%Y %H:%M'.")
+
+
+def _ambiguous(s: pd.Series, first: pd.Series, second: pd.Series, *, column: str, path: Path,
+               rows: pd.Series) -> str:
+    """The message for day/month dates that read both ways: the rows of the rarer reading named."""
+    day, month = first > 12, second > 12
+    if not day.any():
+        return (f"{path}: dates in column '{column}' are ambiguous (no day is above 12): is '{s.iloc[0]}' "
+                "day/month or month/day? Set data.date_format, e.g. '%d/%m/%Y' or '%m/%d/%Y'.")
+    rare, common, how = (month, day, "month/day") if month.sum() <= day.sum() else (day, month, "day/month")
+    return (f"{path}: dates in column '{column}' are ambiguous (both orders occur): {int(common.sum()):,} rows "
+            f"read only the other way, {int(rare.sum()):,} only as {how}, e.g. {_examples(s, rare, rows)}. "
+            "Correct those rows (a typo?) or set data.date_format, e.g. '%d/%m/%Y' or '%m/%d/%Y'.")
 
 
 def _unparseable(original: pd.Series, parsed: pd.Series, *, column: str, what: str, path: Path,
@@ -338,7 +382,8 @@ def _file_mapping(ex: _Export, column_mapping: dict | None) -> dict[str, str]:
     if needed:
         shown = ", ".join(f"{k} <- {v}" for k, v in mapping.items()) or "(nothing matched)"
         raise InputError(
-            f"{p}: required column(s) {needed} not found. Columns in the file: {list(raw.columns)}. "
+            f"{p}: required column(s) {needed} not found: {missing_detail(needed, mapping, pre)}. "
+            f"Columns in the file: {list(raw.columns)}. "
             f"Mapping in use (preset '{ex.preset}'): {shown}. Add the source column to "
             "column_mapping, e.g. {'MyCustomerCol': 'customer_id'}."
             + (_sheet_hint(p, ex.sheet, [c for k in needed for c in pre["columns"].get(k, [])]) if ex.fmt == "excel" else "")
@@ -385,7 +430,7 @@ def parse_dates(values: pd.Series, column: str, path: Path, *, rows: pd.Series,
     date_str = values.astype("string").fillna("").str.strip()
     serial = None if date_format else parsing.excel_serial_dates(values)
     used_format = "Excel serial days" if serial is not None else (
-        date_format or _infer_date_format(date_str, column, path))
+        date_format or _infer_date_format(date_str, column, path, rows))
     parsed = serial if serial is not None else pd.to_datetime(date_str, format=used_format, errors="coerce")
     _unparseable(date_str, parsed, what=f"dates in format '{used_format}'", column=column, path=path, rows=rows)
     years = parsed.dt.year

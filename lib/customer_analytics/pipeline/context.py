@@ -373,8 +373,11 @@ def _campaign_outcomes(ctx: RunContext, p: dict, spec) -> tuple[pd.DataFrame | N
         placeholders=ctx.config["data"].get("id_placeholders"), date_format=p.get("exposure_date_format")).table
     first = assignments["exposure"].min()
     if pd.isna(first) or first > ctx.as_of:
+        ready = first.normalize() + pd.Timedelta(days=int(p["window_days"])) if pd.notna(first) else None
         return None, None, [t("nb04.not_started", ctx.language, file=path.name,
-                              date=first.date() if pd.notna(first) else "?", end=ctx.as_of.date())]
+                              date=first.date() if pd.notna(first) else "?", end=ctx.as_of.date(),
+                              ready=ready.date() if ready is not None else "?",
+                              ready_period=str(ready.to_period("M")) if ready is not None else "?")]
     tx = clean_table(ctx)  # the window sums and the segments' RFM run on it in the run's database
     columns = experiments.AssignmentColumns(user="customer_id", variant="variant", exposure="exposure")
     out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of, columns=columns)
