@@ -393,3 +393,12 @@ def test_exposures_after_the_period_say_when_the_experiment_can_be_evaluated():
     text = t("nb04.not_started", "en", file="a.csv", date="2026-01-05", end="2025-12-31", ready="2026-02-02",
              ready_period="2026-02")
     assert "first outcome windows close on 2026-02-02" in text and "the report of 2026-02" in text
+
+
+@pytest.mark.parametrize(("price", "shown"), [("1e400", "inf (row 5)"), ("99999999999.99", "99,999,999,999.99 (row 5)")])
+def test_amounts_beyond_any_plausible_range_are_refused_with_the_row(price, shown, tmp_path, executed, capsys):
+    lines = shop_lines(REAL)
+    lines[3] = lines[3].replace(",2.50,", f",{price},")
+    err = refused(capsys, executed, write_case(tmp_path, lines), tmp_path)
+    assert "shop.csv: 1 value(s) in column 'UnitPrice' are beyond any plausible amount" in err and shown in err
+    assert "data.max_amount" in err

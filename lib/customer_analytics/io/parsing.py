@@ -247,6 +247,24 @@ def parse_numbers(values: pd.Series, fmt: NumberFormat, column: str, path: Path 
     return out
 
 
+def check_magnitude(values: pd.Series, *, column: str, path: Path | str, rows: pd.Series, limit: float) -> None:
+    """Refuse infinite numbers (``1e400``) and numbers above ``limit`` in absolute value, with their rows.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column, the count, three rows and ``data.max_amount``.
+    """
+    x = values.astype("float64")
+    bad = x.notna() & (~np.isfinite(x) | (x.abs() > limit))
+    if bad.any():
+        ex = ", ".join(f"{v:,.2f} (row {r})" if np.isfinite(v) else f"{v} (row {r})"
+                       for v, r in zip(x[bad].head(3), rows[bad].head(3), strict=True))
+        raise InputError(f"{path}: {int(bad.sum()):,} value(s) in column '{column}' are beyond any plausible "
+                         f"amount (infinite, or above {limit:,.0f} in absolute value; data.max_amount): {ex}. "
+                         "Correct those rows, or raise data.max_amount if such amounts are real.")
+
+
 def plausibility_notes(columns: dict[str, pd.Series], parsed: dict[str, pd.Series], fmt: NumberFormat) -> list[str]:
     """Notes for columns whose median changes by 10x or more under the other convention.
 

@@ -279,11 +279,14 @@ class ValueConventions:
     allow_short_rows : bool
         Drop CSV rows with fewer fields than the header (a truncated file) with a warning,
         instead of refusing the file (``data.allow_short_rows``).
+    max_amount : float
+        Unit prices and amounts above this in absolute value (or infinite) are refused with
+        their rows (``data.max_amount``).
 
     Examples
     --------
-    >>> ValueConventions(date_format="%d/%m/%Y", decimal=",")
-    ValueConventions(date_format='%d/%m/%Y', decimal=',', thousands=None, id_placeholders=(), allow_short_rows=False)
+    >>> ValueConventions(date_format="%d/%m/%Y", decimal=",").max_amount
+    10000000000.0
     """
 
     date_format: str | None = None
@@ -291,6 +294,7 @@ class ValueConventions:
     thousands: str | None = None
     id_placeholders: tuple[str, ...] = ()
     allow_short_rows: bool = False
+    max_amount: float = 1e10
 
 
 @dataclass(frozen=True)
@@ -455,6 +459,10 @@ def _number_columns(out: pd.DataFrame, ex: _Export, mapping: dict[str, str],
                                           {c: out[c] for c in texts}, nf)
     if "amount" not in out:
         out["amount"] = out["quantity"] * out["unit_price"]
+    for col in ("unit_price", "amount"):  # before they reach the engine or a statistic
+        if col in out:
+            parsing.check_magnitude(out[col], column=mapping.get(col, "amount (quantity x unit price)"),
+                                    path=ex.path, rows=ex.rows, limit=conventions.max_amount)
     return nf
 
 

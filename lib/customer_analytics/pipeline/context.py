@@ -149,7 +149,8 @@ def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.Load
     conventions = reading.ValueConventions(date_format=d["date_format"], decimal=d.get("decimal"),
                                            thousands=d.get("thousands"),
                                            id_placeholders=tuple(map(str, d.get("id_placeholders") or ())),
-                                           allow_short_rows=bool(d.get("allow_short_rows")))
+                                           allow_short_rows=bool(d.get("allow_short_rows")),
+                                           max_amount=float(d.get("max_amount") or 1e10))
     return cleaning.load_transactions(
         data_path or d["path"], preset=d["preset"], file_format=d["file_format"], delimiter=d["delimiter"],
         encoding=d["encoding"], column_mapping=d["column_mapping"], sheet=d.get("sheet"),

@@ -54,6 +54,7 @@ from customer_analytics.pipeline.planning import (
 from customer_analytics.pipeline.run_folder import (
     KEY_PACKAGES,
     LOCK_DIR,
+    REAL_ID_FILES,
     PeriodLock,
     abandon,
     cleanup_staging,
@@ -82,7 +83,8 @@ from customer_analytics.settings.loading import load_config
 
 #: The public names of the runner, with those of its planning and run-folder parts (imported from here).
 __all__ = [
-    "KERNEL_NAME", "KEY_PACKAGES", "LOCK_DIR", "NOTEBOOKS", "NotebookFailed", "PeriodLock", "Plan", "RunOptions",
+    "KERNEL_NAME", "KEY_PACKAGES", "LOCK_DIR", "NOTEBOOKS", "NotebookFailed", "PeriodLock", "Plan", "REAL_ID_FILES",
+    "RunOptions",
     "backfill", "check_kernel", "current_step", "disk_full", "experiment_only_period", "git_state",
     "input_record", "month_range", "notebook_parameters", "other_inputs", "plan_notebooks",
     "prune_failed", "rel", "remove_stale_staging", "resolve_period", "rewrite_paths", "run_report",

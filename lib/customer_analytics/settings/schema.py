@@ -61,6 +61,7 @@ class DataSection(_Section):
     column_mapping: dict[str, CANONICAL]
     id_placeholders: list[str]
     allow_short_rows: bool
+    max_amount: Annotated[float, Field(gt=0, le=1e15)]
 
     @field_validator("preset")
     @classmethod
