@@ -717,7 +717,8 @@ def test_encodings_are_tried_in_order_and_an_explicit_one_is_kept(tmp_path):
     r = cleaning.load_transactions(p)
     assert r.encoding == "cp1252" and r.data["order_id"].tolist() == ["a", "b", "\u20acx"]
     assert cleaning.load_transactions(p, encoding="latin-1").data["order_id"].iloc[2] == "\x80x"
-    with pytest.raises(InputError, match=r"could not decode with encodings \['utf-8'\]: 'utf-8' codec can't decode"):
+    with pytest.raises(InputError, match=r"could not decode with encodings \['utf-8'\]: line 4 is not valid utf-8 "
+                                         r"\('utf-8' codec can't decode"):
         cleaning.load_transactions(p, encoding="utf-8")
 
 
@@ -995,7 +996,7 @@ def test_dates_the_format_cannot_be_inferred_from_show_three_examples(tmp_path):
     rows = "".join(f"{i},o{i},day {i},5\n" for i in range(1, 6))
     with pytest.raises(InputError) as e:
         cleaning.load_transactions(write(tmp_path, HEADER + rows))
-    assert "(e.g. ['day 1', 'day 2', 'day 3'])" in str(e.value)
+    assert "(e.g. 'day 1' (row 2), 'day 2' (row 3), 'day 3' (row 4))" in str(e.value)
 
 
 def test_a_utf16_export_loads_only_with_its_encoding_configured(tmp_path):

@@ -231,7 +231,7 @@ def _refuse_unreadable(s: pd.Series, bad: pd.Series, iso: pd.Series, *, column: 
                          "two exports were joined. Remove the repeated header line(s).")
     if iso.any():
         raise InputError(f"{path}: column '{column}' mixes ISO dates ({int(iso.sum()):,} rows, e.g. "
-                         f"{_examples(s, iso, rows)}) and other forms (e.g. {_examples(s, bad & ~iso, rows)}). "
+                         f"{_examples(s, iso, rows)}) and other forms (e.g. {_examples(s, ~iso, rows)}). "
                          "One column needs one date format: re-export it.")
     raise InputError(f"{path}: cannot infer the date format of column '{column}' (e.g. {_examples(s, bad, rows)}). "
                      "Set data.date_format, e.g. '%d/%m/%Y %H:%M'.")
