@@ -402,3 +402,12 @@ def test_amounts_beyond_any_plausible_range_are_refused_with_the_row(price, show
     err = refused(capsys, executed, write_case(tmp_path, lines), tmp_path)
     assert "shop.csv: 1 value(s) in column 'UnitPrice' are beyond any plausible amount" in err and shown in err
     assert "data.max_amount" in err
+
+
+def test_masking_files_skips_an_empty_table(tmp_path, monkeypatch):
+    from customer_analytics.pipeline import run_folder
+
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", KEY)
+    (tmp_path / "empty.csv").write_text("")
+    pd.DataFrame({"customer_id": ["CUST-1"]}).to_csv(tmp_path / "t.csv", index=False)
+    assert run_folder.mask_published_files(tmp_path) == ["t.csv"]

@@ -22,7 +22,7 @@ from customer_analytics.io.reading import read_table_as_text
 
 
 def check_experiment(cfg: dict, customers: pd.Series | None) -> None:
-    """Check the experiment's input; ``customers``: the data's customer ids up to the period end (None: no data).
+    """Check the experiment's input; ``customers``: the customer ids of the data (None: no data).
 
     Raises
     ------

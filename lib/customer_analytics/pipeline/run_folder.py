@@ -278,7 +278,10 @@ def mask_published_files(staging: Path) -> list[str]:
     for p in sorted(staging.rglob("*")):
         if p.suffix not in (".csv", ".parquet") or p.name in REAL_ID_FILES or not p.is_file():
             continue
-        df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, dtype=str, keep_default_na=False)
+        try:
+            df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:  # an empty table has no ids
+            continue
         if "customer_id" not in df.columns:
             continue
         df["customer_id"] = privacy.mask_ids(df["customer_id"].replace("", None), key).fillna("")

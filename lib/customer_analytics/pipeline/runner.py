@@ -320,7 +320,8 @@ def _load_transactions(run: _Run) -> None:
     data = run.loaded.data
     customers = data.loc[data["order_date"] < pd.Timestamp(run.period_end) + pd.Timedelta(days=1), "customer_id"]
     input_checks.check_data_dependent(run.cfg, customers)
-    input_checks.check_experiment(run.cfg, customers)
+    # every customer of the export counts for the join: an assigned customer may first buy after this period
+    input_checks.check_experiment(run.cfg, data["customer_id"])
     run.inputs = [input_record("transactions", data_path, len(run.loaded.data)), *other_inputs(run.cfg)]
     run.data_name = data_path.name
 
