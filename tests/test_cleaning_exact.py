@@ -717,7 +717,8 @@ def test_encodings_are_tried_in_order_and_an_explicit_one_is_kept(tmp_path):
     r = cleaning.load_transactions(p)
     assert r.encoding == "cp1252" and r.data["order_id"].tolist() == ["a", "b", "\u20acx"]
     assert cleaning.load_transactions(p, encoding="latin-1").data["order_id"].iloc[2] == "\x80x"
-    with pytest.raises(InputError, match=r"could not decode with encodings \['utf-8'\]: 'utf-8' codec can't decode"):
+    with pytest.raises(InputError, match=r"could not decode with encodings \['utf-8'\]: line 4 is not valid utf-8 "
+                                         r"\('utf-8' codec can't decode"):
         cleaning.load_transactions(p, encoding="utf-8")
 
 
@@ -769,10 +770,14 @@ def test_an_explicit_date_format_wins_over_excel_serial_days(tmp_path):
 @pytest.mark.parametrize("dates,words", [
     (["13/01/2024", "01/13/2024"], "ambiguous (both orders occur)"),
     (["12/02/2024", "03/12/2024"], "ambiguous (no day is above 12)"),
-    (["13/01/2024", "5"], "cannot infer the date format of column 'order_date' (e.g. ['5'])"),
+    (["13/01/2024", "5"], "cannot infer the date format of column 'order_date' (e.g. '5' (row 3))"),
     (["13/01/2024T08:30", "14/01/2024"], "are not dates in format '%d/%m/%Y %H:%M'"),
     (["", ""], "column 'order_date' has no dates"),
-    (["Jan 5 2024", "13/01/2024"], "cannot infer the date format of column 'order_date' (e.g. ['Jan 5 2024'])"),
+    (["Jan 5 2024", "13/01/2024"],
+     "cannot infer the date format of column 'order_date' (e.g. 'Jan 5 2024' (row 2))"),
+    (["2024-01-05", "13/01/2024"], "mixes ISO dates (1 rows, e.g. '2024-01-05' (row 2)) and other forms "
+                                   "(e.g. '13/01/2024' (row 3))"),
+    (["13/01/2024", "order_date"], "the header line repeats inside the file ('order_date' (row 3))"),
 ])
 def test_dates_that_cannot_be_read_unambiguously_are_refused(tmp_path, dates, words):
     p = write(tmp_path, HEADER + f"1,a,{dates[0]},5\n2,b,{dates[1]},6\n")
@@ -991,7 +996,7 @@ def test_dates_the_format_cannot_be_inferred_from_show_three_examples(tmp_path):
     rows = "".join(f"{i},o{i},day {i},5\n" for i in range(1, 6))
     with pytest.raises(InputError) as e:
         cleaning.load_transactions(write(tmp_path, HEADER + rows))
-    assert "(e.g. ['day 1', 'day 2', 'day 3'])" in str(e.value)
+    assert "(e.g. 'day 1' (row 2), 'day 2' (row 3), 'day 3' (row 4))" in str(e.value)
 
 
 def test_a_utf16_export_loads_only_with_its_encoding_configured(tmp_path):

@@ -69,7 +69,7 @@ def hostile_run(tmp_path_factory, small_sample_files):
     folder = tmp_path_factory.mktemp("hostile")
     case = _hostile_copy(folder, small_sample_files)
     reports = folder / "reports"
-    env = {**os.environ, "CUSTOMER_ANALYTICS_MASK_KEY": "test-key-" + "x" * 24}
+    env = {**os.environ, "CUSTOMER_ANALYTICS_MASK_KEY": "e2a670e5ca6edcc18839d3047e6105a08cba5ad1d2f2e96ec5a4db45b578ed9f"}
     env.pop("CUSTOMER_ANALYTICS_MASK_KEY_FILE", None)
     r = subprocess.run([sys.executable, "-m", "customer_analytics", "report", "--config", str(case["config"]),
                         "--reports-dir", str(reports), "--period", PERIOD, "--quiet"],
@@ -116,3 +116,22 @@ def test_outputs_hold_no_machine_paths_and_no_staging_path(hostile_run):
         assert not absolute.search(text), f"{path.name} contains an absolute path"
     run = json.loads((hostile_run["reports"] / PERIOD / "run.json").read_text())
     assert not Path(run["parameters"]["shared"]["data_path"]).is_absolute()
+
+
+def test_masked_run_publishes_no_raw_id_in_any_file_but_the_marketing_exports(hostile_run):
+    folder = hostile_run["reports"] / PERIOD
+    assert not (folder / "clean_transactions.parquet").exists()  # every line's raw id: not published masked
+    scanned = 0
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name in runner.REAL_ID_FILES:
+            continue
+        if path.suffix == ".parquet":
+            text = pd.read_parquet(path).to_csv()
+        elif path.suffix in (".png", ".joblib", ".duckdb"):
+            text = path.read_bytes().decode("latin-1")
+        else:
+            text = IMAGES.sub("", path.read_text(encoding="utf-8", errors="replace"))
+        hit = RAW_ID.search(text)
+        assert hit is None, f"{path.relative_to(folder)}: raw id {text[max(hit.start() - 80, 0):hit.end()]!r}"
+        scanned += 1
+    assert scanned > 20 and (folder / "tables" / "clv_at_risk.csv").exists()

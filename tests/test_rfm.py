@@ -170,10 +170,10 @@ def test_ids_are_stable_between_months(cleaned_sample):
 
 
 def test_mask_ids_is_stable_keyed_and_hides_the_id(monkeypatch):
-    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", "k" * 32)
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", "f778d3cdb650db2db59ed0386f34fc9b8e1241d641540a50430908438c01f071")
     s = rfm.mask_ids(pd.Series(["12346", "12347", "12346"]))
     assert s[0] == s[2] != s[1] and "12346" not in s[0] and len(s[0]) == 16
-    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", "other-key-" * 4)
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_MASK_KEY", "69ca7d22f1b1444b930b36d133db331b88c361159c1a3484c0db47545f497915")
     assert rfm.mask_ids(pd.Series(["12346"]))[0] != s[0]  # without the key the hash cannot be recomputed
 
 

@@ -293,7 +293,7 @@ def test_masked_run_error_messages_do_not_quote_customer_ids(small_sample_files,
                                                              capsys):
     from customer_analytics.core import privacy
 
-    monkeypatch.setenv(privacy.KEY_ENV, "guard-test-key-" + "y" * 20)
+    monkeypatch.setenv(privacy.KEY_ENV, "17776226b4561ff119aee5b9812a6ad6b62e7d74c01b89d8122acfa55be32703")
     ids = pd.read_csv(small_sample_files["transactions"], dtype=str, encoding="cp1252")["CustomerID"].dropna()
     raw_id = ids.str.strip().str.removesuffix(".0").drop_duplicates().iloc[-1]  # a customer of this data set
     message = f"2 assignment rows share a customer id (e.g. {raw_id})."

@@ -5,7 +5,8 @@ first 16 hex digits of HMAC-SHA256(key, id). Without the key the hashes cannot b
 reversed by enumerating candidate ids (a plain or salted hash of a 5-digit id is
 reversed in well under a second). The key is a secret of the team:
 
-- ``CUSTOMER_ANALYTICS_MASK_KEY``: the key itself (at least 16 characters), or
+- ``CUSTOMER_ANALYTICS_MASK_KEY``: the key itself (at least 16 characters and an estimated
+  128 bits of entropy, :func:`key_bits`: a word, a name or a repeated pattern is refused), or
 - ``CUSTOMER_ANALYTICS_MASK_KEY_FILE``: the path of a file holding it, outside the
   project folder (so it is never committed).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import re
 from pathlib import Path
@@ -30,7 +32,8 @@ from customer_analytics.core.paths import project_root
 KEY_ENV = "CUSTOMER_ANALYTICS_MASK_KEY"
 KEY_FILE_ENV = "CUSTOMER_ANALYTICS_MASK_KEY_FILE"
 MIN_KEY_LENGTH = 16
-HOW_TO = (f"Set the environment variable {KEY_ENV} to a secret of at least {MIN_KEY_LENGTH} characters "
+MIN_KEY_BITS = 128
+HOW_TO = (f"Set the environment variable {KEY_ENV} to a random secret of at least {MIN_KEY_BITS} bits "
           f"(e.g. export {KEY_ENV}=$(python -c 'import secrets; print(secrets.token_hex(32))')), or "
           f"{KEY_FILE_ENV} to the path of a file holding it, outside the project folder.")
 
@@ -61,7 +64,30 @@ def mask_key() -> bytes:
     if len(key) < MIN_KEY_LENGTH:
         raise ConfigError(f"mask_ids: the key in {source} has {len(key)} characters; at least "
                           f"{MIN_KEY_LENGTH} are needed. {HOW_TO}")
+    bits = key_bits(key)
+    if bits < MIN_KEY_BITS:
+        raise ConfigError(f"mask_ids: the key in {source} is too easy to guess: about {bits:.0f} bits of entropy, "
+                          f"at least {MIN_KEY_BITS} are needed (masked ids made with a word or a repeated pattern "
+                          f"are recovered by trying candidate keys). {HOW_TO}")
     return key.encode("utf-8")
+
+
+def key_bits(key: str) -> float:
+    """A conservative estimate of a key's entropy in bits.
+
+    Each character counts the smaller of two figures: ``log2`` of the alphabet its character
+    classes span (lower case 26, upper case 26, digits 10, other printable 33) and the Shannon
+    entropy of the key's own characters (a repeated pattern has little). ``passwordpassword``
+    gets about 44 bits; 64 hex digits from ``secrets.token_hex(32)`` about 240.
+    """
+    if not key:
+        return 0.0
+    classes = [(str.islower, 26), (str.isupper, 26), (str.isdigit, 10)]
+    alphabet = sum(n for test, n in classes if any(test(c) for c in key))
+    alphabet += 33 if any(not (c.islower() or c.isupper() or c.isdigit()) for c in key) else 0
+    counts = [key.count(c) for c in set(key)]
+    shannon = -sum(n / len(key) * math.log2(n / len(key)) for n in counts)
+    return len(key) * min(math.log2(max(alphabet, 2)), shannon)
 
 
 def mask_ids(ids: pd.Series, key: bytes | None = None) -> pd.Series:

@@ -132,6 +132,27 @@ def missing_required(mapping: dict[str, str], pre: dict) -> list[str]:
     return needed
 
 
+def missing_detail(needed: list[str], mapping: dict[str, str], pre: dict) -> str:
+    """Which source columns the preset looked for, for each missing canonical column.
+
+    A missing amount names the columns it can be computed from: ``amount (or quantity and
+    unit_price to compute it; unit_price: none of ['UnitPrice', 'Price'])``.
+    """
+    looked = pre.get("columns", {})
+
+    def one(col: str) -> str:
+        return f"{col}: none of {looked.get(col, [])}" if col not in mapping else f"{col} <- {mapping[col]}"
+
+    parts = []
+    for col in needed:
+        if col == "amount":
+            parts.append(f"amount (none of {looked.get('amount', [])}), or quantity and unit_price to compute it "
+                         f"({one('quantity')}; {one('unit_price')})")
+        else:
+            parts.append(f"{col} (none of {looked.get(col, [])})")
+    return "; ".join(parts)
+
+
 def resolve_mapping(columns: list[str], preset: str, column_mapping: dict | None) -> dict[str, str]:
     """Map canonical names to source columns using a preset plus explicit overrides."""
     mapping: dict[str, str] = {}

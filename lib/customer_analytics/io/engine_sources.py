@@ -16,7 +16,7 @@ import pandas as pd
 
 from customer_analytics.core.errors import InputError
 from customer_analytics.core.paths import resolve_path
-from customer_analytics.io import parsing
+from customer_analytics.io import ids, parsing
 from customer_analytics.io.canonical import (
     CANONICAL,
     ID_FIX_COLUMN,
@@ -59,13 +59,51 @@ def _tables_hint(con, schema: str) -> str:
     return f" Tables in {schema or 'the default schema'}: {names[:20]}."
 
 
-def normalise_ids_expr(col):
-    """:func:`normalise_ids` as an ibis expression: the id, and whether it was a float artefact / padded."""
+def normalise_ids_expr(col, *, placeholders=None):
+    """:func:`normalise_ids` as an ibis expression: the id, and whether it was a float artefact / padded.
+
+    The same rules as the pandas normaliser (:mod:`customer_analytics.io.ids`): placeholders
+    (``NaN``, ``NULL``, ``None``, ``-``, ..., plus ``placeholders``) become null, float forms and
+    exact scientific notation of integers become the integer. Scientific notation that is not a
+    whole id is kept here; :func:`read_source` refuses it with examples.
+    """
+    parts = _id_parts(col, placeholders)
+    return parts["id"], parts["float"], parts["padded"]
+
+
+def _id_parts(col, placeholders=None) -> dict:
+    """The normalised id and a flag per rule (float, padded, placeholder, scientific, refused)."""
     s = col.cast("string")
     stripped = s.strip()
+    holder = stripped.lower().isin(list(ids.placeholder_values(placeholders))).fill_null(False)
     float_art = stripped.re_search(r"^\d+\.0+$").fill_null(False)
-    out = ibis.ifelse(float_art, stripped.re_replace(r"\.0+$", ""), stripped)
-    return out.nullif(""), float_art, (stripped != s).fill_null(False)
+    sci = stripped.re_search(f"^{ids.SCIENTIFIC}$").fill_null(False) & ~holder
+    pattern = f"^{ids.SCIENTIFIC_PARTS}$"
+    lead, frac, exp = (stripped.re_extract(pattern, i).fill_null("") for i in (1, 2, 3))
+    e = ibis.ifelse(exp.length() > 0, exp, "99").cast("int64")
+    whole = sci & (lead.length() > 0) & (frac.length() >= e) & frac.substr(e).re_search("^0*$").fill_null(False)
+    out = ibis.ifelse(float_art, stripped.re_replace(r"\.0+$", ""),
+                      ibis.ifelse(whole, lead.concat(frac.substr(0, e)), stripped))
+    out = ibis.ifelse(holder, ibis.null("string"), out).nullif("")
+    return {"id": out, "float": float_art, "padded": (stripped != s).fill_null(False), "placeholder": holder,
+            "scientific": whole, "refused": sci & ~whole}
+
+
+def _fix_flags(parts: dict):
+    """The id-fix column's bits (see :mod:`customer_analytics.io.ids`)."""
+    return (parts["float"].cast("int8") * ids.FLOAT_BIT + parts["padded"].cast("int8") * ids.PADDED_BIT
+            + parts["placeholder"].cast("int8") * ids.PLACEHOLDER_BIT
+            + parts["scientific"].cast("int8") * ids.SCIENTIFIC_BIT).cast("int8")
+
+
+def _check_scientific(src: EngineSource, raw, column: str, placeholders) -> None:
+    """Refuse customer ids in scientific notation that do not write a whole id exactly (three examples)."""
+    refused = _id_parts(raw[column], placeholders)["refused"]
+    bad = raw.filter(refused).select(column).limit(3).execute()
+    if len(bad):
+        raise InputError(f"{src}: column '{column}' holds ids in scientific notation that do not write a whole id "
+                         f"exactly, e.g. {bad[column].astype(str).tolist()}. The export rounded them; store the "
+                         "ids as text or integers.")
 
 
 def _source_mapping(src: EngineSource, raw, data: dict, pre: dict) -> tuple[dict[str, str], str | None]:
@@ -87,14 +125,18 @@ def _source_mapping(src: EngineSource, raw, data: dict, pre: dict) -> tuple[dict
     return mapping, row_col
 
 
-def _id_exprs(raw, mapping: dict[str, str]) -> dict:
+def _id_exprs(raw, mapping: dict[str, str], placeholders=None) -> dict:
     """The normalised id columns, and the id-fix flags of the customer id."""
     cols: dict = {}
     for col in ("customer_id", "order_id", "product_id"):
         if col in mapping:
-            cols[col], float_art, padded = normalise_ids_expr(raw[mapping[col]])
             if col == "customer_id":
-                cols[ID_FIX_COLUMN] = (float_art.cast("int8") + padded.cast("int8") * 2).cast("int8")
+                parts = _id_parts(raw[mapping[col]], placeholders)
+                cols[col], cols[ID_FIX_COLUMN] = parts["id"], _fix_flags(parts)
+            else:  # order and product codes may be text such as 4E12: float artefacts and padding only
+                s = raw[mapping[col]].cast("string").strip()
+                cols[col] = ibis.ifelse(s.re_search(r"^\d+\.0+$").fill_null(False),
+                                        s.re_replace(r"\.0+$", ""), s).nullif("")
     return cols
 
 
@@ -154,8 +196,8 @@ def read_source(src: EngineSource, data: dict, con) -> tuple[object, LoadResult]
     src : EngineSource
         ``table:<schema.table>`` or ``parquet:<folder or glob>``.
     data : dict
-        The config's ``data`` section: ``preset``, ``column_mapping`` and ``date_format`` (for
-        text dates) apply as for files.
+        The config's ``data`` section: ``preset``, ``column_mapping``, ``id_placeholders`` and
+        ``date_format`` (for text dates) apply as for files.
     con : ibis backend
         The engine (:func:`customer_analytics.core.engine.connect`).
 
@@ -177,7 +219,9 @@ def read_source(src: EngineSource, data: dict, con) -> tuple[object, LoadResult]
     preset = data.get("preset", "generic")
     pre = preset_spec(preset)
     mapping, row_col = _source_mapping(src, raw, data, pre)
-    cols = _id_exprs(raw, mapping)
+    placeholders = data.get("id_placeholders")
+    _check_scientific(src, raw, mapping["customer_id"], placeholders)
+    cols = _id_exprs(raw, mapping, placeholders)
     cols["order_date"], used_format = _date_expr(src, raw, mapping["order_date"], data.get("date_format"))
     cols.update(_number_exprs(src, raw, mapping))
     cols.update(_other_exprs(cols, raw, mapping, pre))
@@ -199,8 +243,9 @@ def fetch(t, loaded: LoadResult, con) -> LoadResult:
     dates = pd.to_datetime(df["order_date"])
     df["order_date"] = (dates.dt.tz_convert(None) if dates.dt.tz is not None else dates).astype("datetime64[ns]")
     flags = df[ID_FIX_COLUMN].to_numpy() if ID_FIX_COLUMN in df else np.zeros(0, dtype="int8")
-    loaded.id_fixes = {"customer_id_float_artefacts": int((flags & 1).astype(bool).sum()),
-                       "customer_id_padded": int((flags & 2).astype(bool).sum())}
+    loaded.id_fixes = ids.fix_counts({f"customer_id_{name}": int((flags & bit).astype(bool).sum()) for name, bit in (
+        ("float_artefacts", ids.FLOAT_BIT), ("padded", ids.PADDED_BIT), ("placeholders", ids.PLACEHOLDER_BIT),
+        ("scientific", ids.SCIENTIFIC_BIT))}, "customer_id_")
     loaded.data = df.reset_index(drop=True)
     return loaded
 

@@ -247,6 +247,24 @@ def parse_numbers(values: pd.Series, fmt: NumberFormat, column: str, path: Path 
     return out
 
 
+def check_magnitude(values: pd.Series, *, column: str, path: Path | str, rows: pd.Series, limit: float) -> None:
+    """Refuse infinite numbers (``1e400``) and numbers above ``limit`` in absolute value, with their rows.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column, the count, three rows and ``data.max_amount``.
+    """
+    x = values.astype("float64")
+    bad = x.notna() & (~np.isfinite(x) | (x.abs() > limit))
+    if bad.any():
+        ex = ", ".join(f"{v:,.2f} (row {r})" if np.isfinite(v) else f"{v} (row {r})"
+                       for v, r in zip(x[bad].head(3), rows[bad].head(3), strict=True))
+        raise InputError(f"{path}: {int(bad.sum()):,} value(s) in column '{column}' are beyond any plausible "
+                         f"amount (infinite, or above {limit:,.0f} in absolute value; data.max_amount): {ex}. "
+                         "Correct those rows, or raise data.max_amount if such amounts are real.")
+
+
 def plausibility_notes(columns: dict[str, pd.Series], parsed: dict[str, pd.Series], fmt: NumberFormat) -> list[str]:
     """Notes for columns whose median changes by 10x or more under the other convention.
 
@@ -320,6 +338,11 @@ def excel_serial_dates(values: pd.Series) -> pd.Series | None:
 CANDIDATE_DELIMITERS = {";": "';'", "\t": "tab ('\\t')", "|": "'|'", ",": "','"}
 
 
+#: Leading bytes of compressed files (a text check on them would guess an encoding).
+COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a ZIP archive (or an Excel workbook)",
+              b"BZh": "bzip2-compressed", b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed"}
+
+
 def check_text_file(path: Path, encoding: str | None) -> None:
     """Refuse a UTF-16/UTF-32 text file unless its encoding is configured.
 
@@ -330,6 +353,12 @@ def check_text_file(path: Path, encoding: str | None) -> None:
     """
     with open(path, "rb") as fh:
         head = fh.read(4096)
+    kind = next((name for magic, name in COMPRESSED.items() if head.startswith(magic)), None)
+    if kind:
+        raise InputError(f"{path}: the file is {kind}, not a text export. Decompress it first (for gzip: "
+                         "gunzip, for ZIP: unzip) and point data.path at the CSV inside"
+                         + (", or, for an Excel workbook, name it .xlsx or set data.file_format: excel." if "ZIP" in kind
+                            else "."))
     if encoding and encoding.lower().replace("-", "").replace("_", "").startswith(("utf16", "utf32")):
         return
     bom16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))

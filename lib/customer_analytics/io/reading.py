@@ -36,6 +36,7 @@ is importable from here too.
 from __future__ import annotations
 
 import csv
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ import pandas as pd
 
 from customer_analytics.core.errors import ConfigError, InputError
 from customer_analytics.core.paths import resolve_path
-from customer_analytics.io import parsing
+from customer_analytics.io import damage, parsing
 from customer_analytics.io.canonical import (
     CANONICAL,
     ID_FIX_COLUMN,
@@ -53,6 +54,7 @@ from customer_analytics.io.canonical import (
     EngineSource,
     LoadResult,
     configured_source,
+    missing_detail,
     missing_required,
     preset_spec,
     presets,
@@ -64,15 +66,19 @@ from customer_analytics.io.engine_sources import (
     read_source,
     write_duckdb_table,
 )
+from customer_analytics.io.ids import ID_PLACEHOLDERS, fix_ids, normalise_ids
 
 __all__ = [
-    "CANONICAL", "ENCODINGS", "ID_FIX_COLUMN", "OPTIONAL", "REQUIRED", "EngineSource", "LoadResult",
+    "CANONICAL", "ENCODINGS", "ID_FIX_COLUMN", "ID_PLACEHOLDERS", "OPTIONAL", "REQUIRED", "EngineSource", "LoadResult",
     "ValueConventions", "configured_source", "fetch", "load_transactions", "missing_required",
-    "normalise_ids", "normalise_ids_expr", "preset_spec", "presets", "read_source", "resolve_mapping",
+    "normalise_ids", "normalise_ids_expr", "parse_dates", "preset_spec", "presets", "read_source",
+    "read_table_as_text", "resolve_mapping",
     "write_duckdb_table",
 ]
 
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
+#: Dates outside these years are refused as typos (``0225`` for ``2025``), with their rows.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 def _read_header(path: Path, fmt: str, *, delimiter: str | None, encoding: str, sheet=None) -> list[str]:
@@ -118,8 +124,13 @@ def _sheet_hint(path: Path, sheet, wanted: list[str]) -> str:
     return f" Read sheet {current!r} of {book.sheet_names}.{where}"
 
 
-def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> tuple[pd.DataFrame, str]:
-    """Read a CSV as text, with the given encoding or the first of :data:`ENCODINGS` that decodes it."""
+def _read_csv(path: Path, delimiter: str | None, encoding: str | None, *,
+              allow_short_rows: bool = False) -> tuple[pd.DataFrame, str]:
+    """Read a CSV as text, with the given encoding or the first of :data:`ENCODINGS` that decodes it.
+
+    Rows with fewer fields than the header (a truncated file) are refused by line, or dropped
+    with a warning when ``allow_short_rows``; parser errors name the file and the line.
+    """
     tried = [encoding] if encoding else list(ENCODINGS)
     sep = r"\s+" if delimiter == "whitespace" else (delimiter or ",")
     last_error: Exception | None = None
@@ -129,44 +140,114 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> tuple[
                 path, sep=sep, dtype=str, encoding=enc, keep_default_na=False,
                 engine="python" if delimiter == "whitespace" else "c",
             )
-            return df, enc
+            return _checked_rows(path, df, delimiter, encoding=enc, allow_short_rows=allow_short_rows), enc
         except UnicodeDecodeError as exc:
             last_error = exc
         except pd.errors.EmptyDataError as exc:
             raise InputError(f"{path}: the file is empty (no header, no rows).") from exc
-    raise InputError(f"{path}: could not decode with encodings {tried}: {last_error}")
+        except pd.errors.ParserError as exc:
+            raise damage.parser_error(path, exc) from exc
+    line = _undecodable_line(path, tried[-1])
+    where = f": line {line} is not valid {tried[-1]}" if line else ""
+    hint = (" Set data.encoding to the file's encoding (cp1252 for Windows exports, latin-1), or leave it null "
+            "to detect it." if encoding else "")
+    raise InputError(f"{path}: could not decode with encodings {tried}{where} ({last_error}).{hint}")
 
 
-def _infer_date_format(values: pd.Series, column: str, path: Path) -> str:
-    """Infer a strftime format, refusing ambiguous day/month data."""
+def _undecodable_line(path: Path, encoding: str) -> int | None:
+    """The first line of ``path`` that does not decode in ``encoding``."""
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                return n
+            except LookupError:
+                return None
+    return None
+
+
+def _checked_rows(path: Path, df: pd.DataFrame, delimiter: str | None, *, encoding: str,
+                  allow_short_rows: bool) -> pd.DataFrame:
+    """``df`` when no row has fewer fields than the header (only rows ending empty are candidates)."""
+    if delimiter == "whitespace" or df.empty or not (df.iloc[:, -1] == "").any():
+        return df
+    short = damage.short_rows(path, encoding, delimiter, len(df.columns))
+    if not short:
+        return df
+    message = damage.short_rows_message(path, short, len(df.columns))
+    if not allow_short_rows:
+        raise InputError(message)
+    print(f"Warning: dropped {len(short):,} short row(s) (data.allow_short_rows: true). "
+          + message.split(": ", 1)[1].split(" Re-export")[0], file=sys.stderr, flush=True)
+    return damage.drop_short_rows(df, short)
+
+
+def read_table_as_text(path: Path) -> tuple[pd.DataFrame, int]:
+    """A side table (assignments, an experiment table) as read for the transactions: CSV as text
+    (encoding inferred, short rows and parser errors refused by line), Parquet, or Excel as objects;
+    and the line number of its first row."""
+    fmt = _file_format(path, None)
+    raw, _, first_row = _read_rows(path, fmt, delimiter=None, encoding=None, sheet=None)
+    return raw.reset_index(drop=True), first_row
+
+
+def _infer_date_format(values: pd.Series, column: str, path: Path, rows: pd.Series) -> str:
+    """Infer a strftime format, refusing ambiguous day/month data (the rows that make it so named)."""
     s = values[values.str.len() > 0].head(200_000)
     if s.empty:
         raise InputError(f"{path}: column '{column}' has no dates.")
     if s.str.fullmatch(r"\d{8}").all():
         return "%Y%m%d"
-    if s.str.match(r"\d{4}-\d{2}-\d{2}").all():
+    iso = s.str.match(r"\d{4}-\d{2}-\d{2}")
+    if iso.all():
         return "ISO8601"
     parts = s.str.extract(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{2,4})(?:[ T](\d{1,2}:\d{2}(:\d{2})?))?$")
     if parts[0].isna().any():
-        bad = s[parts[0].isna()].head(3).tolist()
-        raise InputError(
-            f"{path}: cannot infer the date format of column '{column}' (e.g. {bad}). "
-            "Pass date_format, e.g. '%d/%m/%Y %H:%M'."
-        )
+        _refuse_unreadable(s, parts[0].isna(), iso, column=column, path=path, rows=rows)
     first, second = parts[0].astype(int), parts[2].astype(int)
     day_first, month_first = (first > 12).any(), (second > 12).any()
     if day_first == month_first:
-        why = "both orders occur" if day_first else "no day is above 12"
-        raise InputError(
-            f"{path}: dates in column '{column}' are ambiguous ({why}): is "
-            f"'{s.iloc[0]}' day/month or month/day? Pass date_format, e.g. '%d/%m/%Y' or '%m/%d/%Y'."
-        )
+        raise InputError(_ambiguous(s, first, second, column=column, path=path, rows=rows))
     sep = parts[1].iloc[0]
     year = "%Y" if parts[3].str.len().max() == 4 else "%y"
     fmt = f"%d{sep}%m{sep}{year}" if day_first else f"%m{sep}%d{sep}{year}"
     if parts[4].notna().any():
         fmt += " %H:%M:%S" if parts[5].notna().any() else " %H:%M"
     return fmt
+
+
+def _examples(values: pd.Series, mask: pd.Series, rows: pd.Series) -> str:
+    return ", ".join(f"'{v}' (row {r})" for v, r in zip(values[mask].head(3), rows[mask.index[mask]].head(3),
+                                                         strict=True))
+
+
+def _refuse_unreadable(s: pd.Series, bad: pd.Series, iso: pd.Series, *, column: str, path: Path,
+                       rows: pd.Series) -> None:
+    """Dates of no known form: a repeated header, ISO mixed with other forms, or no format to infer."""
+    header = bad & (s == column)
+    if header.any():
+        raise InputError(f"{path}: the header line repeats inside the file ({_examples(s, header, rows)}): "
+                         "two exports were joined. Remove the repeated header line(s).")
+    if iso.any():
+        raise InputError(f"{path}: column '{column}' mixes ISO dates ({int(iso.sum()):,} rows, e.g. "
+                         f"{_examples(s, iso, rows)}) and other forms (e.g. {_examples(s, ~iso, rows)}). "
+                         "One column needs one date format: re-export it.")
+    raise InputError(f"{path}: cannot infer the date format of column '{column}' (e.g. {_examples(s, bad, rows)}). "
+                     "Set data.date_format, e.g. '%d/%m/%Y %H:%M'.")
+
+
+def _ambiguous(s: pd.Series, first: pd.Series, second: pd.Series, *, column: str, path: Path,
+               rows: pd.Series) -> str:
+    """The message for day/month dates that read both ways: the rows of the rarer reading named."""
+    day, month = first > 12, second > 12
+    if not day.any():
+        return (f"{path}: dates in column '{column}' are ambiguous (no day is above 12): is '{s.iloc[0]}' "
+                "day/month or month/day? Set data.date_format, e.g. '%d/%m/%Y' or '%m/%d/%Y'.")
+    rare, common, how = (month, day, "month/day") if month.sum() <= day.sum() else (day, month, "day/month")
+    return (f"{path}: dates in column '{column}' are ambiguous (both orders occur): {int(common.sum()):,} rows "
+            f"read only the other way, {int(rare.sum()):,} only as {how}, e.g. {_examples(s, rare, rows)}. "
+            "Correct those rows (a typo?) or set data.date_format, e.g. '%d/%m/%Y' or '%m/%d/%Y'.")
 
 
 def _unparseable(original: pd.Series, parsed: pd.Series, *, column: str, what: str, path: Path,
@@ -178,66 +259,6 @@ def _unparseable(original: pd.Series, parsed: pd.Series, *, column: str, what: s
         raise InputError(
             f"{path}: {int(bad.sum()):,} value(s) in column '{column}' are not {what}: {ex}."
         )
-
-
-def normalise_ids(ids: pd.Series, column: str = "id") -> tuple[pd.Series, dict[str, int]]:
-    """Normalise an identifier column to clean strings.
-
-    Strips surrounding spaces, turns float artefacts such as ``12346.0`` into
-    ``12346`` and treats empty strings as missing.
-
-    Parameters
-    ----------
-    ids : Series
-        Raw identifiers (any dtype).
-    column : str
-        Source column name, for error messages.
-
-    Returns
-    -------
-    (Series, dict)
-        The ids as pandas strings (missing as ``<NA>``) and counts of each fix.
-
-    Raises
-    ------
-    InputError
-        If the column mixes numbers and text as Python objects (as Excel exports do).
-
-    Examples
-    --------
-    >>> s, fixes = normalise_ids(pd.Series([" 12346.0", "12347", ""]))
-    >>> s.tolist(), fixes["float_artefacts"]
-    (['12346', '12347', <NA>], 1)
-    """
-    if ids.dtype == object:
-        kinds = ids.dropna().map(lambda v: "number" if isinstance(v, (int, float, np.number)) else "text")
-        counts = kinds.value_counts()
-        if len(counts) > 1:
-            example = ids[kinds == counts.index[-1]].head(3).tolist()
-            raise InputError(
-                f"Column '{column}' mixes numbers ({counts.get('number', 0):,} rows) and text "
-                f"({counts.get('text', 0):,} rows), e.g. {example}. IDs must be one type; "
-                "re-export the column as text."
-            )
-    out, padded, float_art = _normalise(ids)
-    return out, {"padded": int(padded.sum()), "float_artefacts": int(float_art.sum())}
-
-
-def _normalise(ids: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """:func:`normalise_ids` without the type check: the ids plus per-row masks of each fix."""
-    s = ids.astype("string")
-    stripped = s.str.strip()
-    padded = (stripped != s).fillna(False).astype(bool)
-    # the regex runs only on candidates (ending in 0 and containing a dot)
-    cand = (stripped.str.endswith("0") & stripped.str.contains(".", regex=False)).fillna(False)
-    float_art = pd.Series(False, index=s.index)
-    if cand.any():
-        float_art[cand] = stripped[cand].str.fullmatch(r"\d+\.0+").fillna(False)
-    out = stripped.copy()
-    if float_art.any():
-        out[float_art] = stripped[float_art].str.replace(r"\.0+$", "", regex=True)
-    out = out.mask(out == "")
-    return out, padded, float_art
 
 
 @dataclass(frozen=True)
@@ -252,16 +273,28 @@ class ValueConventions:
     decimal, thousands : str, optional
         Number convention of text values (see :mod:`customer_analytics.io.parsing`).
         Default: inferred from the values; ambiguous values are refused.
+    id_placeholders : tuple of str
+        Customer-id values meaning "no customer" besides ``NaN``, ``NULL``, ``None``, ``-``
+        (``data.id_placeholders``; see :mod:`customer_analytics.io.ids`).
+    allow_short_rows : bool
+        Drop CSV rows with fewer fields than the header (a truncated file) with a warning,
+        instead of refusing the file (``data.allow_short_rows``).
+    max_amount : float
+        Unit prices and amounts above this in absolute value (or infinite) are refused with
+        their rows (``data.max_amount``).
 
     Examples
     --------
-    >>> ValueConventions(date_format="%d/%m/%Y", decimal=",")
-    ValueConventions(date_format='%d/%m/%Y', decimal=',', thousands=None)
+    >>> ValueConventions(date_format="%d/%m/%Y", decimal=",").max_amount
+    10000000000.0
     """
 
     date_format: str | None = None
     decimal: str | None = None
     thousands: str | None = None
+    id_placeholders: tuple[str, ...] = ()
+    allow_short_rows: bool = False
+    max_amount: float = 1e10
 
 
 @dataclass(frozen=True)
@@ -298,11 +331,11 @@ def _file_format(p: Path, file_format: str | None) -> str:
 
 
 def _read_rows(p: Path, fmt: str, *, delimiter: str | None, encoding: str | None,
-               sheet: str | int | None) -> tuple[pd.DataFrame, str | None, int]:
+               sheet: str | int | None, allow_short_rows: bool = False) -> tuple[pd.DataFrame, str | None, int]:
     """The file's rows (text for CSV), the encoding used and the line number of the first row."""
     used_encoding = None
     if fmt == "csv":
-        raw, used_encoding = _read_csv(p, delimiter, encoding)
+        raw, used_encoding = _read_csv(p, delimiter, encoding, allow_short_rows=allow_short_rows)
         first_row = 2
     elif fmt == "parquet":
         try:
@@ -317,7 +350,8 @@ def _read_rows(p: Path, fmt: str, *, delimiter: str | None, encoding: str | None
 
 
 def _open_export(path: str | Path, preset: str, *, file_format: str | None, delimiter: str | None,
-                 encoding: str | None, sheet: str | int | None, conventions: ValueConventions) -> _Export:
+                 encoding: str | None, sheet: str | int | None, conventions: ValueConventions,
+                 allow_short_rows: bool = False) -> _Export:
     """Check the path, number convention, format and preset, then read the header and the rows."""
     p = _existing_file(path)
     parsing.check_convention(conventions.decimal, conventions.thousands)
@@ -330,8 +364,11 @@ def _open_export(path: str | Path, preset: str, *, file_format: str | None, deli
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise InputError(f"{p}: duplicate column names {dupes}. Each column name must be unique.")
-    raw, used_encoding, first_row = _read_rows(p, fmt, delimiter=delimiter, encoding=encoding, sheet=sheet)
-    rows = pd.Series(np.arange(first_row, first_row + len(raw)), index=raw.index)
+    raw, used_encoding, first_row = _read_rows(p, fmt, delimiter=delimiter, encoding=encoding, sheet=sheet,
+                                               allow_short_rows=allow_short_rows)
+    # a CSV keeps its rows' positions when short rows were dropped; Parquet may carry its own index
+    positions = raw.index.to_numpy() if fmt == "csv" else np.arange(len(raw))
+    rows = pd.Series(first_row + positions, index=raw.index)
     return _Export(path=p, fmt=fmt, preset=preset, pre=pre, sheet=sheet, raw=raw, rows=rows, encoding=used_encoding)
 
 
@@ -349,7 +386,8 @@ def _file_mapping(ex: _Export, column_mapping: dict | None) -> dict[str, str]:
     if needed:
         shown = ", ".join(f"{k} <- {v}" for k, v in mapping.items()) or "(nothing matched)"
         raise InputError(
-            f"{p}: required column(s) {needed} not found. Columns in the file: {list(raw.columns)}. "
+            f"{p}: required column(s) {needed} not found: {missing_detail(needed, mapping, pre)}. "
+            f"Columns in the file: {list(raw.columns)}. "
             f"Mapping in use (preset '{ex.preset}'): {shown}. Add the source column to "
             "column_mapping, e.g. {'MyCustomerCol': 'customer_id'}."
             + (_sheet_hint(p, ex.sheet, [c for k in needed for c in pre["columns"].get(k, [])]) if ex.fmt == "excel" else "")
@@ -357,34 +395,52 @@ def _file_mapping(ex: _Export, column_mapping: dict | None) -> dict[str, str]:
     return mapping
 
 
-def _id_columns(ex: _Export, mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, int]]:
+def _id_columns(ex: _Export, mapping: dict[str, str],
+                placeholders: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, int]]:
     """The normalised id columns with the customer id's per-line fix flags, and the fix counts."""
     raw = ex.raw
     out = pd.DataFrame(index=raw.index)
     fixes: dict[str, int] = {}
     for col in ("customer_id", "order_id", "product_id"):
         if col in mapping:
-            out[col], f = normalise_ids(raw[mapping[col]], mapping[col])
-            if col == "customer_id":
+            strict = col == "customer_id"  # order and product codes may be text such as 4E12
+            try:
+                out[col], f = normalise_ids(raw[mapping[col]], mapping[col], placeholders=placeholders,
+                                            strict=strict, rows=ex.rows)
+            except InputError as exc:
+                raise InputError(f"{ex.path}: {exc}") from exc
+            if strict:
                 fixes = {f"customer_id_{k}": v for k, v in f.items()}
-                _, padded, float_art = _normalise(raw[mapping[col]])
                 # which lines had their id fixed, so a period's audit counts only its own lines
-                out[ID_FIX_COLUMN] = float_art.to_numpy().astype("int8") | (padded.to_numpy().astype("int8") << 1)
+                out[ID_FIX_COLUMN] = fix_ids(raw[mapping[col]], placeholders=placeholders).flags()
     return out, fixes
 
 
 def _order_dates(ex: _Export, column: str, date_format: str | None) -> tuple[pd.Series, str]:
     """The order dates (native, Excel serial days, or text in the given or inferred format) and the format."""
-    date_raw = ex.raw[column]
-    if pd.api.types.is_datetime64_any_dtype(date_raw):
-        return date_raw.astype("datetime64[ns]"), "native"
-    date_str = date_raw.astype("string").fillna("").str.strip()
-    serial = None if date_format else parsing.excel_serial_dates(date_raw)
+    return parse_dates(ex.raw[column], column, ex.path, rows=ex.rows, date_format=date_format)
+
+
+def parse_dates(values: pd.Series, column: str, path: Path, *, rows: pd.Series,
+                date_format: str | None = None) -> tuple[pd.Series, str]:
+    """A date column of any export by the transaction dates' rules; the dates and the format used.
+
+    Native dates are kept, Excel serial days read, text parsed in ``date_format`` or the
+    inferred format: day/month data that could be read either way is refused, and values that
+    do not parse (out-of-range years included) are refused with their rows (``rows``: line numbers).
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[ns]"), "native"
+    date_str = values.astype("string").fillna("").str.strip()
+    serial = None if date_format else parsing.excel_serial_dates(values)
     used_format = "Excel serial days" if serial is not None else (
-        date_format or _infer_date_format(date_str, column, ex.path))
+        date_format or _infer_date_format(date_str, column, path, rows))
     parsed = serial if serial is not None else pd.to_datetime(date_str, format=used_format, errors="coerce")
-    _unparseable(date_str, parsed, what=f"dates in format '{used_format}'", column=column, path=ex.path,
-                 rows=ex.rows)
+    _unparseable(date_str, parsed, what=f"dates in format '{used_format}'", column=column, path=path, rows=rows)
+    years = parsed.dt.year
+    odd = parsed.notna() & ((years < MIN_YEAR) | (years > MAX_YEAR))
+    _unparseable(date_str, parsed.mask(odd), what=f"dates from {MIN_YEAR} to {MAX_YEAR} (a typo in the year?)",
+                 column=column, path=path, rows=rows)
     return parsed.astype("datetime64[ns]"), used_format
 
 
@@ -403,6 +459,10 @@ def _number_columns(out: pd.DataFrame, ex: _Export, mapping: dict[str, str],
                                           {c: out[c] for c in texts}, nf)
     if "amount" not in out:
         out["amount"] = out["quantity"] * out["unit_price"]
+    for col in ("unit_price", "amount"):  # before they reach the engine or a statistic
+        if col in out:
+            parsing.check_magnitude(out[col], column=mapping.get(col, "amount (quantity x unit price)"),
+                                    path=ex.path, rows=ex.rows, limit=conventions.max_amount)
     return nf
 
 
@@ -456,9 +516,9 @@ def load_transactions(path: str | Path, preset: str = "generic", file_format: st
     """
     conventions = conventions or ValueConventions()
     ex = _open_export(path, preset, file_format=file_format, delimiter=delimiter, encoding=encoding, sheet=sheet,
-                      conventions=conventions)
+                      conventions=conventions, allow_short_rows=conventions.allow_short_rows)
     mapping = _file_mapping(ex, column_mapping)
-    out, fixes = _id_columns(ex, mapping)
+    out, fixes = _id_columns(ex, mapping, tuple(conventions.id_placeholders))
     date_format = conventions.date_format or ex.pre.get("read", {}).get("date_format")
     out["order_date"], used_format = _order_dates(ex, mapping["order_date"], date_format)
     nf = _number_columns(out, ex, mapping, conventions)

@@ -30,6 +30,7 @@ import pandas as pd
 from customer_analytics.core import engine
 from customer_analytics.core.errors import InputError
 from customer_analytics.core.paths import merge_checked, read_resource_yaml
+from customer_analytics.io import ids
 from customer_analytics.io.parsing import AUDIT_COLUMNS
 from customer_analytics.io.reading import (  # noqa: F401  (the loading API, re-exported)
     CANONICAL,
@@ -296,17 +297,20 @@ def _cut_at_period_end(con, t, period_end, id_fixes: dict | None) -> tuple:
         when = f" {pd.Timestamp(period_end).date()}" if period_end is not None else ""
         raise InputError(f"No lines are dated on or before the period end{when}: nothing to clean for this period.")
     if "float_artefacts" in got:
-        id_fixes = {"customer_id_float_artefacts": _first(got, "float_artefacts"),
-                    "customer_id_padded": _first(got, "padded")}
+        id_fixes = {f"customer_id_{name}": _first(got, name) for name, _ in _ID_BITS}
     return t, stats, raw_cents, id_fixes
+
+
+#: The id-fix column's bits (:mod:`customer_analytics.io.ids`) by the name of their count.
+_ID_BITS = (("float_artefacts", ids.FLOAT_BIT), ("padded", ids.PADDED_BIT), ("placeholders", ids.PLACEHOLDER_BIT),
+            ("scientific", ids.SCIENTIFIC_BIT))
 
 
 def _period_counts(con, t) -> tuple:
     """The period's lines without the id-fix column, and their rows, cents and id fixes (one query)."""
     period = {"rows": t.count(), "cents": engine.cents(t.amount).sum()}
     if ID_FIX_COLUMN in t.columns:  # count the id fixes of this period's lines only
-        period.update(float_artefacts=t.count(where=(t[ID_FIX_COLUMN] % 2) == 1),
-                      padded=t.count(where=((t[ID_FIX_COLUMN] // 2) % 2) == 1))
+        period.update({name: t.count(where=((t[ID_FIX_COLUMN] // bit) % 2) == 1) for name, bit in _ID_BITS})
     got = con.execute(t.aggregate(**period))
     return (t.drop(ID_FIX_COLUMN) if ID_FIX_COLUMN in t.columns else t), got
 
@@ -340,7 +344,12 @@ def _id_fix_rows(id_fixes: dict | None) -> list[dict]:
             for key, rule, what in (
                 ("customer_id_float_artefacts", "customer ids: float artefacts",
                  "float artefacts such as 12346.0 became 12346"),
-                ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"))
+                ("customer_id_scientific", "customer ids: scientific notation",
+                 "scientific notation such as 1.2346E+04 became 12346"),
+                ("customer_id_padded", "customer ids: padded", "surrounding spaces were stripped"),
+                ("customer_id_placeholders", "customer ids: placeholders",
+                 "placeholders such as NaN, NULL, None or - mean no customer (the lines are counted as "
+                 "missing customer below)"))
             if (id_fixes or {}).get(key)]
 
 

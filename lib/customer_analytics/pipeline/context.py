@@ -40,6 +40,7 @@ import pandas as pd
 from customer_analytics.core import engine
 from customer_analytics.core.errors import ConfigError, StaleDataError
 from customer_analytics.core.paths import project_root, read_yaml, resolve_path
+from customer_analytics.io import assignments as assignment_io
 from customer_analytics.io import parsing, reading
 from customer_analytics.models import cleaning, clustering, experiments, rfm
 from customer_analytics.report import narrative
@@ -146,7 +147,10 @@ def load(cfg: dict, data_path: Path | None = None, **overrides) -> cleaning.Load
         t, loaded = reading.read_source(src, d, con)
         return reading.fetch(t, loaded, con)
     conventions = reading.ValueConventions(date_format=d["date_format"], decimal=d.get("decimal"),
-                                           thousands=d.get("thousands"))
+                                           thousands=d.get("thousands"),
+                                           id_placeholders=tuple(map(str, d.get("id_placeholders") or ())),
+                                           allow_short_rows=bool(d.get("allow_short_rows")),
+                                           max_amount=float(d.get("max_amount") or 1e10))
     return cleaning.load_transactions(
         data_path or d["path"], preset=d["preset"], file_format=d["file_format"], delimiter=d["delimiter"],
         encoding=d["encoding"], column_mapping=d["column_mapping"], sheet=d.get("sheet"),
@@ -365,17 +369,18 @@ def _campaign_outcomes(ctx: RunContext, p: dict, spec) -> tuple[pd.DataFrame | N
     path = resolve_path(p["assignment_path"])
     if path is None or not path.exists():
         raise ConfigError(f"experiment.assignment_path must name an existing file, got {p['assignment_path']!r}")
-    assignments = pd.read_csv(path, dtype=str)
-    if p["exposure_column"] not in assignments:
-        raise ConfigError(f"{path.name} lacks the exposure column '{p['exposure_column']}'; "
-                          f"columns: {list(assignments.columns)}")
-    first = pd.to_datetime(assignments[p["exposure_column"]], errors="coerce").min()
+    assignments = assignment_io.read_assignments(
+        path, user=p["user_column"] or "customer_id", variant=p["variant_column"], exposure=p["exposure_column"],
+        placeholders=ctx.config["data"].get("id_placeholders"), date_format=p.get("exposure_date_format")).table
+    first = assignments["exposure"].min()
     if pd.isna(first) or first > ctx.as_of:
+        ready = first.normalize() + pd.Timedelta(days=int(p["window_days"])) if pd.notna(first) else None
         return None, None, [t("nb04.not_started", ctx.language, file=path.name,
-                              date=first.date() if pd.notna(first) else "?", end=ctx.as_of.date())]
+                              date=first.date() if pd.notna(first) else "?", end=ctx.as_of.date(),
+                              ready=ready.date() if ready is not None else "?",
+                              ready_period=str(ready.to_period("M")) if ready is not None else "?")]
     tx = clean_table(ctx)  # the window sums and the segments' RFM run on it in the run's database
-    columns = experiments.AssignmentColumns(user=p["user_column"] or "customer_id", variant=p["variant_column"],
-                                            exposure=p["exposure_column"])
+    columns = experiments.AssignmentColumns(user="customer_id", variant="variant", exposure="exposure")
     out, notes = experiments.derive_outcomes(assignments, tx, int(p["window_days"]), ctx.as_of, columns=columns)
     spec.outcomes_complete = experiments.outcomes_complete_on(out["exposure"], int(p["window_days"]), ctx.as_of)
     # the customer base a rerun could assign: every customer with a clean line up to the period end

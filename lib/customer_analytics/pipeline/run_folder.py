@@ -21,6 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from customer_analytics.core import privacy
 from customer_analytics.core.errors import LockHeldError, OutputError
 from customer_analytics.core.paths import project_root, resolve_path
@@ -259,8 +261,41 @@ def publish(staging: Path, final: Path, reports: Path) -> None:
         os.replace(staging, final)
 
 
+#: Published files that keep the real customer ids in a masked run: the exports for the marketing
+#: tools (the README says so). Every other table is published with masked ids.
+REAL_ID_FILES = ("customers.csv", "customers.parquet")
+
+
+def mask_published_files(staging: Path) -> list[str]:
+    """A masked run's files before publishing: ids masked in every table but :data:`REAL_ID_FILES`.
+
+    The clean lines (``clean_transactions.parquet``, every line's raw id, and order ids that may
+    hold it) are not published. Returns the files whose ``customer_id`` column was masked.
+    """
+    key = privacy.mask_key()
+    (staging / context.CLEAN_FILE).unlink(missing_ok=True)
+    changed = []
+    for p in sorted(staging.rglob("*")):
+        if p.suffix not in (".csv", ".parquet") or p.name in REAL_ID_FILES or not p.is_file():
+            continue
+        try:
+            df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:  # an empty table has no ids
+            continue
+        if "customer_id" not in df.columns:
+            continue
+        df["customer_id"] = privacy.mask_ids(df["customer_id"].replace("", None), key).fillna("")
+        if p.suffix == ".parquet":
+            df.to_parquet(p, index=False)
+        else:
+            df.to_csv(p, index=False)
+        changed.append(str(p.relative_to(staging)))
+    return changed
+
+
 def cleanup_staging(reports: Path) -> None:
     """Remove ``reports/.staging/`` when no run left anything in it."""
     st = reports / context.STAGING_DIR
-    if st.exists() and not any(st.iterdir()):
-        st.rmdir()
+    with contextlib.suppress(OSError):  # another run may have just created its folder there
+        if st.exists() and not any(st.iterdir()):
+            st.rmdir()

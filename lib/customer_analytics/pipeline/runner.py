@@ -38,7 +38,7 @@ from customer_analytics.core.errors import (
 )
 from customer_analytics.core.paths import project_root, resolve_path
 from customer_analytics.models import cleaning
-from customer_analytics.pipeline import context
+from customer_analytics.pipeline import context, input_checks
 from customer_analytics.pipeline.planning import (
     KERNEL_NAME,
     NOTEBOOKS,
@@ -54,6 +54,7 @@ from customer_analytics.pipeline.planning import (
 from customer_analytics.pipeline.run_folder import (
     KEY_PACKAGES,
     LOCK_DIR,
+    REAL_ID_FILES,
     PeriodLock,
     abandon,
     cleanup_staging,
@@ -62,6 +63,7 @@ from customer_analytics.pipeline.run_folder import (
     drop_input_copy,
     git_state,
     input_record,
+    mask_published_files,
     now,
     other_inputs,
     prune_failed,
@@ -81,7 +83,8 @@ from customer_analytics.settings.loading import load_config
 
 #: The public names of the runner, with those of its planning and run-folder parts (imported from here).
 __all__ = [
-    "KERNEL_NAME", "KEY_PACKAGES", "LOCK_DIR", "NOTEBOOKS", "NotebookFailed", "PeriodLock", "Plan", "RunOptions",
+    "KERNEL_NAME", "KEY_PACKAGES", "LOCK_DIR", "NOTEBOOKS", "NotebookFailed", "PeriodLock", "Plan", "REAL_ID_FILES",
+    "RunOptions",
     "backfill", "check_kernel", "current_step", "disk_full", "experiment_only_period", "git_state",
     "input_record", "month_range", "notebook_parameters", "other_inputs", "plan_notebooks",
     "prune_failed", "rel", "remove_stale_staging", "resolve_period", "rewrite_paths", "run_report",
@@ -250,15 +253,18 @@ def run_report(options: RunOptions | None = None, /, **fields) -> Path:
 def _run_report(lock: PeriodLock, opts: RunOptions) -> Path:
     """The steps of a run: check, load, prepare the folder, plan, then stage, execute and publish (or stop)."""
     run = _check_config(opts, lock)
-    _load_input(run)
-    _prepare_folder(run)
-    _plan_run(run)
-    if opts.check_only:
-        _print_check(run)
-        return run.final
-    _stage(run)
-    _execute_notebooks(run)
-    return _publish_run(run)
+    try:
+        _load_input(run)
+        _prepare_folder(run)
+        _plan_run(run)
+        if opts.check_only:
+            _print_check(run)
+            return run.final
+        _stage(run)
+        _execute_notebooks(run)
+        return _publish_run(run)
+    finally:  # a failed or refused run leaves no empty staging folder behind
+        cleanup_staging(run.reports)
 
 
 def _check_config(opts: RunOptions, lock: PeriodLock) -> _Run:
@@ -294,6 +300,7 @@ def _load_experiment_table(run: _Run) -> None:
     """The input of an experiment-only run: the experiment table, and the report's label and period end."""
     table = run.plan.experiment_table
     run.per, run.period_end = experiment_only_period(run.plan, run.options.period)
+    input_checks.check_experiment(run.cfg, None)
     rows = len(context.read_table(table))
     run.coverage = {"partial_month": None, "data_first": None, "data_last": None, "rows_in_period": rows}
     run.inputs = [input_record("experiment_table", table, rows)]
@@ -310,6 +317,11 @@ def _load_transactions(run: _Run) -> None:
     run.coverage = context.period_coverage(dates, run.per, today_ts)
     context.check_coverage(run.coverage, data_path.name)
     run.period_end = run.coverage["period_end"]
+    data = run.loaded.data
+    customers = data.loc[data["order_date"] < pd.Timestamp(run.period_end) + pd.Timedelta(days=1), "customer_id"]
+    input_checks.check_data_dependent(run.cfg, customers)
+    # every customer of the export counts for the join: an assigned customer may first buy after this period
+    input_checks.check_experiment(run.cfg, data["customer_id"])
     run.inputs = [input_record("transactions", data_path, len(run.loaded.data)), *other_inputs(run.cfg)]
     run.data_name = data_path.name
 
@@ -501,6 +513,8 @@ def _publish_run(run: _Run) -> Path:
     try:
         drop_input_copy(staging)
         drop_database(staging)
+        if run.cfg["mask_ids"]:
+            record["masked_files"] = mask_published_files(staging)
         write_json(staging / "run.json", record)
         publish(staging, run.final, run.reports)
     except OSError as exc:

@@ -59,6 +59,9 @@ class DataSection(_Section):
     thousands: Literal[",", ".", " ", "'", ""] | None
     sheet: str | Annotated[int, Field(ge=0, le=1000)] | None
     column_mapping: dict[str, CANONICAL]
+    id_placeholders: list[str]
+    allow_short_rows: bool
+    max_amount: Annotated[float, Field(gt=0, le=1e15)]
 
     @field_validator("preset")
     @classmethod
@@ -78,6 +81,11 @@ class DataSection(_Section):
                 raise ValueError("a Python codec name such as utf-8, cp1252, latin-1 or utf-16") from None
         return v
 
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, v: str | None) -> str | None:
+        return _strftime_format(v)
+
     @field_validator("delimiter")
     @classmethod
     def _delimiter(cls, v: str | None) -> str | None:
@@ -90,6 +98,21 @@ class DataSection(_Section):
         if self.decimal is not None and self.thousands and self.decimal == self.thousands:
             raise ValueError(f"thousands = {self.thousands!r}: expected a separator other than decimal ({self.decimal!r})")
         return self
+
+
+def _strftime_format(v: str | None) -> str | None:
+    """A date format that writes and reads back a date (``ISO8601`` too); else a ValueError in words."""
+    if v is None or v == "ISO8601":
+        return v
+    sample = dt.datetime(2025, 1, 31, 13, 45, 30)
+    try:
+        ok = "%" in v and dt.datetime.strptime(sample.strftime(v), v) is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError("a date format made of strftime codes that reads dates back, e.g. '%d/%m/%Y', "
+                         "'%m/%d/%Y %H:%M' or '%Y-%m-%d' (codes: %d day, %m month, %Y year, %H hour, %M minute)")
+    return v
 
 
 def _date_like(v: Any) -> Any:
@@ -114,6 +137,14 @@ class CleaningSection(_Section):
         return _date_like(v)
 
 
+def scheme_levels(scheme: str) -> int | None:
+    """The score levels a built-in score-grid scheme's rules are written for (None: not a built-in grid)."""
+    if scheme not in ("en11", "zh8"):
+        return None
+    loaded = rfm.load_scheme(scheme)
+    return loaded.n_levels if loaded.type == "score_grid" else None
+
+
 class RfmSection(_Section):
     scheme: Annotated[str, Field(min_length=1)]
 
@@ -135,6 +166,10 @@ class RfmSection(_Section):
 
     @model_validator(mode="after")
     def _bands(self):
+        needed = scheme_levels(self.scheme)
+        if needed is not None and needed != self.n_levels:
+            raise ValueError(f"n_levels = {self.n_levels}: expected {needed}, the score levels the rules of the "
+                             f"scheme {self.scheme!r} are written for (or choose a scheme for {self.n_levels} levels)")
         b = self.recency_bands
         if self.score_method == "recency_bands" and (
                 len(b) != self.n_levels - 1 or any(y <= x for x, y in zip(b, b[1:], strict=False))):
@@ -185,6 +220,8 @@ class ExperimentSection(_Section):
     variant_column: Annotated[str, Field(min_length=1)]
     control_label: str | int
     exposure_column: Annotated[str, Field(min_length=1)]
+    exposure_date_format: str | None
+    min_match_share: Annotated[float, Field(ge=0, le=1)]
     window_days: Days
     binary_metrics: list[str]
     continuous_metrics: list[str]
@@ -207,6 +244,11 @@ class ExperimentSection(_Section):
     conversion_metric: str | None
     margin: Annotated[float, Field(ge=0, le=1)] | None
     revenue_metric: str | None
+
+    @field_validator("exposure_date_format")
+    @classmethod
+    def _date_format(cls, v: str | None) -> str | None:
+        return _strftime_format(v)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -350,9 +392,21 @@ def _rule_models() -> dict[str, type[BaseModel]]:
     return models
 
 
+#: What the patterns of the schema mean, in words (a message never shows a regular expression).
+PATTERN_WORDS = {
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "a plain folder name: letters, digits, '.', '_' or '-', starting with a "
+                                     "letter or digit (no '/' or '..')",
+    r"^\d+(\.\d+)?\s*[KMGT]i?B$": "a size such as 4GB, 512MB or 1.5GiB (a number and KB, MB, GB or TB)",
+    r"^sc://": "a Spark Connect URL starting with sc://, e.g. sc://spark.example.com:15002",
+    r"^[a-z][a-z0-9+]*://": "a URL starting with the backend name and ://, e.g. snowflake://user@account/db",
+}
+
+
 def _expected(err: dict) -> str:
     """What the schema expected, in words."""
     kind, ctx, msg = err["type"], err.get("ctx") or {}, err["msg"]
+    if kind == "string_pattern_mismatch":
+        return PATTERN_WORDS.get(ctx.get("pattern", ""), "text of the documented form (see defaults.yaml)")
     if kind == "literal_error":
         return f"one of {ctx.get('expected', '')}"
     if kind == "value_error":
@@ -503,13 +557,23 @@ def check_input_files(cfg: dict, where: str = "config") -> None:
         if missing:
             raise ConfigError(f"{where}: {key}: {path.name} lacks required column(s) {missing}; "
                               f"columns found: {cols}.")
+    _check_scheme_file(cfg, where)
+
+
+def _check_scheme_file(cfg: dict, where: str) -> None:
+    """A custom ``rfm.scheme`` file: found, valid, and written for ``rfm.n_levels`` score levels."""
     scheme = cfg["rfm"]["scheme"]
-    if str(scheme).endswith((".yaml", ".yml")):
-        path = resolve_path(scheme)
-        if path is None or not path.is_file():
-            raise ConfigError(f"{where}: rfm.scheme = {scheme!r}: expected en11, zh8 or an existing rules YAML; "
-                              "the file was not found.")
-        try:
-            rfm.load_scheme(scheme)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: rfm.scheme ({path.name}): {exc}") from exc
+    if not str(scheme).endswith((".yaml", ".yml")):
+        return
+    path = resolve_path(scheme)
+    if path is None or not path.is_file():
+        raise ConfigError(f"{where}: rfm.scheme = {scheme!r}: expected en11, zh8 or an existing rules YAML; "
+                          "the file was not found.")
+    try:
+        loaded = rfm.load_scheme(scheme)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: rfm.scheme ({path.name}): {exc}") from exc
+    n_levels = cfg["rfm"]["n_levels"]
+    if loaded.type == "score_grid" and (loaded.n_levels or 5) != n_levels:
+        raise ConfigError(f"{where}: rfm.n_levels = {n_levels}: expected {loaded.n_levels or 5}, the score "
+                          f"levels the rules of {path.name} are written for.")
