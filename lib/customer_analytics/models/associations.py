@@ -27,7 +27,8 @@ import ibis
 import numpy as np
 import pandas as pd
 from mlxtend.frequent_patterns import association_rules, fpgrowth
-from scipy import sparse
+from scipy import sparse, stats
+from statsmodels.stats.multitest import multipletests
 
 from customer_analytics.core import engine
 from customer_analytics.core.errors import InputError
@@ -151,3 +152,31 @@ class BasketStats:
 def basket_stats(baskets: pd.DataFrame) -> BasketStats:
     return BasketStats(int(baskets["order_id"].nunique()), int(baskets["product_id"].nunique()),
                        int(baskets["customer_id"].nunique()))
+
+
+def rule_pvalues(rules: pd.DataFrame, baskets: pd.DataFrame, min_support: float) -> pd.DataFrame:
+    """Each rule against chance: the one-sided Fisher exact (hypergeometric) p-value of seeing at least
+    the observed orders with both products, given each product's orders, and its Benjamini-Hochberg
+    correction over every pair of the products that meet ``min_support`` on their own (pairs that did
+    not become rules count with p = 1, so mining first does not shrink the correction).
+
+    Returns ``rules`` with ``p_value``, ``p_adjusted`` and ``significant`` (p_adjusted < 0.05).
+    """
+    n = int(baskets["order_id"].nunique())
+    out = rules.copy()
+    if out.empty:
+        return out.assign(p_value=[], p_adjusted=[], significant=[])
+    both = np.rint(out["support"] * n)
+    n_a = np.rint(out["support"] / out["confidence"] * n)
+    n_c = np.rint(out["confidence"] / out["lift"] * n)
+    out["p_value"] = stats.hypergeom.sf(both - 1, n, n_a, n_c)
+    per_item = baskets.groupby("product_id")["order_id"].nunique() / n
+    k = int((per_item >= min_support).sum())
+    pairs = max(k * (k - 1) // 2, 1)
+    key = out[["antecedent", "consequent"]].apply(lambda r: tuple(sorted(r)), axis=1)
+    unique = out.assign(key=key).drop_duplicates("key")
+    padded = np.concatenate([unique["p_value"].to_numpy(), np.ones(max(pairs - len(unique), 0))])
+    adjusted = multipletests(padded, method="fdr_bh")[1][:len(unique)]
+    out["p_adjusted"] = key.map(dict(zip(unique["key"], adjusted, strict=True)))
+    out["significant"] = out["p_adjusted"] < 0.05
+    return out

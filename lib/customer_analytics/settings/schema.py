@@ -268,6 +268,22 @@ class LifecycleSection(_Section):
         return self
 
 
+class ProfilesSection(_Section):
+    attributes_path: Annotated[str, Field(min_length=1)] | None
+    attributes_id_column: Annotated[str, Field(min_length=1)]
+    catalog_path: Annotated[str, Field(min_length=1)] | None
+    catalog_id_column: Annotated[str, Field(min_length=1)]
+    alpha: Probability
+    correction: Literal["holm", "fdr_bh"]
+    min_level_customers: Annotated[int, Field(ge=1, le=1_000_000)]
+    max_levels: Annotated[int, Field(ge=2, le=1000)]
+    top_traits: Annotated[int, Field(ge=1, le=10)]
+    min_trait_share: Annotated[float, Field(ge=0, lt=1)]
+    min_support: Annotated[float, Field(gt=0, le=1, description="Association rules: minimum share of orders holding both products.")]
+    min_lift: Annotated[float, Field(ge=0, le=1000, description="Association rules: minimum lift.")]
+    top_rules: Annotated[int, Field(ge=1, le=50)]
+
+
 class SourceSection(_Section):
     table: Annotated[str, Field(min_length=1)] | None     # a table in the engine, e.g. sales.transactions
     parquet: Annotated[str, Field(min_length=1)] | None   # a Parquet folder or glob (a data lake)
@@ -304,6 +320,7 @@ class RunConfig(_Section):
     experiment: ExperimentSection
     clv: ClvSection
     lifecycle: LifecycleSection
+    profiles: ProfilesSection
 
 
 #: Allowed values of cleaning-rule keys whose default is a string.

@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from customer_analytics.models import associations
 from customer_analytics.models import profiles as model
-from customer_analytics.report.formatting import fmt_int, fmt_money, fmt_number, fmt_share, fmt_ratio
+from customer_analytics.report.formatting import (
+    fmt_int,
+    fmt_money,
+    fmt_number,
+    fmt_ratio,
+    fmt_share,
+)
 from customer_analytics.report.i18n import catalog, t
 from customer_analytics.report.markup import esc
 
@@ -72,13 +79,14 @@ def trait_text(row, language: str = "en", currency: str = "") -> str:
 
 
 def cards(traits: pd.DataFrame, names: dict, sizes: dict, *, language: str = "en", currency: str = "") -> list[str]:
-    """One card per group, largest group first: "**Champions** (259 customers): trait; trait; trait."
+    """One card per group, in the order of ``sizes``: "**Champions** (259 customers): trait; trait; trait."
 
-    ``names`` maps group codes to names in the report language, ``sizes`` to customers. A group
-    without a significant trait gets the catalog's "like all customers" card.
+    ``names`` maps group codes to names in the report language, ``sizes`` (ordered: the RFM
+    scheme's order for segments, largest first for clusters) to customers. A group without a
+    significant trait gets the catalog's "like all customers" card.
     """
     out = []
-    for group in sorted(sizes, key=lambda g: -sizes[g]):
+    for group in sizes:
         rows = traits[traits["group"] == group]
         parts = [trait_text(r, language, currency) for _, r in rows.iterrows()]  # at most n traits per group
         body = t("nb07.sep", language).join(parts) if parts else t("nb07.card_none", language)
@@ -99,10 +107,11 @@ def profile_table(result: model.Profile, names: dict, language: str = "en") -> p
     return out[[names.get(g, g) for g in dict.fromkeys(t_["group"])]].rename_axis(t("nb07.col.trait", language))
 
 
-def export_table(result: model.Profile, names: dict) -> pd.DataFrame:
-    """The profile table for the CSV export: codes and the group's name."""
-    out = result.table.assign(grouping=result.grouping, group_name=result.table["group"].map(lambda g: names.get(g, g)))
-    return out[["grouping", "group", "group_name", *model.PROFILE_COLUMNS[1:]]]
+def export_table(*profiles: tuple[model.Profile, dict]) -> pd.DataFrame:
+    """The profile tables (each with its group names) for the CSV export: grouping, group code and name first."""
+    parts = [r.table.assign(grouping=r.grouping, group_name=r.table["group"].map(lambda g, n=names: n.get(g, g)))
+             for r, names in profiles]
+    return pd.concat(parts, ignore_index=True)[["grouping", "group", "group_name", *model.PROFILE_COLUMNS[1:]]]
 
 
 def method_text(result: model.Profile, language: str = "en") -> str:
@@ -110,6 +119,55 @@ def method_text(result: model.Profile, language: str = "en") -> str:
     n = int(result.table["significant"].sum())
     return t("nb07.method_read", language, tests=fmt_int(result.table["p_value"].count()), n=fmt_int(n),
              correction=t(f"nb07.correction.{result.correction}", language), alpha=fmt_number(result.alpha))
+
+
+def derived_text(attributes: pd.DataFrame, kinds: dict, language: str = "en") -> str:
+    """How many customers and which attributes were profiled."""
+    names = t("nb07.sep", language).join(attribute_label(k, language) for k in kinds)
+    return t("nb07.derived_read", language, n=fmt_int(len(attributes)), k=fmt_int(len(kinds)), names=esc(names))
+
+
+def absent_notes(*, products: bool, attributes: bool, clusters: bool, language: str = "en") -> list[str]:
+    """What the page does not show and why (nothing that does not apply is shown as an empty section)."""
+    out = [] if products else [t("nb07.no_products", language)]
+    out += [] if attributes else [t("nb07.no_attributes", language)]
+    return out + ([] if clusters else [t("nb07.no_clusters", language)])
+
+
+def rules_text(rules: pd.DataFrame, stats: associations.BasketStats, best: pd.DataFrame, *, customers: int,
+               p: dict, language: str = "en") -> list[str]:
+    """What the rules say: how many from how many orders, who gets a next product, and how many stand against chance."""
+    if rules.empty:
+        return [t("nb07.rules_none", language, min_support=fmt_number(p["min_support"]),
+                  min_lift=fmt_number(p["min_lift"]))]
+    pairs = rules[["antecedent", "consequent"]].apply(lambda r: tuple(sorted(r)), axis=1)
+    sig = pairs[rules["significant"]].nunique()
+    return [t("nb07.rules_read", language, rules=fmt_int(len(rules)), orders=fmt_int(stats.orders),
+              products=fmt_int(stats.products), customers=fmt_int(len(best)), none=fmt_int(customers - len(best))),
+            t("nb07.rules_chance", language, tested=fmt_int(pairs.nunique()), significant=fmt_int(sig))]
+
+
+def rules_table(rules: pd.DataFrame, names: dict, n: int = 10) -> pd.DataFrame:
+    """The ``n`` strongest rules with the products' descriptions (for the page)."""
+    top = rules.head(n)
+    return pd.DataFrame({"antecedent": top["antecedent"], "antecedent_name": top["antecedent"].map(names),
+                         "consequent": top["consequent"], "consequent_name": top["consequent"].map(names),
+                         "support": top["support"], "confidence": top["confidence"], "lift": top["lift"]})
+
+
+def group_rules_table(by_group: pd.DataFrame, groups: dict, names: dict) -> pd.DataFrame:
+    """:func:`~customer_analytics.models.associations.rules_by_group` with segment and product names."""
+    d = by_group.assign(group=by_group["group"].map(lambda g: groups.get(g, g)))
+    return pd.DataFrame({"group": d["group"], "antecedent": d["antecedent"], "next_product": d["next_product"],
+                         "next_name": d["next_product"].map(names), "lift": d["lift"], "customers": d["customers"]})
+
+
+def customer_columns(best: pd.DataFrame | None, names: dict) -> pd.DataFrame:
+    """customer_id and :data:`CUSTOMER_COLUMNS` for every customer with a next product (none without product data)."""
+    if best is None:
+        return pd.DataFrame(columns=["customer_id", *CUSTOMER_COLUMNS], dtype=str)
+    return pd.DataFrame({"customer_id": best["customer_id"].astype(str), "next_product": best["next_product"],
+                         "next_product_description": best["next_product"].map(names).fillna("")})
 
 
 def column_labels(language: str = "en") -> dict[str, str]:
@@ -132,3 +190,41 @@ def update_customers_csv(path, columns: pd.DataFrame, fallback: pd.DataFrame) ->
     out[CUSTOMER_COLUMNS] = out[CUSTOMER_COLUMNS].fillna("")
     out.to_csv(path, index=False, lineterminator="\n")
     return out
+
+
+def bullets(segment_profile: model.Profile, cards_: list[str], offers: dict | None, *, customers: int,
+            attributes: int, language: str = "en") -> list[str]:
+    """The executive summary of page 07: who was profiled, the three largest segments' cards, the rules
+    and a "Next:" action naming whom to offer what.
+
+    ``offers`` (None without product data) holds ``rules`` (the mined rules with ``significant``),
+    ``stats`` (:class:`~customer_analytics.models.associations.BasketStats`), ``best`` (the next
+    products), ``by_group`` (:func:`~customer_analytics.models.associations.rules_by_group`),
+    ``groups`` (segment names) and ``sizes`` (customers per segment).
+    """
+    table = segment_profile.table
+    out = [t("nb07.sum_profiled", language, n=fmt_int(customers), k=fmt_int(attributes),
+             significant=fmt_int(table["significant"].sum()), tests=fmt_int(table["p_value"].count()))]
+    out += cards_[:3]
+    if not offers or offers["rules"].empty:
+        return [*out, t("nb07.sum_next_none", language)]
+    rules, best = offers["rules"], offers["best"]
+    sig = rules[["antecedent", "consequent"]][rules["significant"]].apply(lambda r: tuple(sorted(r)), axis=1)
+    out.append(t("nb07.sum_rules", language, rules=fmt_int(len(rules)), orders=fmt_int(offers["stats"].orders),
+                 customers=fmt_int(len(best)), significant=fmt_int(sig.nunique())))
+    return [*out, next_text(offers, language)]
+
+
+def next_text(offers: dict, language: str = "en") -> str:
+    """The action: the most common next product of the first segment (in the scheme's order) that has one."""
+    by_group, sizes = offers["by_group"], offers["sizes"]
+    if by_group.empty:
+        return t("nb07.sum_next_none", language)
+    top_group = next(g for g in sizes if g in set(by_group["group"]))  # the first segment of the scheme's order
+    row = by_group[by_group["group"] == top_group].iloc[0]
+    names = offers.get("names", {})
+    product = f"{row['next_product']} {names.get(row['next_product'], '')}".strip()
+    strong = bool(offers["rules"]["significant"].any()) if "significant" in offers["rules"] else True
+    return t("nb07.sum_next" if strong else "nb07.sum_next_weak", language, segment=esc(offers["groups"].get(top_group, top_group)),
+             n=fmt_int(sizes[top_group]), product=esc(product), antecedent=esc(row["antecedent"]),
+             lift=fmt_number(round(float(row["lift"]), 2)))
