@@ -180,3 +180,12 @@ def rule_pvalues(rules: pd.DataFrame, baskets: pd.DataFrame, min_support: float)
     out["p_adjusted"] = key.map(dict(zip(unique["key"], adjusted, strict=True)))
     out["significant"] = out["p_adjusted"] < 0.05
     return out
+
+
+def product_spend(tx, as_of) -> pd.DataFrame:
+    """customer_id, product_id and spend (net of the purchase lines, money) per customer and product up to ``as_of``."""
+    end = ibis.literal(pd.Timestamp(as_of).normalize().date())
+    t = tx.filter(engine.purchase_line(tx) & tx.product_id.notnull() & (tx.order_date.cast("date") <= end))
+    g = t.group_by([t.customer_id.cast("string").name("customer_id"), t.product_id.cast("string").name("product_id")])
+    out = g.aggregate(cents=engine.cents(t.amount).sum()).to_pandas()
+    return out.assign(spend=out.pop("cents") / 100.0)

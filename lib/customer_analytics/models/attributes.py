@@ -30,6 +30,7 @@ from customer_analytics.core.paths import resolve_path
 from customer_analytics.io.reading import normalise_ids
 
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
+NOT_IN_CATALOG = "not_in_catalog"  # the category of a product the catalog does not list
 
 
 def read_any(path: str | Path, what: str = "profiles.attributes_path") -> tuple[pd.DataFrame, str | None]:
@@ -135,11 +136,11 @@ def join_customers(attributes: pd.DataFrame, extra: AttributeFile) -> pd.DataFra
 
 def category_spend(baskets_spend: pd.DataFrame, catalog: AttributeFile | None) -> pd.DataFrame:
     """Each line's spend with its category: ``baskets_spend`` (customer_id, product_id, spend) and the catalog's
-    ``category`` (products missing from the catalog: ``not in catalog``); without a catalog the product is the item."""
+    ``category`` (products missing from the catalog: :data:`NOT_IN_CATALOG`); without a catalog the product is the item."""
     if catalog is None:
         return baskets_spend.assign(item=baskets_spend["product_id"])
     cat = catalog.data.set_index("product_id")["category"]
-    return baskets_spend.assign(item=baskets_spend["product_id"].map(cat).fillna("not in catalog"))
+    return baskets_spend.assign(item=baskets_spend["product_id"].map(cat).fillna(NOT_IN_CATALOG))
 
 
 def preferences(spend: pd.DataFrame, groups: pd.Series, n: int = 3) -> pd.DataFrame:

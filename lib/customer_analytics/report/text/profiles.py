@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from customer_analytics.models import associations
+from customer_analytics.models import attributes as files
 from customer_analytics.models import profiles as model
 from customer_analytics.report.formatting import (
     fmt_int,
@@ -36,7 +37,7 @@ def _known(key: str, language: str) -> str | None:
 
 def attribute_label(name: str, language: str = "en") -> str:
     """An attribute column in words (``nb07.attr.<name>``); an attribute of the customer file keeps its name."""
-    return _known(f"nb07.attr.{name}", language) or str(name)
+    return _known(f"nb07.attr.{name}", language) or str(name).replace("_", " ")
 
 
 def level_label(attribute: str, level: str, language: str = "en") -> str:
@@ -121,10 +122,17 @@ def method_text(result: model.Profile, language: str = "en") -> str:
              correction=t(f"nb07.correction.{result.correction}", language), alpha=fmt_number(result.alpha))
 
 
-def derived_text(attributes: pd.DataFrame, kinds: dict, language: str = "en") -> str:
-    """How many customers and which attributes were profiled."""
-    names = t("nb07.sep", language).join(attribute_label(k, language) for k in kinds)
-    return t("nb07.derived_read", language, n=fmt_int(len(attributes)), k=fmt_int(len(kinds)), names=esc(names))
+def derived_text(attributes: pd.DataFrame, kinds: dict, derived: list[str], language: str = "en") -> str:
+    """How many customers and which attributes were profiled: derived from the orders, then from the customer file."""
+    sep = t("nb07.sep", language)
+    own = [k for k in kinds if k in derived]
+    out = t("nb07.derived_read", language, n=fmt_int(len(attributes)), k=fmt_int(len(own)),
+            names=esc(sep.join(attribute_label(k, language) for k in own)))
+    other = [k for k in kinds if k not in derived]
+    if other:
+        out += " " + t("nb07.file_attributes", language, k=fmt_int(len(other)),
+                       names=esc(sep.join(attribute_label(k, language) for k in other)))
+    return out
 
 
 def absent_notes(*, products: bool, attributes: bool, clusters: bool, language: str = "en") -> list[str]:
@@ -168,6 +176,55 @@ def customer_columns(best: pd.DataFrame | None, names: dict) -> pd.DataFrame:
         return pd.DataFrame(columns=["customer_id", *CUSTOMER_COLUMNS], dtype=str)
     return pd.DataFrame({"customer_id": best["customer_id"].astype(str), "next_product": best["next_product"],
                          "next_product_description": best["next_product"].map(names).fillna("")})
+
+
+def file_text(extra: files.AttributeFile, language: str = "en") -> str:
+    """What the checks of the customer file found (every id set aside is in the issues table)."""
+    c = extra.counts
+    if not c["matched_ids"]:
+        return t("nb07.file_nomatch", language, file=esc(extra.name), column=esc(extra.id_column), rows=fmt_int(c["rows"]))
+    enc = t("nb07.file_encoding", language, encoding=esc(extra.encoding)) if extra.encoding else ""
+    return t("nb07.file_read", language, file=esc(extra.name), column=esc(extra.id_column), encoding=enc,
+             rows=fmt_int(c["rows"]), matched=fmt_int(c["matched_ids"]), unmatched=fmt_int(c["unmatched_ids"]),
+             duplicates=fmt_int(c["duplicate_ids"]), missing=fmt_int(c["missing_ids"]),
+             without=fmt_int(c["customers_without_row"]))
+
+
+def catalog_text(catalog: files.AttributeFile, spend: pd.DataFrame, language: str = "en") -> str:
+    """The catalog's size and how many products sold are not in it."""
+    sold = set(spend["product_id"])
+    return t("nb07.catalog_read", language, file=esc(catalog.name), column=esc(catalog.id_column),
+             rows=fmt_int(catalog.counts["rows"]), products=fmt_int(len(catalog.data)),
+             missing=fmt_int(len(sold - set(catalog.data["product_id"]))))
+
+
+def item_label(item: str, names: dict, language: str = "en") -> str:
+    """A category (as it is; 'not in catalog' in words) or a product code with its description."""
+    if item == files.NOT_IN_CATALOG:
+        return t("nb07.level.not_in_catalog", language)
+    return f"{item} {names[item]}" if item in names else str(item)
+
+
+def preferences_text(prefs: pd.DataFrame, groups: dict, names: dict, *, by_category: bool, sizes: dict,
+                     min_customers: int = 10, language: str = "en") -> str:
+    """The strongest preference (highest lift) among segments of at least ``min_customers`` (``sizes``), or
+    that no segment stands out (no lift of 1.5 or more)."""
+    big = prefs[prefs["group"].map(lambda g: sizes.get(g, 0) >= min_customers)]
+    top = (big if len(big) else prefs).loc[lambda d: d["lift"].idxmax()]
+    values = dict(segment=esc(groups.get(top["group"], top["group"])), item=esc(item_label(top["item"], names, language)),
+                  share=fmt_share(top["share"]), base=fmt_share(top["all_share"]),
+                  lift=fmt_number(round(float(top["lift"]), 2)))
+    if top["lift"] < 1.5:
+        unit = t("nb07.prefs_unit_category" if by_category else "nb07.prefs_unit_product", language)
+        return t("nb07.prefs_flat", language, unit=unit, **{k: values[k] for k in ("segment", "item", "lift")})
+    return t("nb07.prefs_read", language, **values)
+
+
+def preferences_table(prefs: pd.DataFrame, groups: dict, names: dict, language: str = "en") -> pd.DataFrame:
+    """Preferences with segment names and items in words (for the page)."""
+    return pd.DataFrame({"group": prefs["group"].map(lambda g: groups.get(g, g)),
+                         "item": prefs["item"].map(lambda i: item_label(i, names, language)),
+                         "share": prefs["share"], "all_share": prefs["all_share"], "lift": prefs["lift"]})
 
 
 def column_labels(language: str = "en") -> dict[str, str]:
