@@ -132,6 +132,15 @@ class RfmSection(_Section):
     window_months: Annotated[int, Field(ge=1, le=120)] | None
     monetary: Literal["total", "aov"]
     zh8_threshold: Literal["mean", "median"]
+    weights: dict[Literal["r", "f", "m"], Annotated[float, Field(ge=0, le=1000)]] | Literal["learned"] | None = Field(
+        description="Value score weights {r, f, m} (non-negative, not all 0), 'learned', or null.")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v):
+        if isinstance(v, dict) and (set(v) != {"r", "f", "m"} or sum(v.values()) <= 0):
+            raise ValueError("a mapping with the keys r, f and m (non-negative, not all 0), 'learned' or null")
+        return v
 
     @model_validator(mode="after")
     def _bands(self):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from customer_analytics.models import associations
@@ -250,8 +251,9 @@ def update_customers_csv(path, columns: pd.DataFrame, fallback: pd.DataFrame) ->
 
 
 def bullets(segment_profile: model.Profile, cards_: list[str], offers: dict | None, *, customers: int,
-            attributes: int, language: str = "en") -> list[str]:
+            attributes: int, value: str = "", language: str = "en") -> list[str]:
     """The executive summary of page 07: who was profiled, the three largest segments' cards, the rules
+    the value score (``value``: :func:`value_bullet`, empty without weights)
     and a "Next:" action naming whom to offer what.
 
     ``offers`` (None without product data) holds ``rules`` (the mined rules with ``significant``),
@@ -262,7 +264,7 @@ def bullets(segment_profile: model.Profile, cards_: list[str], offers: dict | No
     table = segment_profile.table
     out = [t("nb07.sum_profiled", language, n=fmt_int(customers), k=fmt_int(attributes),
              significant=fmt_int(table["significant"].sum()), tests=fmt_int(table["p_value"].count()))]
-    out += cards_[:3]
+    out += cards_[:3] + ([value] if value else [])
     if not offers or offers["rules"].empty:
         return [*out, t("nb07.sum_next_none", language)]
     rules, best = offers["rules"], offers["best"]
@@ -285,3 +287,37 @@ def next_text(offers: dict, language: str = "en") -> str:
     return t("nb07.sum_next" if strong else "nb07.sum_next_weak", language, segment=esc(offers["groups"].get(top_group, top_group)),
              n=fmt_int(sizes[top_group]), product=esc(product), antecedent=esc(row["antecedent"]),
              lift=fmt_number(round(float(row["lift"]), 2)))
+
+
+def weights_text(weights: dict) -> dict:
+    """The three weights as shares (``r``, ``f``, ``m``) for the catalog's sentences."""
+    return {k: fmt_share(weights[k], 0) for k in "rfm"}
+
+
+def value_texts(weights: dict, learned, moves: pd.DataFrame, *, days: int, language: str = "en") -> list[str]:
+    """The weights (learned: with the holdout check) and how many customers change tier against equal weights."""
+    w = weights_text(weights)
+    if learned is not None:
+        first = t("nb07.value_learned", language, fit=fmt_int(learned.fit_customers), days=fmt_int(days),
+                  hold=fmt_int(learned.holdout_customers), rho=fmt_number(round(learned.spearman_learned, 3)),
+                  rho_equal=fmt_number(round(learned.spearman_equal, 3)), **w)
+    else:
+        first = t("nb07.value_fixed", language, **w)
+    moved = int(moves.to_numpy().sum() - np.trace(moves.to_numpy()))
+    total = int(moves.to_numpy().sum())
+    return [first, t("nb07.value_moves", language, moved=fmt_int(moved), share=fmt_share(moved / total if total else 0))]
+
+
+def tier_table(moves: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """The tier cross table with tier names in words."""
+    names = {k: t(f"nb07.tier.{k}", language) for k in moves.index}
+    out = moves.rename(index=names, columns=names)
+    return out.rename_axis(index=t("nb07.col.equal", language), columns=t("nb07.col.weighted", language))
+
+
+def value_bullet(weights: dict | None, moves: pd.DataFrame | None, language: str = "en") -> str:
+    """The value score in one summary line (empty without ``rfm.weights``)."""
+    if weights is None or moves is None:
+        return ""
+    moved = int(moves.to_numpy().sum() - np.trace(moves.to_numpy()))
+    return t("nb07.sum_value", language, moved=fmt_int(moved), **weights_text(weights))
