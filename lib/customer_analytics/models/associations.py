@@ -21,17 +21,20 @@ a sparse one-hot table in memory.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import ibis
 import numpy as np
 import pandas as pd
-from mlxtend.frequent_patterns import association_rules, fpgrowth
 from scipy import sparse, stats
 from statsmodels.stats.multitest import multipletests
 
 from customer_analytics.core import engine
 from customer_analytics.core.errors import InputError
+
+with warnings.catch_warnings():  # mlxtend turns every DeprecationWarning on ("always") when imported: keep the filters
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
 
 RULE_COLUMNS = ["antecedent", "consequent", "support", "confidence", "lift"]
 

@@ -161,11 +161,11 @@ def pooled_levels(values: pd.Series, min_customers: int) -> pd.Series:
     return s.where(~s.isin(rare), OTHER)
 
 
-def _categorical_rows(values: pd.Series, groups: pd.Series, name: str) -> list[dict]:
+def _categorical_rows(values: pd.Series, groups: pd.Series, name: str, order: list) -> list[dict]:
     """One row per group and level: the shares, index and z-test p-value (before correction)."""
     rows, total = [], len(values)
     overall = values.value_counts()
-    for g in groups.dropna().unique():
+    for g in order:
         inside = groups == g
         n1, counts = int(inside.sum()), values[inside].value_counts()
         for level, x_all in overall.items():
@@ -177,12 +177,12 @@ def _categorical_rows(values: pd.Series, groups: pd.Series, name: str) -> list[d
     return rows
 
 
-def _numeric_rows(values: pd.Series, groups: pd.Series, name: str) -> list[dict]:
+def _numeric_rows(values: pd.Series, groups: pd.Series, name: str, order: list) -> list[dict]:
     """One row per group: the medians, index and Mann-Whitney p-value (before correction)."""
     rows = []
     known = values.notna()
     base = float(values[known].median())
-    for g in groups.dropna().unique():
+    for g in order:
         inside = (groups == g) & known
         a, b = values[inside], values[~(groups == g) & known]
         med = float(a.median()) if len(a) else float("nan")
@@ -222,21 +222,24 @@ class Profile:
 
 def profile(attributes: pd.DataFrame, groups: pd.Series, *, kinds: dict[str, str] | None = None,
             correction: str = "holm", alpha: float = 0.05, min_level_customers: int = 10,
-            grouping: str = "group") -> Profile:
+            grouping: str = "group", order: list | None = None) -> Profile:
     """Profile every group of ``groups`` (indexed like ``attributes``) against all customers.
 
     ``kinds`` maps attribute columns to ``categorical`` / ``numeric`` (default :func:`attribute_kinds`).
-    Rows without a group are left out of everything (group and all customers).
+    Rows without a group are left out of everything (group and all customers). The table lists the
+    groups in ``order`` (those present), then any others in order of appearance.
     """
     kinds = kinds or attribute_kinds(attributes)
     keep = groups.notna().to_numpy()
     a, g = attributes[keep].reset_index(drop=True), groups[keep].reset_index(drop=True)
+    present = list(g.unique())
+    listed = [x for x in (order or []) if x in present] + [x for x in present if x not in (order or [])]
     rows = []
     for col, kind in kinds.items():
         if kind == "categorical":
-            rows += _categorical_rows(pooled_levels(a[col], min_level_customers), g, col)
+            rows += _categorical_rows(pooled_levels(a[col], min_level_customers), g, col, listed)
         else:
-            rows += _numeric_rows(pd.to_numeric(a[col], errors="coerce"), g, col)
+            rows += _numeric_rows(pd.to_numeric(a[col], errors="coerce"), g, col, listed)
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS[:-2])
     table["p_adjusted"] = adjust(table["p_value"], correction)
     table["significant"] = table["p_adjusted"] < alpha

@@ -43,8 +43,9 @@ def plot_trait_index(result: model.Profile, ax=None, *, traits: pd.DataFrame, na
     ax.set_yticks(np.arange(len(m)), m.index)
     ax.set_xticks(np.arange(len(m.columns)), m.columns, rotation=30, ha="right")
     for (i, j), v in np.ndenumerate(m.to_numpy(dtype=float)):
-        if np.isfinite(v):
-            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8)
+        if np.isfinite(v):  # white on the dark cells (beyond 2.3x or below 0.43x)
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8,
+                    color="white" if abs(values[i, j]) > 1.2 else "black")
     ax.set(title=t("nb07.chart_title", language))
     ax.figure.tight_layout()
     return ax
