@@ -246,18 +246,21 @@ def profile(attributes: pd.DataFrame, groups: pd.Series, *, kinds: dict[str, str
     return Profile(table, grouping, correction, alpha)
 
 
-def top_traits(result: Profile, n: int = 3, *, min_group_share: float = 0.05) -> pd.DataFrame:
+def top_traits(result: Profile, n: int = 3, *, min_group_share: float = 0.05, min_ratio: float = 1.2) -> pd.DataFrame:
     """The ``n`` most distinctive significant traits of each group: the facts a card is built from.
 
-    Distinctiveness is ``|log(index / 100)|``, largest first. A categorical level counts only when
-    over-represented (index above 100) and held by at least ``min_group_share`` of the group; the
-    ``missing`` and ``other`` levels never count. Returns the rows of ``result.table`` with ``rank``.
+    Distinctiveness is ``|log(index / 100)|``, largest first; a trait must differ by at least
+    ``min_ratio`` (index at least 120 or, for a median, at most 100 / 1.2 = 83 at the default), so
+    that a significant but small difference in a large group is not sold as a trait. A categorical
+    level counts only when over-represented and held by at least ``min_group_share`` of the group;
+    the ``missing`` and ``other`` levels never count. Returns the rows of ``result.table`` with ``rank``.
     """
     t = result.table[result.table["significant"]].copy()
     cat = t["kind"] == "categorical"
     usable = ~cat | ((t["index"] > 100) & (t["group_value"] >= min_group_share) & ~t["level"].isin([OTHER, MISSING]))
     t = t[usable & t["index"].gt(0)]
     t["strength"] = np.abs(np.log(t["index"] / 100))
+    t = t[t["strength"] >= np.log(min_ratio) - 1e-12]
     t = t.sort_values(["group", "strength"], ascending=[True, False], kind="stable")
     t = t.groupby("group", sort=False).head(n)
     t["rank"] = t.groupby("group", sort=False).cumcount() + 1

@@ -265,7 +265,9 @@ def bullets(segment_profile: model.Profile, cards_: list[str], offers: dict | No
     out = [t("nb07.sum_profiled", language, n=fmt_int(customers), k=fmt_int(attributes),
              significant=fmt_int(table["significant"].sum()), tests=fmt_int(table["p_value"].count()))]
     out += cards_[:3] + ([value] if value else [])
-    if not offers or offers["rules"].empty:
+    if not offers:
+        return [*out, t("nb07.sum_next_noproducts", language)]
+    if offers["rules"].empty:
         return [*out, t("nb07.sum_next_none", language)]
     rules, best = offers["rules"], offers["best"]
     sig = rules[["antecedent", "consequent"]][rules["significant"]].apply(lambda r: tuple(sorted(r)), axis=1)
