@@ -118,19 +118,22 @@ def next_products(baskets: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
         ["customer_id", "next_product", "antecedent", "lift", "confidence"]].reset_index(drop=True)
 
 
-def rules_by_group(best: pd.DataFrame, groups: pd.Series, n: int = 3) -> pd.DataFrame:
+def rules_by_group(best: pd.DataFrame, groups: pd.Series, n: int = 3, *, order: list | None = None) -> pd.DataFrame:
     """The ``n`` rules that give most customers of each group their next product.
 
     ``groups`` maps customer_id to a group code. Returns group, antecedent, next_product, lift and
-    customers (of the group for whom this rule gives the next product), most customers first.
+    customers (of the group for whom this rule gives the next product), most customers first; the
+    groups in ``order`` (e.g. the RFM scheme's), others after them.
     """
     d = best.assign(group=best["customer_id"].map(groups)).dropna(subset=["group"])
     if d.empty:
         return pd.DataFrame(columns=["group", "antecedent", "next_product", "lift", "customers"])
     g = d.groupby(["group", "antecedent", "next_product"], as_index=False).agg(
         lift=("lift", "first"), customers=("customer_id", "size"))
-    g = g.sort_values(["group", "customers", "lift"], ascending=[True, False, False], kind="stable")
-    return g.groupby("group", sort=False).head(n).reset_index(drop=True)
+    rank = {k: i for i, k in enumerate(order or [])}
+    g = g.assign(_o=g["group"].map(lambda k: rank.get(k, len(rank))))
+    g = g.sort_values(["_o", "group", "customers", "lift"], ascending=[True, True, False, False], kind="stable")
+    return g.groupby("group", sort=False).head(n).drop(columns="_o").reset_index(drop=True)
 
 
 def descriptions(tx) -> dict[str, str]:

@@ -118,9 +118,12 @@ def tier_changes(scored: pd.DataFrame, weights: dict) -> pd.DataFrame:
     return pd.crosstab(a, b).reindex(index=list(TIERS), columns=list(TIERS), fill_value=0)
 
 
-def segment_changes(scored: pd.DataFrame, weights: dict) -> pd.DataFrame:
-    """Per RFM segment: customers, and the share in the top tier under equal and under ``weights``."""
+def segment_changes(scored: pd.DataFrame, weights: dict, order: list | None = None) -> pd.DataFrame:
+    """Per RFM segment (in ``order`` when given): customers, and the share in the top tier under equal
+    and under ``weights``."""
     d = scored.assign(equal=tiers(scored, EQUAL) == "top", weighted=tiers(scored, weights) == "top")
     out = d.groupby("segment").agg(customers=("customer_id", "size"), top_equal=("equal", "mean"),
                                    top_weighted=("weighted", "mean"))
+    if order:
+        out = out.reindex([k for k in order if k in out.index] + [k for k in out.index if k not in order])
     return out.reset_index()

@@ -131,7 +131,7 @@ def derived_text(attributes: pd.DataFrame, kinds: dict, derived: list[str], lang
             names=esc(sep.join(attribute_label(k, language) for k in own)))
     other = [k for k in kinds if k not in derived]
     if other:
-        out += " " + t("nb07.file_attributes", language, k=fmt_int(len(other)),
+        out += t("nb07.join", language) + t("nb07.file_attributes", language, k=fmt_int(len(other)),
                        names=esc(sep.join(attribute_label(k, language) for k in other)))
     return out
 
