@@ -97,6 +97,7 @@ bench: env ## Run the speed benchmarks (prints time and peak memory tables)
 	$(PY) benchmarks/bench_report_input.py
 	$(PY) benchmarks/bench_clv.py
 	$(PY) benchmarks/bench_targeting.py
+	$(PY) benchmarks/bench_associations.py
 
 # Mutation check (slow, not part of `make test`): mutmut mutates experiments, rfm, cleaning (with its
 # rules and reading modules) and clustering ([tool.mutmut] in pyproject.toml) in a scratch copy where lib/ is laid out as src/,

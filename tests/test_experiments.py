@@ -629,7 +629,8 @@ def test_plan_runs_only_04_and_08_for_a_table_without_transaction_data(tmp_path)
     cfg, path = table_config(tmp_path, name="spring-test")
     plan = runner.plan_notebooks(cfg, None, path)
     assert plan.notebooks == ["04_ab_evaluation", "08_targeting"] and plan.experiment_only and plan.label == "spring-test"
-    assert set(plan.skipped) == {"01_data_cleaning", "02_rfm_scoring", "03_clustering", "05_clv_churn", "06_lifecycle"}
+    assert set(plan.skipped) == {"01_data_cleaning", "02_rfm_scoring", "03_clustering", "05_clv_churn", "06_lifecycle",
+                                    "07_profiles"}
     assert "no transaction data" in plan.skipped["01_data_cleaning"]
     assert runner.experiment_only_period(plan, None) == ("spring-test", None)
     assert runner.experiment_only_period(plan, "2025-11") == ("spring-test", "2025-11-30")

@@ -135,7 +135,7 @@ def test_notebook_01_writes_one_database_and_02_to_05_only_read_it(tmp_path, sma
         digest = hashlib.sha256(db.read_bytes()).hexdigest()
         # this process holds a shared lock: a notebook opening the file for writing would fail
         for name in ("02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle",
-                     "08_targeting"):
+                     "07_profiles", "08_targeting"):
             run(name)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
     exported = pd.read_parquet(tmp_path / context.CLEAN_FILE)

@@ -19,7 +19,7 @@ from customer_analytics.settings import loading
 
 NOTEBOOKS = {"01_data_cleaning": ["data", "cleaning"], "02_rfm_scoring": ["rfm"], "03_clustering": ["clustering"],
              "04_ab_evaluation": ["experiment"], "05_clv_churn": ["clv"],
-             "06_lifecycle": ["lifecycle"], "08_targeting": ["targeting"]}
+             "06_lifecycle": ["lifecycle"], "07_profiles": ["profiles"], "08_targeting": ["targeting"]}
 SHARED = ["period_end", "data_path", "config_path", "run_dir", "seed", "language", "mask_ids"]
 CONFIG = loading.load_config()
 

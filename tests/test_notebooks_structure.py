@@ -13,7 +13,8 @@ HEADER_PARTS = ["**Purpose.**", "**Inputs.**", "**Outputs**", "**Parameters.**",
 
 def test_the_notebooks_exist():
     assert [p.stem for p in NOTEBOOKS] == ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation",
-                                           "05_clv_churn", "06_lifecycle", "08_targeting"]
+                                           "05_clv_churn", "06_lifecycle", "07_profiles",
+                                           "08_targeting"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -14,7 +14,7 @@ from report_html import problems
 
 #: Notebooks whose reports must read cleanly; extend as the other notebooks adopt the helpers.
 CHECKED_NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn",
-                     "06_lifecycle", "08_targeting"]
+                     "06_lifecycle", "07_profiles", "08_targeting"]
 
 
 def page(body: str) -> str:

@@ -20,7 +20,7 @@ from report_html import visible_soup
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle",
-         "08_targeting"]
+         "07_profiles", "08_targeting"]
 
 # Method and model names, as in the literature (not translated in Chinese writing either)
 METHOD_NAMES = {"Holm", "Bonferroni", "Benjamini", "Hochberg", "Newcombe", "Wilson", "Welch", "Fieller", "Beta",

@@ -24,7 +24,7 @@ from customer_analytics.report.i18n import t
 pytestmark = pytest.mark.xdist_group("e2e")
 PERIOD = "2025-12"
 NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle",
-             "08_targeting"]
+             "07_profiles", "08_targeting"]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -113,7 +113,7 @@ def test_first_run_succeeds_and_prints_the_index(scenario):
     r = scenario["first"]
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"Index: {scenario['reports'] / 'index.html'}" in r.stdout
-    assert "[5/7] 05_clv_churn" in r.stdout and "[6/7] 06_lifecycle" in r.stdout
+    assert "[5/8] 05_clv_churn" in r.stdout and "[6/8] 06_lifecycle" in r.stdout
 
 
 def test_period_folder_holds_reports_notebooks_and_run_json(scenario):
@@ -137,7 +137,7 @@ def test_html_reports_contain_headline_tables_and_embedded_charts(scenario):
     assert "silhouette" in html["03_clustering"]
     assert "Newcombe" in html["04_ab_evaluation"] and "SRM chi-square" in html["04_ab_evaluation"]
     expected = {"01_data_cleaning": 1, "02_rfm_scoring": 5, "03_clustering": 3, "04_ab_evaluation": 1,
-                "05_clv_churn": 3, "06_lifecycle": 5, "08_targeting": 4}
+                "05_clv_churn": 3, "06_lifecycle": 5, "07_profiles": 1, "08_targeting": 4}
     for n, count in expected.items():  # charts are <img> tags with the PNG inline, not links
         assert html[n].count('src="data:image/png;base64,') >= count, n
 

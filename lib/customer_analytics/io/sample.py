@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from customer_analytics.io import sample_profiles
+
 #: Latent customer types: share, orders per month, mean extra lines per order,
 #: mean extra units per line, mean active lifetime in months.
 TYPES = pd.DataFrame(
@@ -73,6 +75,8 @@ class SampleData:
     assignments: pd.DataFrame
     experiment_users: pd.DataFrame
     truth: dict = field(default_factory=dict)
+    customer_attributes: pd.DataFrame | None = None  # the CRM-like attribute file (own random generator)
+    product_catalog: pd.DataFrame | None = None      # StockCode -> category (own random generator)
 
 
 def _catalog(rng: np.random.Generator, n_products: int = 300) -> pd.DataFrame:
@@ -475,7 +479,11 @@ def make_sample(
         "huge_order": _huge_order_truth(huge_cust),
         "experiment": _experiment_truth(eligible, catalog, campaign_start=campaign_start, window_days=window_days),
     }
-    return SampleData(export, _assignments(eligible), _experiment_users(lines, eligible, window_days), truth)
+    attrs, truth["profiles"] = sample_profiles.customer_attributes(seed, customers["CustomerID"].to_numpy(),
+                                                                   customers["type"].to_numpy())
+    products = sample_profiles.product_catalog(seed, [*catalog["StockCode"], _HUGE["StockCode"]])
+    return SampleData(export, _assignments(eligible), _experiment_users(lines, eligible, window_days), truth,
+                      attrs, products)
 
 
 def write_sample(sample: SampleData, out_dir: str | Path) -> dict[str, Path]:
@@ -491,9 +499,15 @@ def write_sample(sample: SampleData, out_dir: str | Path) -> dict[str, Path]:
         "assignments": out / "campaign_assignments.csv",
         "experiment_users": out / "experiment_users.csv",
         "truth": out / "sample_truth.json",
+        "customer_attributes": out / "customer_attributes.csv",  # Latin-1, as an older CRM writes it
+        "product_catalog": out / "product_catalog.csv",
     }
     sample.transactions.to_csv(paths["transactions"], index=False, encoding="cp1252", lineterminator="\n")
     sample.assignments.to_csv(paths["assignments"], index=False, lineterminator="\n")
     sample.experiment_users.to_csv(paths["experiment_users"], index=False, lineterminator="\n")
     paths["truth"].write_text(json.dumps(sample.truth, indent=1, sort_keys=True) + "\n", "utf-8")
+    if sample.customer_attributes is not None:
+        sample.customer_attributes.to_csv(paths["customer_attributes"], index=False, encoding="latin-1",
+                                          lineterminator="\n")
+        sample.product_catalog.to_csv(paths["product_catalog"], index=False, lineterminator="\n")
     return paths

@@ -330,8 +330,12 @@ def score_customers(  # noqa: PLR0913 (the keys of the rfm config section, passe
     window_months: int | None = None,
     monetary: str = "total",
     zh8_threshold: str = "mean",
+    weights: dict | str | None = None,
 ) -> pd.DataFrame:
     """RFM table with scores and segment keys as of ``as_of`` (one call for a period).
+
+    ``weights`` (the value score's, :mod:`customer_analytics.models.value_score`) does not change
+    the scores or the segments; it is accepted so that the whole ``rfm`` section can be passed.
 
     The keyword arguments are exactly the keys of the ``rfm`` config section, so
     ``score_customers(tx, as_of, **config["rfm"])`` scores with a run's settings. ``tx`` is a frame

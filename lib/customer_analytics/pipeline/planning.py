@@ -20,7 +20,7 @@ from customer_analytics.pipeline import context
 from customer_analytics.pipeline.run_folder import rel
 
 NOTEBOOKS = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluation", "05_clv_churn", "06_lifecycle",
-             "08_targeting"]
+             "07_profiles", "08_targeting"]
 #: The notebooks that need only an experiment: the evaluation (04) and the targeting learned from it (08).
 EXPERIMENT_NOTEBOOKS = ("04_ab_evaluation", "08_targeting")
 KERNEL_NAME = "customer-analytics"
@@ -164,7 +164,7 @@ def notebook_parameters(nb_path: Path, shared: dict) -> dict:
 def staged_config(cfg: dict) -> dict:
     """The configuration handed to the notebooks: file names relative to the project root."""
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in cfg.items()}
-    for section in ("data", "cleaning", "rfm", "clustering", "experiment", "clv", "lifecycle", "targeting"):
+    for section in ("data", "cleaning", "rfm", "clustering", "experiment", "clv", "lifecycle", "profiles", "targeting"):
         for key, value in out[section].items():
             if _is_path(key, value):
                 out[section][key] = rel(resolve_path(value))

@@ -150,6 +150,11 @@ def fmt_number(v, *, signed: bool = False) -> str:
     return f"{v:{sign}.3g}" if abs(v) >= 0.001 else f"{v:{sign}.3f}"
 
 
+def fmt_ratio(v) -> str:
+    """A multiple with one decimal, for "2.1× as likely": ``2.134`` -> ``'2.1'``."""
+    return "–" if _missing(v) or math.isinf(float(v)) else f"{float(v):,.1f}"
+
+
 def fmt_change(v) -> str:
     """A relative change (a fraction of 1) as a signed percentage: ``0.5`` -> ``'+50%'``, ``0.0512`` -> ``'+5.1%'``.
 

@@ -163,6 +163,15 @@ class RfmSection(_Section):
     window_months: Annotated[int, Field(ge=1, le=120)] | None
     monetary: Literal["total", "aov"]
     zh8_threshold: Literal["mean", "median"]
+    weights: dict[Literal["r", "f", "m"], Annotated[float, Field(ge=0, le=1000)]] | Literal["learned"] | None = Field(
+        description="Value score weights {r, f, m} (non-negative, not all 0), 'learned', or null.")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v):
+        if isinstance(v, dict) and (set(v) != {"r", "f", "m"} or sum(v.values()) <= 0):
+            raise ValueError("a mapping with the keys r, f and m (non-negative, not all 0), 'learned' or null")
+        return v
 
     @model_validator(mode="after")
     def _bands(self):
@@ -321,6 +330,20 @@ class TargetingSection(_Section):
     value_column: Annotated[str, Field(min_length=1)] | None  # table mode: the "highest value" rule's column
     cost_per_contact: Annotated[float, Field(ge=0, le=1_000_000)] | None
     margin: Annotated[float, Field(gt=0, le=1)] | None
+class ProfilesSection(_Section):
+    attributes_path: Annotated[str, Field(min_length=1)] | None
+    attributes_id_column: Annotated[str, Field(min_length=1)]
+    catalog_path: Annotated[str, Field(min_length=1)] | None
+    catalog_id_column: Annotated[str, Field(min_length=1)]
+    alpha: Probability
+    correction: Literal["holm", "fdr_bh"]
+    min_level_customers: Annotated[int, Field(ge=1, le=1_000_000)]
+    max_levels: Annotated[int, Field(ge=2, le=1000)]
+    top_traits: Annotated[int, Field(ge=1, le=10)]
+    min_trait_share: Annotated[float, Field(ge=0, lt=1)]
+    min_support: Annotated[float, Field(gt=0, le=1, description="Association rules: minimum share of orders holding both products.")]
+    min_lift: Annotated[float, Field(ge=0, le=1000, description="Association rules: minimum lift.")]
+    top_rules: Annotated[int, Field(ge=1, le=50)]
 
 
 class SourceSection(_Section):
@@ -360,6 +383,7 @@ class RunConfig(_Section):
     clv: ClvSection
     lifecycle: LifecycleSection
     targeting: TargetingSection
+    profiles: ProfilesSection
 
 
 #: Allowed values of cleaning-rule keys whose default is a string.
