@@ -81,6 +81,7 @@ import numpy as np
 import pandas as pd
 
 from customer_analytics.core.errors import ConfigError, InputError
+from customer_analytics.io.customer_export import add_customer_columns
 from customer_analytics.models.clv_summary import (  # noqa: F401  (the summary API, re-exported)
     SUMMARY_COLUMNS,
     TIME_UNITS,
@@ -553,19 +554,11 @@ def add_predictions(customers: pd.DataFrame, pred: pd.DataFrame, risk: pd.DataFr
 
 
 def update_customers_csv(path, customers: pd.DataFrame, fallback: pd.DataFrame) -> pd.DataFrame:
-    """Add the prediction columns of ``customers`` to the export at ``path`` in place.
+    """Add the prediction columns of ``customers`` to the export at ``path`` in place
+    (:func:`~customer_analytics.io.customer_export.add_customer_columns`).
 
-    The export written by notebooks 02/03 is read as text (ids keep leading zeros) and
-    joined on customer_id; without it, ``fallback`` (an activation export) is used. Probabilities and
-    expected purchases are written with 6 decimals, CLV in cents.
+    Probabilities and expected purchases are written with 6 decimals, CLV in cents.
     """
-    from pathlib import Path
-
-    path = Path(path)
-    export = pd.read_csv(path, dtype={"customer_id": str}, keep_default_na=False) if path.exists() else fallback
-    export = export.drop(columns=[c for c in PREDICTION_COLUMNS if c in export])
-    cols = customers.assign(customer_id=customers["customer_id"].astype(str))[["customer_id", *PREDICTION_COLUMNS]]
-    cols = cols.round({"p_alive": 6, "expected_purchases": 6, "churn_risk": 6, "clv": 2})
-    out = export.merge(cols, on="customer_id", how="left", validate="one_to_one")
-    out.to_csv(path, index=False, lineterminator="\n")
-    return out
+    cols = customers[["customer_id", *PREDICTION_COLUMNS]]
+    return add_customer_columns(path, cols.round({"p_alive": 6, "expected_purchases": 6, "churn_risk": 6, "clv": 2}),
+                                fallback)

@@ -8,10 +8,9 @@ every figure from the model tables of :mod:`customer_analytics.models.lifecycle`
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
+from customer_analytics.io.customer_export import add_customer_columns
 from customer_analytics.models import lifecycle
 from customer_analytics.models import lifecycle_stages as stages_model
 from customer_analytics.report.formatting import fmt_int, fmt_number, fmt_share
@@ -168,17 +167,8 @@ def customer_columns(stages: pd.DataFrame, alerts: stages_model.Alerts, *, days:
 
 
 def update_customers_csv(path, columns: pd.DataFrame, fallback: pd.DataFrame) -> pd.DataFrame:
-    """Add the lifecycle columns (:func:`customer_columns`) to the export at ``path`` in place.
+    """Add :data:`CUSTOMER_COLUMNS` to the export at ``path`` in place (:func:`~customer_analytics.io.customer_export.add_customer_columns`).
 
-    As :func:`customer_analytics.models.clv.update_customers_csv`: the export of notebooks 02-05 is
-    read as text (ids keep leading zeros) and joined on customer_id; without it, ``fallback`` (an
-    activation export) is used. A customer without a stage (none: every scored customer has a
-    purchase) would get empty cells.
+    A customer without a stage (none: every scored customer has a purchase) would get empty cells.
     """
-    path = Path(path)
-    export = pd.read_csv(path, dtype={"customer_id": str}, keep_default_na=False) if path.exists() else fallback
-    export = export.drop(columns=[c for c in CUSTOMER_COLUMNS if c in export])
-    out = export.merge(columns, on="customer_id", how="left", validate="one_to_one")
-    out[CUSTOMER_COLUMNS] = out[CUSTOMER_COLUMNS].fillna("")
-    out.to_csv(path, index=False, lineterminator="\n")
-    return out
+    return add_customer_columns(path, columns[["customer_id", *CUSTOMER_COLUMNS]], fallback)

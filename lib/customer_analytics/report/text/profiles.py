@@ -8,11 +8,10 @@ every figure from the facts the model returns (:mod:`customer_analytics.models.p
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
+from customer_analytics.io.customer_export import add_customer_columns
 from customer_analytics.models import associations
 from customer_analytics.models import attributes as files
 from customer_analytics.models import profiles as model
@@ -235,19 +234,11 @@ def column_labels(language: str = "en") -> dict[str, str]:
 
 
 def update_customers_csv(path, columns: pd.DataFrame, fallback: pd.DataFrame) -> pd.DataFrame:
-    """Add :data:`CUSTOMER_COLUMNS` (customer_id and the columns of ``columns``) to the export at ``path``.
+    """Add :data:`CUSTOMER_COLUMNS` to the export at ``path`` in place (:func:`~customer_analytics.io.customer_export.add_customer_columns`).
 
-    As :func:`customer_analytics.report.text.lifecycle.update_customers_csv`: the export of
-    notebooks 02-06 is read as text and joined on customer_id; without it, ``fallback`` is used.
     A customer without a next product gets empty cells.
     """
-    path = Path(path)
-    export = pd.read_csv(path, dtype={"customer_id": str}, keep_default_na=False) if path.exists() else fallback
-    export = export.drop(columns=[c for c in CUSTOMER_COLUMNS if c in export])
-    out = export.merge(columns, on="customer_id", how="left", validate="one_to_one")
-    out[CUSTOMER_COLUMNS] = out[CUSTOMER_COLUMNS].fillna("")
-    out.to_csv(path, index=False, lineterminator="\n")
-    return out
+    return add_customer_columns(path, columns[["customer_id", *CUSTOMER_COLUMNS]], fallback)
 
 
 def bullets(segment_profile: model.Profile, cards_: list[str], offers: dict | None, *, customers: int,

@@ -8,10 +8,9 @@ with the exported tables.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
+from customer_analytics.io.customer_export import add_customer_columns
 from customer_analytics.models.uplift import TargetingResult
 from customer_analytics.models.uplift.policy import NONE
 from customer_analytics.report.formatting import fmt_int, fmt_number, fmt_pp, fmt_pvalue, fmt_share
@@ -159,20 +158,12 @@ def truth_lines(check: pd.DataFrame, language: str = "en") -> list[str]:
 
 
 def update_customers_csv(path, columns: pd.DataFrame, fallback: pd.DataFrame) -> pd.DataFrame:
-    """Add ``uplift_<arm>`` and ``recommended_arm`` to the export at ``path`` in place (as notebook 06 adds its columns).
+    """Add ``uplift_<arm>`` and ``recommended_arm`` to the export at ``path`` in place (:func:`~customer_analytics.io.customer_export.add_customer_columns`).
 
-    The export is read as text (ids keep leading zeros) and joined on customer_id; customers
-    outside the experiment get empty cells. Without the export, ``fallback`` is used.
+    Every earlier ``uplift_`` column is replaced (the arms may differ from last run's); customers
+    outside the experiment get empty cells.
     """
-    path = Path(path)
-    export = pd.read_csv(path, dtype={"customer_id": str}, keep_default_na=False) if path.exists() else fallback
-    added = [c for c in columns.columns if c != "customer_id"]
-    export = export.drop(columns=[c for c in export.columns if c in added or c.startswith("uplift_")])
-    out = export.merge(columns.assign(customer_id=columns["customer_id"].astype(str)), on="customer_id", how="left",
-                       validate="one_to_one")
-    out[added] = out[added].astype(object).where(out[added].notna(), "")
-    out.to_csv(path, index=False, lineterminator="\n")
-    return out
+    return add_customer_columns(path, columns, fallback, replace_prefix="uplift_")
 
 
 def bullets(result: TargetingResult | None, language: str = "en", *, currency: str = "", why: str | None = None) -> list[str]:
