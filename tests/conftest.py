@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import papermill
 import pytest
 import yaml
 
@@ -64,3 +65,16 @@ def spark():
                           "spark": {"master": "local[1]", "conf": {"spark.sql.shuffle.partitions": "2"}}})
     yield con
     con.disconnect()
+
+
+@pytest.fixture()
+def executed(monkeypatch):
+    """Replace papermill: 'executing' copies the notebook; returns the list of notebooks run."""
+    calls: list[str] = []
+
+    def fake(src, out, parameters=None, **kwargs):
+        calls.append(Path(src).stem)
+        shutil.copy(src, out)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    return calls

@@ -28,19 +28,6 @@ HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,Custome
 DAYS = ("15/10/2025 10:00", "20/11/2025 11:30", "14/12/2025 09:15")
 
 
-@pytest.fixture()
-def executed(monkeypatch):
-    """Replace papermill: 'executing' copies the notebook; the list of notebooks run."""
-    calls: list[str] = []
-
-    def fake(src, out, parameters=None, **kwargs):
-        calls.append(Path(src).stem)
-        shutil.copy(src, out)
-
-    monkeypatch.setattr(papermill, "execute_notebook", fake)
-    return calls
-
-
 def shop_lines(customer_ids: list[str]) -> list[str]:
     """Three lines per customer (October to December 2025), one invoice per line."""
     out = []

@@ -28,19 +28,6 @@ PERIOD = "2025-12"
 
 
 @pytest.fixture()
-def executed(monkeypatch):
-    """Replace papermill: 'executing' copies the notebook; returns the list of notebooks run."""
-    calls: list[str] = []
-
-    def fake(src, out, parameters=None, **kwargs):
-        calls.append(Path(src).stem)
-        shutil.copy(src, out)
-
-    monkeypatch.setattr(papermill, "execute_notebook", fake)
-    return calls
-
-
-@pytest.fixture()
 def make_config(tmp_path, small_sample_files):
     """Write a run config: the small sample's config with ``changes`` laid over it (None removes a key)."""
     def make(changes: dict | None = None, name: str = "run.yaml") -> Path:
