@@ -627,6 +627,7 @@ def load_config_with(tmp_path, cfg: dict):
 
 def test_plan_runs_only_04_and_08_for_a_table_without_transaction_data(tmp_path):
     cfg, path = table_config(tmp_path, name="spring-test")
+    cfg["targeting"]["features"] = ["spend_prev90", "tier"]
     plan = runner.plan_notebooks(cfg, None, path)
     assert plan.notebooks == ["04_ab_evaluation", "08_targeting"] and plan.experiment_only and plan.label == "spring-test"
     assert set(plan.skipped) == {"01_data_cleaning", "02_rfm_scoring", "03_clustering", "05_clv_churn", "06_lifecycle",
@@ -642,7 +643,8 @@ def test_plan_runs_only_04_and_08_for_a_table_without_transaction_data(tmp_path)
 def test_plan_runs_everything_with_transactions_and_skips_04_without_experiment(tmp_path):
     cfg, path = load_config_with(tmp_path, {"data": {"path": "data/sample/online_shop_export.csv"},
                                             "experiment": {"mode": "table",
-                                                           "table_path": "data/sample/experiment_users.csv"}})
+                                                           "table_path": "data/sample/experiment_users.csv"},
+                                            "targeting": {"features": ["spend_prev90", "tier"]}})
     assert runner.plan_notebooks(cfg, None, path).notebooks == runner.NOTEBOOKS
     cfg, path = load_config_with(tmp_path, {"experiment": {"mode": "none"}})
     plan = runner.plan_notebooks(cfg, None, path)
@@ -678,6 +680,8 @@ def test_experiment_only_report_runs_04_alone_and_records_only_the_table(tmp_pat
                         "--reports-dir", str(reports)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "[1/1] 04_ab_evaluation" in r.stdout and "Skipped 01_data_cleaning" in r.stdout
+    # no targeting.features: notebook 08 has nothing to learn from and is skipped with the reason, not failed
+    assert "Skipped 08_targeting" in r.stdout and "targeting.features" in r.stdout
     folder = reports / "exp64k"
     assert sorted(p.name for p in folder.glob("*.html")) == ["04_ab_evaluation.html"]
     run = json.loads((folder / "run.json").read_text())

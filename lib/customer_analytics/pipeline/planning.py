@@ -53,7 +53,8 @@ def plan_notebooks(cfg: dict, data: str | Path | None = None, config_path: str |
     :func:`context.transactions_path`: in experiment ``mode: table`` without a
     ``data.path`` there is none). Notebook 04 needs an experiment: ``mode: table``
     with its ``table_path``, or ``mode: transactions`` with the assignment table and
-    transaction data; ``mode: none`` skips it. Notebook 08 (targeting) runs exactly when 04 does.
+    transaction data; ``mode: none`` skips it. Notebook 08 (targeting) runs when 04 does, except in
+    ``mode: table`` without ``targeting.features`` (there is nothing to learn from).
 
     Raises
     ------
@@ -69,6 +70,9 @@ def plan_notebooks(cfg: dict, data: str | Path | None = None, config_path: str |
     table, why_not_04 = _experiment_input(e, tx)
     if why_not_04:
         skipped.update(dict.fromkeys(EXPERIMENT_NOTEBOOKS, why_not_04))
+    elif e["mode"] == "table" and not (cfg.get("targeting") or {}).get("features"):
+        skipped["08_targeting"] = ("no features to learn targeting from (experiment mode 'table' without "
+                                   "targeting.features)")
     run = [nb for nb in NOTEBOOKS if nb not in skipped]
     if not run:
         raise ConfigError("Nothing to run: no transaction data and no experiment. Set data.path or an experiment.")
