@@ -25,7 +25,9 @@ PAGES = ["01_data_cleaning", "02_rfm_scoring", "03_clustering", "04_ab_evaluatio
 # Method and model names, as in the literature (not translated in Chinese writing either)
 METHOD_NAMES = {"Holm", "Bonferroni", "Benjamini", "Hochberg", "Newcombe", "Wilson", "Welch", "Fieller", "Beta",
                 "Gamma", "Gamma-Gamma", "Pareto", "Pareto/NBD", "k-means", "Pearson", "Student", "Brier",
-                "delta", "Silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "Qini", "Radcliffe"}
+                "delta", "Silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "Qini", "Radcliffe", "Mann-Whitney",
+                "Mann", "Whitney", "FP-growth", "Fisher", "NNLS", "Spearman", "Latin-1",
+                "Benjamini-Hochberg", "mlxtend"}
 # Symbols in formulas and units
 FORMULA_WORDS = {"mean", "var", "cov", "log", "exp", "min", "max", "pp", "x", "y", "k", "alpha", "beta", "alive"}
 WORD = re.compile(r"(?<![\w./`=-])[A-Za-z][A-Za-z'-]*[A-Za-z](?![\w./`(=-])")
@@ -46,7 +48,8 @@ def zh_report(tmp_path_factory):
 def _data_words() -> set[str]:
     """Every word in the raw data's text values and column names, and in the experiment's arm, metric and column names."""
     words: set[str] = set()
-    for f in ("online_shop_export.csv", "campaign_assignments.csv", "experiment_users.csv"):
+    for f in ("online_shop_export.csv", "campaign_assignments.csv", "experiment_users.csv", "customer_attributes.csv",
+              "product_catalog.csv"):
         df = pd.read_csv(ROOT / "data" / "sample" / f, dtype=str, encoding="latin-1")  # the export is not UTF-8
         text = " ".join(df.columns) + " " + " ".join(pd.unique(df.fillna("").to_numpy().ravel()))
         words |= set(re.findall(r"[A-Za-z][A-Za-z'-]*", text))
