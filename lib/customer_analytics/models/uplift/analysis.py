@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+import customer_analytics.models.uplift.learners as learners
+import customer_analytics.models.uplift.metrics as metrics
+import customer_analytics.models.uplift.policy as policy
 from customer_analytics.core.errors import InputError
-from customer_analytics.models.uplift import learners, metrics, policy
 from customer_analytics.models.uplift.features import FeatureSet, check_features
 
 RULES = ("everyone", "best_segment", "highest_value")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from customer_analytics.models.uplift import metrics
+import customer_analytics.models.uplift.metrics as metrics
 
 SHARES = tuple(round(0.05 * i, 2) for i in range(1, 21))
 NONE = "none"
